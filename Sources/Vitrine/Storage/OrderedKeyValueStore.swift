@@ -1,0 +1,55 @@
+// The storage boundary of the domain layer.
+//
+// The domain reaches storage only through these protocols: ordered byte-string keys in one
+// keyspace, read in snapshots and written in serializable transactions. They are deliberately
+// the primitives FoundationDB offers (get, range read, set, clear, clear range, atomic add), so
+// that the same domain code can later run on a distributed store. Limits the domain keeps to,
+// because FoundationDB enforces them: keys < 10 KB, values < 100 KB, transactions << 10 MB.
+//
+// The domain code is generic over these protocols (never `any OrderedKeyValueStore` on a hot
+// path), so the embedded implementation costs nothing beyond a direct call.
+
+/// One key/value pair returned by a range read.
+public struct KeyValue: Sendable, Hashable {
+    public var key: [UInt8]
+    public var value: [UInt8]
+    public init(key: [UInt8], value: [UInt8]) {
+        self.key = key
+        self.value = value
+    }
+}
+
+/// Reads of one consistent snapshot.
+public protocol OrderedKeyValueReader {
+    /// The value stored under `key`, or nil.
+    func get(_ key: [UInt8]) throws -> [UInt8]?
+
+    /// Pairs with `begin <= key < end`, in ascending key order (descending when `reverse`),
+    /// at most `limit` of them (`limit <= 0` means no limit).
+    func getRange(from begin: [UInt8], to end: [UInt8], limit: Int, reverse: Bool) throws -> [KeyValue]
+}
+
+/// A serializable read-write transaction. Reads see the transaction's own writes.
+public protocol OrderedKeyValueWriter: OrderedKeyValueReader {
+    /// Inserts or replaces the value under `key`.
+    func set(_ key: [UInt8], _ value: [UInt8]) throws
+    /// Removes `key` if present.
+    func clear(_ key: [UInt8]) throws
+    /// Removes every key with `begin <= key < end`.
+    func clearRange(from begin: [UInt8], to end: [UInt8]) throws
+    /// Adds `delta` to the little-endian signed 64-bit integer stored under `key`
+    /// (a missing key counts as 0) and stores the sum. Overflow is an error, never a wrap.
+    func atomicAdd(_ key: [UInt8], _ delta: Int64) throws
+}
+
+/// A store of ordered keys: snapshot reads and serializable writes, as closures.
+///
+/// `read` runs concurrently with writers and other readers and never waits for them.
+/// `write` runs one transaction at a time; when `body` throws, nothing it wrote is kept.
+/// When `write` returns, the transaction is durable under the store's durability mode.
+public protocol OrderedKeyValueStore: Sendable {
+    associatedtype Reader: OrderedKeyValueReader
+    associatedtype Writer: OrderedKeyValueWriter
+    func read<T>(_ body: (Reader) throws -> T) throws -> T
+    func write<T>(_ body: (Writer) throws -> T) throws -> T
+}

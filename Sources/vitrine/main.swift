@@ -1,0 +1,1 @@
+print("vitrine: the command-line tool is not built yet")

@@ -1,0 +1,3 @@
+import Testing
+import Vitrine
+@Test func packageBuilds() { #expect(Bool(true)) }

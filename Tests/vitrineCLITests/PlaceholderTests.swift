@@ -1,0 +1,3 @@
+import Testing
+@testable import VitrineStore
+@Test func packageBuilds() { #expect(Bool(true)) }
