@@ -32,3 +32,27 @@ func envInt(_ name: String, default d: Int) -> Int {
     if let v = ProcessInfo.processInfo.environment[name], let n = Int(v) { return n }
     return d
 }
+
+/// Starts `count` real threads (not a GCD pool, which on a 2-core machine runs only two blocking
+/// workers at once) running `body(index)`; `join` waits for all of them.
+final class ThreadGroup: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var started = 0
+
+    func spawn(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        for i in 0..<count {
+            started += 1
+            let t = Thread { [done] in
+                body(i)
+                done.signal()
+            }
+            t.stackSize = 4 << 20
+            t.start()
+        }
+    }
+
+    func join() {
+        for _ in 0..<started { done.wait() }
+        started = 0
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import Testing
+@testable import VitrineStore
+
+/// Readers on several threads must each see exactly one commit: every snapshot's accounts sum to
+/// the same total and all carry the same version, while a writer moves money between them.
+@Suite struct ConcurrencyTests {
+    static func run(durability: Durability, writers: Int) throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let db = try Database(path: dir.file(), options: DatabaseOptions(durability: durability, checkpointLogBytes: 64 << 10))
+        defer { db.close() }
+        let accounts = 64
+        let total = 64_000
+        @Sendable func key(_ i: Int) -> [UInt8] { Array(String(format: "acct%03d", i).utf8) }
+        @Sendable func encode(_ balance: Int, _ version: Int) -> [UInt8] {
+            Array("\(balance):\(version):".utf8) + [UInt8](repeating: 0x2E, count: 150)
+        }
+        try db.write { tx in
+            let t = try tx.createTable("accounts")
+            for i in 0..<accounts { try t.put(key(i), encode(total / accounts, 0)) }
+            try t.put(Array("version".utf8), Array("0".utf8))
+        }
+        let commitsPerWriter = envInt("VITRINE_CONCURRENCY_COMMITS", default: 300)
+        let stop = Mutex(false)
+        let failures = Mutex<[String]>([])
+        let readsDone = Mutex(0)
+        let readers = ThreadGroup()
+        readers.spawn(4) { r in
+            do {
+                var n = 0
+                while !stop.withLock({ $0 }) {
+                    do {
+                        try db.read { tx in
+                            guard let t = try tx.table("accounts") else { throw StoreError.noSuchTable("accounts") }
+                            guard let vb = try t.get(Array("version".utf8)), let version = Int(String(decoding: vb, as: UTF8.self)) else {
+                                failures.withLock { $0.append("reader \(r): no version") }; return
+                            }
+                            var sum = 0
+                            let c = try t.makeCursor()
+                            var ok = try c.seek(atLeast: Array("acct".utf8))
+                            var count = 0
+                            while ok && c.keyHasPrefix(Array("acct".utf8)) {
+                                let parts = String(decoding: try c.value(), as: UTF8.self).split(separator: ":")
+                                sum += Int(parts[0]) ?? -1_000_000
+                                if Int(parts[1]) != version {
+                                    failures.withLock { $0.append("reader \(r): mixed versions \(parts[1]) vs \(version)") }
+                                }
+                                count += 1
+                                ok = try c.next()
+                            }
+                            if sum != total || count != accounts {
+                                failures.withLock { $0.append("reader \(r): sum \(sum) over \(count) accounts at version \(version)") }
+                            }
+                        }
+                        n += 1
+                    } catch {
+                        failures.withLock { $0.append("reader \(r): \(error)") }
+                        return
+                    }
+                }
+                readsDone.withLock { $0 += n }
+            }
+        }
+        let writerGroup = ThreadGroup()
+        writerGroup.spawn(writers) { w in
+            do {
+                var rng = SeededRandom(seed: UInt64(w + 1))
+                for _ in 0..<commitsPerWriter {
+                    do {
+                        try db.write { tx in
+                            guard let t = try tx.table("accounts") else { return }
+                            let vb = try t.get(Array("version".utf8)) ?? []
+                            let version = (Int(String(decoding: vb, as: UTF8.self)) ?? 0) + 1
+                            var balances: [Int] = []
+                            for i in 0..<accounts {
+                                let parts = String(decoding: try t.get(key(i)) ?? [], as: UTF8.self).split(separator: ":")
+                                balances.append(Int(parts[0]) ?? 0)
+                            }
+                            let from = Int.random(in: 0..<accounts, using: &rng)
+                            let to = Int.random(in: 0..<accounts, using: &rng)
+                            let amount = Int.random(in: 0...min(50, balances[from]), using: &rng)
+                            balances[from] -= amount
+                            balances[to] += amount
+                            for i in 0..<accounts { try t.put(key(i), encode(balances[i], version)) }
+                            try t.put(Array("version".utf8), Array("\(version)".utf8))
+                        }
+                    } catch {
+                        failures.withLock { $0.append("writer \(w): \(error)") }
+                        return
+                    }
+                }
+            }
+        }
+        writerGroup.join()
+        stop.withLock { $0 = true }
+        readers.join()
+        let f = failures.withLock { $0 }
+        #expect(f.isEmpty, "\(f.prefix(5))")
+        #expect(readsDone.withLock { $0 } > 0)
+        let version = try db.read { tx in try tx.table("accounts")?.get(Array("version".utf8)) }
+        #expect(version == Array("\(writers * commitsPerWriter)".utf8))
+        #expect(try db.verify().isClean)
+    }
+
+    @Test func snapshotsUnderFullDurability() throws { try Self.run(durability: .full, writers: 1) }
+    @Test func snapshotsUnderGroupCommit() throws { try Self.run(durability: .grouped, writers: 4) }
+    @Test func snapshotsUnderRelaxed() throws { try Self.run(durability: .relaxed, writers: 2) }
+}
+
+import Synchronization
