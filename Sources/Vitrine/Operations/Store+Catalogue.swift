@@ -37,6 +37,11 @@ extension Store {
     ///   ``VitrineError/corruptRecord(key:_:)``; backend errors.
     @discardableResult
     public func upsertProduct(_ product: Product) throws -> Product {
+        try Self.validateFields(of: product)
+        return try backend.write { tx in try Self.writeProduct(tx, product) }
+    }
+
+    static func validateFields(of product: Product) throws {
         try product.id.validate()
         try product.partner.validate()
         try validateText(product.title, field: "title")
@@ -46,21 +51,23 @@ extension Store {
         if let hold = product.reservationHoldSeconds, hold < 0 || hold > 86_400 * 365 {
             throw VitrineError.invalidArgument(field: "reservationHoldSeconds", reason: "must be 0...31536000")
         }
-        return try backend.write { tx in
-            try Self.validateLink(product.link, partner: product.partner, in: tx)
-            var stored = product
-            if let existing = try tx.load(Product.self, Keys.product(product.id)) {
-                stored.stock = existing.stock
-                stored.initialStock = existing.initialStock
-                stored.restocked = existing.restocked
-                stored.sold = existing.sold
-            } else if !product.ledgerIsConsistent {
-                throw VitrineError.invalidArgument(
-                    field: "ledger", reason: "stock must equal initialStock + restocked - sold, nothing negative")
-            }
-            try tx.store(stored, Keys.product(stored.id))
-            return stored
+    }
+
+    /// The transaction part of `upsertProduct` (fields already validated).
+    static func writeProduct<W: OrderedKeyValueWriter>(_ tx: W, _ product: Product) throws -> Product {
+        try validateLink(product.link, partner: product.partner, in: tx)
+        var stored = product
+        if let existing = try tx.load(Product.self, Keys.product(product.id)) {
+            stored.stock = existing.stock
+            stored.initialStock = existing.initialStock
+            stored.restocked = existing.restocked
+            stored.sold = existing.sold
+        } else if !product.ledgerIsConsistent {
+            throw VitrineError.invalidArgument(
+                field: "ledger", reason: "stock must equal initialStock + restocked - sold, nothing negative")
         }
+        try tx.store(stored, Keys.product(stored.id))
+        return stored
     }
 
     /// The product with its current ledger.
@@ -114,13 +121,17 @@ extension Store {
     /// - Throws: ``VitrineError/invalidArgument(field:reason:)`` (ids, texts, rate outside 0...10000);
     ///   backend errors.
     public func upsertExpert(_ expert: Expert) throws {
+        try Self.validateFields(of: expert)
+        try backend.write { tx in try tx.store(expert, Keys.expert(expert.id)) }
+    }
+
+    static func validateFields(of expert: Expert) throws {
         try expert.id.validate()
         try validateText(expert.displayName, field: "displayName")
         try validateList(expert.categories, field: "categories", maxBytes: Limits.categoryBytes)
         guard (0...10_000).contains(expert.commissionBasisPoints) else {
             throw VitrineError.invalidArgument(field: "commissionBasisPoints", reason: "must be 0...10000")
         }
-        try backend.write { tx in try tx.store(expert, Keys.expert(expert.id)) }
     }
 
     /// The expert.
@@ -132,10 +143,14 @@ extension Store {
     /// Inserts or replaces a user.
     /// - Throws: ``VitrineError/invalidArgument(field:reason:)``; backend errors.
     public func upsertUser(_ user: User) throws {
+        try Self.validateFields(of: user)
+        try backend.write { tx in try tx.store(user, Keys.user(user.id)) }
+    }
+
+    static func validateFields(of user: User) throws {
         try user.id.validate()
         try validateText(user.displayName, field: "displayName")
         try validateList(user.interests, field: "interests", maxBytes: Limits.categoryBytes)
-        try backend.write { tx in try tx.store(user, Keys.user(user.id)) }
     }
 
     /// The user.
@@ -174,22 +189,31 @@ extension Store {
         guard quantity >= 1 else { throw VitrineError.quantityOutOfRange(quantity, allowed: 1...Int64.max) }
         let createdAt = createdAt ?? now
         return try backend.write { tx in
-            if let existing = try tx.load(Recommendation.self, Keys.recommendation(id)) {
-                guard existing.expert == expert, existing.product == product, existing.reason == reason,
-                    existing.offeredQuantity == quantity
-                else { throw VitrineError.idConflict(kind: "recommendation", id: id.rawValue) }
-                return existing
-            }
-            _ = try tx.expert(expert)
-            let p = try tx.product(product)
-            guard p.isOnSale else { throw VitrineError.productOffSale(product) }
-            let r = Recommendation(
-                id: id, expert: expert, product: product, category: p.category, reason: reason,
-                offeredQuantity: quantity, quantity: quantity, createdAt: createdAt)
-            try tx.store(r, Keys.recommendation(id))
-            for key in Keys.indexEntries(of: r) { try tx.set(key, []) }
-            return r
+            try Self.writeRecommendation(
+                tx, id: id, expert: expert, product: product, reason: reason, quantity: quantity, createdAt: createdAt)
         }
+    }
+
+    /// The transaction part of `postRecommendation` (arguments already validated).
+    static func writeRecommendation<W: OrderedKeyValueWriter>(
+        _ tx: W, id: RecommendationID, expert: ExpertID, product: ProductID, reason: String, quantity: Int64,
+        createdAt: Timestamp
+    ) throws -> Recommendation {
+        if let existing = try tx.load(Recommendation.self, Keys.recommendation(id)) {
+            guard existing.expert == expert, existing.product == product, existing.reason == reason,
+                existing.offeredQuantity == quantity
+            else { throw VitrineError.idConflict(kind: "recommendation", id: id.rawValue) }
+            return existing
+        }
+        _ = try tx.expert(expert)
+        let p = try tx.product(product)
+        guard p.isOnSale else { throw VitrineError.productOffSale(product) }
+        let r = Recommendation(
+            id: id, expert: expert, product: product, category: p.category, reason: reason,
+            offeredQuantity: quantity, quantity: quantity, createdAt: createdAt)
+        try tx.store(r, Keys.recommendation(id))
+        for key in Keys.indexEntries(of: r) { try tx.set(key, []) }
+        return r
     }
 
     /// Withdraws a recommendation: it leaves the showcases and feeds, and cart lines through it can

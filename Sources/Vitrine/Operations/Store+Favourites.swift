@@ -15,14 +15,16 @@ extension Store {
         try user.validate()
         try product.validate()
         let now = self.now
-        return try backend.write { tx in
-            if let existing = try tx.load(Favourite.self, Keys.favourite(user, product)) { return existing }
-            _ = try tx.product(product)
-            let f = Favourite(user: user, product: product, addedAt: now)
-            try tx.store(f, Keys.favourite(user, product))
-            try tx.set(Keys.favouriteByTime(f), [])
-            return f
-        }
+        return try backend.write { tx in try Self.writeFavourite(tx, user: user, product: product, addedAt: now) }
+    }
+
+    static func writeFavourite<W: OrderedKeyValueWriter>(_ tx: W, user: UserID, product: ProductID, addedAt: Timestamp) throws -> Favourite {
+        if let existing = try tx.load(Favourite.self, Keys.favourite(user, product)) { return existing }
+        _ = try tx.product(product)
+        let f = Favourite(user: user, product: product, addedAt: addedAt)
+        try tx.store(f, Keys.favourite(user, product))
+        try tx.set(Keys.favouriteByTime(f), [])
+        return f
     }
 
     /// Removes a product from a user's favourites. Idempotent: removing a missing one does nothing.
