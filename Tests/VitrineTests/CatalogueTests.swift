@@ -19,6 +19,13 @@ import Testing
         #expect(CatalogueGenerator(seed: 7).catalogue(size, products: 20..<30).products == Array(whole.products[20..<30]))
         let far = CatalogueGenerator(seed: 7).product(at: 2_999_999)
         #expect(far.id == "prd-2999999" && far.category == CatalogueGenerator.categories[2_999_999 % 8])
+        // Any index, even a nonsensical one, gives an item rather than a trap.
+        for i in [Int.min, -1, Int.max] {
+            _ = CatalogueGenerator(seed: 7).product(at: i)
+            _ = CatalogueGenerator(seed: 7).expert(at: i)
+            _ = CatalogueGenerator(seed: 7).user(at: i)
+            _ = CatalogueGenerator(seed: 7).recommendation(at: i, size)
+        }
     }
 
     @Test func generatedCatalogueImportsAndIsSound() throws {

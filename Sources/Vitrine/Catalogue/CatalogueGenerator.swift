@@ -73,25 +73,25 @@ public struct CatalogueGenerator: Sendable {
 
     public func expert(at i: Int) -> Expert {
         var rng = random(.expert, i)
-        let primary = i % Self.categories.count
+        let primary = Self.slot(i)
         var categories = [Self.categories[primary]]
         let extra = Self.categories[Int(rng.below(UInt64(Self.categories.count)))]
         if extra != categories[0] && rng.below(2) == 0 { categories.append(extra) }
         let name = pick(Flavour.expertNames[primary], &rng)
         return Expert(
             id: ExpertID(String(format6: i, width: 4, prefix: "exp-")),
-            displayName: "\(name)\(i / Self.categories.count + 1)",
+            displayName: "\(name)\(i / Self.categories.count &+ 1)",
             categories: categories,
             commissionBasisPoints: Int64(300 + 50 * rng.below(35)))
     }
 
     public func product(at i: Int) -> Catalogue.ProductEntry {
         var rng = random(.product, i)
-        let c = i % Self.categories.count
+        let c = Self.slot(i)
         let item = pick(Flavour.items[c], &rng)
         let adjective = pick(Flavour.adjectives, &rng)
         let partnerIndex = Int(rng.below(10))  // 5 Tmall, 3 Taobao, 2 Weimai
-        let itemNumber = 520_000_000_000 + UInt64(i) * 7 + rng.below(7)
+        let itemNumber = 520_000_000_000 &+ UInt64(truncatingIfNeeded: i) &* 7 &+ rng.below(7)
         let brand = pick(Flavour.brands, &rng)
         let (partner, link, merchant): (PartnerID, String, String)
         switch partnerIndex {
@@ -128,7 +128,7 @@ public struct CatalogueGenerator: Sendable {
             id: RecommendationID(String(format6: i, width: 6, prefix: "rec-")),
             expert: expert.id, product: product.id, reason: reason,
             quantity: Int64(5 + rng.below(96)),
-            createdAt: Self.epoch.adding(milliseconds: Int64(i) * 1_800_000 + Int64(rng.below(1_800_000))))
+            createdAt: Self.epoch.adding(milliseconds: Int64(truncatingIfNeeded: i) &* 1_800_000 &+ Int64(rng.below(1_800_000))))
     }
 
     public func user(at i: Int) -> User {
@@ -139,7 +139,7 @@ public struct CatalogueGenerator: Sendable {
         if second != first { interests.append(second) }
         return User(
             id: UserID(String(format6: i, width: 4, prefix: "user-")),
-            displayName: pick(Flavour.userNames, &rng) + String(i + 1), interests: interests)
+            displayName: pick(Flavour.userNames, &rng) + String(i &+ 1), interests: interests)
     }
 
     public func favourites(ofUser u: Int, _ size: CatalogueSize) -> [Favourite] {
@@ -148,8 +148,14 @@ public struct CatalogueGenerator: Sendable {
         return (0..<size.favouritesPerUser).map { k in
             Favourite(
                 user: user.id, product: product(at: Int(rng.below(UInt64(size.products)))).id,
-                addedAt: Self.epoch.adding(milliseconds: 86_400_000 * 30 + Int64(u) * 3_600_000 + Int64(k) * 60_000))
+                addedAt: Self.epoch.adding(milliseconds: 86_400_000 * 30 &+ Int64(truncatingIfNeeded: u) &* 3_600_000 &+ Int64(k) &* 60_000))
         }
+    }
+
+    /// The category slot of index `i` (0..<8, also for negative `i`).
+    static func slot(_ i: Int) -> Int {
+        let n = categories.count
+        return ((i % n) + n) % n
     }
 
     // MARK: Randomness

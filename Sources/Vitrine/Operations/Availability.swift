@@ -66,10 +66,10 @@ extension Store {
         _ tx: R, product: Product, recommendation: Recommendation?, excluding excluded: Set<HoldLine>, now: Timestamp
     ) throws -> Availability {
         let held = try heldByOthers(tx, product: product, recommendation: recommendation?.id, excluding: excluded, now: now)
-        let p = product.isOnSale ? product.stock - held.product : 0
+        let p = product.isOnSale ? try checkedSubtract(product.stock, held.product, "stock") : 0
         var r: Int64? = nil
         if let recommendation {
-            r = recommendation.status == .active ? recommendation.quantity - held.recommendation : 0
+            r = recommendation.status == .active ? try checkedSubtract(recommendation.quantity, held.recommendation, "quantity") : 0
         }
         return Availability(product: max(0, p), recommendation: r.map { max(0, $0) })
     }

@@ -179,7 +179,7 @@ extension Store {
             }
             for (request, cartLine) in wanted {
                 let key = Keys.cartLine(owner, request.product, request.recommendation)
-                let remaining = cartLine.quantity - request.quantity
+                let remaining = try checkedSubtract(cartLine.quantity, request.quantity, "quantity")
                 if remaining <= 0 {
                     try tx.clear(key)
                     try releaseHold(tx, owner: owner, product: request.product, recommendation: request.recommendation)

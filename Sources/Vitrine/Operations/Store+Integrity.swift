@@ -115,7 +115,8 @@ extension Store {
                         return
                     }
                     let r = recommendations[RecommendationID(id)]
-                    if r == nil || r?.status != .active || !Keys.indexEntries(of: r!).contains(pair.key) {
+                    let isBacked = r.map { $0.status == .active && Keys.indexEntries(of: $0).contains(pair.key) } ?? false
+                    if !isBacked {
                         report(.danglingIndexEntry, Tuple.describe(pair.key), "no active recommendation \(id) behind it")
                     }
                 }

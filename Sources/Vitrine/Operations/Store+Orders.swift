@@ -93,7 +93,7 @@ extension Store {
         for expert in experts.sorted() {
             let key = Keys.earning(expert, order.id)
             guard var earning = try tx.load(OrderEarning.self, key) else { continue }
-            try tx.atomicAdd(Keys.pendingTotal(expert), -earning.commissionFen)
+            try tx.atomicAdd(Keys.pendingTotal(expert), try checkedSubtract(0, earning.commissionFen, "commissionFen"))
             if status == .settled { try tx.atomicAdd(Keys.settledTotal(expert), earning.commissionFen) }
             earning.status = status
             try tx.store(earning, key)
