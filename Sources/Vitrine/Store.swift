@@ -48,9 +48,21 @@ public struct Configuration: Sendable {
 ///
 /// ```swift
 /// let store = try Store(backend: InMemoryKeyValueStore(), configuration: .standard)
-/// try store.upsertProduct(product)
+/// try store.upsertExpert(Expert(id: "mei", displayName: "美妆达人小美", categories: ["beauty"],
+///                               commissionBasisPoints: 800))
+/// try store.upsertProduct(Product(id: "mask", partner: "tmall",
+///                                 link: "https://detail.tmall.com/item.htm?id=1", title: "补水面膜",
+///                                 priceFen: 9_900, merchant: "云朵官方旗舰店", category: "beauty",
+///                                 initialStock: 50))
+/// let rec = try store.postRecommendation(expert: "mei", product: "mask",
+///                                        reason: "敏感肌也能用，温和不刺激。", quantity: 20)
+/// let cart = try store.addToCart(.user("ann"), product: "mask", recommendation: rec.id, quantity: 2)
+/// let order = try store.checkout(user: "ann", lines: cart.checkoutLines,
+///                                idempotencyKey: "ann-pay-1").order   // retry-safe
 /// ```
 ///
+/// The backend is generic (any ``OrderedKeyValueStore``: ``InMemoryKeyValueStore`` here, the
+/// embedded engine later), never an existential, so calls into it are direct.
 /// A `Store` is `Sendable`: share it between threads and tasks freely.
 public struct Store<Backend: OrderedKeyValueStore>: Sendable {
     /// The backend the store reads and writes.
