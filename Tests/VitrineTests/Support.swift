@@ -60,7 +60,7 @@ struct Fixture {
 func expectIntact(_ store: Store<TestBackend>, sourceLocation: SourceLocation = #_sourceLocation) throws {
     let problems = try store.checkIntegrity()
     #expect(problems.isEmpty, "\(problems)", sourceLocation: sourceLocation)
-    if let memory = store.backend as? InMemoryKeyValueStore {
+    if let memory = (store.backend as Any) as? InMemoryKeyValueStore {
         #expect(memory.checkInvariants().isEmpty, sourceLocation: sourceLocation)
     }
 }
