@@ -93,7 +93,7 @@ import Testing
         for i in 0..<100 {
             try f.store.addToCart(.user("u"), product: f.products[0].id)
             try f.store.addToCart(.user("u"), product: f.products[1].id)
-            try f.store.checkout(user: "u", idempotencyKey: "k\(i)")
+            _ = try f.store.checkout(user: "u", idempotencyKey: "k\(i)")
         }
         stop.withLock { $0 = true }
         group.wait()

@@ -34,7 +34,7 @@ import Testing
         try f.store.addToCart(.user("a"), product: p, quantity: 3)
         f.clock.advance(by: .seconds(601))
         try f.store.addToCart(.user("b"), product: p, quantity: 2)
-        try f.store.checkout(user: "b", idempotencyKey: "b1")
+        _ = try f.store.checkout(user: "b", idempotencyKey: "b1")
         #expect(throws: VitrineError.outOfStock([Shortage(product: p, recommendation: nil, requested: 3, available: 1, reason: .insufficientStock)])) {
             try f.store.checkout(user: "a", idempotencyKey: "a1")
         }
@@ -50,7 +50,7 @@ import Testing
         let p = f.products[0].id
         try f.store.addToCart(.user("a"), product: p, quantity: 3)
         #expect(throws: VitrineError.self) { try f.store.addToCart(.user("b"), product: p) }
-        try f.store.checkout(user: "a", idempotencyKey: "a1")
+        _ = try f.store.checkout(user: "a", idempotencyKey: "a1")
         #expect(try f.store.reservations(of: p).isEmpty)
         #expect(try f.store.product(p).stock == 0)
     }

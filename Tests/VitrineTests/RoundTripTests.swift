@@ -77,7 +77,7 @@ import Testing
     @Test func findsLedgerSoldAndCartProblems() throws {
         let f = try Fixture()
         try f.store.addToCart(.user("u"), product: f.products[0].id, quantity: 2)
-        try f.store.checkout(user: "u", idempotencyKey: "k")
+        _ = try f.store.checkout(user: "u", idempotencyKey: "k")
         try f.store.addToCart(.user("u"), product: f.products[1].id, recommendation: "r1")
         try expectIntact(f.store)
         try f.store.backend.write { tx in
