@@ -1,0 +1,254 @@
+// The demo/import catalogue: a JSON document (seeds/README.md describes it field by field).
+//
+//   { "format": "vitrine-catalogue", "version": 1,
+//     "partners": [...], "experts": [...], "products": [...], "recommendations": [...],
+//     "users": [...], "favourites": [...] }
+//
+// Every list is optional (missing means empty). Money is integer fen, times integer milliseconds
+// since the epoch. Loading rejects malformed JSON, a wrong format or version, and duplicate ids
+// with `VitrineError.invalidCatalogue` naming where; importing applies every domain check.
+
+import Foundation
+
+/// A catalogue to import: partners, experts, products, recommendations, users and favourites.
+public struct Catalogue: Hashable, Sendable, Codable {
+    public static let formatName = "vitrine-catalogue"
+    public static let currentVersion = 1
+
+    /// A product as listed in a catalogue: its stock ledger starts at `initialStock`.
+    public struct ProductEntry: Hashable, Sendable, Codable {
+        public var id: ProductID
+        public var partner: PartnerID
+        public var link: String
+        public var title: String
+        public var priceFen: Int64
+        public var merchant: String
+        public var category: String
+        public var onSale: Bool?
+        public var initialStock: Int64
+        public var reservationHoldSeconds: Int64?
+
+        public init(
+            id: ProductID, partner: PartnerID, link: String, title: String, priceFen: Int64, merchant: String,
+            category: String, onSale: Bool? = nil, initialStock: Int64, reservationHoldSeconds: Int64? = nil
+        ) {
+            self.id = id
+            self.partner = partner
+            self.link = link
+            self.title = title
+            self.priceFen = priceFen
+            self.merchant = merchant
+            self.category = category
+            self.onSale = onSale
+            self.initialStock = initialStock
+            self.reservationHoldSeconds = reservationHoldSeconds
+        }
+
+        /// The product record this entry creates.
+        public var product: Product {
+            Product(
+                id: id, partner: partner, link: link, title: title, priceFen: priceFen, merchant: merchant,
+                category: category, isOnSale: onSale ?? true, initialStock: initialStock,
+                reservationHoldSeconds: reservationHoldSeconds)
+        }
+    }
+
+    /// A recommendation as listed in a catalogue.
+    public struct RecommendationEntry: Hashable, Sendable, Codable {
+        public var id: RecommendationID
+        public var expert: ExpertID
+        public var product: ProductID
+        public var reason: String
+        public var quantity: Int64
+        public var createdAt: Timestamp
+
+        public init(id: RecommendationID, expert: ExpertID, product: ProductID, reason: String, quantity: Int64, createdAt: Timestamp) {
+            self.id = id
+            self.expert = expert
+            self.product = product
+            self.reason = reason
+            self.quantity = quantity
+            self.createdAt = createdAt
+        }
+    }
+
+    public var format: String
+    public var version: Int
+    public var partners: [Partner]
+    public var experts: [Expert]
+    public var products: [ProductEntry]
+    public var recommendations: [RecommendationEntry]
+    public var users: [User]
+    public var favourites: [Favourite]
+
+    public init(
+        partners: [Partner] = [], experts: [Expert] = [], products: [ProductEntry] = [],
+        recommendations: [RecommendationEntry] = [], users: [User] = [], favourites: [Favourite] = []
+    ) {
+        self.format = Self.formatName
+        self.version = Self.currentVersion
+        self.partners = partners
+        self.experts = experts
+        self.products = products
+        self.recommendations = recommendations
+        self.users = users
+        self.favourites = favourites
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case format, version, partners, experts, products, recommendations, users, favourites
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        format = try c.decode(String.self, forKey: .format)
+        version = try c.decode(Int.self, forKey: .version)
+        partners = try c.decodeIfPresent([Partner].self, forKey: .partners) ?? []
+        experts = try c.decodeIfPresent([Expert].self, forKey: .experts) ?? []
+        products = try c.decodeIfPresent([ProductEntry].self, forKey: .products) ?? []
+        recommendations = try c.decodeIfPresent([RecommendationEntry].self, forKey: .recommendations) ?? []
+        users = try c.decodeIfPresent([User].self, forKey: .users) ?? []
+        favourites = try c.decodeIfPresent([Favourite].self, forKey: .favourites) ?? []
+    }
+
+    /// Reads a catalogue from JSON.
+    /// - Throws: ``VitrineError/invalidCatalogue(_:)`` naming the place and the problem: malformed
+    ///   JSON, a missing or mistyped field, another format or version, a duplicate id.
+    public init(json: Data) throws {
+        do {
+            self = try JSONDecoder().decode(Catalogue.self, from: json)
+        } catch let error as DecodingError {
+            throw VitrineError.invalidCatalogue(Self.describe(error))
+        } catch {
+            throw VitrineError.invalidCatalogue("not valid JSON: \(error)")
+        }
+        guard format == Self.formatName else {
+            throw VitrineError.invalidCatalogue("format is \"\(format)\", expected \"\(Self.formatName)\"")
+        }
+        guard version == Self.currentVersion else {
+            throw VitrineError.invalidCatalogue("version \(version) is not supported (this library reads \(Self.currentVersion))")
+        }
+        try Self.checkUnique(partners.map(\.id.rawValue), "partners")
+        try Self.checkUnique(experts.map(\.id.rawValue), "experts")
+        try Self.checkUnique(products.map(\.id.rawValue), "products")
+        try Self.checkUnique(recommendations.map(\.id.rawValue), "recommendations")
+        try Self.checkUnique(users.map(\.id.rawValue), "users")
+        try Self.checkUnique(favourites.map { "\($0.user.rawValue) → \($0.product.rawValue)" }, "favourites")
+    }
+
+    /// Reads a catalogue from a JSON file.
+    /// - Throws: ``VitrineError/invalidCatalogue(_:)``, or the file system's error when it cannot be read.
+    public init(contentsOf url: URL) throws {
+        try self.init(json: try Data(contentsOf: url))
+    }
+
+    /// The catalogue as JSON: sorted keys, pretty-printed, so that equal catalogues give equal bytes.
+    public func jsonData() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(self)
+    }
+
+    private static func checkUnique(_ ids: [String], _ list: String) throws {
+        var seen = Set<String>()
+        for (i, id) in ids.enumerated() where !seen.insert(id).inserted {
+            throw VitrineError.invalidCatalogue("\(list)[\(i)]: duplicate id \"\(id)\"")
+        }
+    }
+
+    private static func describe(_ error: DecodingError) -> String {
+        func path(_ keys: [CodingKey]) -> String {
+            let p = keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+            return p.isEmpty ? "top level" : String(p.drop { $0 == "." })
+        }
+        switch error {
+        case .dataCorrupted(let c):
+            return "\(path(c.codingPath)): \(c.debugDescription)\(c.underlyingError.map { " (\($0))" } ?? "")"
+        case .keyNotFound(let key, let c):
+            return "\(path(c.codingPath + [key])): missing"
+        case .typeMismatch(let type, let c):
+            return "\(path(c.codingPath)): expected \(type)"
+        case .valueNotFound(let type, let c):
+            return "\(path(c.codingPath)): expected \(type), found null"
+        @unknown default:
+            return "\(error)"
+        }
+    }
+}
+
+/// What an import wrote.
+public struct ImportSummary: Hashable, Sendable {
+    public var partners = 0
+    public var experts = 0
+    public var products = 0
+    public var recommendations = 0
+    public var users = 0
+    public var favourites = 0
+}
+
+extension Store {
+    /// Imports a catalogue, in transactions of at most `batchSize` records each, in dependency
+    /// order (partners, experts, products, users, recommendations, favourites).
+    ///
+    /// Safe to repeat: products keep their ledger, recommendations and favourites that exist are
+    /// left as they are. Not atomic as a whole: a failure leaves the batches before it imported.
+    ///
+    /// - Throws: whatever the single operations throw for an entry (``VitrineError/unknownPartner(_:)``,
+    ///   ``VitrineError/linkHostNotAllowed(host:partner:allowedDomains:)``, ``VitrineError/reasonTooLong(length:limit:)``,
+    ///   ``VitrineError/invalidArgument(field:reason:)``, ...); backend errors.
+    @discardableResult
+    public func importCatalogue(_ catalogue: Catalogue, batchSize: Int = 256) throws -> ImportSummary {
+        guard batchSize >= 1 else { throw VitrineError.invalidArgument(field: "batchSize", reason: "must be positive") }
+        var summary = ImportSummary()
+        for p in catalogue.partners { try Self.validate(p) }
+        try batches(catalogue.partners, batchSize) { tx, p in try tx.store(p, Keys.partner(p.id)) }
+        summary.partners = catalogue.partners.count
+
+        for e in catalogue.experts { try Self.validateFields(of: e) }
+        try batches(catalogue.experts, batchSize) { tx, e in try tx.store(e, Keys.expert(e.id)) }
+        summary.experts = catalogue.experts.count
+
+        let products = catalogue.products.map(\.product)
+        for p in products { try Self.validateFields(of: p) }
+        try batches(products, batchSize) { tx, p in _ = try Self.writeProduct(tx, p) }
+        summary.products = products.count
+
+        for u in catalogue.users { try Self.validateFields(of: u) }
+        try batches(catalogue.users, batchSize) { tx, u in try tx.store(u, Keys.user(u.id)) }
+        summary.users = catalogue.users.count
+
+        for r in catalogue.recommendations {
+            try r.id.validate()
+            try r.expert.validate()
+            try r.product.validate()
+            try validateReason(r.reason)
+            guard r.quantity >= 1 else { throw VitrineError.quantityOutOfRange(r.quantity, allowed: 1...Int64.max) }
+        }
+        try batches(catalogue.recommendations, batchSize) { tx, r in
+            _ = try Self.writeRecommendation(
+                tx, id: r.id, expert: r.expert, product: r.product, reason: r.reason, quantity: r.quantity, createdAt: r.createdAt)
+        }
+        summary.recommendations = catalogue.recommendations.count
+
+        for f in catalogue.favourites {
+            try f.user.validate()
+            try f.product.validate()
+        }
+        try batches(catalogue.favourites, batchSize) { tx, f in
+            _ = try Self.writeFavourite(tx, user: f.user, product: f.product, addedAt: f.addedAt)
+        }
+        summary.favourites = catalogue.favourites.count
+        return summary
+    }
+
+    private func batches<T>(_ items: [T], _ size: Int, _ body: (Backend.Writer, T) throws -> Void) throws {
+        var start = 0
+        while start < items.count {
+            let end = min(items.count, start + size)
+            try backend.write { tx in
+                for item in items[start..<end] { try body(tx, item) }
+            }
+            start = end
+        }
+    }
+}

@@ -1,0 +1,131 @@
+// The key layout: every table and index, as tuples (see Coding/Tuple.swift for the encoding).
+// formats/records.md is the authoritative description; this is its implementation.
+//
+//   ("meta", "format")                                  -> Meta record
+//   ("partner", partnerID)                              -> Partner
+//   ("product", productID)                              -> Product
+//   ("expert", expertID)                                -> Expert
+//   ("user", userID)                                    -> User
+//   ("rec", recommendationID)                           -> Recommendation
+//   ("showcase", expertID, createdAt, recID)            -> empty   (active recommendations only)
+//   ("showcase_cat", expertID, category, createdAt, recID) -> empty
+//   ("feed", category, createdAt, recID)                -> empty
+//   ("fav", userID, productID)                          -> Favourite
+//   ("fav_time", userID, addedAt, productID)            -> empty
+//   ("cart", ownerKind, ownerID, productID, recID|null) -> CartLine
+//   ("hold", productID, recID|null, ownerKind, ownerID) -> Hold
+//   ("hold_exp", expiresAt, productID, recID|null, ownerKind, ownerID) -> empty
+//   ("order", orderID)                                  -> Order
+//   ("order_user", userID, placedAt, orderID)           -> empty
+//   ("idem", userID, idempotencyKey)                    -> Idempotency record
+//   ("earn", expertID, orderID)                         -> Earning record
+//   ("earn_total", expertID, "pending" | "settled")     -> 8-byte little-endian Int64 (atomicAdd)
+//   ("restock", productID, restockKey)                  -> Restock record
+//
+// Times are integers (ms since the epoch); ownerKind is 1 (user) or 2 (guest); recID|null is the
+// recommendation id or the tuple null when the line did not come from a recommendation.
+// Every id is at most 128 bytes, idempotency keys too, and categories at most 64 bytes, so no key
+// comes near 10 KB.
+
+enum Keys {
+    static func rec(_ id: RecommendationID?) -> TupleElement {
+        id.map { .string($0.rawValue) } ?? .null
+    }
+
+    static func owner(_ o: CartOwner) -> [TupleElement] {
+        [.int(Int64(o.kindCode)), .string(o.idString)]
+    }
+
+    static let meta: [UInt8] = Tuple(["meta", "format"]).packed
+
+    static func partner(_ id: PartnerID) -> [UInt8] { Tuple(["partner", .string(id.rawValue)]).packed }
+    static let partners: Tuple = ["partner"]
+
+    static func product(_ id: ProductID) -> [UInt8] { Tuple(["product", .string(id.rawValue)]).packed }
+    static let products: Tuple = ["product"]
+
+    static func expert(_ id: ExpertID) -> [UInt8] { Tuple(["expert", .string(id.rawValue)]).packed }
+    static let experts: Tuple = ["expert"]
+
+    static func user(_ id: UserID) -> [UInt8] { Tuple(["user", .string(id.rawValue)]).packed }
+    static let users: Tuple = ["user"]
+
+    static func recommendation(_ id: RecommendationID) -> [UInt8] { Tuple(["rec", .string(id.rawValue)]).packed }
+    static let recommendations: Tuple = ["rec"]
+
+    static func showcase(_ expert: ExpertID) -> Tuple { ["showcase", .string(expert.rawValue)] }
+    static func showcase(_ expert: ExpertID, category: String) -> Tuple {
+        ["showcase_cat", .string(expert.rawValue), .string(category)]
+    }
+    static func feed(_ category: String) -> Tuple { ["feed", .string(category)] }
+
+    /// The showcase and feed entries of one recommendation.
+    static func indexEntries(of r: Recommendation) -> [[UInt8]] {
+        let tail: [TupleElement] = [.int(r.createdAt.millisecondsSinceEpoch), .string(r.id.rawValue)]
+        return [
+            Tuple(showcase(r.expert).elements + tail).packed,
+            Tuple(showcase(r.expert, category: r.category).elements + tail).packed,
+            Tuple(feed(r.category).elements + tail).packed,
+        ]
+    }
+    static let showcaseAll: Tuple = ["showcase"]
+    static let showcaseCategoryAll: Tuple = ["showcase_cat"]
+    static let feedAll: Tuple = ["feed"]
+
+    static func favourite(_ user: UserID, _ product: ProductID) -> [UInt8] {
+        Tuple(["fav", .string(user.rawValue), .string(product.rawValue)]).packed
+    }
+    static func favouritesByTime(_ user: UserID) -> Tuple { ["fav_time", .string(user.rawValue)] }
+    static func favouriteByTime(_ f: Favourite) -> [UInt8] {
+        favouritesByTime(f.user).appending(.int(f.addedAt.millisecondsSinceEpoch)).appending(.string(f.product.rawValue)).packed
+    }
+    static let favourites: Tuple = ["fav"]
+
+    static func cart(_ owner: CartOwner) -> Tuple { Tuple(["cart"] + Keys.owner(owner)) }
+    static func cartLine(_ owner: CartOwner, _ product: ProductID, _ recommendation: RecommendationID?) -> [UInt8] {
+        cart(owner).appending(.string(product.rawValue)).appending(rec(recommendation)).packed
+    }
+    static let carts: Tuple = ["cart"]
+
+    static func holds(_ product: ProductID) -> Tuple { ["hold", .string(product.rawValue)] }
+    static func hold(_ h: Hold) -> [UInt8] {
+        hold(h.product, h.recommendation, h.owner)
+    }
+    static func hold(_ product: ProductID, _ recommendation: RecommendationID?, _ owner: CartOwner) -> [UInt8] {
+        Tuple(holds(product).elements + [rec(recommendation)] + Keys.owner(owner)).packed
+    }
+    static func holdExpiry(_ h: Hold) -> [UInt8] {
+        Tuple(["hold_exp", .int(h.expiresAt.millisecondsSinceEpoch), .string(h.product.rawValue), rec(h.recommendation)]
+            + Keys.owner(h.owner)).packed
+    }
+    /// Expiry entries with `expiresAt <= now`.
+    static func holdExpiries(upTo now: Timestamp) -> (begin: [UInt8], end: [UInt8]) {
+        let all = Tuple(["hold_exp"]).range
+        let (next, overflow) = now.millisecondsSinceEpoch.addingReportingOverflow(1)
+        return (all.begin, overflow ? all.end : Tuple(["hold_exp", .int(next)]).packed)
+    }
+    static let allHolds: Tuple = ["hold"]
+
+    static func order(_ id: OrderID) -> [UInt8] { Tuple(["order", .string(id.rawValue)]).packed }
+    static let orders: Tuple = ["order"]
+    static func ordersOfUser(_ user: UserID) -> Tuple { ["order_user", .string(user.rawValue)] }
+    static func orderOfUser(_ o: Order) -> [UInt8] {
+        ordersOfUser(o.user).appending(.int(o.placedAt.millisecondsSinceEpoch)).appending(.string(o.id.rawValue)).packed
+    }
+
+    static func idempotency(_ user: UserID, _ key: String) -> [UInt8] {
+        Tuple(["idem", .string(user.rawValue), .string(key)]).packed
+    }
+
+    static func earnings(_ expert: ExpertID) -> Tuple { ["earn", .string(expert.rawValue)] }
+    static func earning(_ expert: ExpertID, _ order: OrderID) -> [UInt8] {
+        earnings(expert).appending(.string(order.rawValue)).packed
+    }
+    static let allEarnings: Tuple = ["earn"]
+    static func pendingTotal(_ expert: ExpertID) -> [UInt8] { Tuple(["earn_total", .string(expert.rawValue), "pending"]).packed }
+    static func settledTotal(_ expert: ExpertID) -> [UInt8] { Tuple(["earn_total", .string(expert.rawValue), "settled"]).packed }
+
+    static func restock(_ product: ProductID, _ key: String) -> [UInt8] {
+        Tuple(["restock", .string(product.rawValue), .string(key)]).packed
+    }
+}

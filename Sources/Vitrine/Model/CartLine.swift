@@ -1,0 +1,140 @@
+// Cart line and reservation hold records.
+//
+// CartLine: record kind 8. Fields: 1 product (text), 2 recommendation (text, optional),
+// 3 quantity (sint, 1...maxLineQuantity), 4 unitPriceFen (sint, the price when added),
+// 5 addedAt (sint, ms), 6 lastRequestID (text, optional: the request id of the last add, so a
+// retried add is not counted twice). The owner is part of the key, not of the record.
+//
+// Hold: record kind 9. Fields: 1 ownerKind (varint: 1 user, 2 guest), 2 ownerID (text),
+// 3 product (text), 4 recommendation (text, optional), 5 quantity (sint), 6 expiresAt (sint, ms).
+
+/// Whose cart: a signed-in user's, or a guest session's (merged on sign-in).
+public enum CartOwner: Hashable, Sendable, Codable, CustomStringConvertible {
+    case user(UserID)
+    /// A guest cart, identified by the app's session id.
+    case guest(String)
+
+    var kindCode: UInt8 {
+        switch self {
+        case .user: return 1
+        case .guest: return 2
+        }
+    }
+
+    var idString: String {
+        switch self {
+        case .user(let u): return u.rawValue
+        case .guest(let g): return g
+        }
+    }
+
+    init?(kindCode: UInt8, id: String) {
+        switch kindCode {
+        case 1: self = .user(UserID(id))
+        case 2: self = .guest(id)
+        default: return nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .user(let u): return "user \(u)"
+        case .guest(let g): return "guest \(g)"
+        }
+    }
+}
+
+/// One line of a cart: a product (and the recommendation it came from), a quantity, and the unit
+/// price captured when it was added.
+public struct CartLine: Hashable, Sendable, Codable {
+    public var product: ProductID
+    public var recommendation: RecommendationID?
+    public var quantity: Int64
+    /// The unit price in fen when the line was added; checkout reports a change from it.
+    public var unitPriceFen: Int64
+    public var addedAt: Timestamp
+    /// The request id of the last add to this line, if the caller gave one.
+    public var lastRequestID: String?
+
+    public init(
+        product: ProductID, recommendation: RecommendationID?, quantity: Int64, unitPriceFen: Int64,
+        addedAt: Timestamp, lastRequestID: String? = nil
+    ) {
+        self.product = product
+        self.recommendation = recommendation
+        self.quantity = quantity
+        self.unitPriceFen = unitPriceFen
+        self.addedAt = addedAt
+        self.lastRequestID = lastRequestID
+    }
+}
+
+extension CartLine: BinaryRecord {
+    public var recordBytes: [UInt8] {
+        var w = RecordWriter(kind: .cartLine)
+        w.writeString(1, product.rawValue)
+        w.writeOptionalString(2, recommendation?.rawValue)
+        w.writeInt(3, quantity)
+        w.writeInt(4, unitPriceFen)
+        w.writeInt(5, addedAt.millisecondsSinceEpoch)
+        w.writeOptionalString(6, lastRequestID)
+        return w.bytes
+    }
+
+    public init(recordBytes: [UInt8]) throws {
+        let f = try RecordFields(record: recordBytes, kind: .cartLine)
+        product = ProductID(try f.string(1))
+        recommendation = try f.optionalString(2).map(RecommendationID.init(rawValue:))
+        quantity = try f.int(3)
+        unitPriceFen = try f.int(4)
+        addedAt = Timestamp(millisecondsSinceEpoch: try f.int(5))
+        lastRequestID = try f.optionalString(6)
+    }
+}
+
+/// Units held for one cart line until `expiresAt` (reservations, for flash sales).
+public struct Hold: Hashable, Sendable, Codable {
+    public var owner: CartOwner
+    public var product: ProductID
+    public var recommendation: RecommendationID?
+    public var quantity: Int64
+    public var expiresAt: Timestamp
+
+    public init(owner: CartOwner, product: ProductID, recommendation: RecommendationID?, quantity: Int64, expiresAt: Timestamp) {
+        self.owner = owner
+        self.product = product
+        self.recommendation = recommendation
+        self.quantity = quantity
+        self.expiresAt = expiresAt
+    }
+
+    /// Whether the hold still counts at `now` (a hold expiring exactly now no longer does).
+    public func isLive(at now: Timestamp) -> Bool { now < expiresAt }
+}
+
+extension Hold: BinaryRecord {
+    public var recordBytes: [UInt8] {
+        var w = RecordWriter(kind: .hold)
+        w.writeUInt(1, UInt64(owner.kindCode))
+        w.writeString(2, owner.idString)
+        w.writeString(3, product.rawValue)
+        w.writeOptionalString(4, recommendation?.rawValue)
+        w.writeInt(5, quantity)
+        w.writeInt(6, expiresAt.millisecondsSinceEpoch)
+        return w.bytes
+    }
+
+    public init(recordBytes: [UInt8]) throws {
+        let f = try RecordFields(record: recordBytes, kind: .hold)
+        let kind = try f.uint(1)
+        let id = try f.string(2)
+        guard kind <= 255, let owner = CartOwner(kindCode: UInt8(kind), id: id) else {
+            throw FormatError.invalidValue(field: 1, reason: "unknown cart owner kind \(kind)")
+        }
+        self.owner = owner
+        product = ProductID(try f.string(3))
+        recommendation = try f.optionalString(4).map(RecommendationID.init(rawValue:))
+        quantity = try f.int(5)
+        expiresAt = Timestamp(millisecondsSinceEpoch: try f.int(6))
+    }
+}

@@ -1,0 +1,263 @@
+// Order record and its companions.
+//
+// Order: record kind 10. Fields: 1 id (text), 2 user (text), 3 lines (message, repeated),
+// 4 totalFen (sint), 5 commissionFen (sint), 6 idempotencyKey (text), 7 placedAt (sint, ms),
+// 8 status (varint: 1 placed, 2 settled, 3 cancelled), 9 statusChangedAt (sint, ms, optional).
+// OrderLine message: 1 product (text), 2 partner (text), 3 recommendation (text, optional),
+// 4 expert (text, optional), 5 quantity (sint), 6 unitPriceFen (sint), 7 lineTotalFen (sint),
+// 8 commissionBasisPoints (sint), 9 commissionFen (sint), 10 title (text).
+//
+// Idempotency: record kind 11. Fields: 1 order (text).
+// Earning: record kind 12. Fields: 1 expert (text), 2 order (text), 3 commissionFen (sint),
+// 4 status (varint, as the order's), 5 placedAt (sint, ms).
+// Restock: record kind 13. Fields: 1 product (text), 2 units (sint), 3 at (sint, ms).
+// Meta: record kind 1. Fields: 1 formatVersion (varint), 2 createdAt (sint, ms).
+//
+// Invariants: lineTotalFen == unitPriceFen * quantity;
+//   commissionFen == lineTotalFen * commissionBasisPoints / 10000, rounded down (see `commission`);
+//   totalFen == sum of lineTotalFen; order.commissionFen == sum of line commissionFen.
+
+/// Where an order is in its life: placed, then settled (commission payable) or cancelled.
+public enum OrderStatus: UInt8, Hashable, Sendable, Codable {
+    case placed = 1
+    case settled = 2
+    case cancelled = 3
+}
+
+/// One bought line: what, how many, at what price, and the expert's commission on it.
+public struct OrderLine: Hashable, Sendable, Codable {
+    public var product: ProductID
+    public var partner: PartnerID
+    public var recommendation: RecommendationID?
+    public var expert: ExpertID?
+    public var quantity: Int64
+    public var unitPriceFen: Int64
+    public var lineTotalFen: Int64
+    /// The expert's rate at checkout (0 without a recommendation).
+    public var commissionBasisPoints: Int64
+    public var commissionFen: Int64
+    /// The product title at checkout.
+    public var title: String
+
+    public init(
+        product: ProductID, partner: PartnerID, recommendation: RecommendationID?, expert: ExpertID?,
+        quantity: Int64, unitPriceFen: Int64, lineTotalFen: Int64, commissionBasisPoints: Int64,
+        commissionFen: Int64, title: String
+    ) {
+        self.product = product
+        self.partner = partner
+        self.recommendation = recommendation
+        self.expert = expert
+        self.quantity = quantity
+        self.unitPriceFen = unitPriceFen
+        self.lineTotalFen = lineTotalFen
+        self.commissionBasisPoints = commissionBasisPoints
+        self.commissionFen = commissionFen
+        self.title = title
+    }
+}
+
+/// A placed order.
+public struct Order: Hashable, Sendable, Codable {
+    public var id: OrderID
+    public var user: UserID
+    public var lines: [OrderLine]
+    public var totalFen: Int64
+    /// Sum of the lines' commissions.
+    public var commissionFen: Int64
+    public var idempotencyKey: String
+    public var placedAt: Timestamp
+    public var status: OrderStatus
+    /// When the order was settled or cancelled.
+    public var statusChangedAt: Timestamp?
+
+    public init(
+        id: OrderID, user: UserID, lines: [OrderLine], totalFen: Int64, commissionFen: Int64,
+        idempotencyKey: String, placedAt: Timestamp, status: OrderStatus, statusChangedAt: Timestamp? = nil
+    ) {
+        self.id = id
+        self.user = user
+        self.lines = lines
+        self.totalFen = totalFen
+        self.commissionFen = commissionFen
+        self.idempotencyKey = idempotencyKey
+        self.placedAt = placedAt
+        self.status = status
+        self.statusChangedAt = statusChangedAt
+    }
+}
+
+/// The commission on `lineTotalFen` at `basisPoints`: `lineTotalFen * basisPoints / 10000`,
+/// computed exactly and rounded down to the fen (the remainder stays with the platform).
+/// With both inputs non-negative, "down" is toward zero.
+///
+/// - Throws: ``VitrineError/amountOverflow(field:)`` if the product overflows 64 bits.
+public func commission(onLineTotal lineTotalFen: Int64, basisPoints: Int64) throws -> Int64 {
+    let (product, overflow) = lineTotalFen.multipliedReportingOverflow(by: basisPoints)
+    if overflow { throw VitrineError.amountOverflow(field: "commission") }
+    return product / 10_000
+}
+
+extension Order: BinaryRecord {
+    public var recordBytes: [UInt8] {
+        var w = RecordWriter(kind: .order)
+        w.writeString(1, id.rawValue)
+        w.writeString(2, user.rawValue)
+        for line in lines {
+            w.writeMessage(3) { m in
+                m.writeString(1, line.product.rawValue)
+                m.writeString(2, line.partner.rawValue)
+                m.writeOptionalString(3, line.recommendation?.rawValue)
+                m.writeOptionalString(4, line.expert?.rawValue)
+                m.writeInt(5, line.quantity)
+                m.writeInt(6, line.unitPriceFen)
+                m.writeInt(7, line.lineTotalFen)
+                m.writeInt(8, line.commissionBasisPoints)
+                m.writeInt(9, line.commissionFen)
+                m.writeString(10, line.title)
+            }
+        }
+        w.writeInt(4, totalFen)
+        w.writeInt(5, commissionFen)
+        w.writeString(6, idempotencyKey)
+        w.writeInt(7, placedAt.millisecondsSinceEpoch)
+        w.writeUInt(8, UInt64(status.rawValue))
+        w.writeOptionalInt(9, statusChangedAt?.millisecondsSinceEpoch)
+        return w.bytes
+    }
+
+    public init(recordBytes: [UInt8]) throws {
+        let f = try RecordFields(record: recordBytes, kind: .order)
+        id = OrderID(try f.string(1))
+        user = UserID(try f.string(2))
+        lines = try f.messages(3).map { m in
+            OrderLine(
+                product: ProductID(try m.string(1)),
+                partner: PartnerID(try m.string(2)),
+                recommendation: try m.optionalString(3).map(RecommendationID.init(rawValue:)),
+                expert: try m.optionalString(4).map(ExpertID.init(rawValue:)),
+                quantity: try m.int(5),
+                unitPriceFen: try m.int(6),
+                lineTotalFen: try m.int(7),
+                commissionBasisPoints: try m.int(8),
+                commissionFen: try m.int(9),
+                title: try m.string(10))
+        }
+        totalFen = try f.int(4)
+        commissionFen = try f.int(5)
+        idempotencyKey = try f.string(6)
+        placedAt = Timestamp(millisecondsSinceEpoch: try f.int(7))
+        status = try f.uint8(8, as: OrderStatus.self)
+        statusChangedAt = try f.optionalInt(9).map(Timestamp.init(millisecondsSinceEpoch:))
+    }
+}
+
+/// An expert's commission from one order.
+public struct OrderEarning: Hashable, Sendable, Codable {
+    public var expert: ExpertID
+    public var order: OrderID
+    public var commissionFen: Int64
+    /// Placed: pending; settled: payable; cancelled: reversed (counts nowhere).
+    public var status: OrderStatus
+    public var placedAt: Timestamp
+
+    public init(expert: ExpertID, order: OrderID, commissionFen: Int64, status: OrderStatus, placedAt: Timestamp) {
+        self.expert = expert
+        self.order = order
+        self.commissionFen = commissionFen
+        self.status = status
+        self.placedAt = placedAt
+    }
+}
+
+extension OrderEarning: BinaryRecord {
+    public var recordBytes: [UInt8] {
+        var w = RecordWriter(kind: .earning)
+        w.writeString(1, expert.rawValue)
+        w.writeString(2, order.rawValue)
+        w.writeInt(3, commissionFen)
+        w.writeUInt(4, UInt64(status.rawValue))
+        w.writeInt(5, placedAt.millisecondsSinceEpoch)
+        return w.bytes
+    }
+
+    public init(recordBytes: [UInt8]) throws {
+        let f = try RecordFields(record: recordBytes, kind: .earning)
+        expert = ExpertID(try f.string(1))
+        order = OrderID(try f.string(2))
+        commissionFen = try f.int(3)
+        status = try f.uint8(4, as: OrderStatus.self)
+        placedAt = Timestamp(millisecondsSinceEpoch: try f.int(5))
+    }
+}
+
+/// The order an idempotency key already produced.
+struct IdempotencyRecord: BinaryRecord, Hashable {
+    var order: OrderID
+
+    var recordBytes: [UInt8] {
+        var w = RecordWriter(kind: .idempotency)
+        w.writeString(1, order.rawValue)
+        return w.bytes
+    }
+
+    init(order: OrderID) { self.order = order }
+
+    init(recordBytes: [UInt8]) throws {
+        let f = try RecordFields(record: recordBytes, kind: .idempotency)
+        order = OrderID(try f.string(1))
+    }
+}
+
+/// A restock already applied (so a retried restock adds nothing).
+struct RestockRecord: BinaryRecord, Hashable {
+    var product: ProductID
+    var units: Int64
+    var at: Timestamp
+
+    var recordBytes: [UInt8] {
+        var w = RecordWriter(kind: .restock)
+        w.writeString(1, product.rawValue)
+        w.writeInt(2, units)
+        w.writeInt(3, at.millisecondsSinceEpoch)
+        return w.bytes
+    }
+
+    init(product: ProductID, units: Int64, at: Timestamp) {
+        self.product = product
+        self.units = units
+        self.at = at
+    }
+
+    init(recordBytes: [UInt8]) throws {
+        let f = try RecordFields(record: recordBytes, kind: .restock)
+        product = ProductID(try f.string(1))
+        units = try f.int(2)
+        at = Timestamp(millisecondsSinceEpoch: try f.int(3))
+    }
+}
+
+/// The store's format marker, under `("meta", "format")`.
+struct MetaRecord: BinaryRecord, Hashable {
+    static let currentFormatVersion: UInt64 = 1
+    var formatVersion: UInt64
+    var createdAt: Timestamp
+
+    var recordBytes: [UInt8] {
+        var w = RecordWriter(kind: .meta)
+        w.writeUInt(1, formatVersion)
+        w.writeInt(2, createdAt.millisecondsSinceEpoch)
+        return w.bytes
+    }
+
+    init(formatVersion: UInt64, createdAt: Timestamp) {
+        self.formatVersion = formatVersion
+        self.createdAt = createdAt
+    }
+
+    init(recordBytes: [UInt8]) throws {
+        let f = try RecordFields(record: recordBytes, kind: .meta)
+        formatVersion = try f.uint(1)
+        createdAt = Timestamp(millisecondsSinceEpoch: try f.int(2))
+    }
+}

@@ -1,0 +1,294 @@
+// Carts: add, set quantity, remove, clear, read, and merge a guest cart on sign-in.
+//
+// A cart is the lines under ("cart", ownerKind, ownerID); each line is keyed by product and
+// recommendation, so adding the same product through the same recommendation again merges.
+// Limits: quantity per line in `configuration.lineQuantity`, at most `configuration.maxCartLines`
+// lines. Adding or raising a quantity checks availability right now (and holds the units when
+// reservations are on); lowering never fails on stock.
+
+/// One cart line as it is now: current price, availability, and what stands in its way.
+public struct CartItem: Hashable, Sendable {
+    public var line: CartLine
+    /// The product now (nil if it no longer exists).
+    public var product: Product?
+    public var recommendation: Recommendation?
+    /// Units this line could buy right now (its own hold counts as available).
+    public var available: Int64
+    /// Until when this line's units are held, if they are.
+    public var heldUntil: Timestamp?
+    /// Why the line cannot be bought as it is, or nil.
+    public var problem: Shortage.Reason?
+
+    /// The current unit price (the captured one if the product is gone).
+    public var currentUnitPriceFen: Int64 { product?.priceFen ?? line.unitPriceFen }
+    /// Whether the price changed since the line was added.
+    public var priceChanged: Bool { currentUnitPriceFen != line.unitPriceFen }
+}
+
+/// What to buy in a checkout: one cart line's product, recommendation and quantity.
+public struct CheckoutLine: Hashable, Sendable, Codable {
+    public var product: ProductID
+    public var recommendation: RecommendationID?
+    public var quantity: Int64
+
+    public init(product: ProductID, recommendation: RecommendationID? = nil, quantity: Int64) {
+        self.product = product
+        self.recommendation = recommendation
+        self.quantity = quantity
+    }
+}
+
+/// A cart read in one snapshot.
+public struct Cart: Hashable, Sendable {
+    public var owner: CartOwner
+    public var items: [CartItem]
+
+    /// The sum of quantity × current unit price, in fen (nil if it would overflow).
+    public var subtotalFen: Int64? {
+        var sum: Int64 = 0
+        for item in items {
+            let (line, o1) = item.currentUnitPriceFen.multipliedReportingOverflow(by: item.line.quantity)
+            let (s, o2) = sum.addingReportingOverflow(line)
+            if o1 || o2 { return nil }
+            sum = s
+        }
+        return sum
+    }
+
+    /// Every line, as checkout lines (what the user sees is what ``Store/checkout(user:lines:idempotencyKey:acceptPriceChanges:)`` buys).
+    public var checkoutLines: [CheckoutLine] {
+        items.map { CheckoutLine(product: $0.line.product, recommendation: $0.line.recommendation, quantity: $0.line.quantity) }
+    }
+}
+
+extension Store {
+    /// Adds `quantity` of a product (through a recommendation, optionally) to a cart; adding the
+    /// same product and recommendation again adds to that line.
+    ///
+    /// - Parameters:
+    ///   - requestID: makes the call safe to retry: an add whose request id equals the line's
+    ///     last one changes nothing.
+    /// - Returns: the cart after the change.
+    /// - Throws: ``VitrineError/unknownProduct(_:)``, ``VitrineError/productOffSale(_:)``,
+    ///   ``VitrineError/unknownRecommendation(_:)``, ``VitrineError/recommendationWithdrawn(_:)``,
+    ///   ``VitrineError/recommendationNotForProduct(_:product:)``,
+    ///   ``VitrineError/quantityOutOfRange(_:allowed:)`` (the line's new total too),
+    ///   ``VitrineError/cartFull(limit:)``, ``VitrineError/outOfStock(_:)`` (with what is available),
+    ///   ``VitrineError/invalidArgument(field:reason:)``, ``VitrineError/corruptRecord(key:_:)``; backend errors.
+    @discardableResult
+    public func addToCart(
+        _ owner: CartOwner, product: ProductID, recommendation: RecommendationID? = nil, quantity: Int64 = 1,
+        requestID: String? = nil
+    ) throws -> Cart {
+        try validateOwner(owner)
+        try product.validate()
+        try recommendation?.validate()
+        try validateLineQuantity(quantity)
+        if let requestID { try validateText(requestID, field: "requestID", maxBytes: Limits.requestIDBytes) }
+        let now = self.now
+        return try backend.write { tx in
+            let (p, r) = try Self.loadPurchasable(tx, product, recommendation)
+            let key = Keys.cartLine(owner, product, recommendation)
+            var line: CartLine
+            if var existing = try tx.load(CartLine.self, key) {
+                if let requestID, existing.lastRequestID == requestID { return try buildCart(tx, owner, now) }
+                existing.quantity = try checkedAdd(existing.quantity, quantity, "quantity")
+                existing.lastRequestID = requestID
+                line = existing
+            } else {
+                let count = try tx.getRange(
+                    from: Keys.cart(owner).range.begin, to: Keys.cart(owner).range.end,
+                    limit: configuration.maxCartLines, reverse: false
+                ).count
+                guard count < configuration.maxCartLines else { throw VitrineError.cartFull(limit: configuration.maxCartLines) }
+                line = CartLine(
+                    product: product, recommendation: recommendation, quantity: quantity, unitPriceFen: p.priceFen,
+                    addedAt: now, lastRequestID: requestID)
+            }
+            try validateLineQuantity(line.quantity)
+            let available = try availability(tx, product: p, recommendation: r, for: owner, now: now).units
+            guard line.quantity <= available else {
+                throw VitrineError.outOfStock([
+                    Shortage(product: product, recommendation: recommendation, requested: line.quantity, available: available, reason: .insufficientStock)
+                ])
+            }
+            try tx.store(line, key)
+            try placeHold(tx, owner: owner, product: p, recommendation: recommendation, quantity: line.quantity, now: now)
+            return try buildCart(tx, owner, now)
+        }
+    }
+
+    /// Sets the quantity of a cart line. Raising it checks availability (and refreshes the hold);
+    /// lowering it never fails on stock. Idempotent.
+    ///
+    /// - Throws: ``VitrineError/notInCart(_:recommendation:)``, ``VitrineError/quantityOutOfRange(_:allowed:)``,
+    ///   and, when raising, what ``addToCart(_:product:recommendation:quantity:requestID:)`` throws for stock.
+    @discardableResult
+    public func setCartQuantity(
+        _ owner: CartOwner, product: ProductID, recommendation: RecommendationID? = nil, quantity: Int64
+    ) throws -> Cart {
+        try validateOwner(owner)
+        try product.validate()
+        try recommendation?.validate()
+        try validateLineQuantity(quantity)
+        let now = self.now
+        return try backend.write { tx in
+            let key = Keys.cartLine(owner, product, recommendation)
+            guard var line = try tx.load(CartLine.self, key) else {
+                throw VitrineError.notInCart(product, recommendation: recommendation)
+            }
+            if quantity > line.quantity {
+                let (p, r) = try Self.loadPurchasable(tx, product, recommendation)
+                let available = try availability(tx, product: p, recommendation: r, for: owner, now: now).units
+                guard quantity <= available else {
+                    throw VitrineError.outOfStock([
+                        Shortage(product: product, recommendation: recommendation, requested: quantity, available: available, reason: .insufficientStock)
+                    ])
+                }
+                line.quantity = quantity
+                try tx.store(line, key)
+                try placeHold(tx, owner: owner, product: p, recommendation: recommendation, quantity: quantity, now: now)
+            } else if quantity < line.quantity {
+                line.quantity = quantity
+                try tx.store(line, key)
+                if let p = try tx.load(Product.self, Keys.product(product)),
+                    try tx.load(Hold.self, Keys.hold(product, recommendation, owner)) != nil
+                {
+                    try placeHold(tx, owner: owner, product: p, recommendation: recommendation, quantity: quantity, now: now)
+                }
+            }
+            return try buildCart(tx, owner, now)
+        }
+    }
+
+    /// Removes a cart line (and its hold). Idempotent: removing a missing line does nothing.
+    /// - Throws: ``VitrineError/invalidArgument(field:reason:)``, ``VitrineError/corruptRecord(key:_:)``; backend errors.
+    @discardableResult
+    public func removeFromCart(_ owner: CartOwner, product: ProductID, recommendation: RecommendationID? = nil) throws -> Cart {
+        try validateOwner(owner)
+        let now = self.now
+        return try backend.write { tx in
+            try tx.clear(Keys.cartLine(owner, product, recommendation))
+            try releaseHold(tx, owner: owner, product: product, recommendation: recommendation)
+            return try buildCart(tx, owner, now)
+        }
+    }
+
+    /// Removes every line of a cart (and their holds). Idempotent.
+    /// - Throws: ``VitrineError/invalidArgument(field:reason:)``, ``VitrineError/corruptRecord(key:_:)``; backend errors.
+    public func clearCart(_ owner: CartOwner) throws {
+        try validateOwner(owner)
+        try backend.write { tx in try Self.clearLines(tx, owner, using: self) }
+    }
+
+    /// The cart with current prices and availability per line.
+    /// - Throws: ``VitrineError/invalidArgument(field:reason:)``, ``VitrineError/corruptRecord(key:_:)``; backend errors.
+    public func cart(_ owner: CartOwner) throws -> Cart {
+        try validateOwner(owner)
+        let now = self.now
+        return try backend.read { tx in try buildCart(tx, owner, now) }
+    }
+
+    /// Merges a guest cart into a user's cart on sign-in, and empties the guest cart.
+    ///
+    /// A line in both takes the larger quantity (and keeps the user's captured price); a guest-only
+    /// line moves over. Holds move with their lines (as far as units are available to the user).
+    /// Safe to retry: a second merge finds the guest cart empty.
+    ///
+    /// - Throws: ``VitrineError/cartFull(limit:)`` (nothing is merged), ``VitrineError/invalidArgument(field:reason:)``,
+    ///   ``VitrineError/corruptRecord(key:_:)``; backend errors.
+    @discardableResult
+    public func mergeGuestCart(_ guest: String, into user: UserID) throws -> Cart {
+        let guestOwner = CartOwner.guest(guest)
+        let userOwner = CartOwner.user(user)
+        try validateOwner(guestOwner)
+        try validateOwner(userOwner)
+        let now = self.now
+        return try backend.write { tx in
+            let guestLines = try Self.lines(tx, guestOwner)
+            var userCount = try Self.lines(tx, userOwner).count
+            for guestLine in guestLines {
+                try releaseHold(tx, owner: guestOwner, product: guestLine.product, recommendation: guestLine.recommendation)
+                let key = Keys.cartLine(userOwner, guestLine.product, guestLine.recommendation)
+                var merged: CartLine
+                if let existing = try tx.load(CartLine.self, key) {
+                    merged = existing
+                    merged.quantity = max(existing.quantity, guestLine.quantity)
+                } else {
+                    userCount += 1
+                    guard userCount <= configuration.maxCartLines else { throw VitrineError.cartFull(limit: configuration.maxCartLines) }
+                    merged = guestLine
+                    merged.lastRequestID = nil
+                }
+                try tx.store(merged, key)
+                if let p = try tx.load(Product.self, Keys.product(merged.product)), holdMilliseconds(for: p) != nil {
+                    let r = try merged.recommendation.flatMap { try tx.load(Recommendation.self, Keys.recommendation($0)) }
+                    try releaseHold(tx, owner: userOwner, product: merged.product, recommendation: merged.recommendation)
+                    let available = try availability(tx, product: p, recommendation: r, for: userOwner, now: now).units
+                    try placeHold(tx, owner: userOwner, product: p, recommendation: merged.recommendation,
+                                  quantity: min(merged.quantity, available), now: now)
+                }
+            }
+            try tx.clearRange(from: Keys.cart(guestOwner).range.begin, to: Keys.cart(guestOwner).range.end)
+            return try buildCart(tx, userOwner, now)
+        }
+    }
+
+    // MARK: Helpers
+
+    /// The product and recommendation of an add, checked: product exists and is on sale; the
+    /// recommendation exists, is active and is for that product.
+    static func loadPurchasable<R: OrderedKeyValueReader>(
+        _ tx: R, _ product: ProductID, _ recommendation: RecommendationID?
+    ) throws -> (Product, Recommendation?) {
+        let p = try tx.product(product)
+        guard p.isOnSale else { throw VitrineError.productOffSale(product) }
+        guard let recommendation else { return (p, nil) }
+        let r = try tx.recommendation(recommendation)
+        guard r.product == product else { throw VitrineError.recommendationNotForProduct(recommendation, product: product) }
+        guard r.status == .active else { throw VitrineError.recommendationWithdrawn(recommendation) }
+        return (p, r)
+    }
+
+    static func lines<R: OrderedKeyValueReader>(_ tx: R, _ owner: CartOwner) throws -> [CartLine] {
+        var lines: [CartLine] = []
+        try tx.scan(Keys.cart(owner)) { pair in lines.append(try decodeRecord(CartLine.self, pair.value, key: pair.key)) }
+        return lines
+    }
+
+    static func clearLines<W: OrderedKeyValueWriter>(_ tx: W, _ owner: CartOwner, using store: Store) throws {
+        for line in try lines(tx, owner) {
+            try store.releaseHold(tx, owner: owner, product: line.product, recommendation: line.recommendation)
+        }
+        try tx.clearRange(from: Keys.cart(owner).range.begin, to: Keys.cart(owner).range.end)
+    }
+
+    func buildCart<R: OrderedKeyValueReader>(_ tx: R, _ owner: CartOwner, _ now: Timestamp) throws -> Cart {
+        var items: [CartItem] = []
+        for line in try Self.lines(tx, owner) {
+            let p = try tx.load(Product.self, Keys.product(line.product))
+            let r = try line.recommendation.flatMap { try tx.load(Recommendation.self, Keys.recommendation($0)) }
+            var item = CartItem(line: line, product: p, recommendation: r, available: 0, heldUntil: nil, problem: nil)
+            if let p {
+                item.available = try availability(tx, product: p, recommendation: r, for: owner, now: now).units
+                if let h = try tx.load(Hold.self, Keys.hold(line.product, line.recommendation, owner)), h.isLive(at: now) {
+                    item.heldUntil = h.expiresAt
+                }
+            }
+            item.problem = Self.problem(line: line, product: p, recommendation: r, available: item.available)
+            items.append(item)
+        }
+        items.sort { $0.line.addedAt != $1.line.addedAt ? $0.line.addedAt < $1.line.addedAt : $0.line.product < $1.line.product }
+        return Cart(owner: owner, items: items)
+    }
+
+    static func problem(line: CartLine, product: Product?, recommendation: Recommendation?, available: Int64) -> Shortage.Reason? {
+        guard let product else { return .productMissing }
+        guard product.isOnSale else { return .productOffSale }
+        if line.recommendation != nil {
+            guard let recommendation, recommendation.product == product.id else { return .recommendationMissing }
+            guard recommendation.status == .active else { return .recommendationWithdrawn }
+        }
+        return line.quantity > available ? .insufficientStock : nil
+    }
+}

@@ -1,0 +1,172 @@
+// checkIntegrity: every domain invariant, checked over one snapshot (the CLI's `check`).
+//
+// Checked:
+//   - every record and index key decodes;
+//   - product ledger: stock == initialStock + restocked - sold, nothing negative;
+//   - product sold == sum of quantities of live (placed/settled) order lines for it;
+//   - recommendation: 0 <= quantity <= offered, and quantity == offered - live order lines through it;
+//   - order: lines point at existing products (and recommendations), line totals and commissions
+//     follow the rules, totals add up;
+//   - earnings: each expert's pending/settled counters equal the sum of their earning records;
+//   - cart lines: quantity within limits, product exists, recommendation exists and matches;
+//   - showcase/feed index entries point at active recommendations, and each active
+//     recommendation has its three entries.
+
+/// One problem found by ``Store/checkIntegrity()``.
+public struct IntegrityProblem: Hashable, Sendable, CustomStringConvertible {
+    public enum Kind: String, Hashable, Sendable {
+        case corruptRecord, ledgerMismatch, negativeQuantity, soldMismatch, recommendationQuantityMismatch
+        case orderLineMissingProduct, orderLineMissingRecommendation, orderArithmetic, earningsMismatch
+        case invalidCartLine, danglingIndexEntry, missingIndexEntry
+    }
+
+    public var kind: Kind
+    /// What it is about ("product p1", "order o9", ...).
+    public var subject: String
+    public var detail: String
+
+    public var description: String { "\(kind.rawValue): \(subject): \(detail)" }
+}
+
+extension Store {
+    /// Checks every domain invariant over one snapshot and returns every problem found (empty when
+    /// the store is sound). Reads everything: meant for tools and tests, not request paths.
+    /// - Throws: backend errors only (malformed data is reported, not thrown).
+    public func checkIntegrity() throws -> [IntegrityProblem] {
+        try backend.read { tx in
+            var problems: [IntegrityProblem] = []
+            func report(_ kind: IntegrityProblem.Kind, _ subject: String, _ detail: String) {
+                problems.append(IntegrityProblem(kind: kind, subject: subject, detail: detail))
+            }
+            func each<R: BinaryRecord>(_ type: R.Type, _ prefix: Tuple, _ body: (R, [UInt8]) -> Void) throws {
+                try tx.scan(prefix) { pair in
+                    do { body(try R(recordBytes: pair.value), pair.key) } catch {
+                        report(.corruptRecord, "\(Tuple.describe(pair.key))", "\(error)")
+                    }
+                }
+            }
+
+            var products: [ProductID: Product] = [:]
+            try each(Product.self, Keys.products) { p, _ in products[p.id] = p }
+            var recommendations: [RecommendationID: Recommendation] = [:]
+            try each(Recommendation.self, Keys.recommendations) { r, _ in recommendations[r.id] = r }
+
+            // Orders.
+            var soldByProduct: [ProductID: Int64] = [:]
+            var soldByRecommendation: [RecommendationID: Int64] = [:]
+            var commissionByExpert: [ExpertID: (pending: Int64, settled: Int64)] = [:]
+            try each(Order.self, Keys.orders) { o, _ in
+                let subject = "order \(o.id)"
+                var total: Int64 = 0
+                var commissionSum: Int64 = 0
+                for line in o.lines {
+                    if products[line.product] == nil { report(.orderLineMissingProduct, subject, "product \(line.product)") }
+                    if let rid = line.recommendation, recommendations[rid] == nil {
+                        report(.orderLineMissingRecommendation, subject, "recommendation \(rid)")
+                    }
+                    if line.quantity <= 0 { report(.negativeQuantity, subject, "line quantity \(line.quantity)") }
+                    let (lt, o1) = line.unitPriceFen.multipliedReportingOverflow(by: line.quantity)
+                    let (c, o2) = line.lineTotalFen.multipliedReportingOverflow(by: line.commissionBasisPoints)
+                    if o1 || lt != line.lineTotalFen { report(.orderArithmetic, subject, "line total of \(line.product)") }
+                    if o2 || c / 10_000 != line.commissionFen { report(.orderArithmetic, subject, "commission of \(line.product)") }
+                    total = total.addingReportingOverflow(line.lineTotalFen).partialValue
+                    commissionSum = commissionSum.addingReportingOverflow(line.commissionFen).partialValue
+                    if o.status != .cancelled {
+                        soldByProduct[line.product, default: 0] &+= line.quantity
+                        if let rid = line.recommendation { soldByRecommendation[rid, default: 0] &+= line.quantity }
+                    }
+                }
+                if total != o.totalFen { report(.orderArithmetic, subject, "total \(o.totalFen) != sum of lines \(total)") }
+                if commissionSum != o.commissionFen { report(.orderArithmetic, subject, "commission \(o.commissionFen) != sum of lines \(commissionSum)") }
+            }
+
+            // Products.
+            for p in products.values.sorted(by: { $0.id < $1.id }) {
+                let subject = "product \(p.id)"
+                if p.stock < 0 || p.sold < 0 || p.restocked < 0 || p.initialStock < 0 {
+                    report(.negativeQuantity, subject, "stock \(p.stock), sold \(p.sold), restocked \(p.restocked), initial \(p.initialStock)")
+                }
+                if !p.ledgerIsConsistent && p.stock >= 0 {
+                    report(.ledgerMismatch, subject, "stock \(p.stock) != \(p.initialStock) + \(p.restocked) - \(p.sold)")
+                }
+                let fromOrders = soldByProduct[p.id] ?? 0
+                if p.sold != fromOrders { report(.soldMismatch, subject, "sold \(p.sold) != live order lines \(fromOrders)") }
+            }
+
+            // Recommendations and their index entries.
+            for r in recommendations.values.sorted(by: { $0.id < $1.id }) {
+                let subject = "recommendation \(r.id)"
+                if r.quantity < 0 { report(.negativeQuantity, subject, "quantity \(r.quantity)") }
+                let expected = r.offeredQuantity &- (soldByRecommendation[r.id] ?? 0)
+                if r.quantity != expected || r.quantity > r.offeredQuantity {
+                    report(.recommendationQuantityMismatch, subject, "quantity \(r.quantity) != offered \(r.offeredQuantity) - sold \(soldByRecommendation[r.id] ?? 0)")
+                }
+                if products[r.product] == nil { report(.danglingIndexEntry, subject, "product \(r.product) is missing") }
+                if r.status == .active {
+                    for key in Keys.indexEntries(of: r) where try tx.get(key) == nil {
+                        report(.missingIndexEntry, subject, Tuple.describe(key))
+                    }
+                }
+            }
+            for prefix in [Keys.showcaseAll, Keys.showcaseCategoryAll, Keys.feedAll] {
+                try tx.scan(prefix) { pair in
+                    guard let elements = try? Tuple(unpacking: pair.key).elements, case .string(let id)? = elements.last else {
+                        report(.corruptRecord, Tuple.describe(pair.key), "index key must end with a recommendation id")
+                        return
+                    }
+                    let r = recommendations[RecommendationID(id)]
+                    let isBacked = r.map { $0.status == .active && Keys.indexEntries(of: $0).contains(pair.key) } ?? false
+                    if !isBacked {
+                        report(.danglingIndexEntry, Tuple.describe(pair.key), "no active recommendation \(id) behind it")
+                    }
+                }
+            }
+
+            // Earnings.
+            try each(OrderEarning.self, Keys.allEarnings) { e, _ in
+                var sums = commissionByExpert[e.expert] ?? (0, 0)
+                if e.status == .placed { sums.pending &+= e.commissionFen }
+                if e.status == .settled { sums.settled &+= e.commissionFen }
+                commissionByExpert[e.expert] = sums
+            }
+            var experts: [ExpertID] = []
+            try each(Expert.self, Keys.experts) { e, _ in experts.append(e.id) }
+            for expert in Set(experts + Array(commissionByExpert.keys)).sorted() {
+                let sums = commissionByExpert[expert] ?? (0, 0)
+                let pending = (try? tx.counter(Keys.pendingTotal(expert))) ?? .min
+                let settled = (try? tx.counter(Keys.settledTotal(expert))) ?? .min
+                if pending != sums.pending || settled != sums.settled {
+                    report(.earningsMismatch, "expert \(expert)", "counters pending \(pending), settled \(settled); records \(sums.pending), \(sums.settled)")
+                }
+            }
+
+            // Carts.
+            try each(CartLine.self, Keys.carts) { line, key in
+                let subject = "cart line \(Tuple.describe(key))"
+                if !configuration.lineQuantity.contains(line.quantity) {
+                    report(.invalidCartLine, subject, "quantity \(line.quantity) outside \(configuration.lineQuantity)")
+                }
+                if products[line.product] == nil { report(.invalidCartLine, subject, "product \(line.product) is missing") }
+                if let rid = line.recommendation {
+                    if let r = recommendations[rid] {
+                        if r.product != line.product { report(.invalidCartLine, subject, "recommendation \(rid) is for \(r.product)") }
+                    } else {
+                        report(.invalidCartLine, subject, "recommendation \(rid) is missing")
+                    }
+                }
+            }
+            try each(Hold.self, Keys.allHolds) { h, key in
+                if h.quantity < 0 { report(.negativeQuantity, "hold \(Tuple.describe(key))", "quantity \(h.quantity)") }
+            }
+            return problems
+        }
+    }
+}
+
+extension Tuple {
+    /// A readable form of an encoded key (hex when it is not a tuple).
+    static func describe(_ key: [UInt8]) -> String {
+        if let t = try? Tuple(unpacking: key) { return t.description }
+        return "0x" + key.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+    }
+}

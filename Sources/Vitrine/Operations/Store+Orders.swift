@@ -1,0 +1,126 @@
+// Orders after checkout: read, list, cancel, settle; and the experts' earnings.
+//
+// Status machine: placed -> settled, or placed -> cancelled. Each transition happens exactly once;
+// asking for it again (or cancelling a settled order) throws `orderStatusConflict` with the
+// current status and changes nothing, so a retried cancel or settle is harmless.
+//
+// Earnings: per (expert, order) an Earning record with the commission and status; per expert two
+// counters, pending (placed orders) and settled, changed with atomicAdd.
+
+/// An expert's commission: totals and per order.
+public struct ExpertEarnings: Hashable, Sendable {
+    public var expert: ExpertID
+    /// Commission of placed orders, not yet payable, in fen.
+    public var pendingFen: Int64
+    /// Commission of settled orders (payable), in fen.
+    public var settledFen: Int64
+    /// Per order, including cancelled ones (which count in neither total).
+    public var orders: [OrderEarning]
+}
+
+extension Store {
+    /// The order.
+    /// - Throws: ``VitrineError/unknownOrder(_:)``, ``VitrineError/corruptRecord(key:_:)``; backend errors.
+    public func order(_ id: OrderID) throws -> Order {
+        try backend.read { tx in try tx.order(id) }
+    }
+
+    /// A user's orders, newest first.
+    /// - Throws: ``VitrineError/invalidArgument(field:reason:)``, ``VitrineError/corruptRecord(key:_:)``; backend errors.
+    public func orders(of user: UserID, after cursor: PageCursor? = nil, limit: Int = 20) throws -> Page<Order> {
+        try user.validate()
+        try validateLimit(limit)
+        return try backend.read { tx in
+            let positions = try indexPositions(tx, Keys.ordersOfUser(user), before: cursor, limit: limit + 1)
+            let orders = try positions.prefix(limit).map { try tx.order(OrderID($0.id)) }
+            return Page(items: orders, next: positions.count > limit ? positions.prefix(limit).last : nil)
+        }
+    }
+
+    /// Cancels a placed order: restores each line's units to the product (`stock` up, `sold` down)
+    /// and to its recommendation, and reverses the commission. Happens exactly once.
+    /// - Returns: the cancelled order.
+    /// - Throws: ``VitrineError/orderStatusConflict(_:status:)`` (already cancelled, or settled),
+    ///   ``VitrineError/unknownOrder(_:)``, ``VitrineError/amountOverflow(field:)``,
+    ///   ``VitrineError/corruptRecord(key:_:)``; backend errors.
+    @discardableResult
+    public func cancelOrder(_ id: OrderID) throws -> Order {
+        let now = self.now
+        return try backend.write { tx in
+            var order = try tx.order(id)
+            guard order.status == .placed else { throw VitrineError.orderStatusConflict(id, status: order.status) }
+            for line in order.lines {
+                if var p = try tx.load(Product.self, Keys.product(line.product)) {
+                    p.stock = try checkedAdd(p.stock, line.quantity, "stock")
+                    p.sold = try checkedSubtract(p.sold, line.quantity, "sold")
+                    try tx.store(p, Keys.product(p.id))
+                }
+                if let rid = line.recommendation, var r = try tx.load(Recommendation.self, Keys.recommendation(rid)) {
+                    r.quantity = try checkedAdd(r.quantity, line.quantity, "quantity")
+                    try tx.store(r, Keys.recommendation(rid))
+                }
+            }
+            try moveEarnings(tx, order, to: .cancelled)
+            order.status = .cancelled
+            order.statusChangedAt = now
+            try tx.store(order, Keys.order(id))
+            return order
+        }
+    }
+
+    /// Settles a placed order: its commission becomes payable; it can no longer be cancelled.
+    /// Happens exactly once.
+    /// - Returns: the settled order.
+    /// - Throws: ``VitrineError/orderStatusConflict(_:status:)`` (already settled, or cancelled),
+    ///   ``VitrineError/unknownOrder(_:)``, ``VitrineError/corruptRecord(key:_:)``; backend errors.
+    @discardableResult
+    public func settleOrder(_ id: OrderID) throws -> Order {
+        let now = self.now
+        return try backend.write { tx in
+            var order = try tx.order(id)
+            guard order.status == .placed else { throw VitrineError.orderStatusConflict(id, status: order.status) }
+            try moveEarnings(tx, order, to: .settled)
+            order.status = .settled
+            order.statusChangedAt = now
+            try tx.store(order, Keys.order(id))
+            return order
+        }
+    }
+
+    /// Moves every earning of a placed order out of pending, into settled or nowhere (cancelled).
+    private func moveEarnings<W: OrderedKeyValueWriter>(_ tx: W, _ order: Order, to status: OrderStatus) throws {
+        let experts = Set(order.lines.compactMap(\.expert))
+        for expert in experts.sorted() {
+            let key = Keys.earning(expert, order.id)
+            guard var earning = try tx.load(OrderEarning.self, key) else { continue }
+            try tx.atomicAdd(Keys.pendingTotal(expert), try checkedSubtract(0, earning.commissionFen, "commissionFen"))
+            if status == .settled { try tx.atomicAdd(Keys.settledTotal(expert), earning.commissionFen) }
+            earning.status = status
+            try tx.store(earning, key)
+        }
+    }
+
+    /// An expert's earnings: pending and settled totals, and the commission of every order.
+    /// - Throws: ``VitrineError/unknownExpert(_:)``, ``VitrineError/corruptRecord(key:_:)``; backend errors.
+    public func earnings(of expert: ExpertID) throws -> ExpertEarnings {
+        try backend.read { tx in
+            _ = try tx.expert(expert)
+            var orders: [OrderEarning] = []
+            try tx.scan(Keys.earnings(expert)) { pair in orders.append(try decodeRecord(OrderEarning.self, pair.value, key: pair.key)) }
+            orders.sort { $0.placedAt != $1.placedAt ? $0.placedAt > $1.placedAt : $0.order > $1.order }
+            return ExpertEarnings(
+                expert: expert, pendingFen: try tx.counter(Keys.pendingTotal(expert)),
+                settledFen: try tx.counter(Keys.settledTotal(expert)), orders: orders)
+        }
+    }
+
+    /// An expert's commission from one order.
+    /// - Throws: ``VitrineError/unknownOrder(_:)`` (no commission for this expert in it),
+    ///   ``VitrineError/corruptRecord(key:_:)``; backend errors.
+    public func earning(of expert: ExpertID, order: OrderID) throws -> OrderEarning {
+        try backend.read { tx in
+            guard let e = try tx.load(OrderEarning.self, Keys.earning(expert, order)) else { throw VitrineError.unknownOrder(order) }
+            return e
+        }
+    }
+}

@@ -1,0 +1,76 @@
+// Argument checks shared by the operations. Limits keep every record far below 100 KB.
+
+import Foundation
+
+enum Limits {
+    static let textBytes = 1024       // titles, names, merchants
+    static let categoryBytes = 64
+    static let linkBytes = 2048
+    static let domainBytes = 253
+    static let listCount = 64         // categories, interests, domains
+    static let requestIDBytes = 128   // idempotency keys, request ids, guest ids
+}
+
+func validateText(_ value: String, field: String, maxBytes: Int = Limits.textBytes, allowEmpty: Bool = false) throws {
+    if !allowEmpty && value.isEmpty { throw VitrineError.invalidArgument(field: field, reason: "must not be empty") }
+    if value.utf8.count > maxBytes {
+        throw VitrineError.invalidArgument(field: field, reason: "longer than \(maxBytes) bytes")
+    }
+}
+
+func validateCategory(_ value: String, field: String = "category") throws {
+    try validateText(value, field: field, maxBytes: Limits.categoryBytes)
+}
+
+func validateList(_ values: [String], field: String, maxBytes: Int) throws {
+    if values.count > Limits.listCount {
+        throw VitrineError.invalidArgument(field: field, reason: "more than \(Limits.listCount) entries")
+    }
+    for v in values { try validateText(v, field: field, maxBytes: maxBytes) }
+}
+
+func validateOwner(_ owner: CartOwner) throws {
+    switch owner {
+    case .user(let u): try u.validate()
+    case .guest(let g): try validateIdentifier(g, field: "guest")
+    }
+}
+
+extension Store {
+    static func validate(_ partner: Partner) throws {
+        try partner.id.validate()
+        try validateText(partner.name, field: "partner.name")
+        if partner.domains.isEmpty { throw VitrineError.invalidArgument(field: "partner.domains", reason: "must not be empty") }
+        try validateList(partner.domains, field: "partner.domains", maxBytes: Limits.domainBytes)
+    }
+
+    /// Checks that `link` is an https URL on one of `partner`'s domains.
+    static func validateLink<R: OrderedKeyValueReader>(_ link: String, partner id: PartnerID, in tx: R) throws {
+        guard let partner = try tx.load(Partner.self, Keys.partner(id)) else { throw VitrineError.unknownPartner(id) }
+        guard link.utf8.count <= Limits.linkBytes,
+            let components = URLComponents(string: link),
+            let scheme = components.scheme
+        else { throw VitrineError.malformedLink(link) }
+        guard scheme.lowercased() == "https" else { throw VitrineError.linkNotHTTPS(link: link, scheme: scheme) }
+        guard let rawHost = components.host, !rawHost.isEmpty else { throw VitrineError.malformedLink(link) }
+        let host = rawHost.lowercased()
+        guard partner.owns(host: host) else {
+            throw VitrineError.linkHostNotAllowed(host: host, partner: id, allowedDomains: partner.domains)
+        }
+    }
+
+    func validateReason(_ reason: String) throws {
+        let limit = configuration.maxReasonLength
+        let length = reason.count
+        if length > limit || reason.utf8.count > limit.multipliedReportingOverflow(by: 4).partialValue {
+            throw VitrineError.reasonTooLong(length: length, limit: limit)
+        }
+        if reason.isEmpty { throw VitrineError.invalidArgument(field: "reason", reason: "must not be empty") }
+    }
+
+    func validateLineQuantity(_ quantity: Int64) throws {
+        guard configuration.lineQuantity.contains(quantity) else {
+            throw VitrineError.quantityOutOfRange(quantity, allowed: configuration.lineQuantity)
+        }
+    }
+}

@@ -1,0 +1,170 @@
+// The store: the domain API over any `OrderedKeyValueStore`.
+//
+// `Store<Backend>` is a small value (the backend and the configuration); copies share the backend.
+// Every public operation is one backend transaction: reads in `backend.read`, writes in
+// `backend.write`, so each is atomic, and reads never wait for writes. Operations are written as
+// extensions, one concern per file (Operations/Store+*.swift).
+
+/// What a store is created with.
+public struct Configuration: Sendable {
+    /// Partner platforms written into the store when it is opened (upserted).
+    public var partners: [Partner]
+    /// Quantities allowed per cart line.
+    public var lineQuantity: ClosedRange<Int64>
+    /// The most lines one cart may hold.
+    public var maxCartLines: Int
+    /// The longest recommendation reason, in characters (grapheme clusters). Its UTF-8 form must
+    /// also fit in 4 bytes per allowed character.
+    public var maxReasonLength: Int
+    /// How long add-to-cart holds units (reservations), for products that do not say otherwise;
+    /// nil turns store-wide reservations off (a product can still turn them on for itself).
+    public var reservationHold: Duration?
+    /// Where the store reads the time.
+    public var clock: VitrineClock
+
+    public init(
+        partners: [Partner] = Partner.defaults,
+        lineQuantity: ClosedRange<Int64> = 1...99,
+        maxCartLines: Int = 200,
+        maxReasonLength: Int = 500,
+        reservationHold: Duration? = nil,
+        clock: VitrineClock = .system
+    ) {
+        self.partners = partners
+        self.lineQuantity = lineQuantity
+        self.maxCartLines = maxCartLines
+        self.maxReasonLength = maxReasonLength
+        self.reservationHold = reservationHold
+        self.clock = clock
+    }
+
+    /// The defaults: Tmall, Taobao, Weimai; 1...99 per line; 200 lines; 500-character reasons;
+    /// no reservations; the system clock.
+    public static let standard = Configuration()
+}
+
+/// The Vitrine domain API: catalogue, showcases, favourites, carts, checkout, orders and earnings,
+/// over an ordered key-value backend.
+///
+/// ```swift
+/// let store = try Store(backend: InMemoryKeyValueStore(), configuration: .standard)
+/// try store.upsertExpert(Expert(id: "mei", displayName: "美妆达人小美", categories: ["beauty"],
+///                               commissionBasisPoints: 800))
+/// try store.upsertProduct(Product(id: "mask", partner: "tmall",
+///                                 link: "https://detail.tmall.com/item.htm?id=1", title: "补水面膜",
+///                                 priceFen: 9_900, merchant: "云朵官方旗舰店", category: "beauty",
+///                                 initialStock: 50))
+/// let rec = try store.postRecommendation(expert: "mei", product: "mask",
+///                                        reason: "敏感肌也能用，温和不刺激。", quantity: 20)
+/// let cart = try store.addToCart(.user("ann"), product: "mask", recommendation: rec.id, quantity: 2)
+/// let order = try store.checkout(user: "ann", lines: cart.checkoutLines,
+///                                idempotencyKey: "ann-pay-1").order   // retry-safe
+/// ```
+///
+/// The backend is generic (any ``OrderedKeyValueStore``: ``InMemoryKeyValueStore`` here, the
+/// embedded engine later), never an existential, so calls into it are direct.
+/// A `Store` is `Sendable`: share it between threads and tasks freely.
+public struct Store<Backend: OrderedKeyValueStore>: Sendable {
+    /// The backend the store reads and writes.
+    public let backend: Backend
+    public let configuration: Configuration
+
+    /// Opens a store over `backend`: checks the format marker (writing it on a new store) and
+    /// upserts the configured partners.
+    ///
+    /// - Throws: ``VitrineError/incompatibleFormat(found:supported:)`` when the backend holds
+    ///   data of another format version; ``VitrineError/invalidArgument(field:reason:)`` for an
+    ///   invalid configuration or partner; ``VitrineError/corruptRecord(key:_:)``; backend errors.
+    public init(backend: Backend, configuration: Configuration = .standard) throws {
+        self.backend = backend
+        self.configuration = configuration
+        guard configuration.lineQuantity.lowerBound >= 1 else {
+            throw VitrineError.invalidArgument(field: "lineQuantity", reason: "must start at 1 or more")
+        }
+        guard configuration.maxCartLines >= 1, configuration.maxReasonLength >= 1 else {
+            throw VitrineError.invalidArgument(field: "configuration", reason: "limits must be positive")
+        }
+        for partner in configuration.partners { try Self.validate(partner) }
+        let now = configuration.clock.now()
+        try backend.write { tx in
+            if let meta = try tx.load(MetaRecord.self, Keys.meta) {
+                guard meta.formatVersion == MetaRecord.currentFormatVersion else {
+                    throw VitrineError.incompatibleFormat(found: meta.formatVersion, supported: MetaRecord.currentFormatVersion)
+                }
+            } else {
+                try tx.store(MetaRecord(formatVersion: MetaRecord.currentFormatVersion, createdAt: now), Keys.meta)
+            }
+            for partner in configuration.partners {
+                try tx.store(partner, Keys.partner(partner.id))
+            }
+        }
+    }
+
+    var now: Timestamp { configuration.clock.now() }
+}
+
+// MARK: Typed access to records, shared by the operations.
+
+extension OrderedKeyValueReader {
+    /// The record under `key`, or nil. Throws `corruptRecord` when the bytes do not decode.
+    func load<R: BinaryRecord>(_ type: R.Type, _ key: [UInt8]) throws -> R? {
+        guard let bytes = try get(key) else { return nil }
+        return try decodeRecord(R.self, bytes, key: key)
+    }
+
+    func product(_ id: ProductID) throws -> Product {
+        guard let p = try load(Product.self, Keys.product(id)) else { throw VitrineError.unknownProduct(id) }
+        return p
+    }
+
+    func expert(_ id: ExpertID) throws -> Expert {
+        guard let e = try load(Expert.self, Keys.expert(id)) else { throw VitrineError.unknownExpert(id) }
+        return e
+    }
+
+    func recommendation(_ id: RecommendationID) throws -> Recommendation {
+        guard let r = try load(Recommendation.self, Keys.recommendation(id)) else {
+            throw VitrineError.unknownRecommendation(id)
+        }
+        return r
+    }
+
+    func order(_ id: OrderID) throws -> Order {
+        guard let o = try load(Order.self, Keys.order(id)) else { throw VitrineError.unknownOrder(id) }
+        return o
+    }
+
+    /// Every pair under `prefix`, read in batches (so no single range read is huge).
+    func scan(_ prefix: Tuple, batch: Int = 1024, _ body: (KeyValue) throws -> Void) throws {
+        var (begin, end) = prefix.range
+        while true {
+            let pairs = try getRange(from: begin, to: end, limit: batch, reverse: false)
+            for pair in pairs { try body(pair) }
+            guard pairs.count == batch, let last = pairs.last else { return }
+            begin = last.key + [0x00]
+        }
+    }
+
+    /// The counter under `key` (0 when absent).
+    func counter(_ key: [UInt8]) throws -> Int64 {
+        guard let bytes = try get(key) else { return 0 }
+        guard let v = decodeLittleEndianInt64(bytes) else {
+            throw VitrineError.corruptRecord(key: key, .unexpectedShape("a counter must be 8 bytes"))
+        }
+        return v
+    }
+}
+
+extension OrderedKeyValueWriter {
+    func store<R: BinaryRecord>(_ record: R, _ key: [UInt8]) throws {
+        try set(key, record.recordBytes)
+    }
+}
+
+func decodeRecord<R: BinaryRecord>(_ type: R.Type, _ bytes: [UInt8], key: [UInt8]) throws -> R {
+    do {
+        return try R(recordBytes: bytes)
+    } catch let error as FormatError {
+        throw VitrineError.corruptRecord(key: key, error)
+    }
+}

@@ -1,3 +1,0 @@
-import Testing
-import Vitrine
-@Test func packageBuilds() { #expect(Bool(true)) }

@@ -1,0 +1,95 @@
+import Testing
+@testable import Vitrine
+
+/// Random operations against a small catalogue, with every invariant checked after each step
+/// (bbolt's strict mode). The seed is printed so a failure can be replayed.
+@Suite struct SimulationTests {
+    @Test func randomOperationsKeepEveryInvariant() throws {
+        let seed = UInt64.random(in: 0...UInt64.max)
+        print("SimulationTests.randomOperationsKeepEveryInvariant seed \(seed)")
+        var rng = SeededRandom(seed: seed)
+        let f = try Fixture(stock: 6, recommendationQuantity: 8) { $0.reservationHold = .seconds(5); $0.maxCartLines = 4 }
+        let owners: [CartOwner] = [.user("a"), .user("b"), .user("c"), .guest("g1"), .guest("g2")]
+        var orders: [OrderID] = []
+        var expected: [String: Int] = [:]
+        for step in 0..<400 {
+            let owner = owners[Int.random(in: 0..<owners.count, using: &rng)]
+            let i = Int.random(in: 0..<f.products.count, using: &rng)
+            let product = f.products[i].id
+            let rec: RecommendationID? = Bool.random(using: &rng) ? f.recommendations[i].id : nil
+            let name: String
+            do {
+                switch Int.random(in: 0..<12, using: &rng) {
+                case 0, 1, 2:
+                    name = "add"
+                    try f.store.addToCart(owner, product: product, recommendation: rec, quantity: Int64.random(in: 1...4, using: &rng))
+                case 3:
+                    name = "set"
+                    try f.store.setCartQuantity(owner, product: product, recommendation: rec, quantity: Int64.random(in: 1...5, using: &rng))
+                case 4:
+                    name = "remove"
+                    try f.store.removeFromCart(owner, product: product, recommendation: rec)
+                case 5, 6:
+                    name = "checkout"
+                    guard case .user(let u) = owner else { continue }
+                    let r = try f.store.checkout(user: u, idempotencyKey: "s\(step)", acceptPriceChanges: Bool.random(using: &rng))
+                    orders.append(r.order.id)
+                case 7:
+                    name = "cancel"
+                    guard let o = orders.randomElement(using: &rng) else { continue }
+                    try f.store.cancelOrder(o)
+                case 8:
+                    name = "settle"
+                    guard let o = orders.randomElement(using: &rng) else { continue }
+                    try f.store.settleOrder(o)
+                case 9:
+                    name = "restock/price"
+                    if Bool.random(using: &rng) {
+                        try f.store.restock(product, units: Int64.random(in: 1...3, using: &rng), restockKey: "s\(step)")
+                    } else {
+                        var p = try f.store.product(product)
+                        p.priceFen += 100
+                        try f.store.upsertProduct(p)
+                    }
+                case 10:
+                    name = "merge"
+                    try f.store.mergeGuestCart(["g1", "g2"][Int.random(in: 0...1, using: &rng)], into: ["a", "b", "c"][Int.random(in: 0...2, using: &rng)])
+                default:
+                    name = "time"
+                    f.clock.advance(milliseconds: Int64.random(in: 0...3000, using: &rng))
+                    if Bool.random(using: &rng) { try f.store.sweepExpiredReservations() }
+                }
+                expected[name, default: 0] += 1
+            } catch let error as VitrineError {
+                switch error {
+                case .outOfStock, .priceChanged, .cartFull, .quantityOutOfRange, .notInCart, .emptyCheckout, .orderStatusConflict:
+                    break  // refusals a UI handles; they must change nothing, which the check below verifies
+                default:
+                    Issue.record("step \(step): unexpected \(error)")
+                }
+            }
+            let problems = try f.store.checkIntegrity()
+            #expect(problems.isEmpty, "step \(step): \(problems)")
+            if !problems.isEmpty { break }
+            for p in f.products {
+                let live = try f.store.reservations(of: p.id).reduce(Int64(0)) { $0 + $1.quantity }
+                #expect(live <= (try f.store.product(p.id).stock), "step \(step): holds exceed stock of \(p.id)")
+            }
+        }
+        #expect((expected["checkout"] ?? 0) > 0)
+    }
+}
+
+/// The example in `Store`'s documentation, as written there.
+@Test func documentedExampleRuns() throws {
+    let store = try Store(backend: InMemoryKeyValueStore(), configuration: .standard)
+    try store.upsertExpert(Expert(id: "mei", displayName: "美妆达人小美", categories: ["beauty"], commissionBasisPoints: 800))
+    try store.upsertProduct(Product(
+        id: "mask", partner: "tmall", link: "https://detail.tmall.com/item.htm?id=1", title: "补水面膜",
+        priceFen: 9_900, merchant: "云朵官方旗舰店", category: "beauty", initialStock: 50))
+    let rec = try store.postRecommendation(expert: "mei", product: "mask", reason: "敏感肌也能用，温和不刺激。", quantity: 20)
+    let cart = try store.addToCart(.user("ann"), product: "mask", recommendation: rec.id, quantity: 2)
+    let order = try store.checkout(user: "ann", lines: cart.checkoutLines, idempotencyKey: "ann-pay-1").order
+    #expect(order.totalFen == 19_800 && order.commissionFen == 1_584)
+    #expect(try store.checkout(user: "ann", lines: cart.checkoutLines, idempotencyKey: "ann-pay-1").order == order)
+}
