@@ -6,14 +6,78 @@
 import Foundation
 import Testing
 @testable import Vitrine
+import VitrineStore
 
-/// The backend under test.
+/// The backend under test: the real engine on a fresh temporary file (VITRINE_TEST_BACKEND=memory
+/// runs the suite on the in-memory store instead, which is useful to tell domain bugs from
+/// engine bugs).
 func makeBackend() throws -> TestBackend {
-    InMemoryKeyValueStore()
+    if ProcessInfo.processInfo.environment["VITRINE_TEST_BACKEND"] == "memory" { return .memory(InMemoryKeyValueStore()) }
+    let dir = FileManager.default.temporaryDirectory.path + "/vitrine-domain-" + UUID().uuidString
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return .engine(try EngineStore(path: dir + "/test.db", options: DatabaseOptions(durability: .relaxed)))
 }
 
-/// The backend type the tests are compiled against.
-typealias TestBackend = InMemoryKeyValueStore
+/// The backend type the tests are compiled against: either store, behind one enum (a switch,
+/// not an existential).
+enum TestBackend: OrderedKeyValueStore {
+    case engine(EngineStore)
+    case memory(InMemoryKeyValueStore)
+
+    enum Reader: OrderedKeyValueReader {
+        case engine(EngineStore.Reader)
+        case memory(InMemoryKeyValueStore.Reader)
+        func get(_ key: [UInt8]) throws -> [UInt8]? {
+            switch self { case .engine(let r): return try r.get(key); case .memory(let r): return try r.get(key) }
+        }
+        func getRange(from begin: [UInt8], to end: [UInt8], limit: Int, reverse: Bool) throws -> [KeyValue] {
+            switch self {
+            case .engine(let r): return try r.getRange(from: begin, to: end, limit: limit, reverse: reverse)
+            case .memory(let r): return try r.getRange(from: begin, to: end, limit: limit, reverse: reverse)
+            }
+        }
+    }
+
+    enum Writer: OrderedKeyValueWriter {
+        case engine(EngineStore.Writer)
+        case memory(InMemoryKeyValueStore.Writer)
+        func get(_ key: [UInt8]) throws -> [UInt8]? {
+            switch self { case .engine(let w): return try w.get(key); case .memory(let w): return try w.get(key) }
+        }
+        func getRange(from begin: [UInt8], to end: [UInt8], limit: Int, reverse: Bool) throws -> [KeyValue] {
+            switch self {
+            case .engine(let w): return try w.getRange(from: begin, to: end, limit: limit, reverse: reverse)
+            case .memory(let w): return try w.getRange(from: begin, to: end, limit: limit, reverse: reverse)
+            }
+        }
+        func set(_ key: [UInt8], _ value: [UInt8]) throws {
+            switch self { case .engine(let w): try w.set(key, value); case .memory(let w): try w.set(key, value) }
+        }
+        func clear(_ key: [UInt8]) throws {
+            switch self { case .engine(let w): try w.clear(key); case .memory(let w): try w.clear(key) }
+        }
+        func clearRange(from begin: [UInt8], to end: [UInt8]) throws {
+            switch self { case .engine(let w): try w.clearRange(from: begin, to: end); case .memory(let w): try w.clearRange(from: begin, to: end) }
+        }
+        func atomicAdd(_ key: [UInt8], _ delta: Int64) throws {
+            switch self { case .engine(let w): try w.atomicAdd(key, delta); case .memory(let w): try w.atomicAdd(key, delta) }
+        }
+    }
+
+    func read<T>(_ body: (Reader) throws -> T) throws -> T {
+        switch self {
+        case .engine(let s): return try s.read { try body(.engine($0)) }
+        case .memory(let s): return try s.read { try body(.memory($0)) }
+        }
+    }
+
+    func write<T>(_ body: (Writer) throws -> T) throws -> T {
+        switch self {
+        case .engine(let s): return try s.write { try body(.engine($0)) }
+        case .memory(let s): return try s.write { try body(.memory($0)) }
+        }
+    }
+}
 
 /// A fresh store on a fresh backend, with a manual clock.
 func makeStore(
