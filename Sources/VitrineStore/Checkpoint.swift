@@ -5,7 +5,7 @@
 //   1. write the free-list chain (on pages neither the old nor the new checkpoint uses);
 //   2. fdatasync the data file: every page of the new state is durable;
 //   3. write the meta page into the other slot (sequence + 1), fdatasync: this is the switch;
-//   4. reset the log to a new generation (the meta names it), not synced (see WriteAheadLog);
+//   4. start a new log generation (the meta names it), written lazily with the next record;
 //   5. release the old checkpoint's frozen pages and free-list chain for reuse.
 // A crash before 3 completes leaves the old meta, whose pages and chain are all still intact,
 // and the old log generation, which recovery replays. A crash after 3 leaves the new meta; its
@@ -42,12 +42,19 @@ extension Database {
         //    chain's pages (free once this checkpoint is durable). The new chain's own pages come
         //    from `reusable` or the end of the file, never from the previous checkpoint.
         let free = allocator.allFree() + allocator.checkpointChain
-        var chainLength = 0
-        while chainLength * PageLayout.freeListEntries < free.count - chainLength { chainLength += 1 }
         var chain: [PageNumber] = []
-        for _ in 0..<chainLength { chain.append(allocator.allocate()) }
-        let chainSet = Set(chain)
+        var chainSet = Set<PageNumber>()
+        // Chain pages come out of `free` when reusable pages exist and from the end of the file
+        // otherwise, so grow the chain until it holds whatever is left.
+        while chain.count * PageLayout.freeListEntries < free.count - chainSet.count {
+            let p = allocator.allocate()
+            chain.append(p)
+            chainSet.insert(p)
+        }
         let entries = chainSet.isEmpty ? free : free.filter { !chainSet.contains($0) }
+        guard entries.count <= chain.count * PageLayout.freeListEntries else {
+            throw StoreError.corruptPage(page: 0, reason: "internal error: free-list chain too short")
+        }
         try ensureWriterMapping()
         var images: [(PageNumber, [UInt8])] = []
         var offset = 0
@@ -67,12 +74,13 @@ extension Database {
         let next = Meta(checkpointSequence: meta.checkpointSequence + 1, txid: state.txid,
                         pageCount: allocator.pageCount, catalogRoot: state.catalogRoot,
                         freeListHead: chain.first ?? 0, freeCount: UInt64(entries.count),
-                        logGeneration: meta.logGeneration + 1, nextTableId: state.nextTableId)
+                        logGeneration: max(meta.logGeneration, log.generation) + 1, nextTableId: state.nextTableId,
+                        databaseId: meta.databaseId)
         try dataFile.write(next.encode(), at: Int64(next.slot) * Int64(PageLayout.size))
         try pager.sync()
         meta = next
         // 4.
-        try log.reset(generation: next.logGeneration, baseTxid: state.txid)
+        log.reset(generation: next.logGeneration, baseTxid: state.txid)
         // 5.
         allocator.checkpointed(at: state.txid, newChain: chain)
         latest.pageCount = allocator.pageCount

@@ -3,6 +3,10 @@
 extension Database {
     /// Commits `tx` (writer lock held). Returns the txid to wait for in `.grouped` mode.
     func commit(_ tx: WriteTransaction) throws -> UInt64? {
+        if let failure = tx.failure {
+            tx.rollback()
+            throw failure
+        }
         let prepared: WriteTransaction.Prepared
         do {
             prepared = try tx.prepare()
@@ -24,15 +28,14 @@ extension Database {
                 allocator.free(tx.freed, by: txid)
                 return nil
             }
-            let record = tx.log.seal(generation: log.generation, txid: txid)
-            if record.count >= options.largeTransactionBytes {
+            if tx.commitsByCheckpoint {
                 // Cheaper to make the pages themselves durable than to log every byte twice.
                 latest = snapshot
                 allocator.free(tx.freed, by: txid)
                 try checkpointLocked()
                 committedByCheckpoint = true
             } else {
-                try log.append(record)
+                try log.append(tx.log.seal(generation: log.generation, txid: txid))
             }
         } catch {
             poison(error)
@@ -48,13 +51,12 @@ extension Database {
             do { try log.sync() } catch { poison(error); throw error }
             markDurable(snapshot)
         case .relaxed:
+            // The flusher thread syncs what is written every relaxedSyncInterval.
+            commitLock.lock()
+            writtenTxid = txid
+            writtenSnapshot = snapshot
+            commitLock.unlock()
             publish(snapshot)
-            let now = monotonicMilliseconds()
-            if now &- lastLogSync >= UInt64(max(0, options.relaxedSyncIntervalMilliseconds)) {
-                do { try log.sync() } catch { poison(error); throw error }
-                lastLogSync = now
-                markDurable(snapshot)
-            }
         case .grouped:
             commitLock.lock()
             writtenTxid = txid
@@ -78,6 +80,38 @@ extension Database {
         commitLock.broadcast()
         commitLock.unlock()
         publish(snapshot)
+    }
+
+    /// `.relaxed`: syncs whatever was written since the last sync; called by the flusher thread.
+    /// Returns false once the database is closed.
+    func flushWrittenRecords() -> Bool {
+        commitLock.lock()
+        if flusherStopped { commitLock.unlock(); return false }
+        guard writtenTxid > durableTxid, !syncInProgress, syncFailure == nil else { commitLock.unlock(); return true }
+        syncInProgress = true
+        let target = writtenTxid
+        commitLock.unlock()
+        var failure: Error? = nil
+        do { try log.sync() } catch { failure = error }
+        commitLock.lock()
+        syncInProgress = false
+        if let failure {
+            if syncFailure == nil { syncFailure = (failure as? StoreError) ?? .needsReopen(cause: "\(failure)") }
+            poison.withLock { if $0 == nil { $0 = "\(failure)" } }
+        } else if target > durableTxid {
+            durableTxid = target
+        }
+        commitLock.broadcast()
+        commitLock.unlock()
+        return true
+    }
+
+    /// Stops the flusher and waits for a sync it may be running.
+    func stopFlusher() {
+        commitLock.lock()
+        flusherStopped = true
+        while syncInProgress { commitLock.wait() }
+        commitLock.unlock()
     }
 
     /// Group commit: returns once `txid` is durable. The first waiter to find no sync running

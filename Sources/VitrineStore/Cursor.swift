@@ -38,6 +38,9 @@ public final class Cursor {
     private let source: CursorSource
     private var path: [(NodeRef, Int)] = []
     private var positionedAt = 0
+    /// In a write transaction, a copy of the current key, to find the position again after the
+    /// transaction changes the table (the node under the cursor may have shifted).
+    private var savedKey: [UInt8] = []
     public private(set) var isValid = false
 
     init(source: CursorSource) {
@@ -57,6 +60,13 @@ public final class Cursor {
     private var modificationCount: Int {
         if case .transaction(let tx, _) = source { return tx.modificationCount }
         return 0
+    }
+
+    private var isTransactionOpen: Bool {
+        switch source {
+        case .snapshot(let tx, _): return tx.isOpen
+        case .transaction(let tx, _): return tx.isOpen
+        }
     }
 
     private func rootRef(_ reader: PageReader) throws -> NodeRef? {
@@ -99,6 +109,7 @@ public final class Cursor {
         isValid = valid
         positionedAt = modificationCount
         if !valid { path.removeAll(keepingCapacity: true) }
+        if valid, case .transaction = source, let k = try? currentKey() { savedKey = k }
         return valid
     }
 
@@ -166,10 +177,11 @@ public final class Cursor {
         return !path.isEmpty
     }
 
-    /// Re-finds the current key after the write transaction changed the table.
-    private func refreshIfStale() throws -> [UInt8]? {
+    /// Re-finds the current key after the write transaction changed the table. Returns the
+    /// key it was at (the cursor is now at that key, or the next one if it was deleted).
+    @discardableResult private func refreshIfStale() throws -> [UInt8]? {
         guard isValid, positionedAt != modificationCount else { return nil }
-        let k = try keyOrThrow()
+        let k = savedKey
         _ = try seek(atLeast: k)
         return k
     }
@@ -180,7 +192,7 @@ public final class Cursor {
         let reader = try self.reader
         if let k = try refreshIfStale() {
             if !isValid { return false }
-            if compareBytes(try keyOrThrow(), k) > 0 { return true }
+            if compareBytes(try currentKey(), k) > 0 { return true }
         }
         path[path.count - 1].1 += 1
         return finish(try skipEmptyLeaves(forward: true, reader))
@@ -197,7 +209,8 @@ public final class Cursor {
         return finish(try skipEmptyLeaves(forward: false, reader))
     }
 
-    private func keyOrThrow() throws -> [UInt8] {
+    /// The key under the path, without any check for staleness.
+    private func currentKey() throws -> [UInt8] {
         guard isValid, let (leaf, i) = path.last, i >= 0, i < leaf.count else { throw StoreError.transactionClosed }
         switch leaf {
         case .page(let p): return p.keyBytes(i)
@@ -205,13 +218,24 @@ public final class Cursor {
         }
     }
 
-    /// The key at the cursor (empty when the cursor is not valid).
-    public var key: [UInt8] { (try? keyOrThrow()) ?? [] }
+    /// Makes the path current; false if the cursor cannot be read (closed or off the end).
+    private func readable() -> Bool {
+        guard isTransactionOpen else { return false }
+        if positionedAt != modificationCount { _ = try? refreshIfStale() }
+        return isValid
+    }
+
+    /// The key at the cursor (empty when the cursor is not valid or its transaction ended).
+    public var key: [UInt8] {
+        guard readable() else { return [] }
+        return (try? currentKey()) ?? []
+    }
 
     /// The value at the cursor, copied.
+    /// - Throws: `.transactionClosed` when the cursor is not on a key or its transaction ended.
     public func value() throws -> [UInt8] {
         let reader = try self.reader
-        guard isValid, let (leaf, i) = path.last, i >= 0, i < leaf.count else { throw StoreError.transactionClosed }
+        guard readable(), let (leaf, i) = path.last, i >= 0, i < leaf.count else { throw StoreError.transactionClosed }
         switch leaf {
         case .page(let p): return try reader.value(p, i)
         case .node(let n): return try WriteTransaction.bytes(of: n.values[i], reader)
@@ -220,7 +244,7 @@ public final class Cursor {
 
     /// Whether the key at the cursor starts with `prefix`.
     public func keyHasPrefix(_ prefix: [UInt8]) -> Bool {
-        guard isValid, let (leaf, i) = path.last, i >= 0, i < leaf.count else { return false }
+        guard readable(), let (leaf, i) = path.last, i >= 0, i < leaf.count else { return false }
         switch leaf {
         case .page(let p):
             let (ptr, n) = p.key(i)
@@ -233,7 +257,7 @@ public final class Cursor {
 
     /// Compares the key at the cursor with `other` (negative, zero, positive).
     func compareKey(_ other: [UInt8]) -> Int {
-        guard isValid, let (leaf, i) = path.last, i >= 0, i < leaf.count else { return 1 }
+        guard readable(), let (leaf, i) = path.last, i >= 0, i < leaf.count else { return 1 }
         switch leaf {
         case .page(let p):
             let (ptr, n) = p.key(i)

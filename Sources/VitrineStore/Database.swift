@@ -10,11 +10,12 @@
 //   .full     fdatasync the log, publish, return.
 //   .grouped  release the writer lock, then wait until some committer's fdatasync covers this
 //             record (one leader syncs for all who are waiting), publish, return.
-//   .relaxed  publish and return; the log is synced at most every `relaxedSyncInterval`
-//             (and at every checkpoint), so a crash loses at most that window, never more.
+//   .relaxed  publish and return; a flusher thread syncs the log every `relaxedSyncInterval`
+//             (and checkpoints sync everything), so a crash loses at most that window.
 // A snapshot is published only once durable (except in .relaxed), so no reader acts on a commit
 // that a crash could take back.
 
+import Foundation
 import Glibc
 import Synchronization
 
@@ -25,8 +26,9 @@ public enum Durability: String, Sendable, CaseIterable {
     /// Concurrent committers share one fdatasync; each `write` still returns only once its own
     /// commit is durable.
     case grouped
-    /// No sync per commit. A crash (power loss) may lose the commits of the last
-    /// `relaxedSyncInterval` (100 ms by default), never more, and never corrupts the database.
+    /// No sync per commit: a background thread syncs the log every `relaxedSyncInterval`
+    /// (100 ms by default). A crash (power loss) may lose the commits of about that last window
+    /// (plus the duration of one sync), never more, and never corrupts the database.
     case relaxed
 }
 
@@ -90,6 +92,7 @@ public final class Database: @unchecked Sendable {
     var writtenSnapshot: Snapshot?
     var syncInProgress = false
     var syncFailure: StoreError?
+    var flusherStopped = false
 
     /// Opens (creating if missing) the database at `path`, recovering from the log if the last
     /// process stopped without a clean close.
@@ -113,6 +116,7 @@ public final class Database: @unchecked Sendable {
         writtenTxid = meta.txid
         do {
             try recover(logHeader: opened.logHeader)
+            if options.durability == .relaxed { startFlusher() }
         } catch {
             dataFile.close()
             log.file.close()
@@ -133,8 +137,10 @@ public final class Database: @unchecked Sendable {
             return s.closed
         }
         if wasClosed { return }
-        if poison.withLock({ $0 }) == nil && (log.logBytes > 0 || latest.txid != meta.txid) {
-            try? checkpointLocked()
+        stopFlusher()
+        if poison.withLock({ $0 }) == nil {
+            if log.logBytes > 0 || latest.txid != meta.txid { try? checkpointLocked() }
+            if poison.withLock({ $0 }) == nil { try? log.shrink() }
         }
         while shared.withLock({ !$0.readers.isEmpty }) { usleep(1000) }
         pager.unmapAll()
@@ -164,6 +170,20 @@ public final class Database: @unchecked Sendable {
             }
         }
         return try body(tx)
+    }
+
+    /// `.relaxed` mode's background thread: syncs the log every `relaxedSyncInterval`, so a
+    /// crash loses at most that window of commits. Holds the database only weakly.
+    private func startFlusher() {
+        let interval = UInt32(max(1, options.relaxedSyncIntervalMilliseconds)) * 1000
+        let thread = Thread { [weak self] in
+            while true {
+                usleep(interval)
+                guard let db = self, db.flushWrittenRecords() else { return }
+            }
+        }
+        thread.name = "vitrine-flusher"
+        thread.start()
     }
 
     /// The oldest snapshot any reader holds or may start on.
@@ -226,13 +246,12 @@ public final class Database: @unchecked Sendable {
     /// the dirty pages and cleared the error (PostgreSQL's "fsyncgate"), so a retry that
     /// succeeds proves nothing. Only reopening, which re-reads the disk, is safe.
     func poison(_ error: Error) {
+        // Grouped committers already waiting are not failed here: their records were written
+        // before this failure and the next log sync may still cover them; only a failed sync
+        // fails them (see waitUntilDurable).
         poison.withLock { cause in
             if cause == nil { cause = "\(error)" }
         }
-        commitLock.lock()
-        if syncFailure == nil { syncFailure = (error as? StoreError) ?? .needsReopen(cause: "\(error)") }
-        commitLock.broadcast()
-        commitLock.unlock()
     }
 
     /// Makes the writer's map cover every page the allocator has handed out.

@@ -1,14 +1,20 @@
 // Opening a database and recovering it.
 //
-//   1. Create the file if missing (written under a temporary name, synced, then renamed, so a
-//      crash never leaves a half-made database under the real name). Lock it (flock).
+//   1. Create the file if missing (written under a temporary name, synced, then linked to the
+//      real name, so a crash never leaves a half-made database there and two processes racing
+//      to create it end up with one file). Lock it (flock on a descriptor of its own).
 //   2. Read both meta slots; keep the valid one with the higher checkpoint sequence. Neither
 //      has our magic: not a database. Magic but a newer version: unsupported.
 //   3. Check the file holds every page the meta counts; load the free-list chain.
-//   4. If the log's header has the meta's generation, re-execute each valid record in txid
-//      order from meta.txid + 1, stopping at the first torn or foreign one (the tail).
-//   5. Checkpoint: the recovered state becomes the base and the log starts a new generation,
-//      so nothing of the old tail can ever be mistaken for a new record.
+//   4. Decide whether the log continues this checkpoint: same database id, base txid equal to
+//      the meta's txid and generation >= the meta's. (A base above the meta's txid means the
+//      newest meta page is lost: an error, never a silent rollback. A damaged header does not
+//      hide records: the log is then scanned with the meta's generation.) If it does,
+//      re-execute each valid record in txid order from meta.txid + 1, stopping at the first
+//      torn or foreign one (the tail).
+//   5. If anything was replayed, checkpoint: the recovered state becomes the base and the log
+//      a new generation, so nothing of the old tail can ever be mistaken for a new record.
+//      Otherwise just start a new log generation lazily (no I/O at open).
 
 import Glibc
 
@@ -49,10 +55,7 @@ enum Recovery {
             var size = try dataFile.size()
             if size == 0 {
                 // An empty file (made by `touch`, say): make it a database in place.
-                try dataFile.write(Meta.initial.encode(), at: Int64(PageLayout.size))
-                var zero = Meta.initial
-                zero.checkpointSequence = 0
-                try dataFile.write(zero.encode(), at: 0)
+                for page in initialMetaPages() { try dataFile.write(page.bytes, at: page.offset) }
                 try dataFile.sync()
                 size = try dataFile.size()
             }
@@ -63,15 +66,20 @@ enum Recovery {
             let mapping = try pager.ensureMapped(pageCount: meta.pageCount)
             let (free, chain) = try loadFreeList(meta: meta, pager: pager, mapping: mapping)
             let allocator = PageAllocator(pageCount: meta.pageCount, free: free, chain: chain)
+            let logExisted = fs.fileExists(path: logPath(for: path))
             let logFile = try fs.open(path: logPath(for: path), create: true)
             let header: WriteAheadLog.Header?
+            let log: WriteAheadLog
             do {
+                // A log made just now must have a durable directory entry before any commit
+                // is acknowledged through it.
+                if !logExisted { try fs.syncDirectory(of: path) }
                 header = try WriteAheadLog.readHeader(logFile)
+                log = try WriteAheadLog(file: logFile, databaseId: meta.databaseId, generation: meta.logGeneration, baseTxid: meta.txid)
             } catch {
                 logFile.close()
                 throw error
             }
-            let log = try WriteAheadLog(file: logFile, generation: meta.logGeneration, baseTxid: meta.txid)
             return OpenedFiles(dataFile: dataFile, pager: pager, meta: meta, allocator: allocator, log: log,
                                logHeader: header, lockDescriptor: lockDescriptor)
         } catch {
@@ -81,17 +89,30 @@ enum Recovery {
         }
     }
 
-    private static func create(path: String, fs: any StorageFileSystem) throws {
-        let temporary = path + ".creating"
-        let f = try fs.open(path: temporary, create: true)
-        defer { f.close() }
-        try f.truncate(to: 0)
-        var zero = Meta.initial
+    /// The two meta pages of a new database (sequence 0 in slot 0, sequence 1 in slot 1).
+    static func initialMetaPages() -> [(offset: Int64, bytes: [UInt8])] {
+        var id: UInt64 = 0
+        while id == 0 { id = UInt64.random(in: 1...UInt64.max) }
+        let meta = Meta.initial(databaseId: id)
+        var zero = meta
         zero.checkpointSequence = 0
-        try f.write(zero.encode(), at: 0)
-        try f.write(Meta.initial.encode(), at: Int64(PageLayout.size))
-        try f.sync()
-        if rename(temporary, path) != 0 { throw StoreError.io(operation: "rename", path: temporary, errno: errno) }
+        return [(0, zero.encode()), (Int64(PageLayout.size), meta.encode())]
+    }
+
+    private static func create(path: String, fs: any StorageFileSystem) throws {
+        let temporary = path + ".creating-\(getpid())"
+        do {
+            let f = try fs.open(path: temporary, create: true)
+            defer { f.close() }
+            try f.truncate(to: 0)
+            for page in initialMetaPages() { try f.write(page.bytes, at: page.offset) }
+            try f.sync()
+        }
+        defer { unlink(temporary) }
+        // link() fails if the name exists: whoever links first created the database.
+        if link(temporary, path) != 0 && errno != EEXIST {
+            throw StoreError.io(operation: "link", path: path, errno: errno)
+        }
         try fs.syncDirectory(of: path)
     }
 
@@ -131,6 +152,7 @@ enum Recovery {
         var free: [PageNumber] = []
         var chain: [PageNumber] = []
         var seen = Set<PageNumber>()
+        var entries = Set<PageNumber>()
         var p = meta.freeListHead
         while p != 0 {
             guard seen.insert(p).inserted else { throw StoreError.corruptPage(page: p, reason: "free-list chain loops") }
@@ -144,9 +166,15 @@ enum Recovery {
                 guard e >= 2 && e < meta.pageCount else {
                     throw StoreError.corruptPage(page: p, reason: "free-list entry \(e) out of range")
                 }
+                guard entries.insert(e).inserted else {
+                    throw StoreError.corruptPage(page: p, reason: "free-list entry \(e) listed twice")
+                }
                 free.append(e)
             }
             p = view.next
+        }
+        if let both = chain.first(where: { entries.contains($0) }) {
+            throw StoreError.corruptPage(page: both, reason: "free-list page also listed as free")
         }
         if UInt64(free.count) != meta.freeCount {
             throw StoreError.corruptPage(page: meta.freeListHead, reason: "free list holds \(free.count) pages, meta says \(meta.freeCount)")
@@ -156,31 +184,44 @@ enum Recovery {
 }
 
 extension Database {
-    /// Replays the log (if it continues the meta's checkpoint), then checkpoints.
+    /// Replays the log if it continues the meta's checkpoint (see the steps at the top).
     func recover(logHeader: WriteAheadLog.Header?) throws {
         writer.lock()
         defer { writer.unlock() }
+        var replayGeneration: UInt64? = nil
+        var highestGeneration = meta.logGeneration
         if let header = logHeader {
-            if header.generation > meta.logGeneration {
-                throw StoreError.corruptLog(offset: 0, reason: "log generation \(header.generation) is newer than the database's \(meta.logGeneration) (the newest meta page is lost)")
+            if header.databaseId != meta.databaseId {
+                // A log left by another database at this path: not ours, never replayed.
+            } else if header.baseTxid > meta.txid {
+                throw StoreError.corruptLog(offset: 0, reason: "log continues txid \(header.baseTxid) but the database file stops at txid \(meta.txid) (its newest meta page is lost)")
+            } else if header.baseTxid == meta.txid && header.generation >= meta.logGeneration {
+                replayGeneration = header.generation
+                highestGeneration = header.generation
             }
-            if header.generation == meta.logGeneration {
-                guard header.baseTxid == meta.txid else {
-                    throw StoreError.corruptLog(offset: 0, reason: "log continues txid \(header.baseTxid), database is at \(meta.txid)")
+            // Otherwise the log predates the checkpoint: everything in it is already applied.
+        } else {
+            replayGeneration = meta.logGeneration
+        }
+        var replayed = 0
+        if let generation = replayGeneration {
+            replaying = true
+            defer { replaying = false }
+            _ = try WriteAheadLog.scan(log.file, generation: generation, firstTxid: meta.txid + 1) { record in
+                let tx = WriteTransaction(database: self, base: latest)
+                guard tx.txid == record.txid else {
+                    throw StoreError.corruptLog(offset: record.endOffset, reason: "txid \(record.txid) out of sequence")
                 }
-                replaying = true
-                defer { replaying = false }
-                _ = try WriteAheadLog.scan(log.file, generation: header.generation, firstTxid: meta.txid + 1) { record in
-                    let tx = WriteTransaction(database: self, base: latest)
-                    guard tx.txid == record.txid else {
-                        throw StoreError.corruptLog(offset: record.endOffset, reason: "txid \(record.txid) out of sequence")
-                    }
-                    for op in record.operations { try tx.apply(op) }
-                    tx.close()
-                    _ = try commit(tx)
-                }
+                for op in record.operations { try tx.apply(op) }
+                tx.close()
+                _ = try commit(tx)
+                replayed += 1
             }
         }
-        try checkpointLocked()
+        if replayed > 0 {
+            try checkpointLocked()
+        } else {
+            log.reset(generation: highestGeneration + 1, baseTxid: meta.txid)
+        }
     }
 }

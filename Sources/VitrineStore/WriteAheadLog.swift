@@ -1,8 +1,8 @@
 // The write-ahead log file (`<database>-wal`): a header, then one record per committed
 // transaction (layout in Format/LogRecord.swift and formats/write-ahead-log.md).
 //
-// The file is reused, not truncated: a checkpoint starts a new generation by rewriting the
-// header, and new records overwrite old ones from offset 4096; stale records beyond the write
+// The file is reused, not truncated (except to give space back at close): a checkpoint starts
+// a new generation by rewriting the header, and new records overwrite old ones from offset 4096; stale records beyond the write
 // position carry an older generation and are ignored. Reusing an already-written file keeps
 // fdatasync cheap (no block allocation or size change to journal), so the file grows only when a
 // generation needs more room than any before it, and it grows by writing zeros in large steps.
@@ -12,48 +12,60 @@
 
 final class WriteAheadLog: @unchecked Sendable {
     let file: StorageFile
+    let databaseId: UInt64
+    /// The generation new records carry.
     private(set) var generation: UInt64
     private(set) var baseTxid: UInt64
+    /// A header not yet written: a new generation starts lazily, with the first record after
+    /// it, so that one fdatasync makes both durable and an idle open or checkpoint writes nothing.
+    private var headerPending = false
     /// Where the next record goes.
     private(set) var writeOffset: Int64 = LogFormat.firstRecordOffset
-    /// Bytes the file holds (written, possibly zeros).
+    /// Bytes the file holds from offset 0 (written, possibly zeros); never below the first
+    /// record, so growth never zero-fills over the header.
     private var allocatedSize: Int64
 
-    init(file: StorageFile, generation: UInt64, baseTxid: UInt64) throws {
+    init(file: StorageFile, databaseId: UInt64, generation: UInt64, baseTxid: UInt64) throws {
         self.file = file
+        self.databaseId = databaseId
         self.generation = generation
         self.baseTxid = baseTxid
-        self.allocatedSize = try file.size()
+        self.allocatedSize = max(try file.size(), LogFormat.firstRecordOffset)
     }
 
     /// Bytes of records in the current generation.
     var logBytes: Int64 { writeOffset - LogFormat.firstRecordOffset }
 
-    static func encodeHeader(generation: UInt64, baseTxid: UInt64) -> [UInt8] {
+    static func encodeHeader(generation: UInt64, baseTxid: UInt64, databaseId: UInt64) -> [UInt8] {
         var h = [UInt8](repeating: 0, count: LogFormat.headerSize + 4)
         h.replaceSubrange(0..<8, with: LogFormat.magic)
         h.withUnsafeMutableBytes { raw in
             raw.storeBytes(of: LogFormat.version.littleEndian, toByteOffset: 8, as: UInt32.self)
             raw.storeBytes(of: generation.littleEndian, toByteOffset: 16, as: UInt64.self)
             raw.storeBytes(of: baseTxid.littleEndian, toByteOffset: 24, as: UInt64.self)
+            raw.storeBytes(of: databaseId.littleEndian, toByteOffset: 32, as: UInt64.self)
         }
-        let crc = CRC32C.checksum(Array(h[0..<32]))
-        h.withUnsafeMutableBytes { $0.storeBytes(of: crc.littleEndian, toByteOffset: 32, as: UInt32.self) }
+        let crc = CRC32C.checksum(Array(h[0..<LogFormat.headerSize]))
+        h.withUnsafeMutableBytes { $0.storeBytes(of: crc.littleEndian, toByteOffset: LogFormat.headerSize, as: UInt32.self) }
         return h
     }
 
-    /// Starts a new generation after a checkpoint at `baseTxid`. Not synced here: the next
-    /// durable commit's fdatasync carries the header with it, and until then the old header's
-    /// records all have txids <= baseTxid, which recovery skips.
-    func reset(generation: UInt64, baseTxid: UInt64) throws {
-        try file.write(Self.encodeHeader(generation: generation, baseTxid: baseTxid), at: 0)
+    /// Starts a new generation continuing the checkpoint at `baseTxid`. The header is written
+    /// with the first record (see `headerPending`); until then the old header's records are
+    /// all at or below the checkpoint, or of another base, and recovery ignores them.
+    func reset(generation: UInt64, baseTxid: UInt64) {
         self.generation = generation
         self.baseTxid = baseTxid
+        headerPending = true
         writeOffset = LogFormat.firstRecordOffset
     }
 
     /// Writes a sealed record at the write position (not synced).
     func append(_ record: [UInt8]) throws {
+        if headerPending {
+            try file.write(Self.encodeHeader(generation: generation, baseTxid: baseTxid, databaseId: databaseId), at: 0)
+            headerPending = false
+        }
         let end = writeOffset + Int64(record.count)
         if end > allocatedSize { try grow(toAtLeast: end) }
         try file.write(record, at: writeOffset)
@@ -62,13 +74,25 @@ final class WriteAheadLog: @unchecked Sendable {
 
     func sync() throws { try file.sync() }
 
+    /// Gives back the file's space when it holds no records (after the checkpoint at close).
+    func shrink() throws {
+        guard writeOffset == LogFormat.firstRecordOffset else { return }
+        if headerPending {
+            try file.write(Self.encodeHeader(generation: generation, baseTxid: baseTxid, databaseId: databaseId), at: 0)
+            headerPending = false
+        }
+        try file.truncate(to: LogFormat.firstRecordOffset)
+        try file.sync()
+        allocatedSize = LogFormat.firstRecordOffset
+    }
+
     private func grow(toAtLeast needed: Int64) throws {
         let step: Int64 = 1 << 20
         var target = max(needed, min(allocatedSize * 2, allocatedSize + (64 << 20)), 4 << 20)
         target = (target + step - 1) / step * step
         let zeros = [UInt8](repeating: 0, count: Int(step))
         var offset = allocatedSize
-        // Zero-fill from the current end; the region before `writeOffset` is never touched.
+        // Zero-fill from the current end; nothing below `allocatedSize` is touched.
         if offset % step != 0 {
             let head = Int(step - offset % step)
             try file.write(Array(zeros[0..<head]), at: offset)
@@ -86,6 +110,7 @@ final class WriteAheadLog: @unchecked Sendable {
     struct Header {
         var generation: UInt64
         var baseTxid: UInt64
+        var databaseId: UInt64
     }
 
     /// The header, or nil when the file is empty or its header is not valid (a log that was
@@ -93,11 +118,14 @@ final class WriteAheadLog: @unchecked Sendable {
     static func readHeader(_ file: StorageFile) throws -> Header? {
         guard let h = try file.readBytes(count: LogFormat.headerSize + 4, at: 0) else { return nil }
         guard Array(h[0..<8]) == LogFormat.magic else { return nil }
-        let crc = h.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 32, as: UInt32.self)) }
-        guard crc == CRC32C.checksum(Array(h[0..<32])) else { return nil }
+        let crc = h.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: LogFormat.headerSize, as: UInt32.self)) }
+        guard crc == CRC32C.checksum(Array(h[0..<LogFormat.headerSize])) else { return nil }
+        let version = h.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self)) }
+        if version > LogFormat.version { throw StoreError.unsupportedFormatVersion(found: version, supported: LogFormat.version) }
         return h.withUnsafeBytes { raw in
             Header(generation: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self)),
-                   baseTxid: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self)))
+                   baseTxid: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self)),
+                   databaseId: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 32, as: UInt64.self)))
         }
     }
 

@@ -45,6 +45,12 @@ public final class WriteTransaction {
     private(set) var nextTableId: UInt64
     private(set) var modificationCount = 0
     private(set) var isOpen = true
+    /// Set when a change failed halfway: the transaction can then only roll back, even if the
+    /// caller caught the error (its log and its trees might disagree).
+    private(set) var failure: Error? = nil
+    /// Set once the log record passes `largeTransactionBytes`: the record is dropped and the
+    /// transaction commits by checkpoint, so huge transactions never sit twice in memory.
+    private(set) var commitsByCheckpoint = false
     let savepoint: PageAllocator.Savepoint
 
     init(database: Database, base: Snapshot) {
@@ -60,7 +66,24 @@ public final class WriteTransaction {
         PageReader(pager: database.pager, mapping: database.writerMapping, limit: database.allocator.pageCount)
     }
 
-    var hasChanges: Bool { !log.isEmpty || catalog.dirty }
+    var hasChanges: Bool { !log.isEmpty || catalog.dirty || commitsByCheckpoint }
+
+    /// Runs one change; a throw after the change began poisons the transaction.
+    private func changing<T>(_ body: () throws -> T) throws -> T {
+        do {
+            let r = try body()
+            if !commitsByCheckpoint && log.byteCount > database.options.largeTransactionBytes {
+                commitsByCheckpoint = true
+                log = LogRecordBuilder()
+            }
+            return r
+        } catch {
+            if failure == nil { failure = error }
+            throw error
+        }
+    }
+
+    private var logging: Bool { !commitsByCheckpoint }
 
     func close() { isOpen = false }
 
@@ -137,27 +160,31 @@ public final class WriteTransaction {
             tableId = UInt32(nextTableId)
         }
         nextTableId = max(nextTableId, UInt64(tableId) + 1)
+        return try changing {
         let previous = tables[name]
         let s = TableState(id: tableId, name: name, root: nil, count: 0, existedBefore: previous?.existedBefore ?? false)
         s.dirty = true
         tables[name] = s
         tablesById?[tableId] = s
         catalog.dirty = true
-        if logged { log.createTable(table: tableId, name: name) }
+        if logged && logging { log.createTable(table: tableId, name: name) }
         modificationCount += 1
         return s
+        }
     }
 
     func dropTableState(_ s: TableState, logged: Bool) throws {
-        try freeTree(s.root)
+        try changing {
+        try freeTree(s.root, depth: 0)
         s.root = nil
         s.count = 0
         s.dropped = true
         s.dirty = true
         catalog.dirty = true
         tablesById?[s.id] = nil
-        if logged { log.dropTable(table: s.id) }
+        if logged && logging { log.dropTable(table: s.id) }
         modificationCount += 1
+        }
     }
 
     /// Looks a table up by id (log replay).
@@ -241,11 +268,12 @@ public final class WriteTransaction {
     }
 
     /// Frees every page of a tree (dropping a table).
-    private func freeTree(_ root: Child?) throws {
+    private func freeTree(_ root: Child?, depth: Int) throws {
         guard let root else { return }
+        guard depth <= PageReader.maxDepth else { throw StoreError.corruptPage(page: 0, reason: "tree deeper than \(PageReader.maxDepth) levels") }
         switch root {
         case .node(let n):
-            if n.isLeaf { for v in n.values { try releaseValue(v) } } else { for c in n.children { try freeTree(c) } }
+            if n.isLeaf { for v in n.values { try releaseValue(v) } } else { for c in n.children { try freeTree(c, depth: depth + 1) } }
         case .page(let p):
             let view = try reader.treePage(p)
             if view.isLeaf {
@@ -253,7 +281,7 @@ public final class WriteTransaction {
                     try releaseValue(.overflow(view.overflowStart(i), view.value(i).length))
                 }
             } else {
-                for i in 0..<view.count { try freeTree(.page(view.child(i))) }
+                for i in 0..<view.count { try freeTree(.page(view.child(i)), depth: depth + 1) }
             }
             release(p)
         }
@@ -297,31 +325,38 @@ public final class WriteTransaction {
         try checkOpen(table)
         guard key.count <= Limits.maxKeyLength else { throw StoreError.keyTooLong(length: key.count, limit: Limits.maxKeyLength) }
         guard value.count <= Limits.maxValueLength else { throw StoreError.valueTooLarge(length: value.count, limit: Limits.maxValueLength) }
-        let stored: LeafValue = PageLayout.storesInline(keyLength: key.count, valueLength: value.count)
-            ? .inline(value) : .overflow(try writeOverflow(value), value.count)
-        if logged { log.put(table: table.id, key: key, value: value) }
-        if try insert(key, stored, into: &table.root) { table.count += 1 }
-        table.dirty = true
-        catalog.dirty = true
-        modificationCount += 1
+        try changing {
+            table.dirty = true
+            catalog.dirty = true
+            modificationCount += 1
+            let stored: LeafValue = PageLayout.storesInline(keyLength: key.count, valueLength: value.count)
+                ? .inline(value) : .overflow(try writeOverflow(value), value.count)
+            if try insert(key, stored, into: &table.root) { table.count += 1 }
+            if logged && logging { log.put(table: table.id, key: key, value: value) }
+        }
     }
 
     @discardableResult
     func delete(_ key: [UInt8], in table: TableState, logged: Bool) throws -> Bool {
         try checkOpen(table)
         guard key.count <= Limits.maxKeyLength, try find(key, in: table.root) != nil else { return false }
-        if logged { log.delete(table: table.id, key: key) }
-        guard let old = try remove(key, from: &table.root) else { return false }
-        try releaseValue(old)
-        table.count -= 1
-        table.dirty = true
-        catalog.dirty = true
-        modificationCount += 1
-        return true
+        return try changing {
+            table.dirty = true
+            catalog.dirty = true
+            modificationCount += 1
+            guard let old = try remove(key, from: &table.root) else { return false }
+            try releaseValue(old)
+            table.count = table.count > 0 ? table.count - 1 : 0
+            if logged && logging { log.delete(table: table.id, key: key) }
+            return true
+        }
     }
 
     func deleteRange(from begin: [UInt8], to end: [UInt8], in table: TableState, logged: Bool) throws -> Int {
         try checkOpen(table)
+        for bound in [begin, end] where bound.count > Limits.maxKeyLength {
+            throw StoreError.keyTooLong(length: bound.count, limit: Limits.maxKeyLength)
+        }
         var keys: [[UInt8]] = []
         let c = Cursor(source: .transaction(self, table))
         var ok = try c.seek(atLeast: begin)
@@ -330,9 +365,11 @@ public final class WriteTransaction {
             ok = try c.next()
         }
         if keys.isEmpty { return 0 }
-        if logged { log.deleteRange(table: table.id, begin: begin, end: end) }
-        for k in keys { _ = try delete(k, in: table, logged: false) }
-        return keys.count
+        return try changing {
+            for k in keys { _ = try delete(k, in: table, logged: false) }
+            if logged && logging { log.deleteRange(table: table.id, begin: begin, end: end) }
+            return keys.count
+        }
     }
 
     /// Inserts or replaces; returns true when the key is new.
@@ -342,6 +379,7 @@ public final class WriteTransaction {
         root = top
         var path: [(Node, Int)] = []
         while !node.isLeaf {
+            guard path.count < PageReader.maxDepth else { throw StoreError.corruptPage(page: 0, reason: "tree deeper than \(PageReader.maxDepth) levels") }
             let i = node.childIndex(for: key)
             let child = try materialize(&node.children[i])
             path.append((node, i))
@@ -382,6 +420,7 @@ public final class WriteTransaction {
         root = top
         var path: [(Node, Int)] = []
         while !node.isLeaf {
+            guard path.count < PageReader.maxDepth else { throw StoreError.corruptPage(page: 0, reason: "tree deeper than \(PageReader.maxDepth) levels") }
             let i = node.childIndex(for: key)
             let child = try materialize(&node.children[i])
             path.append((node, i))
@@ -394,8 +433,17 @@ public final class WriteTransaction {
 
         var current = node
         var level = path.count
-        while level > 0 && current.isUnderfull {
+        while level > 0 {
             let (parent, index) = path[level - 1]
+            if current.count == 0 {
+                // An empty node is cut out of its parent rather than merged (a parent left with
+                // one child may not be able to merge, and must not keep an empty leaf).
+                parent.removeChild(at: index)
+                current = parent
+                level -= 1
+                continue
+            }
+            if !current.isUnderfull { break }
             if parent.count >= 2 {
                 let leftIndex = index > 0 ? index - 1 : index
                 let left = try materialize(&parent.children[leftIndex])
@@ -408,7 +456,7 @@ public final class WriteTransaction {
             current = parent
             level -= 1
         }
-        while case .node(let r)? = root, !r.isLeaf, r.count == 1 { root = r.children[0] }
+        while case .node(let r)? = root, !r.isLeaf, r.count <= 1 { root = r.count == 1 ? r.children[0] : nil }
         if case .node(let r)? = root, r.isLeaf, r.count == 0 { root = nil }
         return old
     }

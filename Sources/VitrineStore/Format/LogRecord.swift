@@ -6,9 +6,10 @@
 //    0   8  magic "VITRWAL\0"
 //    8   4  format version (1)
 //   12   4  zero
-//   16   8  generation (matches the meta page's log generation when the log continues it)
+//   16   8  generation (>= the meta page's log generation when the log continues it)
 //   24   8  base txid: the checkpoint's txid; the first record carries base + 1
-//   32   4  CRC-32C of bytes [0, 32)
+//   32   8  database id (equal to the meta page's)
+//   40   4  CRC-32C of bytes [0, 40)
 //
 // Records, back to back from offset 4096:
 //    0   4  CRC-32C of bytes [4, 32 + payload length): header rest and payload
@@ -30,7 +31,7 @@
 enum LogFormat {
     static let magic: [UInt8] = Array("VITRWAL".utf8) + [0]
     static let version: UInt32 = 1
-    static let headerSize = 32
+    static let headerSize = 40
     static let firstRecordOffset: Int64 = 4096
     static let recordHeaderSize = 32
 }

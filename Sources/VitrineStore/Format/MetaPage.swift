@@ -12,9 +12,11 @@
 //   40      8    catalog root page (0: no tables)
 //   48      8    free-list head page (0: no free-list pages)
 //   56      8    free page count recorded in the free-list chain
-//   64      8    log generation: the write-ahead log generation that continues this checkpoint
+//   64      8    log generation: the lowest log generation that may continue this checkpoint
 //   72      8    next table id
-//   80   4012    zero
+//   80      8    database id: random, chosen at creation; the log header repeats it, so a
+//                log left over from another database at the same path is never replayed
+//   88   4004    zero
 // 4092      4    CRC-32C of bytes [0, 4092)
 
 enum MetaPage {
@@ -33,9 +35,12 @@ struct Meta: Equatable, Sendable {
     var freeCount: UInt64
     var logGeneration: UInt64
     var nextTableId: UInt64
+    var databaseId: UInt64
 
-    static let initial = Meta(checkpointSequence: 1, txid: 0, pageCount: 2, catalogRoot: 0, freeListHead: 0,
-                              freeCount: 0, logGeneration: 1, nextTableId: 1)
+    static func initial(databaseId: UInt64) -> Meta {
+        Meta(checkpointSequence: 1, txid: 0, pageCount: 2, catalogRoot: 0, freeListHead: 0,
+             freeCount: 0, logGeneration: 1, nextTableId: 1, databaseId: databaseId)
+    }
 
     var slot: PageNumber { checkpointSequence % 2 }
 
@@ -53,6 +58,7 @@ struct Meta: Equatable, Sendable {
         b.setU64(freeCount, at: 56)
         b.setU64(logGeneration, at: 64)
         b.setU64(nextTableId, at: 72)
+        b.setU64(databaseId, at: 80)
         let crc = CRC32C.checksum(Array(b.bytes[0..<MetaPage.checksumOffset]))
         b.setU32(crc, at: MetaPage.checksumOffset)
         return b.bytes
@@ -70,15 +76,17 @@ struct Meta: Equatable, Sendable {
         if Array(bytes[0..<8]) != MetaPage.magic { return .wrongMagic }
         func u32(_ o: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(bytes[o + $1]) << (8 * UInt32($1)) } }
         func u64(_ o: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(bytes[o + $1]) << (8 * UInt64($1)) } }
+        // The version comes before the checksum: a newer format may checksum differently.
+        let version = u32(8)
+        if version > MetaPage.formatVersion { return .newerVersion(version) }
         let stored = u32(MetaPage.checksumOffset)
         let computed = CRC32C.checksum(Array(bytes[0..<MetaPage.checksumOffset]))
         if stored != computed { return .damaged("meta checksum mismatch (stored \(hex(stored)), computed \(hex(computed)))") }
-        let version = u32(8)
-        if version > MetaPage.formatVersion { return .newerVersion(version) }
         if version == 0 { return .damaged("format version 0") }
         if u32(12) != UInt32(PageLayout.size) { return .damaged("page size \(u32(12)) is not \(PageLayout.size)") }
         let meta = Meta(checkpointSequence: u64(16), txid: u64(24), pageCount: u64(32), catalogRoot: u64(40),
-                        freeListHead: u64(48), freeCount: u64(56), logGeneration: u64(64), nextTableId: u64(72))
+                        freeListHead: u64(48), freeCount: u64(56), logGeneration: u64(64), nextTableId: u64(72),
+                        databaseId: u64(80))
         if meta.pageCount < 2 || meta.pageCount > (1 << 40) { return .damaged("page count \(meta.pageCount) out of range") }
         if meta.catalogRoot == 1 || (meta.catalogRoot != 0 && meta.catalogRoot >= meta.pageCount) {
             return .damaged("catalog root \(meta.catalogRoot) out of range")
