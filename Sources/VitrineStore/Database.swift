@@ -47,6 +47,7 @@ public struct DatabaseOptions: Sendable {
 
     var fileSystem: any StorageFileSystem = PosixFileSystem()
     var minimumMapBytes: Int = 1 << 30
+    var logGrowthBytes: Int64 = 4 << 20
 
     public init(durability: Durability = .full, checkpointLogBytes: Int = 32 << 20, checkpointPages: Int = 16_384,
                 largeTransactionBytes: Int = 16 << 20, relaxedSyncIntervalMilliseconds: Int = 100) {

@@ -75,7 +75,8 @@ enum Recovery {
                 // is acknowledged through it.
                 if !logExisted { try fs.syncDirectory(of: path) }
                 header = try WriteAheadLog.readHeader(logFile)
-                log = try WriteAheadLog(file: logFile, databaseId: meta.databaseId, generation: meta.logGeneration, baseTxid: meta.txid)
+                log = try WriteAheadLog(file: logFile, databaseId: meta.databaseId, generation: meta.logGeneration,
+                                        baseTxid: meta.txid, growthBytes: options.logGrowthBytes)
             } catch {
                 logFile.close()
                 throw error

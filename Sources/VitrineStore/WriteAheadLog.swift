@@ -25,8 +25,12 @@ final class WriteAheadLog: @unchecked Sendable {
     /// record, so growth never zero-fills over the header.
     private var allocatedSize: Int64
 
-    init(file: StorageFile, databaseId: UInt64, generation: UInt64, baseTxid: UInt64) throws {
+    /// Smallest size the file grows to, and its growth step.
+    let growthBytes: Int64
+
+    init(file: StorageFile, databaseId: UInt64, generation: UInt64, baseTxid: UInt64, growthBytes: Int64 = 4 << 20) throws {
         self.file = file
+        self.growthBytes = max(64 << 10, growthBytes)
         self.databaseId = databaseId
         self.generation = generation
         self.baseTxid = baseTxid
@@ -87,8 +91,8 @@ final class WriteAheadLog: @unchecked Sendable {
     }
 
     private func grow(toAtLeast needed: Int64) throws {
-        let step: Int64 = 1 << 20
-        var target = max(needed, min(allocatedSize * 2, allocatedSize + (64 << 20)), 4 << 20)
+        let step: Int64 = min(1 << 20, growthBytes)
+        var target = max(needed, min(allocatedSize * 2, allocatedSize + (64 << 20)), growthBytes)
         target = (target + step - 1) / step * step
         let zeros = [UInt8](repeating: 0, count: Int(step))
         var offset = allocatedSize
