@@ -71,8 +71,10 @@ struct Dispatcher {
             return 2
         }
         let spec = command.spec
+        var dbPath: String? = nil
         do {
             let args = try ParsedArguments(Array(words.dropFirst()), spec: spec)
+            dbPath = args.dbPath
             if args.wantsHelp {
                 print(spec.help, terminator: "")
                 return 0
@@ -81,9 +83,13 @@ struct Dispatcher {
         } catch let error as UsageError {
             writeError("vitrine \(spec.name): \(error.message) (see 'vitrine \(spec.name) --help')")
             return 2
+        } catch let error as CLIError {
+            writeError("vitrine \(spec.name): \(error.message)")
+            return error.code
         } catch {
+            // Errors of the library and the engine: say where (the database) as well as what.
             let (message, code) = describe(error)
-            writeError("vitrine \(spec.name): \(message)")
+            writeError("vitrine \(spec.name): \(message)" + (dbPath.map { " (database \($0))" } ?? ""))
             return code
         }
     }
