@@ -100,6 +100,22 @@ public struct Store<Backend: OrderedKeyValueStore>: Sendable {
         }
     }
 
+    /// Opens a store over `backend` for reading only: checks the format marker when there is one
+    /// and writes nothing (no marker, no partners), so tools can look at a database without
+    /// changing it. Write operations through this store still work as usual.
+    ///
+    /// - Throws: ``VitrineError/incompatibleFormat(found:supported:)``,
+    ///   ``VitrineError/corruptRecord(key:_:)``; backend errors.
+    public init(readingFrom backend: Backend, configuration: Configuration = .standard) throws {
+        self.backend = backend
+        self.configuration = configuration
+        try backend.read { tx in
+            if let meta = try tx.load(MetaRecord.self, Keys.meta), meta.formatVersion != MetaRecord.currentFormatVersion {
+                throw VitrineError.incompatibleFormat(found: meta.formatVersion, supported: MetaRecord.currentFormatVersion)
+            }
+        }
+    }
+
     var now: Timestamp { configuration.clock.now() }
 }
 

@@ -1,1 +1,11 @@
-print("vitrine: the command-line tool is not built yet")
+// vitrine: the command-line tool. Dispatch only; each subcommand is one file.
+
+import Foundation
+
+let commands: [any Command.Type] = [
+    Demo.self, Load.self, Generate.self, Dump.self, Inspect.self, Check.self, CheckpointCommand.self, Compact.self,
+    Showcase.self, CartCommand.self, AddToCart.self, Checkout.self, OrderCommand.self, Restock.self, Earnings.self,
+    Workload.self,
+]
+
+exit(Dispatcher(commands: commands).run(Array(CommandLine.arguments.dropFirst())))

@@ -1,0 +1,34 @@
+// `vitrine checkout USER --key K`: buys the whole cart as one order.
+
+import Foundation
+import Vitrine
+import VitrineStore
+
+enum Checkout: Command {
+    static let spec = CommandSpec(
+        name: "checkout",
+        summary: "buy a user's whole cart as one order (retry-safe with the same --key)",
+        positionals: [PositionalSpec(name: "USER", help: "the buyer's id")],
+        options: [
+            .db, .json,
+            .value("--key", "K", "idempotency key, required: a retry with the same key returns the same order"),
+            .flag("--accept-price-changes", "buy at the current prices when they changed since the lines were added"),
+        ],
+        details: "Prints the order. Exit 1 when the cart is empty, stock is short or prices changed.")
+
+    static func run(_ args: ParsedArguments) throws -> Int32 {
+        let user = UserID(try ParsedArguments.text(args.positionals[0], "USER"))
+        let key = try ParsedArguments.text(try args.required("--key"), "--key")
+        return try withDatabase(args) { db in
+            let result = try db.store().checkout(user: user, idempotencyKey: key, acceptPriceChanges: args.flag("--accept-price-changes"))
+            if args.json {
+                try printJSON(OrderJSON(result.order, replay: result.isReplay))
+                return 0
+            }
+            if result.isReplay { print("already placed with key \(key):") }
+            printOrder(result.order)
+            for c in result.priceChanges { print("  price of \(c.product) changed: \(money(c.oldUnitPriceFen)) -> \(money(c.newUnitPriceFen))") }
+            return 0
+        }
+    }
+}

@@ -1,0 +1,27 @@
+// `vitrine compact OUT`: writes a compacted copy of the database (live records only, no free pages).
+
+import Foundation
+import Vitrine
+import VitrineStore
+
+enum Compact: Command {
+    static let spec = CommandSpec(
+        name: "compact",
+        summary: "write a compacted copy of the database to OUT (not supported by the engine yet)",
+        positionals: [PositionalSpec(name: "OUT", help: "the new database file (must not exist)")],
+        options: [.db],
+        details: "The source database is only read. Exits 2 until the engine provides Database.compact(to:).")
+
+    static func run(_ args: ParsedArguments) throws -> Int32 {
+        let out = try ParsedArguments.text(args.positionals[0], "OUT")
+        guard !FileManager.default.fileExists(atPath: out) else { throw UsageError("\(out) already exists") }
+        return try withDatabase(args) { db in
+            guard URL(fileURLWithPath: out).standardizedFileURL != URL(fileURLWithPath: db.path).standardizedFileURL else {
+                throw UsageError("OUT must differ from the database")
+            }
+            try db.database.compactCopy(to: out)
+            print("compacted \(db.path) into \(out)")
+            return 0
+        }
+    }
+}

@@ -1,0 +1,219 @@
+// `vitrine workload`: the driver for crash and stress tests.
+//
+// On a database without recommendations it first imports a small catalogue made from the seed
+// (every third product with 1...4 units, so stock runs out; recommendations in one transaction,
+// so a kill during setup leaves either all of them or none, and the next run sets up again).
+// Then T threads (Foundation `Thread`s: blocking work, so no GCD pool to starve) loop over:
+// add-to-cart (45%), checkout of the whole cart with a fresh idempotency key (25%), restock
+// (10%), cancel of an order this process placed (20%: cancels give recommendations their units
+// back, so a long run keeps finding something to buy). Refusals (out of stock, empty cart,
+// already cancelled, ...) are normal outcomes and count as operations. Only after the library
+// call (the commit) returns is the ACK written, with one write(2) per line under a lock:
+//   ACK checkout order=<order id> key=<idempotency key> user=<user id> units=<total units>
+//   ACK cancel order=<order id>
+//   ACK restock product=<product id> units=<n>
+// It stops after --ops operations (all threads together), or runs until killed.
+
+import Foundation
+import Synchronization
+import Vitrine
+import VitrineStore
+
+enum Workload: Command {
+    static let spec = CommandSpec(
+        name: "workload",
+        summary: "drive the database from many threads and print an ACK line per durable commit (crash tests)",
+        options: [
+            .db,
+            .value("--seed", "S", "seed of the catalogue and of the threads' choices (default 1)"),
+            .value("--threads", "T", "threads, 1...256 (default 4)"),
+            .value("--ops", "N", "stop after N operations in all (default: run until killed)"),
+            .value("--durability", "MODE", "full, grouped or relaxed (default full)"),
+        ],
+        details: """
+            Prints to stdout, flushed at once, one line per acknowledged commit:
+              ACK checkout order=<order id> key=<idempotency key> user=<user id> units=<total units>
+              ACK cancel order=<order id>
+              ACK restock product=<product id> units=<n>
+            A line is printed only after the commit returned, i.e. is durable under the chosen mode.
+            Exit 1 on a storage error (refusals such as out of stock are normal outcomes).
+            """)
+
+    static func run(_ args: ParsedArguments) throws -> Int32 {
+        let seed = try parseSeed(args.string("--seed") ?? "1")
+        let threads = Int(try args.integer("--threads", default: 4, in: 1...256) ?? 4)
+        let ops = try args.integer("--ops", default: nil, in: 0...Int64.max)
+        let modeName = args.string("--durability") ?? "full"
+        guard let durability = Durability(rawValue: modeName) else {
+            throw UsageError("--durability must be full, grouped or relaxed, got '\(modeName)'")
+        }
+        signal(SIGPIPE, SIG_IGN)
+        return try withDatabase(args, mustExist: false, durability: durability) { db in
+            let store = try db.store()
+            if try hasNoRecords(in: "rec", db.engine) {
+                try store.importCatalogue(catalogue(seed: seed), batchSize: 1 << 20)
+            }
+            let world = try World(engine: db.engine)
+            guard !world.recommendations.isEmpty else { throw CLIError.failed("no recommendations to buy through in \(db.path)") }
+            let run = Run(store: store, world: world, budget: ops.map(Int.init), threads: threads)
+            run.start(seed: seed)
+            if let failure = run.failure.withLock({ $0 }) { throw CLIError.failed(failure) }
+            if isatty(STDERR_FILENO) == 1 {
+                writeError("workload: \(run.done.load(ordering: .relaxed)) operations, \(run.acks.load(ordering: .relaxed)) acknowledged")
+            }
+            return 0
+        }
+    }
+
+    /// The workload's catalogue: small, with scarce stock.
+    static func catalogue(seed: UInt64) -> Catalogue {
+        let size = CatalogueSize(experts: 8, products: 48, recommendations: 96, users: 16, favouritesPerUser: 0)
+        var c = CatalogueGenerator(seed: seed).catalogue(size)
+        for i in c.products.indices where i % 3 == 0 { c.products[i].initialStock = Int64(1 + i % 4) }
+        return c
+    }
+
+    /// What the threads choose from.
+    struct World: Sendable {
+        var recommendations: [(product: ProductID, recommendation: RecommendationID)]
+        var products: [ProductID]
+        var users: [UserID]
+
+        init(engine: EngineStore) throws {
+            var recs: [(ProductID, RecommendationID)] = []
+            try engine.forEachRecord(table: "rec") { r in
+                if let rec = try? Recommendation(recordBytes: r.value) { recs.append((rec.product, rec.id)) }
+            }
+            recommendations = recs.map { (product: $0.0, recommendation: $0.1) }
+            products = Array(Set(recs.map(\.0))).sorted()
+            var users: [UserID] = []
+            try engine.forEachRecord(table: "user") { r in
+                if let u = try? User(recordBytes: r.value) { users.append(u.id) }
+            }
+            self.users = users.isEmpty ? (0..<16).map { UserID("wl-user-\($0)") } : users
+        }
+    }
+
+    /// The shared state of one run.
+    final class Run: Sendable {
+        let store: Store<EngineStore>
+        let world: World
+        let budget: Int?
+        let threads: Int
+        let claimed = Atomic<Int>(0)
+        let done = Atomic<Int>(0)
+        let acks = Atomic<Int>(0)
+        let stop = Atomic<Bool>(false)
+        let failure = Mutex<String?>(nil)
+        let output = Mutex<Void>(())
+        let instance = UUID().uuidString.lowercased().prefix(8)
+
+        init(store: Store<EngineStore>, world: World, budget: Int?, threads: Int) {
+            self.store = store
+            self.world = world
+            self.budget = budget
+            self.threads = threads
+        }
+
+        /// Starts the threads and waits for them.
+        func start(seed: UInt64) {
+            let finished = DispatchSemaphore(value: 0)
+            for t in 0..<threads {
+                let thread = Thread { [self] in
+                    loop(thread: t, seed: seed)
+                    finished.signal()
+                }
+                thread.stackSize = 8 << 20
+                thread.name = "workload-\(t)"
+                thread.start()
+            }
+            for _ in 0..<threads { finished.wait() }
+        }
+
+        /// Takes one operation from the budget; false when it is spent or the run stops.
+        func claim() -> Bool {
+            if stop.load(ordering: .relaxed) { return false }
+            guard let budget else { return true }
+            return claimed.wrappingAdd(1, ordering: .relaxed).oldValue < budget
+        }
+
+        func loop(thread: Int, seed: UInt64) {
+            var rng = Random(seed: seed ^ (UInt64(thread + 1) &* 0x9E37_79B9_7F4A_7C15) ^ UInt64(UInt32(truncatingIfNeeded: getpid())) << 32)
+            var placed: [OrderID] = []
+            var counter = 0
+            while claim() {
+                counter += 1
+                do {
+                    try step(&rng, &placed, key: "wl-\(instance)-\(thread)-\(counter)")
+                } catch let error as VitrineError {
+                    if case .corruptRecord = error { fail(describe(error)) }
+                    // Everything else is a refusal the workload expects.
+                } catch {
+                    fail(describe(error).message)
+                }
+                done.add(1, ordering: .relaxed)
+            }
+        }
+
+        func step(_ rng: inout Random, _ placed: inout [OrderID], key: String) throws {
+            let roll = rng.below(100)
+            let user = world.users[rng.below(world.users.count)]
+            switch roll {
+            case 0..<45:
+                let r = world.recommendations[rng.below(world.recommendations.count)]
+                try store.addToCart(.user(user), product: r.product, recommendation: r.recommendation, quantity: Int64(1 + rng.below(3)))
+            case 45..<70:
+                let result = try store.checkout(user: user, idempotencyKey: key, acceptPriceChanges: true)
+                let o = result.order
+                ack("ACK checkout order=\(o.id) key=\(o.idempotencyKey) user=\(o.user) units=\(totalUnits(o))")
+                placed.append(o.id)
+            case 70..<80:
+                let product = world.products[rng.below(world.products.count)]
+                let units = Int64(1 + rng.below(10))
+                try store.restock(product, units: units, restockKey: key)
+                ack("ACK restock product=\(product) units=\(units)")
+            default:
+                guard !placed.isEmpty else { return }
+                let id = placed.remove(at: rng.below(placed.count))
+                try store.cancelOrder(id)
+                ack("ACK cancel order=\(id)")
+            }
+        }
+
+        /// Writes one whole line to stdout with write(2), under the output lock.
+        func ack(_ line: String) {
+            let ok = output.withLock { _ -> Bool in
+                let bytes = Array((line + "\n").utf8)
+                var written = 0
+                while written < bytes.count {
+                    let n = bytes.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress! + written, bytes.count - written) }
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        return false
+                    }
+                    written += n
+                }
+                return true
+            }
+            if ok { acks.add(1, ordering: .relaxed) } else { fail("cannot write to standard output (errno \(errno))") }
+        }
+
+        func fail(_ message: String) {
+            failure.withLock { if $0 == nil { $0 = message } }
+            stop.store(true, ordering: .relaxed)
+        }
+    }
+
+    /// xorshift64*: the threads' choices (reproducible per seed and thread, not across runs).
+    struct Random {
+        var state: UInt64
+        init(seed: UInt64) { state = seed == 0 ? 0x9E37_79B9_7F4A_7C15 : seed }
+        mutating func next() -> UInt64 {
+            state ^= state >> 12
+            state ^= state << 25
+            state ^= state >> 27
+            return state &* 0x2545_F491_4F6C_DD1D
+        }
+        mutating func below(_ n: Int) -> Int { n <= 1 ? 0 : Int(next() % UInt64(n)) }
+    }
+}
