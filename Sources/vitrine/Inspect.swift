@@ -85,6 +85,7 @@ enum Inspect: Command {
         }
         print("page \(page.number): \(page.kind) (raw view, not transactionally safe)")
         for (name, value) in page.header { print("  \(name): \(value)") }
+        if let problem = page.problem { print("  problem: \(problem)") }
         print("cells: \(page.cells.count)")
         for (i, cell) in page.cells.enumerated() { print("  [\(i)] \(cell)") }
         for line in hexView(page.bytes) { print(line) }
