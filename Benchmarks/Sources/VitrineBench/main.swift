@@ -55,6 +55,9 @@ func main() throws {
         }
     }
     for apply in overrides { apply(&size) }
+    // A run of the whole suite writes results/<size>.*; any narrower or altered run, <size>-custom.*
+    let isCustom = !overrides.isEmpty || engineNames != nil || workloadIDs != nil
+    let resultsName = size.name + (isCustom ? "-custom" : "")
 
     var engines: [EngineKind] = []
     for name in engineNames ?? allEngines.map({ $0.name }) {
@@ -93,10 +96,10 @@ func main() throws {
         results: results)
     try FileManager.default.createDirectory(atPath: resultsDirectory, withIntermediateDirectories: true)
     let markdown = report.markdown()
-    try report.json().write(to: URL(fileURLWithPath: "\(resultsDirectory)/\(size.name).json"))
-    try markdown.write(toFile: "\(resultsDirectory)/\(size.name).md", atomically: true, encoding: .utf8)
+    try report.json().write(to: URL(fileURLWithPath: "\(resultsDirectory)/\(resultsName).json"))
+    try markdown.write(toFile: "\(resultsDirectory)/\(resultsName).md", atomically: true, encoding: .utf8)
     print(markdown)
-    log("wrote \(resultsDirectory)/\(size.name).md and .json")
+    log("wrote \(resultsDirectory)/\(resultsName).md and .json")
 }
 
 func absolute(_ path: String, _ cwd: String) -> String {
