@@ -126,12 +126,13 @@ final class BenchContext: Sendable {
     }
 }
 
-/// Bytes on disk of every file in `directory` (the engine's data file, log, lock and index files).
+/// Bytes on disk of every file in `directory` (data file, log, lock and index files): allocated
+/// blocks, as `du` counts them, so sparse files count what they use and preallocated ones all of it.
 func diskBytes(_ directory: String) -> Int {
     let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
     return files.reduce(0) { total, file in
         var info = stat()
-        return stat(directory + "/" + file, &info) == 0 ? total + Int(info.st_size) : total
+        return stat(directory + "/" + file, &info) == 0 ? total + Int(info.st_blocks) * 512 : total
     }
 }
 

@@ -2,8 +2,8 @@
 //
 // Each round loads every product into a fresh database, `loadBatch` products per transaction with
 // relaxed durability, then makes it all durable in the main file (checkpoint / sync); the timing
-// covers the loading and that final flush, not the open. The size is every file of the database
-// after close. In-order loads pass the `appending` hint (LMDB: `MDB_APPEND`).
+// covers the loading and that final flush, not the open. The size is the disk space (allocated
+// blocks) of every file of the database after close. In-order loads pass the `appending` hint (LMDB: `MDB_APPEND`).
 
 struct BulkLoad: Workload {
     let id = "1"
@@ -11,8 +11,8 @@ struct BulkLoad: Workload {
     let metrics = [
         Metric(name: "random-order load", unit: "products/s", higherIsBetter: true),
         Metric(name: "in-order load", unit: "products/s", higherIsBetter: true),
-        Metric(name: "file size after random-order load", unit: "MiB", higherIsBetter: false),
-        Metric(name: "file size after in-order load", unit: "MiB", higherIsBetter: false),
+        Metric(name: "size on disk after random-order load", unit: "MiB", higherIsBetter: false),
+        Metric(name: "size on disk after in-order load", unit: "MiB", higherIsBetter: false),
     ]
 
     func prepare<E: BenchEngine>(_ engine: E.Type, _ context: BenchContext) throws -> EngineRun {
