@@ -1,0 +1,112 @@
+// Commit and group commit. See Database.swift for the order of events and the durability modes.
+
+extension Database {
+    /// Commits `tx` (writer lock held). Returns the txid to wait for in `.grouped` mode.
+    func commit(_ tx: WriteTransaction) throws -> UInt64? {
+        let prepared: WriteTransaction.Prepared
+        do {
+            prepared = try tx.prepare()
+        } catch {
+            tx.rollback()
+            throw error
+        }
+        tx.returnRecycledPages()
+        let txid = tx.txid
+        var snapshot = Snapshot(txid: txid, catalogRoot: prepared.catalogRoot, pageCount: allocator.pageCount,
+                                nextTableId: tx.nextTableId, mapping: writerMapping)
+        var committedByCheckpoint = false
+        do {
+            try ensureWriterMapping()
+            snapshot.mapping = writerMapping
+            try pager.write(prepared.pages)
+            if replaying {
+                latest = snapshot
+                allocator.free(tx.freed, by: txid)
+                return nil
+            }
+            let record = tx.log.seal(generation: log.generation, txid: txid)
+            if record.count >= options.largeTransactionBytes {
+                // Cheaper to make the pages themselves durable than to log every byte twice.
+                latest = snapshot
+                allocator.free(tx.freed, by: txid)
+                try checkpointLocked()
+                committedByCheckpoint = true
+            } else {
+                try log.append(record)
+            }
+        } catch {
+            poison(error)
+            throw error
+        }
+        if committedByCheckpoint { return nil }
+        latest = snapshot
+        allocator.free(tx.freed, by: txid)
+
+        var waitFor: UInt64? = nil
+        switch options.durability {
+        case .full:
+            do { try log.sync() } catch { poison(error); throw error }
+            markDurable(snapshot)
+        case .relaxed:
+            publish(snapshot)
+            let now = monotonicMilliseconds()
+            if now &- lastLogSync >= UInt64(max(0, options.relaxedSyncIntervalMilliseconds)) {
+                do { try log.sync() } catch { poison(error); throw error }
+                lastLogSync = now
+                markDurable(snapshot)
+            }
+        case .grouped:
+            commitLock.lock()
+            writtenTxid = txid
+            writtenSnapshot = snapshot
+            commitLock.unlock()
+            waitFor = txid
+        }
+        if log.logBytes >= Int64(options.checkpointLogBytes)
+            || allocator.frozen.count + allocator.allocatedSinceCheckpoint.count >= options.checkpointPages {
+            // This commit is already in the log; a failed checkpoint poisons the database for
+            // later writes but does not un-acknowledge it (a grouped waiter still needs its sync).
+            do { try checkpointLocked() } catch { poison(error) }
+        }
+        return waitFor
+    }
+
+    /// Records that everything up to `snapshot.txid` is durable and publishes it.
+    func markDurable(_ snapshot: Snapshot) {
+        commitLock.lock()
+        if snapshot.txid > durableTxid { durableTxid = snapshot.txid }
+        commitLock.broadcast()
+        commitLock.unlock()
+        publish(snapshot)
+    }
+
+    /// Group commit: returns once `txid` is durable. The first waiter to find no sync running
+    /// becomes the leader, syncs the log for every record written so far, and wakes the rest.
+    func waitUntilDurable(_ txid: UInt64) throws {
+        commitLock.lock()
+        defer { commitLock.unlock() }
+        while durableTxid < txid {
+            if let failure = syncFailure { throw failure }
+            if syncInProgress {
+                commitLock.wait()
+                continue
+            }
+            syncInProgress = true
+            let target = writtenTxid
+            let snapshot = writtenSnapshot
+            commitLock.unlock()
+            var failure: Error? = nil
+            do { try log.sync() } catch { failure = error }
+            if failure == nil, let snapshot, snapshot.txid <= target { publish(snapshot) }
+            commitLock.lock()
+            syncInProgress = false
+            if let failure {
+                if syncFailure == nil { syncFailure = (failure as? StoreError) ?? .needsReopen(cause: "\(failure)") }
+                poison.withLock { if $0 == nil { $0 = "\(failure)" } }
+            } else if target > durableTxid {
+                durableTxid = target
+            }
+            commitLock.broadcast()
+        }
+    }
+}

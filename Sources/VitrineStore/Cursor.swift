@@ -1,0 +1,245 @@
+// Ordered iteration over one table: seek to the first key >= k, first, last, next, previous.
+//
+// A cursor keeps the path from the root to its leaf. In a read transaction the path is pages in
+// the map. In a write transaction it may pass through nodes the transaction changed; if the
+// transaction changes the table after the cursor was positioned, the cursor notices (by a change
+// counter) and re-finds its key before moving, so it never walks a stale path.
+
+/// A step of a cursor's path: a page, or a node changed by the current write transaction.
+enum NodeRef {
+    case page(PageView)
+    case node(Node)
+
+    var isLeaf: Bool {
+        switch self {
+        case .page(let p): return p.isLeaf
+        case .node(let n): return n.isLeaf
+        }
+    }
+
+    var count: Int {
+        switch self {
+        case .page(let p): return p.count
+        case .node(let n): return n.count
+        }
+    }
+}
+
+/// Where a cursor reads from.
+enum CursorSource {
+    case snapshot(ReadTransaction, root: PageNumber)
+    case transaction(WriteTransaction, TableState)
+}
+
+/// A position in a table, moved with `first()`, `last()`, `seek(atLeast:)`, `next()` and
+/// `previous()`; each returns false when it runs off the end (the cursor is then invalid).
+/// Valid only inside the transaction that made it.
+public final class Cursor {
+    private let source: CursorSource
+    private var path: [(NodeRef, Int)] = []
+    private var positionedAt = 0
+    public private(set) var isValid = false
+
+    init(source: CursorSource) {
+        self.source = source
+        path.reserveCapacity(8)
+    }
+
+    private var reader: PageReader {
+        get throws {
+            switch source {
+            case .snapshot(let tx, _): try tx.checkOpen(); return tx.reader
+            case .transaction(let tx, _): try tx.checkOpen(); return tx.reader
+            }
+        }
+    }
+
+    private var modificationCount: Int {
+        if case .transaction(let tx, _) = source { return tx.modificationCount }
+        return 0
+    }
+
+    private func rootRef(_ reader: PageReader) throws -> NodeRef? {
+        switch source {
+        case .snapshot(_, let root):
+            return root == 0 ? nil : .page(try reader.treePage(root))
+        case .transaction(_, let table):
+            switch table.root {
+            case nil: return nil
+            case .node(let n)?: return .node(n)
+            case .page(let p)?: return .page(try reader.treePage(p))
+            }
+        }
+    }
+
+    private func child(of ref: NodeRef, _ i: Int, _ reader: PageReader) throws -> NodeRef {
+        switch ref {
+        case .page(let p): return .page(try reader.treePage(p.child(i)))
+        case .node(let n):
+            switch n.children[i] {
+            case .node(let c): return .node(c)
+            case .page(let p): return .page(try reader.treePage(p))
+            }
+        }
+    }
+
+    /// Descends from `ref` to its leftmost (or rightmost) leaf, pushing the path.
+    private func descend(from ref: NodeRef, toLast: Bool, _ reader: PageReader) throws {
+        var r = ref
+        while !r.isLeaf {
+            if path.count > PageReader.maxDepth { throw StoreError.corruptPage(page: 0, reason: "tree deeper than \(PageReader.maxDepth) levels") }
+            let i = toLast ? r.count - 1 : 0
+            path.append((r, i))
+            r = try child(of: r, i, reader)
+        }
+        path.append((r, toLast ? r.count - 1 : 0))
+    }
+
+    private func finish(_ valid: Bool) -> Bool {
+        isValid = valid
+        positionedAt = modificationCount
+        if !valid { path.removeAll(keepingCapacity: true) }
+        return valid
+    }
+
+    /// Moves to the smallest key.
+    @discardableResult public func first() throws -> Bool {
+        let reader = try self.reader
+        path.removeAll(keepingCapacity: true)
+        guard let root = try rootRef(reader) else { return finish(false) }
+        try descend(from: root, toLast: false, reader)
+        return finish(try skipEmptyLeaves(forward: true, reader))
+    }
+
+    /// Moves to the largest key.
+    @discardableResult public func last() throws -> Bool {
+        let reader = try self.reader
+        path.removeAll(keepingCapacity: true)
+        guard let root = try rootRef(reader) else { return finish(false) }
+        try descend(from: root, toLast: true, reader)
+        return finish(try skipEmptyLeaves(forward: false, reader))
+    }
+
+    /// Moves to the first key >= `key`.
+    @discardableResult public func seek(atLeast key: [UInt8]) throws -> Bool {
+        let reader = try self.reader
+        path.removeAll(keepingCapacity: true)
+        guard var r = try rootRef(reader) else { return finish(false) }
+        try key.withUnsafeBytes { k in
+            while !r.isLeaf {
+                if path.count > PageReader.maxDepth { throw StoreError.corruptPage(page: 0, reason: "tree too deep") }
+                let i: Int
+                switch r {
+                case .page(let p): i = p.childIndex(for: k)
+                case .node(let n): i = n.childIndex(for: key)
+                }
+                path.append((r, i))
+                r = try child(of: r, i, reader)
+            }
+            let i: Int
+            switch r {
+            case .page(let p): i = p.lowerBound(k).index
+            case .node(let n): i = n.lowerBound(key).index
+            }
+            path.append((r, i))
+        }
+        return finish(try skipEmptyLeaves(forward: true, reader))
+    }
+
+    /// If the leaf position is past its end (or before its start), moves to the next (previous)
+    /// leaf that has entries. Returns false at the end of the table.
+    private func skipEmptyLeaves(forward: Bool, _ reader: PageReader) throws -> Bool {
+        while let (leaf, i) = path.last, forward ? i >= leaf.count : i < 0 {
+            path.removeLast()
+            // Climb to a level that has a sibling in the wanted direction.
+            while let (ref, ci) = path.last {
+                let next = forward ? ci + 1 : ci - 1
+                if next >= 0 && next < ref.count {
+                    path[path.count - 1].1 = next
+                    try descend(from: try child(of: ref, next, reader), toLast: !forward, reader)
+                    break
+                }
+                path.removeLast()
+            }
+            if path.isEmpty { return false }
+        }
+        return !path.isEmpty
+    }
+
+    /// Re-finds the current key after the write transaction changed the table.
+    private func refreshIfStale() throws -> [UInt8]? {
+        guard isValid, positionedAt != modificationCount else { return nil }
+        let k = try keyOrThrow()
+        _ = try seek(atLeast: k)
+        return k
+    }
+
+    /// Moves to the next key.
+    @discardableResult public func next() throws -> Bool {
+        guard isValid else { return false }
+        let reader = try self.reader
+        if let k = try refreshIfStale() {
+            if !isValid { return false }
+            if compareBytes(try keyOrThrow(), k) > 0 { return true }
+        }
+        path[path.count - 1].1 += 1
+        return finish(try skipEmptyLeaves(forward: true, reader))
+    }
+
+    /// Moves to the previous key.
+    @discardableResult public func previous() throws -> Bool {
+        guard isValid else { return false }
+        let reader = try self.reader
+        if try refreshIfStale() != nil {
+            if !isValid { return try last() }
+        }
+        path[path.count - 1].1 -= 1
+        return finish(try skipEmptyLeaves(forward: false, reader))
+    }
+
+    private func keyOrThrow() throws -> [UInt8] {
+        guard isValid, let (leaf, i) = path.last, i >= 0, i < leaf.count else { throw StoreError.transactionClosed }
+        switch leaf {
+        case .page(let p): return p.keyBytes(i)
+        case .node(let n): return n.keys[i]
+        }
+    }
+
+    /// The key at the cursor (empty when the cursor is not valid).
+    public var key: [UInt8] { (try? keyOrThrow()) ?? [] }
+
+    /// The value at the cursor, copied.
+    public func value() throws -> [UInt8] {
+        let reader = try self.reader
+        guard isValid, let (leaf, i) = path.last, i >= 0, i < leaf.count else { throw StoreError.transactionClosed }
+        switch leaf {
+        case .page(let p): return try reader.value(p, i)
+        case .node(let n): return try WriteTransaction.bytes(of: n.values[i], reader)
+        }
+    }
+
+    /// Whether the key at the cursor starts with `prefix`.
+    public func keyHasPrefix(_ prefix: [UInt8]) -> Bool {
+        guard isValid, let (leaf, i) = path.last, i >= 0, i < leaf.count else { return false }
+        switch leaf {
+        case .page(let p):
+            let (ptr, n) = p.key(i)
+            guard n >= prefix.count else { return false }
+            return prefix.withUnsafeBytes { pr in compareBytes(ptr, prefix.count, pr) == 0 }
+        case .node(let n):
+            return n.keys[i].starts(with: prefix)
+        }
+    }
+
+    /// Compares the key at the cursor with `other` (negative, zero, positive).
+    func compareKey(_ other: [UInt8]) -> Int {
+        guard isValid, let (leaf, i) = path.last, i >= 0, i < leaf.count else { return 1 }
+        switch leaf {
+        case .page(let p):
+            let (ptr, n) = p.key(i)
+            return other.withUnsafeBytes { compareBytes(ptr, n, $0) }
+        case .node(let n):
+            return compareBytes(n.keys[i], other)
+        }
+    }
+}

@@ -1,0 +1,264 @@
+// The database: one data file (`path`) and its write-ahead log (`path-wal`).
+//
+// Concurrency: one writer at a time (the writer lock, held for the whole `write` closure and its
+// commit); any number of readers, each on a published snapshot, registered only for the moment
+// it takes to copy the snapshot and to say it is done. Readers never wait for the writer.
+//
+// Commit, in order (Commit.swift): changed nodes -> new pages (pwrite into the data file, not
+// synced; they are unreachable until published), the transaction's logical record -> the log,
+// then by durability mode:
+//   .full     fdatasync the log, publish, return.
+//   .grouped  release the writer lock, then wait until some committer's fdatasync covers this
+//             record (one leader syncs for all who are waiting), publish, return.
+//   .relaxed  publish and return; the log is synced at most every `relaxedSyncInterval`
+//             (and at every checkpoint), so a crash loses at most that window, never more.
+// A snapshot is published only once durable (except in .relaxed), so no reader acts on a commit
+// that a crash could take back.
+
+import Glibc
+import Synchronization
+
+/// When `write` returns relative to the disk. See the type's documentation for the crash window.
+public enum Durability: String, Sendable, CaseIterable {
+    /// Each commit is on stable storage (fdatasync of the log) before `write` returns.
+    case full
+    /// Concurrent committers share one fdatasync; each `write` still returns only once its own
+    /// commit is durable.
+    case grouped
+    /// No sync per commit. A crash (power loss) may lose the commits of the last
+    /// `relaxedSyncInterval` (100 ms by default), never more, and never corrupts the database.
+    case relaxed
+}
+
+/// How to open a database.
+public struct DatabaseOptions: Sendable {
+    public var durability: Durability
+    /// Checkpoint automatically once the log holds this many bytes.
+    public var checkpointLogBytes: Int
+    /// ... or once this many pages were written since the last checkpoint.
+    public var checkpointPages: Int
+    /// A transaction whose log record would exceed this many bytes commits by checkpoint
+    /// instead (its pages are written once, not also to the log).
+    public var largeTransactionBytes: Int
+    /// In `.relaxed` mode, the longest time between log syncs.
+    public var relaxedSyncIntervalMilliseconds: Int
+
+    var fileSystem: any StorageFileSystem = PosixFileSystem()
+    var minimumMapBytes: Int = 1 << 30
+
+    public init(durability: Durability = .full, checkpointLogBytes: Int = 32 << 20, checkpointPages: Int = 16_384,
+                largeTransactionBytes: Int = 16 << 20, relaxedSyncIntervalMilliseconds: Int = 100) {
+        self.durability = durability
+        self.checkpointLogBytes = checkpointLogBytes
+        self.checkpointPages = checkpointPages
+        self.largeTransactionBytes = largeTransactionBytes
+        self.relaxedSyncIntervalMilliseconds = relaxedSyncIntervalMilliseconds
+    }
+}
+
+/// An open Vitrine database. Share one instance between threads.
+public final class Database: @unchecked Sendable {
+    public let path: String
+    public let options: DatabaseOptions
+    let dataFile: StorageFile
+    let log: WriteAheadLog
+    let pager: Pager
+    let lockDescriptor: Int32
+
+    // Writer state: touched only with `writer` held.
+    let writer = WriterLock()
+    var meta: Meta
+    var allocator: PageAllocator
+    var latest: Snapshot
+    var writerMapping: Mapping
+    var replaying = false
+    var lastLogSync: UInt64 = 0
+
+    // Shared with readers.
+    struct SharedState {
+        var published: Snapshot
+        var readers: [UInt64: Int] = [:]
+        var closed = false
+    }
+    let shared: Mutex<SharedState>
+    let poison = Mutex<String?>(nil)
+
+    // Group commit.
+    let commitLock = ConditionLock()
+    var durableTxid: UInt64 = 0
+    var writtenTxid: UInt64 = 0
+    var writtenSnapshot: Snapshot?
+    var syncInProgress = false
+    var syncFailure: StoreError?
+
+    /// Opens (creating if missing) the database at `path`, recovering from the log if the last
+    /// process stopped without a clean close.
+    /// - Throws: `.notADatabase`, `.unsupportedFormatVersion`, `.databaseLocked`, `.truncatedFile`,
+    ///   `.corruptPage`, `.corruptLog`, `.io`.
+    public init(path: String, options: DatabaseOptions = DatabaseOptions()) throws {
+        self.path = path
+        self.options = options
+        let opened = try Recovery.openFiles(path: path, options: options)
+        dataFile = opened.dataFile
+        pager = opened.pager
+        meta = opened.meta
+        allocator = opened.allocator
+        log = opened.log
+        lockDescriptor = opened.lockDescriptor
+        writerMapping = try pager.ensureMapped(pageCount: opened.meta.pageCount)
+        latest = Snapshot(txid: meta.txid, catalogRoot: meta.catalogRoot, pageCount: meta.pageCount,
+                          nextTableId: meta.nextTableId, mapping: writerMapping)
+        shared = Mutex(SharedState(published: latest))
+        durableTxid = meta.txid
+        writtenTxid = meta.txid
+        do {
+            try recover(logHeader: opened.logHeader)
+        } catch {
+            dataFile.close()
+            log.file.close()
+            Syscalls.close(lockDescriptor)
+            throw error
+        }
+    }
+
+    deinit { close() }
+
+    /// Checkpoints (so the next open has no log to replay) and releases the map, the files and
+    /// the lock. Waits for running read transactions to finish; new ones throw `.closed`.
+    public func close() {
+        writer.lock()
+        defer { writer.unlock() }
+        let wasClosed = shared.withLock { s -> Bool in
+            defer { s.closed = true }
+            return s.closed
+        }
+        if wasClosed { return }
+        if poison.withLock({ $0 }) == nil && (log.logBytes > 0 || latest.txid != meta.txid) {
+            try? checkpointLocked()
+        }
+        while shared.withLock({ !$0.readers.isEmpty }) { usleep(1000) }
+        pager.unmapAll()
+        log.file.close()
+        dataFile.close()
+        Syscalls.close(lockDescriptor)
+    }
+
+    // MARK: - Reading
+
+    /// Runs `body` on a snapshot of the last durable commit. Runs concurrently with the writer
+    /// and other readers and never waits for them. The transaction is valid only inside `body`.
+    /// - Throws: what `body` throws; `.closed`.
+    public func read<T>(_ body: (ReadTransaction) throws -> T) throws -> T {
+        let snapshot = try shared.withLock { s -> Snapshot in
+            if s.closed { throw StoreError.closed }
+            s.readers[s.published.txid, default: 0] += 1
+            return s.published
+        }
+        let tx = ReadTransaction(database: self, snapshot: snapshot)
+        defer {
+            tx.close()
+            shared.withLock { s in
+                if let n = s.readers[snapshot.txid] {
+                    if n <= 1 { s.readers.removeValue(forKey: snapshot.txid) } else { s.readers[snapshot.txid] = n - 1 }
+                }
+            }
+        }
+        return try body(tx)
+    }
+
+    /// The oldest snapshot any reader holds or may start on.
+    func oldestSnapshot() -> UInt64 {
+        shared.withLock { s in
+            var oldest = s.published.txid
+            for t in s.readers.keys where t < oldest { oldest = t }
+            return oldest
+        }
+    }
+
+    func publish(_ snapshot: Snapshot) {
+        shared.withLock { s in
+            if snapshot.txid >= s.published.txid { s.published = snapshot }
+        }
+    }
+
+    // MARK: - Writing
+
+    /// Runs `body` as the only writer; commits when it returns, rolls back when it throws.
+    /// Returns once the commit is durable under the database's durability mode.
+    /// - Throws: what `body` throws (nothing is kept); `.nestedWriteTransaction`; `.closed`;
+    ///   `.needsReopen` after an earlier I/O failure; `.io` when the commit could not be made
+    ///   durable (the transaction is then not acknowledged).
+    public func write<T>(_ body: (WriteTransaction) throws -> T) throws -> T {
+        if writer.isHeldByCurrentThread { throw StoreError.nestedWriteTransaction }
+        writer.lock()
+        var waitFor: UInt64? = nil
+        let result: T
+        do {
+            defer { writer.unlock() }
+            try checkWritable()
+            allocator.release(upTo: oldestSnapshot())
+            let tx = WriteTransaction(database: self, base: latest)
+            do {
+                result = try body(tx)
+            } catch {
+                tx.close()
+                tx.rollback()
+                throw error
+            }
+            tx.close()
+            if tx.hasChanges {
+                waitFor = try commit(tx)
+            } else {
+                tx.rollback()
+            }
+        }
+        if let txid = waitFor { try waitUntilDurable(txid) }
+        return result
+    }
+
+    func checkWritable() throws {
+        if shared.withLock({ $0.closed }) { throw StoreError.closed }
+        if let cause = poison.withLock({ $0 }) { throw StoreError.needsReopen(cause: cause) }
+    }
+
+    /// Refuses all further writes: after a failed write or sync the state on disk is unknown.
+    /// A failed fdatasync in particular cannot be retried: the kernel may already have dropped
+    /// the dirty pages and cleared the error (PostgreSQL's "fsyncgate"), so a retry that
+    /// succeeds proves nothing. Only reopening, which re-reads the disk, is safe.
+    func poison(_ error: Error) {
+        poison.withLock { cause in
+            if cause == nil { cause = "\(error)" }
+        }
+        commitLock.lock()
+        if syncFailure == nil { syncFailure = (error as? StoreError) ?? .needsReopen(cause: "\(error)") }
+        commitLock.broadcast()
+        commitLock.unlock()
+    }
+
+    /// Makes the writer's map cover every page the allocator has handed out.
+    func ensureWriterMapping() throws {
+        if allocator.pageCount > writerMapping.pageCapacity {
+            writerMapping = try pager.ensureMapped(pageCount: allocator.pageCount)
+        }
+    }
+
+    /// Forces the log to stable storage (useful in `.relaxed` mode before a planned stop).
+    public func sync() throws {
+        if writer.isHeldByCurrentThread { throw StoreError.nestedWriteTransaction }
+        writer.lock()
+        defer { writer.unlock() }
+        try checkWritable()
+        do { try log.sync() } catch { poison(error); throw error }
+        lastLogSync = monotonicMilliseconds()
+        markDurable(latest)
+    }
+
+    /// The id of the last committed transaction.
+    public var lastTransactionId: UInt64 { shared.withLock { $0.published.txid } }
+}
+
+func monotonicMilliseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec) / 1_000_000
+}

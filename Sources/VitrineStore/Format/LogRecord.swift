@@ -1,0 +1,155 @@
+// The write-ahead log's byte layout (the complete description is formats/write-ahead-log.md).
+// The log is logical: a committed transaction is one record listing its key-level changes.
+// Recovery re-executes them, in order, on top of the last checkpoint. All integers little-endian.
+//
+// Log header, at offset 0 (the rest of the first 4096 bytes is zero):
+//    0   8  magic "VITRWAL\0"
+//    8   4  format version (1)
+//   12   4  zero
+//   16   8  generation (matches the meta page's log generation when the log continues it)
+//   24   8  base txid: the checkpoint's txid; the first record carries base + 1
+//   32   4  CRC-32C of bytes [0, 32)
+//
+// Records, back to back from offset 4096:
+//    0   4  CRC-32C of bytes [4, 32 + payload length): header rest and payload
+//    4   4  payload length
+//    8   8  generation (equal to the header's)
+//   16   8  txid (previous record's txid + 1)
+//   24   4  operation count
+//   28   4  zero
+//   32      payload: `operation count` operations:
+//           1 put          u32 table id, u16 key length, u32 value length, key, value
+//           2 delete       u32 table id, u16 key length, key
+//           3 delete range u32 table id, u16 begin length, u16 end length, begin, end
+//           4 create table u32 table id, u16 name length, name (UTF-8)
+//           5 drop table   u32 table id
+//
+// A record counts only if its checksum, generation and txid all check out; the first one that
+// does not ends the log (a torn tail, or older records from before the last reset).
+
+enum LogFormat {
+    static let magic: [UInt8] = Array("VITRWAL".utf8) + [0]
+    static let version: UInt32 = 1
+    static let headerSize = 32
+    static let firstRecordOffset: Int64 = 4096
+    static let recordHeaderSize = 32
+}
+
+enum LogOperation: Equatable {
+    case put(table: UInt32, key: [UInt8], value: [UInt8])
+    case delete(table: UInt32, key: [UInt8])
+    case deleteRange(table: UInt32, begin: [UInt8], end: [UInt8])
+    case createTable(table: UInt32, name: String)
+    case dropTable(table: UInt32)
+}
+
+/// Appends operations to a record under construction (the payload), and seals it.
+struct LogRecordBuilder {
+    private(set) var bytes: [UInt8] = []
+    private(set) var operationCount: UInt32 = 0
+
+    init() {
+        bytes.reserveCapacity(512)
+        bytes.append(contentsOf: repeatElement(0, count: LogFormat.recordHeaderSize))
+    }
+
+    var isEmpty: Bool { operationCount == 0 }
+    var byteCount: Int { bytes.count }
+
+    private mutating func u16(_ v: Int) { bytes.append(UInt8(truncatingIfNeeded: v)); bytes.append(UInt8(truncatingIfNeeded: v >> 8)) }
+    private mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+
+    mutating func put(table: UInt32, key: [UInt8], value: [UInt8]) {
+        bytes.append(1); u32(table); u16(key.count); u32(UInt32(value.count))
+        bytes.append(contentsOf: key); bytes.append(contentsOf: value)
+        operationCount += 1
+    }
+
+    mutating func delete(table: UInt32, key: [UInt8]) {
+        bytes.append(2); u32(table); u16(key.count); bytes.append(contentsOf: key)
+        operationCount += 1
+    }
+
+    mutating func deleteRange(table: UInt32, begin: [UInt8], end: [UInt8]) {
+        bytes.append(3); u32(table); u16(begin.count); u16(end.count)
+        bytes.append(contentsOf: begin); bytes.append(contentsOf: end)
+        operationCount += 1
+    }
+
+    mutating func createTable(table: UInt32, name: String) {
+        let n = Array(name.utf8)
+        bytes.append(4); u32(table); u16(n.count); bytes.append(contentsOf: n)
+        operationCount += 1
+    }
+
+    mutating func dropTable(table: UInt32) {
+        bytes.append(5); u32(table)
+        operationCount += 1
+    }
+
+    /// Fills in the header and checksum; the result is ready to append to the log.
+    mutating func seal(generation: UInt64, txid: UInt64) -> [UInt8] {
+        let payload = UInt32(bytes.count - LogFormat.recordHeaderSize)
+        bytes.withUnsafeMutableBytes { raw in
+            raw.storeBytes(of: payload.littleEndian, toByteOffset: 4, as: UInt32.self)
+            raw.storeBytes(of: generation.littleEndian, toByteOffset: 8, as: UInt64.self)
+            raw.storeBytes(of: txid.littleEndian, toByteOffset: 16, as: UInt64.self)
+            raw.storeBytes(of: operationCount.littleEndian, toByteOffset: 24, as: UInt32.self)
+            raw.storeBytes(of: UInt32(0), toByteOffset: 28, as: UInt32.self)
+            let crc = CRC32C.checksum(raw.baseAddress.unsafelyUnwrapped + 4, count: raw.count - 4)
+            raw.storeBytes(of: crc.littleEndian, toByteOffset: 0, as: UInt32.self)
+        }
+        return bytes
+    }
+}
+
+/// Reads operations from a record's payload. Every read is bounds-checked: a payload that
+/// passed its checksum but does not parse is reported, never trusted.
+struct LogPayloadReader {
+    let bytes: [UInt8]
+    var position: Int
+
+    init(bytes: [UInt8], start: Int) {
+        self.bytes = bytes
+        self.position = start
+    }
+
+    private mutating func take(_ n: Int) -> ArraySlice<UInt8>? {
+        guard n >= 0, position <= bytes.count - n else { return nil }
+        defer { position += n }
+        return bytes[position..<(position + n)]
+    }
+
+    private mutating func u8() -> UInt8? { take(1)?.first }
+    private mutating func u16() -> Int? {
+        guard let s = take(2) else { return nil }
+        return Int(s[s.startIndex]) | Int(s[s.startIndex + 1]) << 8
+    }
+    private mutating func u32() -> UInt32? {
+        guard let s = take(4) else { return nil }
+        return s.enumerated().reduce(0) { $0 | UInt32($1.element) << (8 * UInt32($1.offset)) }
+    }
+
+    mutating func next() -> LogOperation? {
+        guard let code = u8(), let table = u32() else { return nil }
+        switch code {
+        case 1:
+            guard let kl = u16(), let vl = u32(), vl <= UInt32(Limits.maxValueLength),
+                  let k = take(kl), let v = take(Int(vl)) else { return nil }
+            return .put(table: table, key: Array(k), value: Array(v))
+        case 2:
+            guard let kl = u16(), let k = take(kl) else { return nil }
+            return .delete(table: table, key: Array(k))
+        case 3:
+            guard let bl = u16(), let el = u16(), let b = take(bl), let e = take(el) else { return nil }
+            return .deleteRange(table: table, begin: Array(b), end: Array(e))
+        case 4:
+            guard let nl = u16(), let n = take(nl), let name = String(validating: Array(n), as: UTF8.self) else { return nil }
+            return .createTable(table: table, name: name)
+        case 5:
+            return .dropTable(table: table)
+        default:
+            return nil
+        }
+    }
+}

@@ -1,0 +1,91 @@
+// The meta pages: pages 0 and 1 of the data file, two slots written alternately by checkpoints.
+// At open the valid slot with the higher checkpoint sequence wins; a torn or corrupt slot leaves
+// the other one, which describes the previous checkpoint (still intact, see Checkpoint.swift).
+//
+//   offset size  field
+//    0      8    magic "VITRINE\0"   (56 49 54 52 49 4E 45 00)
+//    8      4    format version (1)
+//   12      4    page size (4096)
+//   16      8    checkpoint sequence (1, 2, 3, ...; slot = sequence % 2)
+//   24      8    txid: the last transaction contained in this checkpoint
+//   32      8    page count: pages [0, pageCount) belong to the database
+//   40      8    catalog root page (0: no tables)
+//   48      8    free-list head page (0: no free-list pages)
+//   56      8    free page count recorded in the free-list chain
+//   64      8    log generation: the write-ahead log generation that continues this checkpoint
+//   72      8    next table id
+//   80   4012    zero
+// 4092      4    CRC-32C of bytes [0, 4092)
+
+enum MetaPage {
+    static let magic: [UInt8] = [0x56, 0x49, 0x54, 0x52, 0x49, 0x4E, 0x45, 0x00]
+    static let formatVersion: UInt32 = 1
+    static let checksumOffset = PageLayout.size - 4
+}
+
+/// The decoded contents of a meta page.
+struct Meta: Equatable, Sendable {
+    var checkpointSequence: UInt64
+    var txid: UInt64
+    var pageCount: UInt64
+    var catalogRoot: PageNumber
+    var freeListHead: PageNumber
+    var freeCount: UInt64
+    var logGeneration: UInt64
+    var nextTableId: UInt64
+
+    static let initial = Meta(checkpointSequence: 1, txid: 0, pageCount: 2, catalogRoot: 0, freeListHead: 0,
+                              freeCount: 0, logGeneration: 1, nextTableId: 1)
+
+    var slot: PageNumber { checkpointSequence % 2 }
+
+    func encode() -> [UInt8] {
+        var b = PageBuilder(kind: .meta, pageNumber: 0, txid: 0)
+        b.bytes = [UInt8](repeating: 0, count: PageLayout.size)
+        b.setBytes(MetaPage.magic, at: 0)
+        b.setU32(MetaPage.formatVersion, at: 8)
+        b.setU32(UInt32(PageLayout.size), at: 12)
+        b.setU64(checkpointSequence, at: 16)
+        b.setU64(txid, at: 24)
+        b.setU64(pageCount, at: 32)
+        b.setU64(catalogRoot, at: 40)
+        b.setU64(freeListHead, at: 48)
+        b.setU64(freeCount, at: 56)
+        b.setU64(logGeneration, at: 64)
+        b.setU64(nextTableId, at: 72)
+        let crc = CRC32C.checksum(Array(b.bytes[0..<MetaPage.checksumOffset]))
+        b.setU32(crc, at: MetaPage.checksumOffset)
+        return b.bytes
+    }
+
+    enum DecodeResult {
+        case valid(Meta)
+        case wrongMagic
+        case newerVersion(UInt32)
+        case damaged(String)
+    }
+
+    static func decode(_ bytes: [UInt8]) -> DecodeResult {
+        guard bytes.count >= PageLayout.size else { return .damaged("short page") }
+        if Array(bytes[0..<8]) != MetaPage.magic { return .wrongMagic }
+        func u32(_ o: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(bytes[o + $1]) << (8 * UInt32($1)) } }
+        func u64(_ o: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(bytes[o + $1]) << (8 * UInt64($1)) } }
+        let stored = u32(MetaPage.checksumOffset)
+        let computed = CRC32C.checksum(Array(bytes[0..<MetaPage.checksumOffset]))
+        if stored != computed { return .damaged("meta checksum mismatch (stored \(hex(stored)), computed \(hex(computed)))") }
+        let version = u32(8)
+        if version > MetaPage.formatVersion { return .newerVersion(version) }
+        if version == 0 { return .damaged("format version 0") }
+        if u32(12) != UInt32(PageLayout.size) { return .damaged("page size \(u32(12)) is not \(PageLayout.size)") }
+        let meta = Meta(checkpointSequence: u64(16), txid: u64(24), pageCount: u64(32), catalogRoot: u64(40),
+                        freeListHead: u64(48), freeCount: u64(56), logGeneration: u64(64), nextTableId: u64(72))
+        if meta.pageCount < 2 || meta.pageCount > (1 << 40) { return .damaged("page count \(meta.pageCount) out of range") }
+        if meta.catalogRoot == 1 || (meta.catalogRoot != 0 && meta.catalogRoot >= meta.pageCount) {
+            return .damaged("catalog root \(meta.catalogRoot) out of range")
+        }
+        if meta.freeListHead == 1 || (meta.freeListHead != 0 && meta.freeListHead >= meta.pageCount) {
+            return .damaged("free-list head \(meta.freeListHead) out of range")
+        }
+        return .valid(meta)
+    }
+}

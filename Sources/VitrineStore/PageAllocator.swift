@@ -1,0 +1,102 @@
+// Which pages may be written. The rules that make copy-on-write safe for both concurrent
+// readers and crash recovery:
+//
+// (1) A page reachable from the last durable checkpoint is never overwritten before the next
+//     checkpoint is durable. Recovery starts from that checkpoint and re-executes the log, so
+//     its pages must stay intact. Such pages, when freed, wait in `frozen` until a checkpoint.
+// (2) A page freed by transaction F is not overwritten while a snapshot older than F exists
+//     (it can still reach the page). Such pages wait in `pending`, tagged with F, until the
+//     oldest live snapshot (and the published state) is at least F.
+// (3) A page both allocated and freed since the last checkpoint (a short-lived copy made by
+//     copy-on-write) is subject to (2) only, so a busy page is recycled between checkpoints
+//     instead of growing the file: the page cache sees the same few pages rewritten.
+//
+// Everything free (reusable + pending + frozen) is written to the free-list chain at each
+// checkpoint; recovery rebuilds the in-memory state from there by re-executing the log.
+//
+// Only the writer touches the allocator (under the writer lock).
+
+struct PageAllocator {
+    /// Pages [0, pageCount) exist; new pages come from the end.
+    var pageCount: UInt64
+    /// Free pages that may be written now (LIFO; loaded ascending-last so early pages go first).
+    var reusable: [PageNumber]
+    /// Pages freed by a transaction some snapshot may still see: (freed by txid, pages), FIFO.
+    var pending: [(freedBy: UInt64, pages: [PageNumber])] = []
+    private var pendingHead = 0
+    /// Checkpoint pages freed since the last checkpoint (rule 1).
+    var frozen: [PageNumber] = []
+    /// Pages allocated since the last checkpoint (rule 3).
+    var allocatedSinceCheckpoint: Set<PageNumber> = []
+    /// The free-list chain of the last checkpoint; freed once the next checkpoint is durable.
+    var checkpointChain: [PageNumber]
+
+    init(pageCount: UInt64, free: [PageNumber], chain: [PageNumber]) {
+        self.pageCount = pageCount
+        self.reusable = free.sorted(by: >)
+        self.checkpointChain = chain
+    }
+
+    var pendingCount: Int { pending[pendingHead...].reduce(0) { $0 + $1.pages.count } }
+    var freeCount: Int { reusable.count + pendingCount + frozen.count }
+
+    /// Moves pending pages whose freeing transaction every snapshot has passed into `reusable`.
+    mutating func release(upTo oldestSnapshot: UInt64) {
+        while pendingHead < pending.count && pending[pendingHead].freedBy <= oldestSnapshot {
+            reusable.append(contentsOf: pending[pendingHead].pages)
+            pending[pendingHead].pages = []
+            pendingHead += 1
+        }
+        if pendingHead > 64 && pendingHead * 2 > pending.count {
+            pending.removeFirst(pendingHead)
+            pendingHead = 0
+        }
+    }
+
+    mutating func allocate() -> PageNumber {
+        let page: PageNumber
+        if let p = reusable.popLast() {
+            page = p
+        } else {
+            page = pageCount
+            pageCount += 1
+        }
+        allocatedSinceCheckpoint.insert(page)
+        return page
+    }
+
+    /// Records pages a committed transaction `txid` stopped using.
+    mutating func free(_ pages: [PageNumber], by txid: UInt64) {
+        var recyclable: [PageNumber] = []
+        for p in pages {
+            if allocatedSinceCheckpoint.contains(p) { recyclable.append(p) } else { frozen.append(p) }
+        }
+        if !recyclable.isEmpty { pending.append((txid, recyclable)) }
+    }
+
+    /// Every free page, for the checkpoint's free list.
+    func allFree() -> [PageNumber] {
+        var all = reusable
+        for entry in pending[pendingHead...] { all.append(contentsOf: entry.pages) }
+        all.append(contentsOf: frozen)
+        return all
+    }
+
+    /// After a checkpoint at `txid` is durable: its pages are the new base, frozen pages are
+    /// released under rule (2) only, and the previous chain becomes free.
+    mutating func checkpointed(at txid: UInt64, newChain: [PageNumber]) {
+        if !frozen.isEmpty { pending.append((txid, frozen)) }
+        frozen = []
+        reusable.append(contentsOf: checkpointChain)
+        checkpointChain = newChain
+        allocatedSinceCheckpoint.removeAll(keepingCapacity: true)
+    }
+
+    /// Undo state for a transaction that rolls back.
+    struct Savepoint {
+        var pageCount: UInt64
+        var reusableCount: Int
+    }
+
+    func savepoint() -> Savepoint { Savepoint(pageCount: pageCount, reusableCount: reusable.count) }
+}

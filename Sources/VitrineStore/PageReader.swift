@@ -1,0 +1,86 @@
+// Reading trees through the map: the search path shared by read and write transactions.
+// No allocation on the point-read path: keys are compared in place with memcmp.
+
+/// What a transaction reads pages with: the pager, one map, and the page-count limit of its
+/// snapshot (a page number at or beyond it is corruption, never a wild read).
+struct PageReader {
+    let pager: Pager
+    let mapping: Mapping
+    let limit: UInt64
+
+    /// Deepest tree we will descend; deeper means a cycle in a corrupt file.
+    static let maxDepth = 48
+
+    @inline(__always) func page(_ p: PageNumber) throws -> PageView {
+        try pager.page(p, in: mapping, limit: limit)
+    }
+
+    /// A page that must be a branch or a leaf (a tree page).
+    @inline(__always) func treePage(_ p: PageNumber) throws -> PageView {
+        let v = try page(p)
+        let k = v.kindByte
+        guard k == PageKind.leaf.rawValue || k == PageKind.branch.rawValue else {
+            throw StoreError.corruptPage(page: p, reason: "expected a tree page, found kind \(k)")
+        }
+        return v
+    }
+
+    /// Finds `key` in the tree rooted at `root`: the leaf and cell index, or nil.
+    func find(_ key: UnsafeRawBufferPointer, root: PageNumber) throws -> (PageView, Int)? {
+        if root == 0 { return nil }
+        var p = try treePage(root)
+        var depth = 0
+        while !p.isLeaf {
+            depth += 1
+            if depth > Self.maxDepth { throw StoreError.corruptPage(page: root, reason: "tree deeper than \(Self.maxDepth) levels") }
+            p = try treePage(p.child(p.childIndex(for: key)))
+        }
+        let (i, exact) = p.lowerBound(key)
+        return exact ? (p, i) : nil
+    }
+
+    /// The value of cell `i` of leaf `leaf`, copied (reading overflow pages when needed).
+    func value(_ leaf: PageView, _ i: Int) throws -> [UInt8] {
+        let v = leaf.value(i)
+        if !v.overflow { return [UInt8](UnsafeRawBufferPointer(start: v.pointer, count: v.length)) }
+        return try readOverflow(first: leaf.overflowStart(i), length: v.length)
+    }
+
+    /// Reads a value stored on an overflow chain.
+    func readOverflow(first: PageNumber, length: Int) throws -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: length)
+        try out.withUnsafeMutableBytes { dst in
+            var p = first
+            var done = 0
+            for _ in 0..<PageLayout.overflowPageCount(valueLength: length) {
+                let view = try page(p)
+                guard view.kindByte == PageKind.overflow.rawValue else {
+                    throw StoreError.corruptPage(page: p, reason: "expected an overflow page, found kind \(view.kindByte)")
+                }
+                let n = min(PageLayout.overflowPayload, length - done)
+                if n > 0, let d = dst.baseAddress { (d + done).copyMemory(from: view.base + PageLayout.headerSize, byteCount: n) }
+                done += n
+                p = view.next
+                if done < length && p == 0 {
+                    throw StoreError.corruptPage(page: view.pageNumber, reason: "overflow chain ends early")
+                }
+            }
+        }
+        return out
+    }
+
+    /// The pages of an overflow chain (to free them).
+    func overflowPages(first: PageNumber, length: Int) throws -> [PageNumber] {
+        var pages: [PageNumber] = []
+        var p = first
+        for _ in 0..<PageLayout.overflowPageCount(valueLength: length) {
+            let view = try page(p)
+            guard view.kindByte == PageKind.overflow.rawValue else {
+                throw StoreError.corruptPage(page: p, reason: "expected an overflow page, found kind \(view.kindByte)")
+            }
+            pages.append(p)
+            p = view.next
+        }
+        return pages
+    }
+}

@@ -1,0 +1,133 @@
+// The pager: the data file's memory map, page verification, and page writes.
+//
+// Reads go straight through a shared read-only mmap of the file: no copy, no decode. The map is
+// reserved far larger than the file (the file grows into it); when the file outgrows it, a new,
+// larger map is made and the old ones stay mapped until the database closes, so a reader that
+// still holds a pointer into an old map keeps reading valid memory. Nobody sets a map size.
+//
+// Every page is verified (checksum, kind, self page number, cell bounds) before its first read
+// in this process; a bitmap remembers verified pages, so hot pages cost one bit test. Pages the
+// writer writes are marked verified as it writes them: their content is ours.
+//
+// Writes use pwrite on the same file; Linux keeps a shared map coherent with pwrite, so a page
+// is readable through the map as soon as the write returns. Only the writer writes, and only to
+// pages no snapshot can reach (see PageAllocator.swift).
+
+import Glibc
+import Synchronization
+
+/// A map of the data file: base address and how many pages it can show.
+struct Mapping: @unchecked Sendable {
+    let base: UnsafeRawPointer
+    let pageCapacity: UInt64
+}
+
+final class Pager: @unchecked Sendable {
+    let file: StorageFile
+    private let mappings = Mutex<[Mapping]>([])
+    private let verifiedWords: UnsafeMutablePointer<Atomic<UInt64>>?
+    private let verifiedCapacity: UInt64 = 1 << 28   // pages tracked (1 TiB of database)
+
+    init(file: StorageFile, initialPageCount: UInt64, minimumMapBytes: Int) throws {
+        self.file = file
+        let bitmapBytes = Int(verifiedCapacity / 8)
+        verifiedWords = Syscalls.mapAnonymous(length: bitmapBytes)?.bindMemory(to: Atomic<UInt64>.self, capacity: bitmapBytes / 8)
+        _ = try ensureMapped(pageCount: initialPageCount, minimumBytes: minimumMapBytes)
+    }
+
+    /// Unmaps every map (at close, once no reader is left).
+    func unmapAll() {
+        let maps = mappings.withLock { maps -> [Mapping] in
+            defer { maps = [] }
+            return maps
+        }
+        for m in maps { Syscalls.unmap(m.base, length: Int(m.pageCapacity) * PageLayout.size) }
+    }
+
+    deinit {
+        unmapAll()
+        if let w = verifiedWords { Syscalls.unmap(UnsafeRawPointer(w), length: Int(verifiedCapacity / 8)) }
+    }
+
+    /// The newest map, made large enough for `pageCount` pages.
+    func ensureMapped(pageCount: UInt64, minimumBytes: Int = 0) throws -> Mapping {
+        try mappings.withLock { maps -> Mapping in
+            if let current = maps.last, current.pageCapacity >= pageCount { return current }
+            let old = maps.last.map { Int($0.pageCapacity) * PageLayout.size } ?? 0
+            var bytes = max(minimumBytes, old * 2, 1 << 20)
+            while bytes / PageLayout.size < Int(pageCount) { bytes *= 2 }
+            let base = try Syscalls.mapShared(file.descriptor, length: bytes, path: file.path)
+            let m = Mapping(base: base, pageCapacity: UInt64(bytes / PageLayout.size))
+            maps.append(m)
+            return m
+        }
+    }
+
+    var mappingCount: Int { mappings.withLock { $0.count } }
+
+    @inline(__always) private func isVerified(_ page: PageNumber) -> Bool {
+        guard page < verifiedCapacity, let w = verifiedWords else { return false }
+        return (w[Int(page >> 6)].load(ordering: .relaxed) & (1 << (page & 63))) != 0
+    }
+
+    @inline(__always) func markVerified(_ page: PageNumber) {
+        guard page < verifiedCapacity, let w = verifiedWords else { return }
+        w[Int(page >> 6)].bitwiseOr(1 << (page & 63), ordering: .relaxed)
+    }
+
+    /// Forgets verification (used when a test corrupts a file underneath an open database).
+    func forgetVerification(_ page: PageNumber) {
+        guard page < verifiedCapacity, let w = verifiedWords else { return }
+        w[Int(page >> 6)].bitwiseAnd(~(1 << (page & 63)), ordering: .relaxed)
+    }
+
+    /// A verified view of `page`, which must be below `limit` (the snapshot's page count).
+    @inline(__always)
+    func page(_ page: PageNumber, in mapping: Mapping, limit: UInt64) throws -> PageView {
+        guard page >= 2, page < limit, page < mapping.pageCapacity else {
+            throw StoreError.corruptPage(page: page, reason: "page number out of range (database has \(limit) pages)")
+        }
+        let base = mapping.base + Int(page) * PageLayout.size
+        if !isVerified(page) {
+            if let reason = PageView.validate(base, pageNumber: page) {
+                throw StoreError.corruptPage(page: page, reason: reason)
+            }
+            markVerified(page)
+        }
+        return PageView(base: base)
+    }
+
+    /// Checks a page without consulting or updating the verified bitmap (for `verify()`).
+    func validateFresh(_ page: PageNumber, in mapping: Mapping, limit: UInt64) -> String? {
+        guard page >= 2, page < limit, page < mapping.pageCapacity else { return "page number out of range" }
+        return PageView.validate(mapping.base + Int(page) * PageLayout.size, pageNumber: page)
+    }
+
+    /// Raw bytes of a page through the map (for the inspector and free-list loading).
+    func rawBytes(_ page: PageNumber, in mapping: Mapping) -> [UInt8] {
+        [UInt8](UnsafeRawBufferPointer(start: mapping.base + Int(page) * PageLayout.size, count: PageLayout.size))
+    }
+
+    /// Writes page images, coalescing runs of consecutive pages into one pwrite each.
+    func write(_ pages: [(PageNumber, [UInt8])]) throws {
+        let sorted = pages.sorted { $0.0 < $1.0 }
+        var i = 0
+        var run: [UInt8] = []
+        while i < sorted.count {
+            var j = i + 1
+            while j < sorted.count && sorted[j].0 == sorted[j - 1].0 + 1 && j - i < 256 { j += 1 }
+            let offset = Int64(sorted[i].0) * Int64(PageLayout.size)
+            if j - i == 1 {
+                try file.write(sorted[i].1, at: offset)
+            } else {
+                run.removeAll(keepingCapacity: true)
+                for k in i..<j { run.append(contentsOf: sorted[k].1) }
+                try file.write(run, at: offset)
+            }
+            for k in i..<j { markVerified(sorted[k].0) }
+            i = j
+        }
+    }
+
+    func sync() throws { try file.sync() }
+}

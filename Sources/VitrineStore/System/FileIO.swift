@@ -1,0 +1,87 @@
+// The one file-I/O interface of the engine. The database and its log reach the disk only through
+// `StorageFile`; tests substitute a recording, fault-injecting implementation (see the crash and
+// I/O-error tests) to cut power at every write/sync boundary or to fail a call with EIO/ENOSPC.
+//
+// The data file is additionally mapped read-only with mmap through `descriptor`; every byte a
+// reader sees through the map was first written through `write(_:at:)` here.
+
+import Glibc
+
+/// An open file. Implementations must be safe to call from several threads.
+protocol StorageFile: AnyObject, Sendable {
+    var path: String { get }
+    /// The OS descriptor (used for mmap and flock).
+    var descriptor: Int32 { get }
+    /// Reads up to `count` bytes at `offset`; returns how many were read (short at end of file).
+    func read(into buffer: UnsafeMutableRawPointer, count: Int, at offset: Int64) throws -> Int
+    /// Writes all bytes at `offset`, extending the file if needed.
+    func write(_ buffer: UnsafeRawPointer, count: Int, at offset: Int64) throws
+    /// Makes every write so far durable (fdatasync).
+    func sync() throws
+    func size() throws -> Int64
+    func truncate(to length: Int64) throws
+    func close()
+}
+
+/// Opens files. `create` makes the file with mode 0600 if missing.
+protocol StorageFileSystem: Sendable {
+    func open(path: String, create: Bool) throws -> StorageFile
+    func fileExists(path: String) -> Bool
+    func syncDirectory(of path: String) throws
+}
+
+extension StorageFile {
+    func write(_ bytes: [UInt8], at offset: Int64) throws {
+        try bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            try write(base, count: raw.count, at: offset)
+        }
+    }
+
+    /// Reads exactly `count` bytes, or returns nil when the file is shorter.
+    func readBytes(count: Int, at offset: Int64) throws -> [UInt8]? {
+        var bytes = [UInt8](repeating: 0, count: count)
+        let n = try bytes.withUnsafeMutableBytes { raw -> Int in
+            guard let base = raw.baseAddress else { return 0 }
+            return try read(into: base, count: count, at: offset)
+        }
+        return n == count ? bytes : nil
+    }
+}
+
+/// The real thing: POSIX calls on a descriptor.
+final class PosixFile: StorageFile, @unchecked Sendable {
+    let path: String
+    let descriptor: Int32
+    private var isClosed = false
+
+    init(path: String, create: Bool) throws {
+        self.path = path
+        let flags = O_RDWR | (create ? O_CREAT : 0)
+        descriptor = try Syscalls.open(path, flags: flags, mode: 0o600)
+    }
+
+    func read(into buffer: UnsafeMutableRawPointer, count: Int, at offset: Int64) throws -> Int {
+        try Syscalls.pread(descriptor, buffer, count: count, offset: offset, path: path)
+    }
+
+    func write(_ buffer: UnsafeRawPointer, count: Int, at offset: Int64) throws {
+        try Syscalls.pwrite(descriptor, buffer, count: count, offset: offset, path: path)
+    }
+
+    func sync() throws { try Syscalls.fdatasync(descriptor, path: path) }
+    func size() throws -> Int64 { try Syscalls.fileSize(descriptor, path: path) }
+    func truncate(to length: Int64) throws { try Syscalls.ftruncate(descriptor, length: length, path: path) }
+
+    func close() {
+        if !isClosed { isClosed = true; Syscalls.close(descriptor) }
+    }
+
+    deinit { close() }
+}
+
+struct PosixFileSystem: StorageFileSystem {
+    func open(path: String, create: Bool) throws -> StorageFile { try PosixFile(path: path, create: create) }
+    func fileExists(path: String) -> Bool { access(path, F_OK) == 0 }
+    func syncDirectory(of path: String) throws { try Syscalls.syncDirectory(of: path) }
+}

@@ -1,0 +1,112 @@
+// Every system call the engine makes, wrapped once: EINTR is retried, failures become
+// `StoreError.io` carrying errno, the call and the path. Nothing else in the engine calls Glibc
+// for file I/O directly.
+
+import Glibc
+
+enum Syscalls {
+    static func open(_ path: String, flags: Int32, mode: mode_t = 0o600) throws -> Int32 {
+        while true {
+            let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
+            if fd >= 0 { return fd }
+            if errno == EINTR { continue }
+            throw StoreError.io(operation: "open", path: path, errno: errno)
+        }
+    }
+
+    /// The corresponding C function is `pread`. Reads until `count` bytes or end of file;
+    /// returns the number of bytes read.
+    static func pread(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, count: Int, offset: Int64, path: String) throws -> Int {
+        var done = 0
+        while done < count {
+            let n = Glibc.pread(fd, buffer + done, count - done, off_t(offset) + off_t(done))
+            if n > 0 { done += n; continue }
+            if n == 0 { break }
+            if errno == EINTR { continue }
+            throw StoreError.io(operation: "pread", path: path, errno: errno)
+        }
+        return done
+    }
+
+    /// The corresponding C function is `pwrite`. Writes all `count` bytes or throws.
+    static func pwrite(_ fd: Int32, _ buffer: UnsafeRawPointer, count: Int, offset: Int64, path: String) throws {
+        var done = 0
+        while done < count {
+            let n = Glibc.pwrite(fd, buffer + done, count - done, off_t(offset) + off_t(done))
+            if n > 0 { done += n; continue }
+            if n < 0 && errno == EINTR { continue }
+            throw StoreError.io(operation: "pwrite", path: path, errno: n == 0 ? EIO : errno)
+        }
+    }
+
+    /// The corresponding C function is `fdatasync`.
+    static func fdatasync(_ fd: Int32, path: String) throws {
+        while Glibc.fdatasync(fd) != 0 {
+            if errno == EINTR { continue }
+            throw StoreError.io(operation: "fdatasync", path: path, errno: errno)
+        }
+    }
+
+    /// The corresponding C function is `fsync`.
+    static func fsync(_ fd: Int32, path: String) throws {
+        while Glibc.fsync(fd) != 0 {
+            if errno == EINTR { continue }
+            throw StoreError.io(operation: "fsync", path: path, errno: errno)
+        }
+    }
+
+    static func fileSize(_ fd: Int32, path: String) throws -> Int64 {
+        var st = stat()
+        if fstat(fd, &st) != 0 { throw StoreError.io(operation: "fstat", path: path, errno: errno) }
+        return Int64(st.st_size)
+    }
+
+    static func ftruncate(_ fd: Int32, length: Int64, path: String) throws {
+        while Glibc.ftruncate(fd, off_t(length)) != 0 {
+            if errno == EINTR { continue }
+            throw StoreError.io(operation: "ftruncate", path: path, errno: errno)
+        }
+    }
+
+    /// Takes an exclusive, non-blocking `flock`. The kernel drops it when the process dies.
+    static func lockExclusive(_ fd: Int32, path: String) throws {
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            if errno == EINTR { continue }
+            if errno == EWOULDBLOCK { throw StoreError.databaseLocked(path: path) }
+            throw StoreError.io(operation: "flock", path: path, errno: errno)
+        }
+    }
+
+    static func close(_ fd: Int32) {
+        _ = Glibc.close(fd)
+    }
+
+    /// Syncs the directory holding `path`, so that a newly created file's entry is durable.
+    static func syncDirectory(of path: String) throws {
+        var dir = "."
+        if let slash = path.lastIndex(of: "/") {
+            dir = slash == path.startIndex ? "/" : String(path[..<slash])
+        }
+        let fd = try open(dir, flags: O_RDONLY | O_DIRECTORY)
+        defer { close(fd) }
+        try fsync(fd, path: dir)
+    }
+
+    /// Maps `length` bytes of `fd` shared and read-only. Checks both nil and MAP_FAILED.
+    static func mapShared(_ fd: Int32, length: Int, path: String) throws -> UnsafeRawPointer {
+        let p = mmap(nil, length, PROT_READ, MAP_SHARED, fd, 0)
+        guard let p, p != MAP_FAILED else { throw StoreError.io(operation: "mmap", path: path, errno: errno) }
+        return UnsafeRawPointer(p)
+    }
+
+    /// Reserves zero-filled anonymous memory that the kernel backs lazily.
+    static func mapAnonymous(length: Int) -> UnsafeMutableRawPointer? {
+        let p = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+        guard let p, p != MAP_FAILED else { return nil }
+        return p
+    }
+
+    static func unmap(_ pointer: UnsafeRawPointer, length: Int) {
+        _ = munmap(UnsafeMutableRawPointer(mutating: pointer), length)
+    }
+}

@@ -1,0 +1,146 @@
+// Tables: named B+trees. `Table` reads a table in a snapshot; `MutableTable` reads and writes a
+// table inside a write transaction (reads see the transaction's own writes). Both offer the
+// same read operations through `TableReading`.
+
+/// Read operations shared by `Table` and `MutableTable`.
+public protocol TableReading {
+    /// The table's name.
+    var name: String { get }
+    /// Number of entries.
+    var count: Int { get }
+    /// The value stored under `key`, copied; nil if absent.
+    /// - Throws: `StoreError.corruptPage` naming a damaged page; `.transactionClosed`.
+    func get(_ key: [UInt8]) throws -> [UInt8]?
+    /// Calls `body` with the value's bytes without copying them (inline values are read in
+    /// place from the map); returns nil if the key is absent. The span is valid only in `body`.
+    func withValue<R>(forKey key: [UInt8], _ body: (RawSpan) throws -> R) throws -> R?
+    /// A cursor over the table, unpositioned.
+    func makeCursor() throws -> Cursor
+}
+
+extension TableReading {
+    /// Whether `key` is present.
+    public func contains(_ key: [UInt8]) throws -> Bool {
+        try withValue(forKey: key) { _ in true } ?? false
+    }
+
+    /// Pairs with `begin <= key < end` in ascending order (descending when `reverse`), at most
+    /// `limit` (0 or less: no limit). An empty `end` means "to the end of the table".
+    public func range(from begin: [UInt8], to end: [UInt8], limit: Int = 0, reverse: Bool = false) throws -> [(key: [UInt8], value: [UInt8])] {
+        var out: [(key: [UInt8], value: [UInt8])] = []
+        let c = try makeCursor()
+        let unbounded = end.isEmpty
+        if !reverse {
+            var ok = try c.seek(atLeast: begin)
+            while ok && (unbounded || c.compareKey(end) < 0) {
+                out.append((c.key, try c.value()))
+                if limit > 0 && out.count >= limit { break }
+                ok = try c.next()
+            }
+        } else {
+            var ok = unbounded ? try c.last() : try c.seek(atLeast: end)
+            if !unbounded {
+                ok = ok ? try c.previous() : try c.last()
+            }
+            while ok && c.compareKey(begin) >= 0 {
+                out.append((c.key, try c.value()))
+                if limit > 0 && out.count >= limit { break }
+                ok = try c.previous()
+            }
+        }
+        return out
+    }
+
+    /// Calls `body` for each pair whose key starts with `prefix`, in order, until it returns false.
+    public func forEach(prefix: [UInt8], _ body: ([UInt8], [UInt8]) throws -> Bool) throws {
+        let c = try makeCursor()
+        var ok = try c.seek(atLeast: prefix)
+        while ok && c.keyHasPrefix(prefix) {
+            if try !body(c.key, c.value()) { return }
+            ok = try c.next()
+        }
+    }
+}
+
+/// A table as seen by a read transaction.
+public struct Table: TableReading {
+    let transaction: ReadTransaction
+    public let name: String
+    let root: PageNumber
+    let id: UInt32
+    public let count: Int
+
+    init(transaction: ReadTransaction, name: String, entry: CatalogEntry) {
+        self.transaction = transaction
+        self.name = name
+        self.root = entry.root
+        self.id = entry.id
+        self.count = Int(clamping: entry.count)
+    }
+
+    public func get(_ key: [UInt8]) throws -> [UInt8]? {
+        try transaction.checkOpen()
+        let r = transaction.reader
+        guard let (leaf, i) = try key.withUnsafeBytes({ try r.find($0, root: root) }) else { return nil }
+        return try r.value(leaf, i)
+    }
+
+    public func withValue<R>(forKey key: [UInt8], _ body: (RawSpan) throws -> R) throws -> R? {
+        try transaction.checkOpen()
+        let r = transaction.reader
+        guard let (leaf, i) = try key.withUnsafeBytes({ try r.find($0, root: root) }) else { return nil }
+        let v = leaf.value(i)
+        if v.overflow {
+            let bytes = try r.readOverflow(first: leaf.overflowStart(i), length: v.length)
+            return try bytes.withUnsafeBytes { try body($0.bytes) }
+        }
+        return try body(UnsafeRawBufferPointer(start: v.pointer, count: v.length).bytes)
+    }
+
+    public func makeCursor() throws -> Cursor {
+        try transaction.checkOpen()
+        return Cursor(source: .snapshot(transaction, root: root))
+    }
+}
+
+/// A table inside a write transaction.
+public struct MutableTable: TableReading {
+    let transaction: WriteTransaction
+    let state: TableState
+
+    public var name: String { state.name }
+    public var count: Int { Int(clamping: state.count) }
+
+    public func get(_ key: [UInt8]) throws -> [UInt8]? {
+        try transaction.checkOpen(state)
+        guard let v = try transaction.find(key, in: state.root) else { return nil }
+        return try WriteTransaction.bytes(of: v, transaction.reader)
+    }
+
+    public func withValue<R>(forKey key: [UInt8], _ body: (RawSpan) throws -> R) throws -> R? {
+        guard let bytes = try get(key) else { return nil }
+        return try bytes.withUnsafeBytes { try body($0.bytes) }
+    }
+
+    public func makeCursor() throws -> Cursor {
+        try transaction.checkOpen(state)
+        return Cursor(source: .transaction(transaction, state))
+    }
+
+    /// Inserts `value` under `key`, replacing any value there.
+    /// - Throws: `.keyTooLong`, `.valueTooLarge`, `.corruptPage`, `.io` (writing overflow pages).
+    public func put(_ key: [UInt8], _ value: [UInt8]) throws {
+        try transaction.put(key, value, in: state, logged: true)
+    }
+
+    /// Removes `key`; returns whether it was present.
+    @discardableResult public func delete(_ key: [UInt8]) throws -> Bool {
+        try transaction.delete(key, in: state, logged: true)
+    }
+
+    /// Removes every key with `begin <= key < end` (empty `end`: to the end of the table);
+    /// returns how many were removed.
+    @discardableResult public func deleteRange(from begin: [UInt8], to end: [UInt8]) throws -> Int {
+        try transaction.deleteRange(from: begin, to: end, in: state, logged: true)
+    }
+}

@@ -1,0 +1,260 @@
+// verify(): walks the whole file and checks every invariant the format promises:
+//   - every reachable page passes its checksum and structural check (read afresh, not from the
+//     verified-page cache);
+//   - keys ascend strictly within each page and lie within the bounds their parent's
+//     separators give; all leaves of a tree are at the same depth; branch pages are not empty;
+//   - overflow chains have the length their value needs and only overflow pages;
+//   - every table's entry count matches the catalog;
+//   - every page in [2, pageCount) is exactly one of: reachable, free, or part of the last
+//     checkpoint's free-list chain. Nothing leaks, nothing is free twice or both used and free.
+
+/// What `Database.verify()` found.
+public struct VerificationReport: Sendable, CustomStringConvertible {
+    public struct Problem: Sendable, CustomStringConvertible, Equatable {
+        /// The page concerned, when there is one.
+        public var page: UInt64?
+        /// The table concerned, when there is one.
+        public var table: String?
+        public var message: String
+
+        public var description: String {
+            var parts: [String] = []
+            if let table { parts.append("table '\(table)'") }
+            if let page { parts.append("page \(page)") }
+            return (parts.isEmpty ? "" : parts.joined(separator: ", ") + ": ") + message
+        }
+    }
+
+    public internal(set) var problems: [Problem] = []
+    public internal(set) var pagesChecked = 0
+    public internal(set) var tablesChecked = 0
+    public var isClean: Bool { problems.isEmpty }
+
+    public var description: String {
+        isClean ? "ok: \(pagesChecked) pages, \(tablesChecked) tables"
+                : problems.map(\.description).joined(separator: "\n")
+    }
+}
+
+/// Shape and size of one table (for `inspect`).
+public struct TableStatistics: Sendable {
+    public var name: String
+    public var entries: Int
+    public var depth: Int
+    public var branchPages: Int
+    public var leafPages: Int
+    public var overflowPages: Int
+    /// Used bytes of branch and leaf pages over their capacity.
+    public var fillFactor: Double
+}
+
+/// Sizes and counts for the whole database (for `inspect`).
+public struct DatabaseStatistics: Sendable {
+    public var pageSize: Int
+    public var pageCount: UInt64
+    public var fileBytes: Int64
+    public var logBytes: Int64
+    public var freePages: Int
+    public var lastTransactionId: UInt64
+    public var checkpointSequence: UInt64
+    public var catalogPages: Int
+    public var tables: [TableStatistics]
+}
+
+/// Walks trees page by page, recording problems instead of stopping at the first.
+struct TreeWalker {
+    let pager: Pager
+    let mapping: Mapping
+    let limit: UInt64
+    var marks: [UInt8]
+    var report = VerificationReport()
+    var table: String? = nil
+    var used = 0
+    var branchPages = 0
+    var leafPages = 0
+    var overflowPages = 0
+    var entries = 0
+    var leafDepth: Int? = nil
+
+    init(pager: Pager, mapping: Mapping, limit: UInt64) {
+        self.pager = pager
+        self.mapping = mapping
+        self.limit = limit
+        marks = [UInt8](repeating: 0, count: Int(limit))
+        if limit > 0 { marks[0] = 1 }
+        if limit > 1 { marks[1] = 1 }
+    }
+
+    mutating func problem(_ page: UInt64?, _ message: String) {
+        if report.problems.count < 10_000 { report.problems.append(.init(page: page, table: table, message: message)) }
+    }
+
+    /// Marks a page used; false (with a problem) if out of range or already used.
+    mutating func mark(_ p: PageNumber, as what: String) -> Bool {
+        guard p >= 2 && p < limit else { problem(p, "\(what) page number out of range"); return false }
+        if marks[Int(p)] != 0 { problem(p, "\(what) page is referenced twice"); return false }
+        marks[Int(p)] = 1
+        report.pagesChecked += 1
+        return true
+    }
+
+    mutating func startTree(_ name: String?) {
+        table = name
+        used = 0; branchPages = 0; leafPages = 0; overflowPages = 0; entries = 0; leafDepth = nil
+    }
+
+    /// Walks the tree under `page`; keys must lie in [lower, upper) (nil: unbounded).
+    mutating func walk(_ page: PageNumber, lower: [UInt8]?, upper: [UInt8]?, depth: Int) {
+        guard depth <= PageReader.maxDepth else { problem(page, "tree deeper than \(PageReader.maxDepth)"); return }
+        guard mark(page, as: "tree") else { return }
+        if let reason = pager.validateFresh(page, in: mapping, limit: limit) { problem(page, reason); return }
+        let view = PageView(base: mapping.base + Int(page) * PageLayout.size)
+        guard view.kindByte == PageKind.leaf.rawValue || view.kindByte == PageKind.branch.rawValue else {
+            problem(page, "expected a tree page, found kind \(view.kindByte)"); return
+        }
+        let n = view.count
+        used += 2 * n
+        var previous: [UInt8]? = nil
+        for i in 0..<n {
+            let key = view.keyBytes(i)
+            used += (view.isLeaf ? PageLayout.leafCellHeader : PageLayout.branchCellHeader) + key.count
+            if view.isLeaf || i > 0 {
+                if let previous, compareBytes(previous, key) >= 0 { problem(page, "keys out of order at cell \(i)") }
+                if let lower, compareBytes(key, lower) < 0 { problem(page, "cell \(i) key below its parent's bound") }
+                if let upper, compareBytes(key, upper) >= 0 { problem(page, "cell \(i) key not below its parent's bound") }
+                previous = key
+            }
+        }
+        if view.isLeaf {
+            leafPages += 1
+            entries += n
+            if let d = leafDepth, d != depth { problem(page, "leaf at depth \(depth), others at \(d)") }
+            leafDepth = leafDepth ?? depth
+            for i in 0..<n {
+                let v = view.value(i)
+                if v.overflow {
+                    used += 8
+                    walkOverflow(view.overflowStart(i), length: v.length)
+                } else {
+                    used += v.length
+                }
+            }
+        } else {
+            branchPages += 1
+            if n == 0 { problem(page, "empty branch page") }
+            for i in 0..<n {
+                let lo = i == 0 ? lower : view.keyBytes(i)
+                let hi = i + 1 < n ? view.keyBytes(i + 1) : upper
+                walk(view.child(i), lower: lo, upper: hi, depth: depth + 1)
+            }
+        }
+    }
+
+    mutating func walkOverflow(_ first: PageNumber, length: Int) {
+        var p = first
+        let pages = PageLayout.overflowPageCount(valueLength: length)
+        for k in 0..<pages {
+            guard mark(p, as: "overflow") else { return }
+            if let reason = pager.validateFresh(p, in: mapping, limit: limit) { problem(p, reason); return }
+            let view = PageView(base: mapping.base + Int(p) * PageLayout.size)
+            guard view.kindByte == PageKind.overflow.rawValue else { problem(p, "expected an overflow page, found kind \(view.kindByte)"); return }
+            overflowPages += 1
+            let next = view.next
+            if k + 1 < pages && next == 0 { problem(p, "overflow chain ends early"); return }
+            if k + 1 == pages && next != 0 { problem(p, "overflow chain longer than its value") }
+            p = next
+        }
+    }
+
+    var fillFactor: Double {
+        let pages = branchPages + leafPages
+        return pages == 0 ? 0 : Double(used) / Double(pages * PageLayout.capacity)
+    }
+
+    /// Walks the catalog and every table in it.
+    mutating func walkAll(catalogRoot: PageNumber) -> (catalogPages: Int, tables: [TableStatistics]) {
+        var tables: [TableStatistics] = []
+        var catalog: [(String, CatalogEntry)] = []
+        startTree(nil)
+        if catalogRoot != 0 {
+            walk(catalogRoot, lower: nil, upper: nil, depth: 1)
+            // Read the entries through a page reader (pages were just validated).
+            let reader = PageReader(pager: pager, mapping: mapping, limit: limit)
+            collectCatalog(catalogRoot, reader: reader, into: &catalog, depth: 0)
+        }
+        let catalogPages = branchPages + leafPages
+        for (name, entry) in catalog {
+            startTree(name)
+            if entry.root != 0 { walk(entry.root, lower: nil, upper: nil, depth: 1) }
+            if UInt64(entries) != entry.count { problem(nil, "catalog counts \(entry.count) entries, tree holds \(entries)") }
+            tables.append(TableStatistics(name: name, entries: entries, depth: leafDepth ?? 0, branchPages: branchPages,
+                                          leafPages: leafPages, overflowPages: overflowPages, fillFactor: fillFactor))
+            report.tablesChecked += 1
+        }
+        table = nil
+        return (catalogPages, tables)
+    }
+
+    private mutating func collectCatalog(_ page: PageNumber, reader: PageReader, into out: inout [(String, CatalogEntry)], depth: Int) {
+        guard depth <= PageReader.maxDepth, let view = try? reader.treePage(page) else { return }
+        if view.isLeaf {
+            for i in 0..<view.count {
+                let name = String(decoding: view.keyBytes(i), as: UTF8.self)
+                do {
+                    out.append((name, try CatalogEntry.decode(try reader.value(view, i), page: page)))
+                } catch {
+                    problem(page, "catalog entry for '\(name)': \(error)")
+                }
+            }
+        } else {
+            for i in 0..<view.count { collectCatalog(view.child(i), reader: reader, into: &out, depth: depth + 1) }
+        }
+    }
+}
+
+extension Database {
+    /// Walks the whole file and reports every problem found (see Verify.swift for the list).
+    /// Holds the writer lock while it runs; readers continue.
+    /// - Throws: `.closed`, `.nestedWriteTransaction`.
+    public func verify() throws -> VerificationReport {
+        if writer.isHeldByCurrentThread { throw StoreError.nestedWriteTransaction }
+        writer.lock()
+        defer { writer.unlock() }
+        if shared.withLock({ $0.closed }) { throw StoreError.closed }
+        let state = latest
+        var walker = TreeWalker(pager: pager, mapping: writerMapping, limit: allocator.pageCount)
+        _ = walker.walkAll(catalogRoot: state.catalogRoot)
+        walker.table = nil
+        for p in allocator.allFree() {
+            if p < 2 || p >= allocator.pageCount { walker.problem(p, "free page number out of range"); continue }
+            if walker.marks[Int(p)] != 0 { walker.problem(p, "page is both in use and free (or free twice)"); continue }
+            walker.marks[Int(p)] = 2
+        }
+        for p in allocator.checkpointChain {
+            guard walker.mark(p, as: "free-list") else { continue }
+            if let reason = pager.validateFresh(p, in: writerMapping, limit: allocator.pageCount) { walker.problem(p, reason) }
+        }
+        var leaked: [UInt64] = []
+        for p in 2..<Int(allocator.pageCount) where walker.marks[p] == 0 { leaked.append(UInt64(p)) }
+        if !leaked.isEmpty {
+            let shown = leaked.prefix(20).map(String.init).joined(separator: ", ")
+            walker.problem(leaked[0], "\(leaked.count) page(s) neither used nor free: \(shown)\(leaked.count > 20 ? ", ..." : "")")
+        }
+        return walker.report
+    }
+
+    /// Page counts, tree shapes and sizes, from the last committed state.
+    public func statistics() throws -> DatabaseStatistics {
+        if writer.isHeldByCurrentThread { throw StoreError.nestedWriteTransaction }
+        writer.lock()
+        defer { writer.unlock() }
+        if shared.withLock({ $0.closed }) { throw StoreError.closed }
+        var walker = TreeWalker(pager: pager, mapping: writerMapping, limit: allocator.pageCount)
+        let (catalogPages, tables) = walker.walkAll(catalogRoot: latest.catalogRoot)
+        return DatabaseStatistics(pageSize: PageLayout.size, pageCount: allocator.pageCount,
+                                  fileBytes: (try? dataFile.size()) ?? 0, logBytes: log.logBytes,
+                                  freePages: allocator.freeCount + allocator.checkpointChain.count,
+                                  lastTransactionId: latest.txid, checkpointSequence: meta.checkpointSequence,
+                                  catalogPages: catalogPages, tables: tables)
+    }
+}

@@ -1,0 +1,236 @@
+import Foundation
+import Testing
+@testable import VitrineStore
+
+@Suite struct BasicTests {
+    @Test func putGetReopen() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        do {
+            let db = try Database(path: dir.file())
+            try db.write { tx in
+                let t = try tx.createTable("products")
+                try t.put(bytes("a"), bytes("alpha"))
+                try t.put(bytes("b"), bytes("beta"))
+                #expect(try t.get(bytes("a")) == bytes("alpha"))
+            }
+            let v = try db.read { tx in try tx.table("products")?.get(bytes("b")) }
+            #expect(v == bytes("beta"))
+            db.close()
+        }
+        let db = try Database(path: dir.file())
+        defer { db.close() }
+        try db.read { tx in
+            let t = try #require(try tx.table("products"))
+            #expect(t.count == 2)
+            #expect(try t.get(bytes("a")) == bytes("alpha"))
+            #expect(try t.get(bytes("zz")) == nil)
+            #expect(try t.withValue(forKey: bytes("b")) { $0.byteCount } == 4)
+        }
+    }
+
+    @Test func newFileIsPrivate() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let db = try Database(path: dir.file())
+        defer { db.close() }
+        let attrs = try FileManager.default.attributesOfItem(atPath: dir.file())
+        #expect((attrs[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+    }
+
+    @Test func rollbackOnThrow() throws {
+        struct Boom: Error {}
+        let dir = TempDir(); defer { dir.remove() }
+        let db = try Database(path: dir.file())
+        defer { db.close() }
+        try db.write { tx in try tx.createTable("t").put(bytes("k"), bytes("v1")) }
+        #expect(throws: Boom.self) {
+            try db.write { tx in
+                try tx.table("t")?.put(bytes("k"), bytes("v2"))
+                try tx.table("t")?.put(bytes("k2"), [UInt8](repeating: 7, count: 100_000))
+                throw Boom()
+            }
+        }
+        try db.read { tx in
+            let t = try #require(try tx.table("t"))
+            #expect(try t.get(bytes("k")) == bytes("v1"))
+            #expect(try t.get(bytes("k2")) == nil)
+            #expect(t.count == 1)
+        }
+        #expect(try db.verify().isClean)
+    }
+
+    @Test func overflowValuesAndLimits() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let db = try Database(path: dir.file())
+        defer { db.close() }
+        var rng = SeededRandom(seed: 7)
+        let big = (0..<(16 << 20) + 123).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        let longKey = [UInt8](repeating: 0x41, count: Limits.maxKeyLength)
+        try db.write { tx in
+            let t = try tx.createTable("blobs")
+            try t.put(bytes("big"), big)
+            try t.put(longKey, bytes("long key"))
+            try t.put(bytes("mid"), [UInt8](repeating: 1, count: 5000))
+            #expect(throws: StoreError.keyTooLong(length: Limits.maxKeyLength + 1, limit: Limits.maxKeyLength)) {
+                try t.put([UInt8](repeating: 0, count: Limits.maxKeyLength + 1), [])
+            }
+        }
+        try db.read { tx in
+            let t = try #require(try tx.table("blobs"))
+            #expect(try t.get(bytes("big")) == big)
+            #expect(try t.get(longKey) == bytes("long key"))
+            #expect(try t.get(bytes("mid"))?.count == 5000)
+        }
+        try db.write { tx in _ = try tx.table("blobs")?.delete(bytes("big")) }
+        let report = try db.verify()
+        #expect(report.isClean, "\(report.problems)")
+    }
+
+    @Test func cursorsAndRanges() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let db = try Database(path: dir.file())
+        defer { db.close() }
+        let keys = (0..<5000).map { String(format: "key%05d", $0) }
+        try db.write { tx in
+            let t = try tx.createTable("t")
+            for k in keys.shuffled() { try t.put(bytes(k), bytes("v" + k)) }
+        }
+        try db.read { tx in
+            let t = try #require(try tx.table("t"))
+            let c = try t.makeCursor()
+            var seen: [String] = []
+            var ok = try c.first()
+            while ok { seen.append(String(decoding: c.key, as: UTF8.self)); ok = try c.next() }
+            #expect(seen == keys)
+            var back: [String] = []
+            ok = try c.last()
+            while ok { back.append(String(decoding: c.key, as: UTF8.self)); ok = try c.previous() }
+            #expect(back == keys.reversed())
+            #expect(try c.seek(atLeast: bytes("key01234x")))
+            #expect(c.key == bytes("key01235"))
+            #expect(try !c.seek(atLeast: bytes("zzz")))
+            let r = try t.range(from: bytes("key00010"), to: bytes("key00015"))
+            #expect(r.map { String(decoding: $0.key, as: UTF8.self) } == (10..<15).map { String(format: "key%05d", $0) })
+            let rr = try t.range(from: bytes("key00010"), to: bytes("key00015"), limit: 2, reverse: true)
+            #expect(rr.map { String(decoding: $0.key, as: UTF8.self) } == ["key00014", "key00013"])
+            var prefixed = 0
+            try t.forEach(prefix: bytes("key012")) { _, _ in prefixed += 1; return true }
+            #expect(prefixed == 100)
+        }
+    }
+
+    @Test func tablesCreateDrop() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let db = try Database(path: dir.file())
+        defer { db.close() }
+        try db.write { tx in
+            for name in ["a", "b", "c"] {
+                let t = try tx.createTable(name)
+                for i in 0..<500 { try t.put(bytes("\(name)\(i)"), [UInt8](repeating: 3, count: 300)) }
+            }
+        }
+        try db.write { tx throws in
+            try tx.dropTable("b")
+            #expect(try tx.table("b") == nil)
+            #expect(try tx.tableNames() == ["a", "c"])
+        }
+        try db.read { tx throws in #expect(try tx.tableNames() == ["a", "c"]) }
+        #expect(try db.verify().isClean)
+        #expect(throws: StoreError.noSuchTable("zz")) { try db.write { tx in try tx.dropTable("zz") } }
+    }
+
+    @Test func shrinkingTreeMerges() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let db = try Database(path: dir.file())
+        defer { db.close() }
+        try db.write { tx in
+            let t = try tx.createTable("t")
+            for i in 0..<20_000 { try t.put(bytes(String(format: "%08d", i)), [UInt8](repeating: 9, count: 100)) }
+        }
+        let before = try db.statistics().tables.first { $0.name == "t" }
+        try db.write { tx in
+            let t = try #require(try tx.table("t"))
+            for i in 0..<20_000 where i % 50 != 0 { try t.delete(bytes(String(format: "%08d", i))) }
+        }
+        let after = try db.statistics().tables.first { $0.name == "t" }
+        #expect(after?.entries == 400)
+        // 400 entries of ~112 bytes fit in ~12 leaves; a tree that did not merge would keep ~600.
+        #expect((after?.leafPages ?? 0) <= 20, "leaf pages before \(before?.leafPages ?? 0), after \(after?.leafPages ?? 0)")
+        #expect(try db.verify().isClean)
+    }
+
+    @Test func notADatabaseAndNewerVersion() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let text = dir.file("text.db")
+        try String(repeating: "hello, world\n", count: 1000).write(toFile: text, atomically: true, encoding: .utf8)
+        #expect(throws: StoreError.notADatabase(path: text)) { _ = try Database(path: text) }
+        let short = dir.file("short.db")
+        try "x".write(toFile: short, atomically: true, encoding: .utf8)
+        #expect(throws: StoreError.notADatabase(path: short)) { _ = try Database(path: short) }
+
+        let path = dir.file("v.db")
+        do { let db = try Database(path: path); db.close() }
+        // Rewrite both meta pages as format version 99 with valid checksums.
+        var data = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        for slot in 0..<2 {
+            let o = slot * PageLayout.size
+            data[o + 8] = 99
+            let crc = CRC32C.checksum(Array(data[o..<(o + MetaPage.checksumOffset)]))
+            for i in 0..<4 { data[o + MetaPage.checksumOffset + i] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i))) }
+        }
+        try Data(data).write(to: URL(fileURLWithPath: path))
+        #expect(throws: StoreError.unsupportedFormatVersion(found: 99, supported: 1)) { _ = try Database(path: path) }
+    }
+
+    @Test func secondOpenIsLocked() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let db = try Database(path: dir.file())
+        #expect(throws: StoreError.databaseLocked(path: dir.file())) { _ = try Database(path: dir.file()) }
+        db.close()
+        let again = try Database(path: dir.file())
+        again.close()
+    }
+
+    @Test func nestedWriteIsAnError() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let db = try Database(path: dir.file())
+        defer { db.close() }
+        _ = try db.write { _ throws in
+            #expect(throws: StoreError.nestedWriteTransaction) { try db.write { _ in } }
+        }
+    }
+
+    @Test func handleUsedAfterClosureThrows() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let db = try Database(path: dir.file())
+        defer { db.close() }
+        try db.write { tx in _ = try tx.createTable("t") }
+        let escaped = try db.read { tx in try #require(try tx.table("t")) }
+        #expect(throws: StoreError.transactionClosed) { _ = try escaped.get(bytes("x")) }
+    }
+
+    @Test func crc32cCheckValue() {
+        #expect(CRC32C.checksum(bytes("123456789")) == 0xE306_9283)
+    }
+
+    @Test func mapGrowsWhileReaderHoldsPages() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        var options = DatabaseOptions()
+        options.minimumMapBytes = 1 << 20
+        let db = try Database(path: dir.file(), options: options)
+        defer { db.close() }
+        try db.write { tx in try tx.createTable("t").put(bytes("k"), bytes("before")) }
+        try db.read { tx in
+            let t = try #require(try tx.table("t"))
+            let c = try t.makeCursor()
+            #expect(try c.first())
+            // Grow the file well past the first map while this reader holds its path.
+            try db.write { wtx in
+                let w = try wtx.createTable("big")
+                for i in 0..<40 { try w.put(bytes("\(i)"), [UInt8](repeating: UInt8(i), count: 100_000)) }
+            }
+            #expect(try c.value() == bytes("before"))
+        }
+        #expect(db.pager.mappingCount > 1)
+        try db.read { tx throws in #expect(try tx.table("big")?.get(bytes("39"))?.count == 100_000) }
+    }
+}

@@ -1,3 +1,0 @@
-import Testing
-@testable import VitrineStore
-@Test func packageBuilds() { #expect(Bool(true)) }
