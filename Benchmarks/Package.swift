@@ -31,8 +31,7 @@ let package = Package(
                 "CLMDB",
                 "CBenchSupport",
                 .product(name: "VitrineStore", package: "Vitrine"),
-            ],
-            exclude: ["Engines/VitrineEngine.swift.pending"]
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

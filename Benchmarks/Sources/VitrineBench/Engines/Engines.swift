@@ -1,7 +1,6 @@
 // The engines of the suite, in the order each round runs them.
-// Vitrine joins the list once its engine has landed (see VitrineEngine.swift).
 
-let allEngines: [EngineKind] = [EngineKind(SQLiteEngine.self), EngineKind(LMDBEngine.self)]
+let allEngines: [EngineKind] = [EngineKind(SQLiteEngine.self), EngineKind(LMDBEngine.self), EngineKind(VitrineEngine.self)]
 
 func engineKind(named name: String) -> EngineKind? {
     allEngines.first { $0.name.lowercased() == name.lowercased() }

@@ -3,14 +3,14 @@
 // Durability: `.durable` -> `.full` (one sync per commit), `.durableConcurrent` -> `.grouped`
 // (concurrent committers share one sync, each still returns only once durable), `.relaxed` ->
 // `.relaxed`. Values are read zero-copy through `withValue(forKey:)`.
-//
-// Pending: named `.swift.pending` and excluded from the build until the engine lands on main.
 
+import Foundation
 import VitrineStore
 
 final class VitrineEngine: BenchEngine, @unchecked Sendable {
     static let name = "Vitrine"
-    static var version: String { "main" }
+    /// The engine is this repository's: its version is the commit the suite was built from.
+    static var version: String { "@ " + (ProcessInfo.processInfo.environment["BENCH_GIT_COMMIT"] ?? "working tree") }
 
     static func configuration(_ durability: Durability) -> String {
         switch durability {
