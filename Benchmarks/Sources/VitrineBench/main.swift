@@ -80,7 +80,8 @@ func main() throws {
     context.removeDirectory(dataRoot)
     defer { if !keepData { context.removeDirectory(dataRoot) } }
 
-    let results = try runSuite(workloads, engines: engines, subject: subject, context: context)
+    var failures: [Failure] = []
+    let results = try runSuite(workloads, engines: engines, subject: subject, context: context, failures: &failures)
 
     let report = Report(
         size: size,
@@ -93,13 +94,17 @@ func main() throws {
                        durableConcurrent: $0.configuration(.durableConcurrent), relaxed: $0.configuration(.relaxed))
         },
         subject: engines.contains { $0.name == subject } ? subject : nil,
-        results: results)
+        results: results,
+        failures: failures)
     try FileManager.default.createDirectory(atPath: resultsDirectory, withIntermediateDirectories: true)
     let markdown = report.markdown()
     try report.json().write(to: URL(fileURLWithPath: "\(resultsDirectory)/\(resultsName).json"))
     try markdown.write(toFile: "\(resultsDirectory)/\(resultsName).md", atomically: true, encoding: .utf8)
     print(markdown)
     log("wrote \(resultsDirectory)/\(resultsName).md and .json")
+    if !failures.isEmpty {
+        throw BenchFailure("\(failures.count) failure(s); see the report")
+    }
 }
 
 func absolute(_ path: String, _ cwd: String) -> String {

@@ -24,8 +24,8 @@ struct SizeConfig: Codable, Sendable {
     var crashProducts: Int
 
     static let smoke = SizeConfig(
-        name: "smoke", products: 20_000, rounds: 3, seconds: 0.2, threads: 8, flashSaleStock: 1_000,
-        loadBatch: 10_000, readsPerTransaction: 100, crashProducts: 20_000)
+        name: "smoke", products: 20_000, rounds: 3, seconds: 0.2, threads: 8, flashSaleStock: 300,
+        loadBatch: 10_000, readsPerTransaction: 100, crashProducts: 10_000)
     static let full = SizeConfig(
         name: "full", products: 1_000_000, rounds: 5, seconds: 2, threads: 8, flashSaleStock: 10_000,
         loadBatch: 10_000, readsPerTransaction: 100, crashProducts: 250_000)
@@ -45,6 +45,7 @@ final class BenchContext: Sendable {
     let executable: String
     private let nonce = Atomic<UInt32>(1)
     private let built = Mutex<Set<String>>([])
+    private let notedFailures = Mutex<[Failure]>([])
 
     init(size: SizeConfig, dataRoot: String, executable: String) {
         self.size = size
@@ -56,6 +57,20 @@ final class BenchContext: Sendable {
     /// A number never handed out before in this run: orders are keyed by it, so each
     /// measurement's orders can be found and counted.
     func nextNonce() -> UInt32 { nonce.add(1, ordering: .relaxed).newValue }
+
+    /// Records a failure that spoils only part of a round (its metrics are NaN); the suite adds
+    /// it to the report.
+    func noteFailure(workload: String, engine: String, round: Int, _ message: String) {
+        log("  round \(round + 1) \(engine): FAILED: \(message)")
+        notedFailures.withLock { $0.append(Failure(workload: workload, engine: engine, round: round + 1, message: message)) }
+    }
+
+    func takeNotedFailures() -> [Failure] {
+        notedFailures.withLock { failures in
+            defer { failures = [] }
+            return failures
+        }
+    }
 
     /// `dataRoot/engine/purpose`, created; emptied first when `fresh`.
     func directory(_ engine: String, _ purpose: String, fresh: Bool) throws -> String {

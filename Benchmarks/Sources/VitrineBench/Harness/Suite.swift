@@ -46,8 +46,9 @@ struct Summary: Codable, Sendable {
     var min: Double
     var max: Double
 
+    /// Over the finite values (a failed round is NaN and left out).
     init(_ values: [Double]) {
-        let sorted = values.sorted()
+        let sorted = values.filter(\.isFinite).sorted()
         let n = sorted.count
         median = n == 0 ? .nan : n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2
         min = sorted.first ?? .nan
@@ -77,29 +78,61 @@ struct MetricResult: Codable, Sendable {
     var ratios: [RatioSeries]
 }
 
-/// Runs every workload over every engine, interleaved, and summarises.
+/// A check or an engine that failed: the run goes on, the round's values are NaN, and the report
+/// lists the failure.
+struct Failure: Codable, Sendable {
+    var workload: String
+    var engine: String
+    var round: Int?
+    var message: String
+}
+
+/// Runs every workload over every engine, interleaved, and summarises. A failing round (a wrong
+/// answer, a lost commit, an engine error) does not stop the suite: it is recorded in `failures`.
 func runSuite(
-    _ workloads: [any Workload], engines: [EngineKind], subject: String?, context: BenchContext
+    _ workloads: [any Workload], engines: [EngineKind], subject: String?, context: BenchContext,
+    failures: inout [Failure]
 ) throws -> [MetricResult] {
     var results: [MetricResult] = []
     for workload in workloads {
         log("\(workload.id). \(workload.title)")
-        var runs: [EngineRun] = []
+        let nan = Array(repeating: Double.nan, count: workload.metrics.count)
+        var runs: [EngineRun?] = []
         for engine in engines {
-            runs.append(try engine.prepare(workload, context))
+            do {
+                runs.append(try engine.prepare(workload, context))
+            } catch {
+                log("  FAILED \(engine.name): \(error)")
+                failures.append(Failure(workload: workload.id, engine: engine.name, round: nil, message: "\(error)"))
+                runs.append(nil)
+            }
         }
         // values[engine][metric][round]
         var values = Array(repeating: Array(repeating: [Double](), count: workload.metrics.count), count: engines.count)
         for round in 0..<context.size.rounds {
             for (e, run) in runs.enumerated() {
-                let measured = try run.round(round)
-                precondition(measured.count == workload.metrics.count, "workload \(workload.id) returned \(measured.count) values")
+                var measured = nan
+                if let run {
+                    do {
+                        measured = try run.round(round)
+                        precondition(measured.count == workload.metrics.count, "workload \(workload.id) returned \(measured.count) values")
+                        let shown = zip(workload.metrics, measured).map { "\($0.name) \(format($1, unit: $0.unit))" }
+                        log("  round \(round + 1) \(engines[e].name): \(shown.joined(separator: ", "))")
+                    } catch {
+                        log("  round \(round + 1) \(engines[e].name): FAILED: \(error)")
+                        failures.append(Failure(workload: workload.id, engine: engines[e].name, round: round + 1, message: "\(error)"))
+                        measured = nan
+                    }
+                }
+                failures += context.takeNotedFailures()
                 for (m, value) in measured.enumerated() { values[e][m].append(value) }
-                let shown = zip(workload.metrics, measured).map { "\($0.name) \(format($1, unit: $0.unit))" }
-                log("  round \(round + 1) \(engines[e].name): \(shown.joined(separator: ", "))")
             }
         }
-        for run in runs { try run.finish() }
+        for (e, run) in runs.enumerated() {
+            do { try run?.finish() } catch {
+                failures.append(Failure(workload: workload.id, engine: engines[e].name, round: nil, message: "closing: \(error)"))
+            }
+        }
 
         for (m, metric) in workload.metrics.enumerated() {
             let series = engines.indices.map {

@@ -61,6 +61,7 @@ struct Report: Codable {
     var engines: [EngineInfo]
     var subject: String?
     var results: [MetricResult]
+    var failures: [Failure]
 
     func json() throws -> Data {
         let encoder = JSONEncoder()
@@ -100,7 +101,10 @@ struct Report: Codable {
             for name in names {
                 guard let series = result.engines.first(where: { $0.engine == name }) else { row += " | –"; continue }
                 let s = series.summary
+                let failed = series.rounds.filter { !$0.isFinite }.count
+                if failed == series.rounds.count { row += " | **FAILED**"; continue }
                 row += " | \(format(s.median, unit: result.metric.unit)) [\(format(s.min, unit: result.metric.unit)) – \(format(s.max, unit: result.metric.unit))]"
+                if failed > 0 { row += " (\(failed) failed)" }
             }
             for peer in peers {
                 guard let ratio = result.ratios.first(where: { $0.peer == peer }) else { row += " | –"; continue }
@@ -108,6 +112,14 @@ struct Report: Codable {
                 row += " | **\(ratioText(s.median))** [\(ratioText(s.min)) – \(ratioText(s.max))]"
             }
             lines.append(row + " |")
+        }
+        if !failures.isEmpty {
+            lines.append("")
+            lines.append("**Failures** (the run went on; failed rounds count as missing):")
+            lines.append("")
+            for f in failures {
+                lines.append("- workload \(f.workload), \(f.engine)\(f.round.map { ", round \($0)" } ?? ""): \(f.message)")
+            }
         }
         return lines.joined(separator: "\n") + "\n"
     }
