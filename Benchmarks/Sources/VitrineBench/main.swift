@@ -2,7 +2,7 @@
 //
 //   swift run -c release VitrineBench [--size smoke|full] [--rounds N] [--seconds S] [--products N]
 //       [--engines sqlite,lmdb,vitrine] [--workloads 1,2,6a,...] [--subject Vitrine]
-//       [--data-dir DIR] [--results-dir DIR] [--keep-data]
+//       [--data-dir DIR] [--results-dir DIR] [--keep-data] [--readme README.md]
 //   VitrineBench child open|crash ...   (used by workload 10; not for people)
 
 import Foundation
@@ -10,7 +10,7 @@ import Foundation
 let usage = """
     usage: VitrineBench [--size smoke|full] [--rounds N] [--seconds S] [--products N]
                         [--engines sqlite,lmdb,vitrine] [--workloads 1,2,...,10] [--subject NAME]
-                        [--data-dir DIR] [--results-dir DIR] [--keep-data]
+                        [--data-dir DIR] [--results-dir DIR] [--keep-data] [--readme FILE]
     """
 
 func main() throws {
@@ -28,6 +28,7 @@ func main() throws {
     var dataRoot = cwd + "/.data"
     var resultsDirectory = cwd + "/results"
     var keepData = false
+    var readmePath: String?
     var overrides: [(inout SizeConfig) -> Void] = []
 
     while !arguments.isEmpty {
@@ -51,6 +52,7 @@ func main() throws {
         case "--subject": subject = value
         case "--data-dir": dataRoot = absolute(value, cwd)
         case "--results-dir": resultsDirectory = absolute(value, cwd)
+        case "--readme": readmePath = absolute(value, cwd)
         default: throw BenchFailure("unknown option \(option)\n\(usage)")
         }
     }
@@ -102,9 +104,33 @@ func main() throws {
     try markdown.write(toFile: "\(resultsDirectory)/\(resultsName).md", atomically: true, encoding: .utf8)
     print(markdown)
     log("wrote \(resultsDirectory)/\(resultsName).md and .json")
+    if !isCustom, let readme = readmePath {
+        try updateReadme(readme, size: size.name, markdown: markdown)
+    }
     if !failures.isEmpty {
         throw BenchFailure("\(failures.count) failure(s); see the report")
     }
+}
+
+/// Puts `markdown` between the README's results markers, unless that would replace a full run's
+/// table with a smoke run's. The begin marker names the size it holds:
+/// `<!-- results:begin size=full -->` ... `<!-- results:end -->`.
+func updateReadme(_ path: String, size: String, markdown: String) throws {
+    let text = try String(contentsOfFile: path, encoding: .utf8)
+    guard let begin = text.range(of: "<!-- results:begin"),
+          let beginEnd = text.range(of: "-->", range: begin.upperBound..<text.endIndex),
+          let end = text.range(of: "<!-- results:end -->", range: beginEnd.upperBound..<text.endIndex) else {
+        log("\(path) has no results markers; not updated")
+        return
+    }
+    let held = text[begin.upperBound..<beginEnd.lowerBound].trimmingCharacters(in: .whitespaces)
+    if held == "size=full" && size != "full" {
+        log("\(path) holds a full run's results; a \(size) run does not replace them")
+        return
+    }
+    let section = "<!-- results:begin size=\(size) -->\n\(markdown)"
+    try (text[..<begin.lowerBound] + section + text[end.lowerBound...]).write(toFile: path, atomically: true, encoding: .utf8)
+    log("updated the results in \(path)")
 }
 
 func absolute(_ path: String, _ cwd: String) -> String {

@@ -81,7 +81,9 @@ struct Report: Codable {
             + "data on \(machine.filesystem); \(machine.swift).")
         lines.append("")
         for engine in engines {
-            lines.append("- **\(engine.name) \(engine.version)**: durable: \(engine.durable); relaxed: \(engine.relaxed).")
+            let concurrent = engine.durableConcurrent == engine.durable
+                ? "" : "; durable, several threads: \(engine.durableConcurrent)"
+            lines.append("- **\(engine.name) \(engine.version)**: durable: \(engine.durable)\(concurrent); relaxed: \(engine.relaxed).")
         }
         lines.append("")
         lines.append("Each cell: median [min – max] over the rounds. Ratios: median [min – max] of the per-round ratio "
