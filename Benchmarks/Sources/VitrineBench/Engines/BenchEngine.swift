@@ -1,0 +1,123 @@
+// The one interface every engine is driven through.
+//
+// Every workload is written once, generically, against these protocols, so all three engines
+// see the same keys, the same values and the same logical steps per transaction. The level is
+// deliberately that of an ordered key-value store with named tables (what Vitrine's engine, LMDB
+// named databases and SQLite `WITHOUT ROWID` tables all are), so no engine gets a higher-level
+// shortcut the others lack. Generic code is specialised per engine in release builds: no
+// existential or dynamic dispatch on the measured paths.
+
+/// The tables of the benchmark's logical data, identical for every engine.
+///
+/// | table           | key (bytes)                                  | value (bytes)                      |
+/// |-----------------|----------------------------------------------|------------------------------------|
+/// | products        | product id (16)                              | product record (200)               |
+/// | stock           | product id (16)                              | units in stock, Int64 LE (8)       |
+/// | recommendations | expert id (16) ++ (UInt64.max - time) BE (8) | product id (16) ++ time LE (8)     |
+/// | carts           | user id (16) ++ product id (16)              | quantity LE (8) ++ status LE (8)   |
+/// | orders          | run nonce BE (4) ++ thread BE (4) ++ seq BE (8) | order record (64)               |
+///
+/// The recommendations key puts an expert's newest recommendation first, so a showcase page is
+/// one forward range read from the expert id.
+enum BenchTable: Int, CaseIterable, Sendable {
+    case products, stock, recommendations, carts, orders
+
+    var name: String {
+        switch self {
+        case .products: "products"
+        case .stock: "stock"
+        case .recommendations: "recommendations"
+        case .carts: "carts"
+        case .orders: "orders"
+        }
+    }
+}
+
+/// How commits reach stable storage; chosen when an engine is opened.
+enum Durability: String, Sendable, CaseIterable {
+    /// Every acknowledged commit survives power loss; one committing thread.
+    case durable
+    /// Every acknowledged commit survives power loss; several committing threads (group commit
+    /// where the engine has it).
+    case durableConcurrent
+    /// A crash may lose the last commits but never corrupts.
+    case relaxed
+}
+
+/// An open database of one engine, shared by all threads of a workload.
+protocol BenchEngine: AnyObject, Sendable {
+    associatedtype Session: BenchSession
+
+    /// The engine's display name: "SQLite", "LMDB", "Vitrine".
+    static var name: String { get }
+    /// The library version linked in.
+    static var version: String { get }
+    /// How the engine is configured for each durability, for the report.
+    static func configuration(_ durability: Durability) -> String
+
+    /// Opens (creating when missing) the engine's database inside `directory`, with every table.
+    init(directory: String, durability: Durability) throws
+
+    /// A handle for one thread. Not shared: each thread makes its own.
+    func makeSession() throws -> Session
+
+    /// Makes everything committed so far durable in the main data file (a checkpoint / sync).
+    func checkpoint() throws
+
+    /// Closes the database. Every session must be gone.
+    func close()
+}
+
+/// One thread's access to the engine: snapshot reads and serializable writes, as closures.
+protocol BenchSession {
+    associatedtype Reader: BenchReader
+    associatedtype Writer: BenchWriter
+
+    /// Runs `body` in a read transaction on a consistent snapshot.
+    func read<T>(_ body: (Reader) throws -> T) throws -> T
+
+    /// Runs `body` in a read-write transaction and commits it; a thrown error rolls it back.
+    /// Returns once the commit is as durable as the engine's durability says.
+    func write<T>(_ body: (Writer) throws -> T) throws -> T
+}
+
+/// Reads inside a transaction. Values are lent, never copied: the buffer is valid only inside
+/// the closure.
+protocol BenchReader {
+    /// Calls `body` with the value stored under `key`; nil when the key is absent.
+    func withValue<R>(_ table: BenchTable, _ key: [UInt8], _ body: (UnsafeRawBufferPointer) -> R) throws -> R?
+
+    /// Calls `body` with each pair whose key is >= `start` (all pairs when `start` is empty), in
+    /// ascending key order, until `body` returns false or the table ends.
+    func scan(
+        _ table: BenchTable, from start: [UInt8],
+        _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Bool
+    ) throws
+}
+
+/// Writes inside a read-write transaction; reads see the transaction's own writes.
+protocol BenchWriter: BenchReader {
+    /// Inserts or replaces. `appending` promises that `key` is greater than every key in the
+    /// table, an engine may use it (LMDB's `MDB_APPEND`, as its documentation recommends for
+    /// loading sorted data) or ignore it.
+    func put(_ table: BenchTable, _ key: [UInt8], _ value: [UInt8], appending: Bool) throws
+
+    /// Removes `key`; returns whether it was present.
+    func delete(_ table: BenchTable, _ key: [UInt8]) throws -> Bool
+}
+
+extension BenchWriter {
+    func put(_ table: BenchTable, _ key: [UInt8], _ value: [UInt8]) throws {
+        try put(table, key, value, appending: false)
+    }
+}
+
+/// A failure inside an engine, with the engine's own code and message.
+struct EngineError: Error, CustomStringConvertible {
+    var engine: String
+    var operation: String
+    var code: Int32
+    var message: String
+
+    var description: String { "\(engine): \(operation) failed (\(code)): \(message)" }
+}

@@ -1,0 +1,29 @@
+// The engines of the suite, in the order each round runs them.
+
+let allEngines: [EngineKind] = [EngineKind(SQLiteEngine.self), EngineKind(LMDBEngine.self), EngineKind(VitrineEngine.self)]
+
+func engineKind(named name: String) -> EngineKind? {
+    allEngines.first { $0.name.lowercased() == name.lowercased() }
+}
+
+/// An engine type, with its generic entry points captured, so callers never open an existential.
+struct EngineKind: Sendable {
+    let name: String
+    let version: String
+    let configuration: @Sendable (Durability) -> String
+    /// `workload.prepare(E.self, context)`.
+    let prepare: @Sendable (any Workload, BenchContext) throws -> EngineRun
+    /// The `child open` subcommand for this engine.
+    let childOpen: @Sendable (_ directory: String, _ key: [UInt8], _ count: Bool) throws -> Void
+    /// The `child crash` subcommand for this engine.
+    let childCrash: @Sendable (_ directory: String, _ products: Int) throws -> Void
+
+    init<E: BenchEngine>(_: E.Type) {
+        name = E.name
+        version = E.version
+        configuration = { E.configuration($0) }
+        prepare = { workload, context in try workload.prepare(E.self, context) }
+        childOpen = { directory, key, count in try ChildMain.open(E.self, directory: directory, key: key, count: count) }
+        childCrash = { directory, products in try ChildMain.crash(E.self, directory: directory, products: products) }
+    }
+}

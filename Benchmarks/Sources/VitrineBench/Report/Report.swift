@@ -1,0 +1,150 @@
+// The run's report: one JSON file with every round's value, and a markdown table of medians,
+// spreads and per-round ratios.
+
+import Foundation
+
+struct Machine: Codable {
+    var cpu: String
+    var cores: Int
+    var memoryGiB: Double
+    var kernel: String
+    var filesystem: String
+    var swift: String
+
+    static func current(dataRoot: String) -> Machine {
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let cpu = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
+            .map { $0.split(separator: ":", maxSplits: 1).last!.trimmingCharacters(in: .whitespaces) } ?? "unknown"
+        var name = utsname()
+        uname(&name)
+        let kernel = withUnsafeBytes(of: &name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        return Machine(
+            cpu: cpu,
+            cores: ProcessInfo.processInfo.activeProcessorCount,
+            memoryGiB: (Double(ProcessInfo.processInfo.physicalMemory) / 1_073_741_824 * 10).rounded() / 10,
+            kernel: kernel,
+            filesystem: filesystem(of: dataRoot),
+            swift: ProcessInfo.processInfo.environment["BENCH_SWIFT_VERSION"] ?? "unknown")
+    }
+
+    /// The type and device of the mount holding `path` (longest matching mount point).
+    private static func filesystem(of path: String) -> String {
+        let mounts = (try? String(contentsOfFile: "/proc/mounts", encoding: .utf8)) ?? ""
+        var best: (point: String, text: String) = ("", "unknown")
+        for line in mounts.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count >= 3 else { continue }
+            let point = String(fields[1])
+            if (path == point || path.hasPrefix(point == "/" ? "/" : point + "/")) && point.count > best.point.count {
+                best = (point, "\(fields[2]) on \(fields[0])")
+            }
+        }
+        return best.text
+    }
+}
+
+struct EngineInfo: Codable {
+    var name: String
+    var version: String
+    var durable: String
+    var durableConcurrent: String
+    var relaxed: String
+}
+
+struct Report: Codable {
+    var suite = "Vitrine benchmarks (issue 6)"
+    var size: SizeConfig
+    var started: String
+    var seconds: Double
+    var gitCommit: String
+    var machine: Machine
+    var engines: [EngineInfo]
+    var subject: String?
+    var results: [MetricResult]
+    var failures: [Failure]
+
+    func json() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return try encoder.encode(self)
+    }
+
+    func markdown() -> String {
+        let names = engines.map(\.name)
+        let peers = subject.map { s in names.filter { $0 != s } } ?? []
+        var lines: [String] = []
+        lines.append("Run: `\(size.name)` size, \(size.products) products, \(size.rounds) interleaved rounds, "
+            + "\(size.seconds) s per timed measurement; \(started), \(Int(seconds.rounded())) s in all; commit `\(gitCommit)`.")
+        lines.append("")
+        lines.append("Machine: \(machine.cpu), \(machine.cores) cores, \(machine.memoryGiB) GiB, Linux \(machine.kernel), "
+            + "data on \(machine.filesystem); \(machine.swift).")
+        lines.append("")
+        for engine in engines {
+            let concurrent = engine.durableConcurrent == engine.durable
+                ? "" : "; durable, several threads: \(engine.durableConcurrent)"
+            lines.append("- **\(engine.name) \(engine.version)**: durable: \(engine.durable)\(concurrent); relaxed: \(engine.relaxed).")
+        }
+        lines.append("")
+        lines.append("Each cell: median [min – max] over the rounds. Ratios: median [min – max] of the per-round ratio "
+            + "\(subject ?? "subject")/peer; ↑ higher is better, ↓ lower is better.")
+        lines.append("")
+        var header = "| # | Metric | " + names.joined(separator: " | ")
+        var rule = "|---|---|" + String(repeating: "---:|", count: names.count)
+        for peer in peers {
+            header += " | \(subject!)/\(peer)"
+            rule += "---:|"
+        }
+        lines.append(header + " |")
+        lines.append(rule)
+        for result in results {
+            let arrow = result.metric.higherIsBetter ? "↑" : "↓"
+            var row = "| \(result.workload) | \(result.metric.name) (\(result.metric.unit) \(arrow))"
+            for name in names {
+                guard let series = result.engines.first(where: { $0.engine == name }) else { row += " | –"; continue }
+                let s = series.summary
+                let failed = series.rounds.filter { !$0.isFinite }.count
+                if failed == series.rounds.count { row += " | **FAILED**"; continue }
+                row += " | \(format(s.median, unit: result.metric.unit)) [\(format(s.min, unit: result.metric.unit)) – \(format(s.max, unit: result.metric.unit))]"
+                if failed > 0 { row += " (\(failed) failed)" }
+            }
+            for peer in peers {
+                guard let ratio = result.ratios.first(where: { $0.peer == peer }) else { row += " | –"; continue }
+                let s = ratio.summary
+                row += " | **\(ratioText(s.median))** [\(ratioText(s.min)) – \(ratioText(s.max))]"
+            }
+            lines.append(row + " |")
+        }
+        if !failures.isEmpty {
+            lines.append("")
+            lines.append("**Failures** (the run went on; failed rounds count as missing):")
+            lines.append("")
+            for f in failures {
+                lines.append("- workload \(f.workload), \(f.engine)\(f.round.map { ", round \($0)" } ?? ""): \(f.message)")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+private func ratioText(_ value: Double) -> String {
+    value.isFinite ? String(format: "%.2f×", value) : "–"
+}
+
+/// A value in its unit, three significant digits; rates get k/M suffixes.
+func format(_ value: Double, unit: String) -> String {
+    guard value.isFinite else { return "–" }
+    if unit.hasSuffix("/s") {
+        if value >= 1e6 { return significant(value / 1e6) + " M" }
+        if value >= 1e3 { return significant(value / 1e3) + " k" }
+    }
+    return significant(value)
+}
+
+private func significant(_ value: Double) -> String {
+    let magnitude = abs(value)
+    if magnitude >= 100 { return String(format: "%.0f", value) }
+    if magnitude >= 10 { return String(format: "%.1f", value) }
+    if magnitude >= 1 { return String(format: "%.2f", value) }
+    return String(format: "%.3f", value)
+}

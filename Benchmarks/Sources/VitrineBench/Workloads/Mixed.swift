@@ -1,0 +1,60 @@
+// 9. Mixed: N reader threads load showcase pages while 2 threads check out (durable, group
+// commit where the engine has it), for the configured time. Both throughputs are reported.
+
+import Foundation
+
+struct Mixed: Workload {
+    let id = "9"
+    let title = "Mixed: 8 threads read showcases while 2 threads check out (durable)"
+    let writers = 2
+    let metrics = [
+        Metric(name: "mixed: showcase reads", unit: "pages/s", higherIsBetter: true),
+        Metric(name: "mixed: checkouts", unit: "txn/s", higherIsBetter: true),
+    ]
+
+    func prepare<E: BenchEngine>(_ engine: E.Type, _ context: BenchContext) throws -> EngineRun {
+        let opened = try Opened(E.self, directory: context.mainDirectory(E.self), durability: .durableConcurrent)
+        let data = context.data
+        let readers = context.size.threads, seconds = context.size.seconds
+        return EngineRun(
+            round: { round in
+                let nonce = context.nextNonce()
+                let stop = StopFlag()
+                let pages = Tally(), checkouts = Tally()
+                let engine = opened.engine
+                let elapsed = try runThreads(readers + self.writers, whileRunning: {
+                    Thread.sleep(forTimeInterval: seconds)
+                    stop.set()
+                }, prepare: { t in
+                    let session = try engine.makeSession()
+                    var rng = SplitMix64(seed: 0x9000 + UInt64(round) << 8 + UInt64(t))
+                    var scratch = Scratch()
+                    if t < readers {
+                        return {
+                            var count = 0
+                            defer { pages.add(count) }
+                            while !stop.isSet {
+                                let expert = rng.below(data.expertCount)
+                                _ = try session.read { tx in try Showcase.page(tx, data, expert: expert, &scratch) }
+                                count += 1
+                            }
+                        }
+                    }
+                    var orders = OrderSequence(nonce: nonce, thread: UInt32(t))
+                    return {
+                        var count = 0
+                        defer { checkouts.add(count) }
+                        while !stop.isSet {
+                            let product = data.randomProduct(&rng), user = rng.below(data.userIDs.count)
+                            try session.write { tx in
+                                try Checkout.one(tx, data, product: product, user: user, &orders, &scratch)
+                            }
+                            count += 1
+                        }
+                    }
+                })
+                return [Double(pages.total) / elapsed, Double(checkouts.total) / elapsed]
+            },
+            finish: { opened.close() })
+    }
+}

@@ -1,0 +1,85 @@
+// 2. Random point reads, 3. showcase pages, 4. full scan: one thread on the catalogue database.
+//
+// Every engine gets the same random sequence in the same round (the generator is seeded by the
+// round), and every value read is checked, so a wrong answer fails the run instead of looking fast.
+
+struct PointReads: Workload {
+    let id = "2"
+    let title = "Random point reads of products"
+    let metrics = [Metric(name: "point reads", unit: "reads/s", higherIsBetter: true)]
+
+    func prepare<E: BenchEngine>(_ engine: E.Type, _ context: BenchContext) throws -> EngineRun {
+        let opened = try Opened(E.self, directory: context.mainDirectory(E.self), durability: .durable)
+        let data = context.data
+        let perTransaction = context.size.readsPerTransaction
+        return EngineRun(
+            round: { round in
+                var rng = SplitMix64(seed: 0x2000 + UInt64(round))
+                let rate = try throughput(seconds: context.size.seconds) {
+                    try opened.session.read { tx in
+                        for _ in 0..<perTransaction {
+                            let i = rng.below(data.productCount)
+                            guard try tx.withValue(.products, data.productIDs[i], { Dataset.isProduct(i, $0) }) == true else {
+                                throw BenchFailure("point read: product \(i) missing or wrong")
+                            }
+                        }
+                    }
+                    return perTransaction
+                }
+                return [rate]
+            },
+            finish: { opened.close() })
+    }
+}
+
+struct ShowcasePages: Workload {
+    let id = "3"
+    let title = "Showcase pages (20 newest recommendations of a random expert, with their products)"
+    let metrics = [Metric(name: "showcase pages", unit: "pages/s", higherIsBetter: true)]
+
+    func prepare<E: BenchEngine>(_ engine: E.Type, _ context: BenchContext) throws -> EngineRun {
+        let opened = try Opened(E.self, directory: context.mainDirectory(E.self), durability: .durable)
+        let data = context.data
+        return EngineRun(
+            round: { round in
+                var rng = SplitMix64(seed: 0x3000 + UInt64(round))
+                var scratch = Scratch()
+                let rate = try throughput(seconds: context.size.seconds) {
+                    let expert = rng.below(data.expertCount)
+                    _ = try opened.session.read { tx in try Showcase.page(tx, data, expert: expert, &scratch) }
+                    return 1
+                }
+                return [rate]
+            },
+            finish: { opened.close() })
+    }
+}
+
+struct FullScan: Workload {
+    let id = "4"
+    let title = "Full scan of all products"
+    let metrics = [Metric(name: "full scan", unit: "rows/s", higherIsBetter: true)]
+
+    func prepare<E: BenchEngine>(_ engine: E.Type, _ context: BenchContext) throws -> EngineRun {
+        let opened = try Opened(E.self, directory: context.mainDirectory(E.self), durability: .durable)
+        let expected = context.data.productCount
+        return EngineRun(
+            round: { _ in
+                let rate = try throughput(seconds: context.size.seconds) {
+                    var rows = 0, checksum = 0
+                    try opened.session.read { tx in
+                        try tx.scan(.products, from: []) { key, value in
+                            rows += 1
+                            checksum &+= value.count &+ Int(value[0]) &+ key.count
+                            return true
+                        }
+                    }
+                    guard rows == expected else { throw BenchFailure("full scan: \(rows) rows, expected \(expected)") }
+                    consume(checksum)
+                    return rows
+                }
+                return [rate]
+            },
+            finish: { opened.close() })
+    }
+}
