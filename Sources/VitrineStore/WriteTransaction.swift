@@ -72,7 +72,7 @@ public final class WriteTransaction {
     private func changing<T>(_ body: () throws -> T) throws -> T {
         do {
             let r = try body()
-            if !commitsByCheckpoint && log.byteCount > database.options.largeTransactionBytes {
+            if !commitsByCheckpoint && log.byteCount > min(database.options.largeTransactionBytes, 1 << 30) {
                 commitsByCheckpoint = true
                 log = LogRecordBuilder()
             }
