@@ -46,8 +46,11 @@ public struct DatabaseOptions: Sendable {
     public var relaxedSyncIntervalMilliseconds: Int
 
     var fileSystem: any StorageFileSystem = PosixFileSystem()
+    /// The log file's first size and growth step (at least 64 KiB). The file is zero-filled
+    /// ahead of the records so that a commit's fdatasync never has to allocate blocks.
+    public var logGrowthBytes: Int64 = 4 << 20
+
     var minimumMapBytes: Int = 1 << 30
-    var logGrowthBytes: Int64 = 4 << 20
 
     public init(durability: Durability = .full, checkpointLogBytes: Int = 32 << 20, checkpointPages: Int = 16_384,
                 largeTransactionBytes: Int = 16 << 20, relaxedSyncIntervalMilliseconds: Int = 100) {

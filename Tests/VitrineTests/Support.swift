@@ -13,10 +13,27 @@ import VitrineStore
 /// engine bugs).
 func makeBackend() throws -> TestBackend {
     if ProcessInfo.processInfo.environment["VITRINE_TEST_BACKEND"] == "memory" { return .memory(InMemoryKeyValueStore()) }
+    removeStaleTestDirectories
     let dir = FileManager.default.temporaryDirectory.path + "/vitrine-domain-" + UUID().uuidString
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return .engine(try EngineStore(path: dir + "/test.db", options: DatabaseOptions(durability: .relaxed)))
+    var options = DatabaseOptions(durability: .relaxed)
+    options.logGrowthBytes = 64 << 10
+    return .engine(try EngineStore(path: dir + "/test.db", options: options))
 }
+
+/// Stores made by `makeBackend` live as long as the test process (a `Store` has no close), so
+/// their directories are removed by the next run, once they are an hour old.
+let removeStaleTestDirectories: Void = {
+    let tmp = FileManager.default.temporaryDirectory.path
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? []
+    for name in names where name.hasPrefix("vitrine-domain-") {
+        let path = tmp + "/" + name
+        if let date = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+           date.timeIntervalSinceNow < -3600 {
+            try? FileManager.default.removeItem(atPath: path)
+        }
+    }
+}()
 
 /// The backend type the tests are compiled against: either store, behind one enum (a switch,
 /// not an existential).
