@@ -16,6 +16,10 @@ public protocol TableReading {
     func withValue<R>(forKey key: [UInt8], _ body: (RawSpan) throws -> R) throws -> R?
     /// A cursor over the table, unpositioned.
     func makeCursor() throws -> Cursor
+    /// Calls `body` with each key and value, in ascending order from the first key >= `start`,
+    /// until it returns false. The spans are valid only inside `body`; in a read transaction they
+    /// point straight into the map (nothing is copied except overflow values).
+    func scan(from start: [UInt8], _ body: (RawSpan, RawSpan) throws -> Bool) throws
 }
 
 extension TableReading {
@@ -101,6 +105,60 @@ public struct Table: TableReading {
         try transaction.checkOpen()
         return Cursor(source: .snapshot(transaction, root: root))
     }
+
+    public func scan(from start: [UInt8], _ body: (RawSpan, RawSpan) throws -> Bool) throws {
+        try transaction.checkOpen()
+        guard root != 0 else { return }
+        let r = transaction.reader
+        // The path from the root: (branch page, child index taken). One allocation per scan.
+        var stack: [(PageView, Int)] = []
+        stack.reserveCapacity(8)
+        var leaf = try r.treePage(root)
+        var i = 0
+        try start.withUnsafeBytes { k in
+            while !leaf.isLeaf {
+                guard stack.count < PageReader.maxDepth else { throw StoreError.corruptPage(page: root, reason: "tree too deep") }
+                let c = start.isEmpty ? 0 : leaf.childIndex(for: k)
+                stack.append((leaf, c))
+                leaf = try r.treePage(leaf.child(c))
+            }
+            i = start.isEmpty ? 0 : leaf.lowerBound(k).index
+        }
+        while true {
+            while i < leaf.count {
+                let (keyPointer, keyLength) = leaf.key(i)
+                let key = UnsafeRawBufferPointer(start: keyPointer, count: keyLength)
+                let v = leaf.value(i)
+                let more: Bool
+                if v.overflow {
+                    let bytes = try r.readOverflow(first: leaf.overflowStart(i), length: v.length)
+                    more = try bytes.withUnsafeBytes { try body(key.bytes, $0.bytes) }
+                } else {
+                    more = try body(key.bytes, UnsafeRawBufferPointer(start: v.pointer, count: v.length).bytes)
+                }
+                if !more { return }
+                i += 1
+            }
+            // Climb to the nearest branch with a child to the right, then down its left edge.
+            var next: PageView? = nil
+            while let (branch, c) = stack.popLast() {
+                if c + 1 < branch.count {
+                    stack.append((branch, c + 1))
+                    var p = try r.treePage(branch.child(c + 1))
+                    while !p.isLeaf {
+                        guard stack.count < PageReader.maxDepth else { throw StoreError.corruptPage(page: root, reason: "tree too deep") }
+                        stack.append((p, 0))
+                        p = try r.treePage(p.child(0))
+                    }
+                    next = p
+                    break
+                }
+            }
+            guard let n = next else { return }
+            leaf = n
+            i = 0
+        }
+    }
 }
 
 /// A table inside a write transaction.
@@ -125,6 +183,18 @@ public struct MutableTable: TableReading {
     public func makeCursor() throws -> Cursor {
         try transaction.checkOpen(state)
         return Cursor(source: .transaction(transaction, state))
+    }
+
+    public func scan(from start: [UInt8], _ body: (RawSpan, RawSpan) throws -> Bool) throws {
+        let c = try makeCursor()
+        var ok = start.isEmpty ? try c.first() : try c.seek(atLeast: start)
+        while ok {
+            let key = c.key
+            let value = try c.value()
+            let more = try key.withUnsafeBytes { k in try value.withUnsafeBytes { v in try body(k.bytes, v.bytes) } }
+            if !more { return }
+            ok = try c.next()
+        }
     }
 
     /// Inserts `value` under `key`, replacing any value there.

@@ -50,13 +50,29 @@ import Testing
                     ok = try c.next()
                 }
                 #expect(seen == rows.count)
+                // The zero-copy scan sees the same, from the start and from a middle key.
+                var scanned: [([UInt8], [UInt8])] = []
+                try t.scan(from: []) { k, v in
+                    scanned.append((k.withUnsafeBytes { Array($0) }, v.withUnsafeBytes { Array($0) }))
+                    return true
+                }
+                #expect(scanned.map(\.0) == sorted)
+                #expect(scanned.allSatisfy { rows[$0.0] == $0.1 })
+                if let middle = sorted.dropFirst(sorted.count / 2).first {
+                    var fromMiddle: [[UInt8]] = []
+                    try t.scan(from: middle) { k, _ in
+                        fromMiddle.append(k.withUnsafeBytes { Array($0) })
+                        return fromMiddle.count < 10
+                    }
+                    #expect(fromMiddle == Array(sorted.drop { compareBytes($0, middle) < 0 }.prefix(10)))
+                }
             }
         }
     }
 
     @Test func randomizedAgainstModel() throws {
         let seed = UInt64(envInt("VITRINE_SEED", default: 20261125))
-        let totalOps = envInt("VITRINE_MODEL_OPS", default: 6000)
+        let totalOps = envInt("VITRINE_MODEL_OPS", default: 20000)
         print("model test seed=\(seed) ops=\(totalOps)")
         var rng = SeededRandom(seed: seed)
         let dir = TempDir(); defer { dir.remove() }

@@ -89,7 +89,8 @@ struct VitrineReader: BenchReader {
         _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Bool
     ) throws {
         guard let t = try self.table(table) else { return }
-        try vitrineScan(t.makeCursor(), from: start, body)
+        // Zero-copy: keys and values are lent straight from the map, as LMDB's cursor does.
+        try t.scan(from: start) { k, v in k.withUnsafeBytes { kb in v.withUnsafeBytes { vb in body(kb, vb) } } }
     }
 }
 
