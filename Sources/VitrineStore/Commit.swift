@@ -35,7 +35,7 @@ extension Database {
                 try checkpointLocked()
                 committedByCheckpoint = true
             } else {
-                try log.append(tx.log.seal(generation: log.generation, txid: txid))
+                try log.append(tx.log.seal(generation: log.generation, txid: txid, databaseId: log.databaseId))
             }
         } catch {
             poison(error)

@@ -144,7 +144,17 @@ enum Recovery {
                 problems.append("slot \(slot): \(reason)")
             }
         }
-        if let best { return best }
+        if let best {
+            // Both slots valid but of different databases: one was copied in from elsewhere, and
+            // trusting either could silently drop or overwrite the other's data.
+            for slot in 0..<2 {
+                let page = Array(bytes[(slot * PageLayout.size)..<((slot + 1) * PageLayout.size)])
+                if case .valid(let m) = Meta.decode(page), m.databaseId != best.databaseId {
+                    throw StoreError.corruptPage(page: UInt64(slot), reason: "meta slots belong to different databases (ids \(String(m.databaseId, radix: 16)) and \(String(best.databaseId, radix: 16)))")
+                }
+            }
+            return best
+        }
         if !sawMagic { throw StoreError.notADatabase(path: path) }
         throw StoreError.corruptPage(page: 0, reason: "no valid meta page (" + problems.joined(separator: "; ") + ")")
     }
@@ -189,26 +199,34 @@ extension Database {
     func recover(logHeader: WriteAheadLog.Header?) throws {
         writer.lock()
         defer { writer.unlock() }
+        // nil: the header cannot be trusted; take the generation of the first record of ours.
         var replayGeneration: UInt64? = nil
+        var scanLog = true
         var highestGeneration = meta.logGeneration
         if let header = logHeader {
             if header.databaseId != meta.databaseId {
-                // A log left by another database at this path: not ours, never replayed.
+                // A header from another database (a stale log at this path, or damage): only
+                // records tagged with our id are replayed, scanned as for a damaged header.
+                highestGeneration = max(highestGeneration, header.generation)
             } else if header.baseTxid > meta.txid {
                 throw StoreError.corruptLog(offset: 0, reason: "log continues txid \(header.baseTxid) but the database file stops at txid \(meta.txid) (its newest meta page is lost)")
             } else if header.baseTxid == meta.txid && header.generation >= meta.logGeneration {
                 replayGeneration = header.generation
                 highestGeneration = header.generation
+            } else {
+                // The log predates the checkpoint: everything in it is already applied.
+                scanLog = false
+                highestGeneration = max(highestGeneration, header.generation)
             }
-            // Otherwise the log predates the checkpoint: everything in it is already applied.
-        } else {
-            replayGeneration = meta.logGeneration
         }
         var replayed = 0
-        if let generation = replayGeneration {
+        if scanLog {
+            let generation = replayGeneration
             replaying = true
             defer { replaying = false }
-            _ = try WriteAheadLog.scan(log.file, generation: generation, firstTxid: meta.txid + 1) { record in
+            _ = try WriteAheadLog.scan(log.file, generation: generation, minimumGeneration: meta.logGeneration,
+                                       firstTxid: meta.txid + 1, databaseId: meta.databaseId) { record in
+                highestGeneration = max(highestGeneration, record.generation)
                 let tx = WriteTransaction(database: self, base: latest)
                 guard tx.txid == record.txid else {
                     throw StoreError.corruptLog(offset: record.endOffset, reason: "txid \(record.txid) out of sequence")
@@ -220,6 +238,7 @@ extension Database {
             }
         }
         if replayed > 0 {
+            log.reset(generation: highestGeneration, baseTxid: meta.txid)
             try checkpointLocked()
         } else {
             log.reset(generation: highestGeneration + 1, baseTxid: meta.txid)

@@ -134,21 +134,28 @@ final class WriteAheadLog: @unchecked Sendable {
     }
 
     struct Record {
+        var generation: UInt64
         var txid: UInt64
         var operations: [LogOperation]
         var endOffset: Int64
     }
 
     /// Reads records of `generation` starting at txid `firstTxid`, calling `body` for each valid
-    /// one in order. Stops at the first record that is torn, of another generation, out of
-    /// sequence or unparsable. Returns the offset just past the last valid record.
-    static func scan(_ file: StorageFile, generation: UInt64, firstTxid: UInt64,
+    /// one in order. Stops at the first record that is torn, of another generation or database,
+    /// out of sequence or unparsable. Returns the offset just past the last valid record.
+    /// With `generation` nil (the header is unusable), the first record's generation is taken if
+    /// it is at least `minimumGeneration`.
+    static func scan(_ file: StorageFile, generation wanted: UInt64?, minimumGeneration: UInt64 = 0,
+                     firstTxid: UInt64, databaseId: UInt64,
                      _ body: (Record) throws -> Void) throws -> Int64 {
         let fileSize = try file.size()
+        var generation = wanted ?? 0
         var offset = LogFormat.firstRecordOffset
         var expected = firstTxid
         while offset + Int64(LogFormat.recordHeaderSize) <= fileSize {
             guard let header = try file.readBytes(count: LogFormat.recordHeaderSize, at: offset) else { break }
+            let tag = header.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 28, as: UInt32.self)) }
+            if tag != UInt32(truncatingIfNeeded: databaseId) { break }
             let (crc, length, gen, txid, opCount) = header.withUnsafeBytes { raw in
                 (UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt32.self)),
                  Int64(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4, as: UInt32.self))),
@@ -156,6 +163,7 @@ final class WriteAheadLog: @unchecked Sendable {
                  UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self)),
                  UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 24, as: UInt32.self)))
             }
+            if wanted == nil && offset == LogFormat.firstRecordOffset && gen >= minimumGeneration { generation = gen }
             if gen != generation || txid != expected { break }
             let total = Int64(LogFormat.recordHeaderSize) + length
             if offset + total > fileSize { break }
@@ -172,7 +180,7 @@ final class WriteAheadLog: @unchecked Sendable {
             if !parsed || reader.position != record.count {
                 throw StoreError.corruptLog(offset: offset, reason: "record for txid \(txid) passed its checksum but does not parse")
             }
-            try body(Record(txid: txid, operations: operations, endOffset: offset + total))
+            try body(Record(generation: gen, txid: txid, operations: operations, endOffset: offset + total))
             offset += total
             expected += 1
         }

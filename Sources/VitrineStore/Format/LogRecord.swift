@@ -17,7 +17,8 @@
 //    8   8  generation (equal to the header's)
 //   16   8  txid (previous record's txid + 1)
 //   24   4  operation count
-//   28   4  zero
+//   28   4  database tag: the low 32 bits of the database id (a log, or a header, from
+//           another database at the same path is never replayed)
 //   32      payload: `operation count` operations:
 //           1 put          u32 table id, u16 key length, u32 value length, key, value
 //           2 delete       u32 table id, u16 key length, key
@@ -25,7 +26,7 @@
 //           4 create table u32 table id, u16 name length, name (UTF-8)
 //           5 drop table   u32 table id
 //
-// A record counts only if its checksum, generation and txid all check out; the first one that
+// A record counts only if its checksum, generation, database tag and txid all check out; the first one that
 // does not ends the log (a torn tail, or older records from before the last reset).
 
 enum LogFormat {
@@ -89,14 +90,14 @@ struct LogRecordBuilder {
     }
 
     /// Fills in the header and checksum; the result is ready to append to the log.
-    mutating func seal(generation: UInt64, txid: UInt64) -> [UInt8] {
+    mutating func seal(generation: UInt64, txid: UInt64, databaseId: UInt64) -> [UInt8] {
         let payload = UInt32(bytes.count - LogFormat.recordHeaderSize)
         bytes.withUnsafeMutableBytes { raw in
             raw.storeBytes(of: payload.littleEndian, toByteOffset: 4, as: UInt32.self)
             raw.storeBytes(of: generation.littleEndian, toByteOffset: 8, as: UInt64.self)
             raw.storeBytes(of: txid.littleEndian, toByteOffset: 16, as: UInt64.self)
             raw.storeBytes(of: operationCount.littleEndian, toByteOffset: 24, as: UInt32.self)
-            raw.storeBytes(of: UInt32(0), toByteOffset: 28, as: UInt32.self)
+            raw.storeBytes(of: UInt32(truncatingIfNeeded: databaseId).littleEndian, toByteOffset: 28, as: UInt32.self)
             let crc = CRC32C.checksum(raw.baseAddress.unsafelyUnwrapped + 4, count: raw.count - 4)
             raw.storeBytes(of: crc.littleEndian, toByteOffset: 0, as: UInt32.self)
         }
