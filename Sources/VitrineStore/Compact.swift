@@ -1,6 +1,6 @@
 // compact(to:): a fresh, dense copy of the database. Every table is copied in key order from
-// one snapshot, so the append split fills each new page completely; the copy has no free pages
-// and no log. The source stays open and writable while this runs (it reads a snapshot).
+// one snapshot, so the append split fills each new page completely; the copy has next to no
+// free pages and an empty log. The source stays open and writable while this runs (it reads a snapshot).
 
 import Glibc
 

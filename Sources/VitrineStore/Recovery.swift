@@ -231,7 +231,12 @@ extension Database {
                 guard tx.txid == record.txid else {
                     throw StoreError.corruptLog(offset: record.endOffset, reason: "txid \(record.txid) out of sequence")
                 }
-                for op in record.operations { try tx.apply(op) }
+                do {
+                    for op in record.operations { try tx.apply(op) }
+                } catch let error as StoreError where !error.isCorruption {
+                    if case .io = error { throw error }
+                    throw StoreError.corruptLog(offset: record.endOffset, reason: "record for txid \(record.txid) cannot be applied: \(error)")
+                }
                 tx.close()
                 _ = try commit(tx)
                 replayed += 1
@@ -242,6 +247,12 @@ extension Database {
             try checkpointLocked()
         } else {
             log.reset(generation: highestGeneration + 1, baseTxid: meta.txid)
+        }
+        // After an unclean stop the log may still hold records nobody replayed (a torn tail, or
+        // records after one whose header never reached the disk). Cut them off, durably, so no
+        // later generation can ever meet them. A clean close leaves 4096 bytes: nothing to do.
+        if try log.file.size() > LogFormat.firstRecordOffset {
+            do { try log.shrink() } catch { poison(error); throw error }
         }
     }
 }

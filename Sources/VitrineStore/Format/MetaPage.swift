@@ -76,12 +76,15 @@ struct Meta: Equatable, Sendable {
         if Array(bytes[0..<8]) != MetaPage.magic { return .wrongMagic }
         func u32(_ o: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(bytes[o + $1]) << (8 * UInt32($1)) } }
         func u64(_ o: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(bytes[o + $1]) << (8 * UInt64($1)) } }
-        // The version comes before the checksum: a newer format may checksum differently.
+        // A newer version is reported only when the page checks out: a bit flip in the version
+        // field of one slot must leave the other slot usable, not make the database unopenable.
         let version = u32(8)
-        if version > MetaPage.formatVersion { return .newerVersion(version) }
         let stored = u32(MetaPage.checksumOffset)
         let computed = CRC32C.checksum(Array(bytes[0..<MetaPage.checksumOffset]))
-        if stored != computed { return .damaged("meta checksum mismatch (stored \(hex(stored)), computed \(hex(computed)))") }
+        if stored != computed {
+            return .damaged("meta checksum mismatch (stored \(hex(stored)), computed \(hex(computed)))" + (version > MetaPage.formatVersion ? ", version field \(version)" : ""))
+        }
+        if version > MetaPage.formatVersion { return .newerVersion(version) }
         if version == 0 { return .damaged("format version 0") }
         if u32(12) != UInt32(PageLayout.size) { return .damaged("page size \(u32(12)) is not \(PageLayout.size)") }
         let meta = Meta(checkpointSequence: u64(16), txid: u64(24), pageCount: u64(32), catalogRoot: u64(40),
