@@ -224,20 +224,25 @@ struct PageBuilder {
     }
 
     mutating func setU16(_ v: Int, at o: Int) {
-        bytes[o] = UInt8(truncatingIfNeeded: v)
-        bytes[o + 1] = UInt8(truncatingIfNeeded: v >> 8)
+        bytes.withUnsafeMutableBytes { $0.storeBytes(of: UInt16(truncatingIfNeeded: v).littleEndian, toByteOffset: o, as: UInt16.self) }
     }
 
     mutating func setU32(_ v: UInt32, at o: Int) {
-        for i in 0..<4 { bytes[o + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt32(i))) }
+        bytes.withUnsafeMutableBytes { $0.storeBytes(of: v.littleEndian, toByteOffset: o, as: UInt32.self) }
     }
 
     mutating func setU64(_ v: UInt64, at o: Int) {
-        for i in 0..<8 { bytes[o + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(i))) }
+        bytes.withUnsafeMutableBytes { $0.storeBytes(of: v.littleEndian, toByteOffset: o, as: UInt64.self) }
     }
 
+    /// Copies `src` to offset `o` (which must leave room for it: callers size cells first).
     mutating func setBytes(_ src: [UInt8], at o: Int) {
-        bytes.replaceSubrange(o..<(o + src.count), with: src)
+        guard !src.isEmpty else { return }
+        bytes.withUnsafeMutableBytes { dst in
+            src.withUnsafeBytes { s in
+                UnsafeMutableRawBufferPointer(rebasing: dst[o..<(o + s.count)]).copyMemory(from: s)
+            }
+        }
     }
 
     mutating func finish() -> [UInt8] {
