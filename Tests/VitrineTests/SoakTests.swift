@@ -24,6 +24,7 @@ import VitrineStore
         var rss: Int64
         var logBytes: Int64
         var walBytes: Int64
+        var at = Date()
     }
 
     /// What the threads share.
@@ -207,12 +208,20 @@ import VitrineStore
         let report = try database.verify()
         #expect(report.isClean, "verify: \(report)")
 
+        // Writer throughput in the first and the last quarter (ops/s), and the carts left behind
+        // (out-of-stock checkouts leave their carts full), to tell a slowdown with size apart.
+        func rate(_ q: [Sample]) -> Int {
+            guard let a = q.first, let b = q.last, b.at > a.at else { return 0 }
+            return Int(Double(b.opsDone - a.opsDone) / b.at.timeIntervalSince(a.at))
+        }
+        let cartLines = try users.map { try store.cart(.user($0)).items.count }
         let mib = { (b: Int64) in String(format: "%.1f", Double(b) / 1_048_576) }
         print("soak: \(totalOps) ops (\(state.checkouts.load(ordering: .relaxed)) checkouts, \(durability), 2 writers) in "
               + "\(String(format: "%.1f", seconds)) s, 4 readers: \(state.reads.load(ordering: .relaxed)) reads, "
               + "peak RSS \(mib(peak)) MiB (first quarter \(mib(firstPeak)), last quarter \(mib(lastPeak))), "
               + "max log \(maxLog >> 10) KiB (checkpoint at \(checkpointBytes >> 10) KiB, -wal file max \(maxWal >> 10) KiB), "
-              + "\(all.count) samples, data file \(mib(stats.fileBytes)) MiB, checkpoints \(stats.checkpointSequence), "
+              + "writer ops/s first quarter \(rate(firstQuarter)), last quarter \(rate(lastQuarter)), "
+              + "cart lines max \(cartLines.max() ?? 0), \(all.count) samples, data file \(mib(stats.fileBytes)) MiB, checkpoints \(stats.checkpointSequence), "
               + "integrity ok, verify \(report.isClean ? "ok" : "FAILED") (seed \(seed))")
     }
 }
