@@ -137,6 +137,7 @@ import Testing
         }
 
         var restocks = 0
+        var withCart: [UserID] = []
         for n in 0..<count {
             clock.advance(milliseconds: Int64(Int.random(in: 0...40_000, using: &rng)))
             if n == count / 3 {
@@ -159,12 +160,13 @@ import Testing
             }
             let user = users[Int.random(in: 0..<users.count, using: &rng)]
             switch Int.random(in: 0..<100, using: &rng) {
-            case 0..<38:
+            case 0..<40:
                 let (p, r) = buyable[Int.random(in: 0..<buyable.count, using: &rng)]
                 try attempt("add to cart") {
                     try store.addToCart(.user(user), product: p, recommendation: r, quantity: Int64.random(in: 1...2, using: &rng))
+                    if !withCart.contains(user) { withCart.append(user) }
                 }
-            case 38..<62:
+            case 40..<62:
                 if let old = keys.last(where: { $0.user == user }), Int.random(in: 0..<5, using: &rng) == 0 {
                     try attempt("checkout replay") {
                         let result = try store.checkout(user: old.user, idempotencyKey: old.key)
@@ -172,6 +174,9 @@ import Testing
                     }
                     break
                 }
+                // Mostly a user with something in the cart (an empty checkout is refused).
+                let user = withCart.isEmpty || Int.random(in: 0..<6, using: &rng) == 0
+                    ? user : withCart.remove(at: Int.random(in: 0..<withCart.count, using: &rng))
                 let key = "pl-\(user)-\(n)"
                 try attempt("checkout") {
                     let result = try store.checkout(user: user, idempotencyKey: key, acceptPriceChanges: true)
@@ -222,10 +227,11 @@ import Testing
         var sampledPoints = 0
         var tornStates = 0
         var inFlightSeen = 0
+        var writableChecked = 0
         var failures: [String] = []
     }
 
-    static func check(_ rec: Recording, dir: String, cap: Int, exhaustiveUpTo: Int, seed: UInt64) -> Outcome {
+    static func check(_ rec: Recording, dir: String, cap: Int, exhaustiveUpTo: Int, writeEvery: Int, seed: UInt64) -> Outcome {
         var outcome = Outcome()
         var rng = SeededRandom(seed: seed ^ 0x5eed)
         let checkDir = dir + "/check"
@@ -255,6 +261,7 @@ import Testing
                 guard problems.isEmpty else { return fail("integrity: \(problems.prefix(3))", lost: false) }
                 // Acknowledged orders and cancels.
                 let expected = ops[acked]
+                defer { if outcome.states % writeEvery == 0 { checkWritable(db, got) } }
                 for (id, units) in expected.orders {
                     guard let order = try? store.order(id) else { return fail("acknowledged order \(id) missing", lost: true) }
                     let have = order.lines.reduce(0) { $0 + $1.quantity }
@@ -276,6 +283,30 @@ import Testing
             }
         }
 
+        /// After recovery the database takes new transactions, and they survive a reopen.
+        func checkWritable(_ db: Database, _ before: Model) {
+            do {
+                let store = try Store(backend: EngineStore(database: db))
+                _ = try store.restock(ProductID("pl-scarce-0"), units: 1, restockKey: "after-recovery")
+                let after = try contents(db)
+                db.close()
+                let again = try Database(path: targets[0])
+                defer { again.close() }
+                guard try again.verify().isClean, try contents(again) == after, after != before,
+                      try Store(readingFrom: EngineStore(database: again)).checkIntegrity().isEmpty else {
+                    outcome.corrupt += 1
+                    outcome.failures.append("state \(outcome.states): write after recovery not durable or not clean")
+                    return
+                }
+                outcome.writableChecked += 1
+            } catch VitrineError.unknownProduct {
+                outcome.writableChecked += 1  // cut before the product existed
+            } catch {
+                outcome.corrupt += 1
+                outcome.failures.append("state \(outcome.states): write after recovery failed: \(error)")
+            }
+        }
+
         var durable = rec.base
         var volatile: [PLEvent] = []
         for cut in 0...rec.events.count {
@@ -292,8 +323,13 @@ import Testing
                     outcome.sampledPoints += 1
                     masks.append(Array(repeating: false, count: n))
                     masks.append(Array(repeating: true, count: n))
-                    // Each prefix-closed cut in the middle, then random subsets.
-                    masks.append((0..<n).map { $0 < n / 2 })
+                    // In-order prefixes (a cut at an event boundary before this sync, nothing
+                    // reordered), evenly spaced over half the cap; then random subsets.
+                    let prefixes = max(1, min(n - 1, cap / 2))
+                    for k in 1...prefixes {
+                        let len = k * n / (prefixes + 1)
+                        if len > 0 { masks.append((0..<n).map { $0 < len }) }
+                    }
                     while masks.count < cap { masks.append((0..<n).map { _ in Bool.random(using: &rng) }) }
                 }
                 for mask in masks {
@@ -346,14 +382,15 @@ import Testing
 
         let start = Date()
         let rec = try Self.record(seed: seed, operations: opsCount, products: products, durability: durability, dir: dir)
-        let outcome = Self.check(rec, dir: dir, cap: cap, exhaustiveUpTo: exhaustive, seed: seed)
+        let writeEvery = max(1, plEnvInt("VITRINE_POWERLOSS_WRITE_EVERY", default: 10))
+        let outcome = Self.check(rec, dir: dir, cap: cap, exhaustiveUpTo: exhaustive, writeEvery: writeEvery, seed: seed)
         let writes = rec.events.filter { if case .write = $0 { return true }; return false }.count
         let truncates = rec.events.filter { if case .truncate = $0 { return true }; return false }.count
         let seconds = Date().timeIntervalSince(start)
         print("power-loss: \(outcome.states) states from \(outcome.syncPoints) sync points, \(outcome.lost) lost, \(outcome.corrupt) corrupt")
         print("power-loss(\(durability)) detail: seed \(seed), \(rec.operations.count - 1) domain operations, \(rec.events.count) events (\(writes) writes, \(truncates) truncates), "
               + "\(outcome.exhaustivePoints) sync points exhaustive, \(outcome.sampledPoints) sampled (cap \(cap)), \(outcome.tornStates) torn states, "
-              + "\(outcome.inFlightSeen) states showed the in-flight operation, \(String(format: "%.1f", seconds)) s")
+              + "\(outcome.inFlightSeen) states showed the in-flight operation, \(outcome.writableChecked) written to after recovery, \(String(format: "%.1f", seconds)) s")
         print("power-loss(\(durability)) workload: " + rec.tally.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         for f in outcome.failures { print("power-loss FAIL: \(f)") }
         #expect(outcome.failures.isEmpty, "\(outcome.failures.prefix(5))")
