@@ -234,3 +234,29 @@ import Testing
         try db.read { tx throws in #expect(try tx.table("big")?.get(bytes("39"))?.count == 100_000) }
     }
 }
+
+@Suite struct FreeListChainTests {
+    /// A checkpoint whose free pages are all still frozen (so its free-list chain comes from the
+    /// end of the file) must size the chain for every entry, for each count around one chain
+    /// page's capacity (508 entries).
+    @Test func chainFromTheEndOfTheFileHoldsEveryFreePage() throws {
+        for pages in 500...520 {
+            let dir = TempDir(); defer { dir.remove() }
+            do {
+                let db = try Database(path: dir.file())
+                try db.write { tx in
+                    try tx.createTable("t").put(bytes("big"), [UInt8](repeating: 7, count: pages * PageLayout.overflowPayload))
+                }
+                try db.checkpoint()
+                try db.write { tx in _ = try tx.table("t")?.delete(bytes("big")) }
+                try db.checkpoint()
+                #expect(try db.verify().isClean, "\(pages) pages")
+                db.close()
+            }
+            let db = try Database(path: dir.file())
+            #expect(try db.verify().isClean, "\(pages) pages")
+            try db.write { tx in try tx.createTable("t").put(bytes("again"), [UInt8](repeating: 1, count: 10_000)) }
+            db.close()
+        }
+    }
+}
