@@ -122,6 +122,10 @@ public final class Database: @unchecked Sendable {
             try recover(logHeader: opened.logHeader)
             if options.durability == .relaxed { startFlusher() }
         } catch {
+            // The object is fully initialized, so deinit (and close) will still run: mark it
+            // closed first, or close() would close the lock descriptor a second time — by
+            // then possibly another file's descriptor number.
+            shared.withLock { $0.closed = true }
             dataFile.close()
             log.file.close()
             Syscalls.close(lockDescriptor)
