@@ -63,7 +63,8 @@ import VitrineStore
 
     @Test func damagedFilesNeverTrap() throws {
         let env = ProcessInfo.processInfo.environment
-        let seed = UInt64(env["VITRINE_FUZZ_SEED"] ?? "") ?? UInt64.random(in: 0...UInt64.max)
+        // A fixed seed by default keeps CI reproducible; VITRINE_FUZZ_SEED=random explores.
+        let seed = UInt64(env["VITRINE_FUZZ_SEED"] ?? "20261125") ?? UInt64.random(in: 0...UInt64.max)
         let cases = max(10, (Int(env["VITRINE_FUZZ_CASES"] ?? "") ?? 150) / 5)
         print("DomainCorruptionTests seed \(seed) cases \(cases) (replay: VITRINE_FUZZ_SEED=\(seed))")
         var rng = SeededRandom(seed: seed)
