@@ -36,11 +36,11 @@ enum CursorSource {
 /// Valid only inside the transaction that made it.
 public final class Cursor {
     private let source: CursorSource
-    private var path: [(NodeRef, Int)] = []
-    private var positionedAt = 0
+    @exclusivity(unchecked) private var path: [(NodeRef, Int)] = []
+    @exclusivity(unchecked) private var positionedAt = 0
     /// In a write transaction, a copy of the current key, to find the position again after the
     /// transaction changes the table (the node under the cursor may have shifted).
-    private var savedKey: [UInt8] = []
+    @exclusivity(unchecked) private var savedKey: [UInt8] = []
     public private(set) var isValid = false
 
     init(source: CursorSource) {

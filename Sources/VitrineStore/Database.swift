@@ -74,9 +74,9 @@ public final class Database: @unchecked Sendable {
     // Writer state: touched only with `writer` held.
     let writer = WriterLock()
     var meta: Meta
-    var allocator: PageAllocator
-    var latest: Snapshot
-    var writerMapping: Mapping
+    @exclusivity(unchecked) var allocator: PageAllocator
+    @exclusivity(unchecked) var latest: Snapshot
+    @exclusivity(unchecked) var writerMapping: Mapping
     var replaying = false
     var lastLogSync: UInt64 = 0
 

@@ -9,8 +9,8 @@
 final class TableState {
     let id: UInt32
     let name: String
-    var root: Child?
-    var count: UInt64
+    @exclusivity(unchecked) var root: Child?
+    @exclusivity(unchecked) var count: UInt64
     /// Changed by this transaction: the catalog entry must be rewritten at commit.
     var dirty = false
     /// Dropped in this transaction.
@@ -32,18 +32,18 @@ public final class WriteTransaction {
     unowned let database: Database
     let txid: UInt64
     private var catalog: TableState
-    private var tables: [String: TableState] = [:]
+    @exclusivity(unchecked) private var tables: [String: TableState] = [:]
     private var tablesById: [UInt32: TableState]? = nil
-    var log = LogRecordBuilder()
+    @exclusivity(unchecked) var log = LogRecordBuilder()
     /// Pages of the committed state this transaction stopped using.
-    private(set) var freed: [PageNumber] = []
+    @exclusivity(unchecked) private(set) var freed: [PageNumber] = []
     /// Pages this transaction allocated (to undo on rollback).
-    private(set) var allocated: [PageNumber] = []
-    private var allocatedHere: Set<PageNumber> = []
+    @exclusivity(unchecked) private(set) var allocated: [PageNumber] = []
+    @exclusivity(unchecked) private var allocatedHere: Set<PageNumber> = []
     /// Pages this transaction allocated and gave up again: reused first.
-    private var recycledHere: [PageNumber] = []
+    @exclusivity(unchecked) private var recycledHere: [PageNumber] = []
     private(set) var nextTableId: UInt64
-    private(set) var modificationCount = 0
+    @exclusivity(unchecked) private(set) var modificationCount = 0
     private(set) var isOpen = true
     /// Set when a change failed halfway: the transaction can then only roll back, even if the
     /// caller caught the error (its log and its trees might disagree).
