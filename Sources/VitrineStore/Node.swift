@@ -202,6 +202,35 @@ final class Node {
         }
     }
 
+    /// Replaces branch key `i` (a separator), keeping `size` exact.
+    func setSeparator(_ key: [UInt8], at i: Int) {
+        size -= cellSize(i)
+        keys[i] = key
+        size += cellSize(i)
+    }
+
+    /// Leaf: moves the last `n` entries to the front of `right` (its right sibling).
+    func shiftLast(_ n: Int, to right: Node) {
+        let start = keys.count - n
+        right.keys.insert(contentsOf: keys[start...], at: 0)
+        right.values.insert(contentsOf: values[start...], at: 0)
+        keys.removeSubrange(start...)
+        values.removeSubrange(start...)
+        recomputeSize()
+        right.recomputeSize()
+    }
+
+    /// Leaf: how many entries from the end must leave for the node to fit a page, and their size.
+    func overflowTail() -> (count: Int, bytes: Int) {
+        var n = 0
+        var bytes = 0
+        while size - bytes > PageLayout.capacity && n < keys.count - 1 {
+            n += 1
+            bytes += cellSize(keys.count - n)
+        }
+        return (n, bytes)
+    }
+
     /// The shortest prefix of `high` that is still greater than `low` (low < high).
     static func shortestSeparator(after low: [UInt8], upTo high: [UInt8]) -> [UInt8] {
         var i = 0
