@@ -68,11 +68,20 @@ enum Syscalls {
         }
     }
 
-    /// Takes an exclusive, non-blocking `flock`. The kernel drops it when the process dies.
-    static func lockExclusive(_ fd: Int32, path: String) throws {
+    /// Takes an exclusive `flock`, waiting at most `patienceMilliseconds`. The kernel drops it
+    /// when the process dies. The short wait matters: a process that forks (to spawn a child)
+    /// just as another thread closes the database lends its lock to the child until the child
+    /// execs, so a reopen in the next instant would otherwise be refused.
+    static func lockExclusive(_ fd: Int32, path: String, patienceMilliseconds: Int = 250) throws {
+        var waited = 0
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             if errno == EINTR { continue }
-            if errno == EWOULDBLOCK { throw StoreError.databaseLocked(path: path) }
+            if errno == EWOULDBLOCK {
+                if waited >= patienceMilliseconds { throw StoreError.databaseLocked(path: path) }
+                usleep(5_000)
+                waited += 5
+                continue
+            }
             throw StoreError.io(operation: "flock", path: path, errno: errno)
         }
     }
