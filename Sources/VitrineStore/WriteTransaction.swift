@@ -372,11 +372,10 @@ public final class WriteTransaction {
         }
     }
 
-    /// Inserts or replaces; returns true when the key is new.
-    private func insert(_ key: [UInt8], _ value: LeafValue, into root: inout Child?) throws -> Bool {
-        var top = root ?? .node(Node())
-        var node = try materialize(&top)
-        root = top
+    /// Materializes the path from `root` to the leaf that holds (or would hold) `key`; returns
+    /// the leaf and the path above it as (branch, child index taken).
+    private func descendForChange(_ key: [UInt8], from root: inout Child) throws -> (Node, [(Node, Int)]) {
+        var node = try materialize(&root)
         var path: [(Node, Int)] = []
         while !node.isLeaf {
             guard path.count < PageReader.maxDepth else { throw StoreError.corruptPage(page: 0, reason: "tree deeper than \(PageReader.maxDepth) levels") }
@@ -385,6 +384,14 @@ public final class WriteTransaction {
             path.append((node, i))
             node = child
         }
+        return (node, path)
+    }
+
+    /// Inserts or replaces; returns true when the key is new.
+    private func insert(_ key: [UInt8], _ value: LeafValue, into root: inout Child?) throws -> Bool {
+        var top = root ?? .node(Node())
+        let (node, path) = try descendForChange(key, from: &top)
+        root = top
         let (i, exact) = node.lowerBound(key)
         if exact {
             let old = node.values[i]
@@ -447,16 +454,8 @@ public final class WriteTransaction {
     /// with a sibling on the way up, and shortens the tree when the root has one child.
     private func remove(_ key: [UInt8], from root: inout Child?) throws -> LeafValue? {
         guard var top = root else { return nil }
-        var node = try materialize(&top)
+        let (node, path) = try descendForChange(key, from: &top)
         root = top
-        var path: [(Node, Int)] = []
-        while !node.isLeaf {
-            guard path.count < PageReader.maxDepth else { throw StoreError.corruptPage(page: 0, reason: "tree deeper than \(PageReader.maxDepth) levels") }
-            let i = node.childIndex(for: key)
-            let child = try materialize(&node.children[i])
-            path.append((node, i))
-            node = child
-        }
         let (i, exact) = node.lowerBound(key)
         guard exact else { return nil }
         let old = node.values[i]
