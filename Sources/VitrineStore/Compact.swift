@@ -14,7 +14,11 @@ extension Database {
         }
         do {
             try read { tx in
-                let copy = try Database(path: path, options: DatabaseOptions(durability: .relaxed, largeTransactionBytes: 4 << 20))
+                // The copy goes through the same file layer (so fault-injection tests see it).
+                var copyOptions = DatabaseOptions(durability: .relaxed, largeTransactionBytes: 4 << 20)
+                copyOptions.fileSystem = options.fileSystem
+                copyOptions.logGrowthBytes = options.logGrowthBytes
+                let copy = try Database(path: path, options: copyOptions)
                 defer { copy.close() }
                 for name in try tx.tableNames() {
                     guard let table = try tx.table(name) else { continue }
