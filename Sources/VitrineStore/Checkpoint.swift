@@ -47,13 +47,14 @@ extension Database {
         // Chain pages come out of `free` when reusable pages exist and from the end of the file
         // otherwise (those do not shorten the list), so grow the chain until it holds whatever
         // is left.
-        let freeSet = Set(free)
         var takenFromFree = 0
         while chain.count * PageLayout.freeListEntries < free.count - takenFromFree {
+            let end = allocator.pageCount
             let p = allocator.allocate()
             chain.append(p)
             chainSet.insert(p)
-            if freeSet.contains(p) { takenFromFree += 1 }
+            // Below the old end it came from `reusable`, which is part of `free`.
+            if p < end { takenFromFree += 1 }
         }
         let entries = chainSet.isEmpty ? free : free.filter { !chainSet.contains($0) }
         guard entries.count <= chain.count * PageLayout.freeListEntries else {
