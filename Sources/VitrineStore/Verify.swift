@@ -75,14 +75,28 @@ struct TreeWalker {
     var overflowPages = 0
     var entries = 0
     var leafDepth: Int? = nil
+    /// verify() re-reads every checksum; statistics() trusts pages already verified.
+    let freshChecks: Bool
 
-    init(pager: Pager, mapping: Mapping, limit: UInt64) {
+    init(pager: Pager, mapping: Mapping, limit: UInt64, freshChecks: Bool = true) {
         self.pager = pager
         self.mapping = mapping
         self.limit = limit
+        self.freshChecks = freshChecks
         marks = [UInt8](repeating: 0, count: Int(limit))
         if limit > 0 { marks[0] = 1 }
         if limit > 1 { marks[1] = 1 }
+    }
+
+    /// Why the page fails its checks, or nil.
+    func check(_ page: PageNumber) -> String? {
+        if freshChecks { return pager.validateFresh(page, in: mapping, limit: limit) }
+        do {
+            _ = try pager.page(page, in: mapping, limit: limit)
+            return nil
+        } catch {
+            return "\(error)"
+        }
     }
 
     mutating func problem(_ page: UInt64?, _ message: String) {
@@ -107,7 +121,7 @@ struct TreeWalker {
     mutating func walk(_ page: PageNumber, lower: [UInt8]?, upper: [UInt8]?, depth: Int) {
         guard depth <= PageReader.maxDepth else { problem(page, "tree deeper than \(PageReader.maxDepth)"); return }
         guard mark(page, as: "tree") else { return }
-        if let reason = pager.validateFresh(page, in: mapping, limit: limit) { problem(page, reason); return }
+        if let reason = check(page) { problem(page, reason); return }
         let view = PageView(base: mapping.base + Int(page) * PageLayout.size)
         guard view.kindByte == PageKind.leaf.rawValue || view.kindByte == PageKind.branch.rawValue else {
             problem(page, "expected a tree page, found kind \(view.kindByte)"); return
@@ -155,7 +169,7 @@ struct TreeWalker {
         let pages = PageLayout.overflowPageCount(valueLength: length)
         for k in 0..<pages {
             guard mark(p, as: "overflow") else { return }
-            if let reason = pager.validateFresh(p, in: mapping, limit: limit) { problem(p, reason); return }
+            if let reason = check(p) { problem(p, reason); return }
             let view = PageView(base: mapping.base + Int(p) * PageLayout.size)
             guard view.kindByte == PageKind.overflow.rawValue else { problem(p, "expected an overflow page, found kind \(view.kindByte)"); return }
             overflowPages += 1
@@ -243,18 +257,25 @@ extension Database {
         return walker.report
     }
 
-    /// Page counts, tree shapes and sizes, from the last committed state.
+    /// Page counts, tree shapes and sizes. The trees are walked in a read snapshot, so writers
+    /// are held up only for the moment it takes to copy the counters.
     public func statistics() throws -> DatabaseStatistics {
         if writer.isHeldByCurrentThread { throw StoreError.nestedWriteTransaction }
         writer.lock()
-        defer { writer.unlock() }
-        if shared.withLock({ $0.closed }) { throw StoreError.closed }
-        var walker = TreeWalker(pager: pager, mapping: writerMapping, limit: allocator.pageCount)
-        let (catalogPages, tables) = walker.walkAll(catalogRoot: latest.catalogRoot)
-        return DatabaseStatistics(pageSize: PageLayout.size, pageCount: allocator.pageCount,
-                                  fileBytes: (try? dataFile.size()) ?? 0, logBytes: log.logBytes,
-                                  freePages: allocator.freeCount + allocator.checkpointChain.count,
-                                  lastTransactionId: latest.txid, checkpointSequence: meta.checkpointSequence,
-                                  catalogPages: catalogPages, tables: tables)
+        let closed = shared.withLock { $0.closed }
+        let counters = (pageCount: allocator.pageCount, logBytes: log.logBytes,
+                        freePages: allocator.freeCount + allocator.checkpointChain.count,
+                        checkpointSequence: meta.checkpointSequence)
+        writer.unlock()
+        if closed { throw StoreError.closed }
+        return try read { tx in
+            var walker = TreeWalker(pager: pager, mapping: tx.snapshot.mapping, limit: tx.snapshot.pageCount, freshChecks: false)
+            let (catalogPages, tables) = walker.walkAll(catalogRoot: tx.snapshot.catalogRoot)
+            return DatabaseStatistics(pageSize: PageLayout.size, pageCount: counters.pageCount,
+                                      fileBytes: (try? dataFile.size()) ?? 0, logBytes: counters.logBytes,
+                                      freePages: counters.freePages, lastTransactionId: tx.snapshot.txid,
+                                      checkpointSequence: counters.checkpointSequence,
+                                      catalogPages: catalogPages, tables: tables)
+        }
     }
 }
