@@ -93,3 +93,17 @@ import Testing
         try expectIntact(f.store)
     }
 }
+
+/// Lowering the quantity of a line whose hold has expired must not revive the hold: its units
+/// may be held by someone else by now (found by SimulationTests, seed 2000773853036451882).
+@Test func loweringALineWithAnExpiredHoldDoesNotReviveIt() throws {
+    let f = try Fixture(stock: 6) { $0.reservationHold = .seconds(5) }
+    let p = f.products[0].id
+    try f.store.addToCart(.user("c"), product: p, recommendation: nil, quantity: 3)
+    f.clock.advance(milliseconds: 6000)                       // c's hold lapses
+    try f.store.addToCart(.user("a"), product: p, recommendation: nil, quantity: 6)   // a holds everything
+    try f.store.setCartQuantity(.user("c"), product: p, recommendation: nil, quantity: 2)
+    let live = try f.store.reservations(of: p).reduce(Int64(0)) { $0 + $1.quantity }
+    #expect(live <= (try f.store.product(p).stock), "holds \(live) exceed stock")
+    #expect(try f.store.checkIntegrity().isEmpty)
+}

@@ -152,9 +152,16 @@ extension Store {
                 line.quantity = quantity
                 try tx.store(line, key)
                 if let p = try tx.load(Product.self, Keys.product(product)),
-                    try tx.load(Hold.self, Keys.hold(product, recommendation, owner)) != nil
+                    let hold = try tx.load(Hold.self, Keys.hold(product, recommendation, owner))
                 {
-                    try placeHold(tx, owner: owner, product: p, recommendation: recommendation, quantity: quantity, now: now)
+                    if hold.expiresAt > now {
+                        // A live hold shrinks with the line: it already held at least this much.
+                        try placeHold(tx, owner: owner, product: p, recommendation: recommendation, quantity: quantity, now: now)
+                    } else {
+                        // An expired hold's units may be held by others by now; renewing it would
+                        // hold units that are not there. Drop it: checkout re-checks the stock.
+                        try releaseHold(tx, owner: owner, product: product, recommendation: recommendation)
+                    }
                 }
             }
             return try buildCart(tx, owner, now)
