@@ -68,7 +68,7 @@ import VitrineStore
         let totalOps = max(100, Int(env["VITRINE_SOAK_OPS"] ?? "") ?? 3000)
         let durability = Durability(rawValue: env["VITRINE_SOAK_DURABILITY"] ?? "") ?? .grouped
         let checkpointBytes = max(64, Int(env["VITRINE_SOAK_CHECKPOINT_KIB"] ?? "") ?? 1024) << 10
-        let seed = UInt64(env["VITRINE_SOAK_SEED"] ?? "") ?? UInt64.random(in: 1...UInt64(UInt32.max))
+        let seed = UInt64(env["VITRINE_SOAK_SEED"] ?? "20261105") ?? UInt64.random(in: 1...UInt64(UInt32.max))
 
         let dir = FileManager.default.temporaryDirectory.path + "/vitrine-soak-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

@@ -8,7 +8,7 @@ import Testing
 
 @Suite(.serialized) struct CrashTests {
     static var seed: UInt64 {
-        UInt64(ProcessInfo.processInfo.environment["VITRINE_KILL_SEED"] ?? "") ?? UInt64.random(in: 1...UInt64(UInt32.max))
+        UInt64(ProcessInfo.processInfo.environment["VITRINE_KILL_SEED"] ?? "20261107") ?? UInt64.random(in: 1...UInt64(UInt32.max))
     }
 
     @Test func killedWorkloadKeepsEveryAcknowledgedCommit() throws {

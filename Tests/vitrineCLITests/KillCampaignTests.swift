@@ -44,7 +44,7 @@ import Testing
     @Test func killCampaignMatrix() throws {
         let env = ProcessInfo.processInfo.environment
         let rounds = max(1, Int(env["VITRINE_KILL_ROUNDS"] ?? "") ?? 1)
-        let seed = UInt64(env["VITRINE_KILL_SEED"] ?? "") ?? UInt64.random(in: 1...UInt64(UInt32.max))
+        let seed = UInt64(env["VITRINE_KILL_SEED"] ?? "20261106") ?? UInt64.random(in: 1...UInt64(UInt32.max))
         print("kill-campaign: \(rounds) round(s) per cell, VITRINE_KILL_SEED=\(seed)")
         let started = Date()
         var totals = Totals()
