@@ -90,7 +90,6 @@ extension Database {
         allocator.checkpointed(at: state.txid, newChain: chain)
         latest.pageCount = allocator.pageCount
         latest.mapping = writerMapping
-        lastLogSync = monotonicMilliseconds()
         markDurable(latest)
     }
 }

@@ -78,7 +78,6 @@ public final class Database: @unchecked Sendable {
     @exclusivity(unchecked) var latest: Snapshot
     @exclusivity(unchecked) var writerMapping: Mapping
     var replaying = false
-    var lastLogSync: UInt64 = 0
 
     // Shared with readers.
     struct SharedState {
@@ -276,16 +275,9 @@ public final class Database: @unchecked Sendable {
         defer { writer.unlock() }
         try checkWritable()
         do { try log.sync() } catch { poison(error); throw error }
-        lastLogSync = monotonicMilliseconds()
         markDurable(latest)
     }
 
     /// The id of the last committed transaction.
     public var lastTransactionId: UInt64 { shared.withLock { $0.published.txid } }
-}
-
-func monotonicMilliseconds() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec) / 1_000_000
 }

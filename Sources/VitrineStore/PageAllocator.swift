@@ -95,8 +95,7 @@ struct PageAllocator {
     /// Undo state for a transaction that rolls back.
     struct Savepoint {
         var pageCount: UInt64
-        var reusableCount: Int
     }
 
-    func savepoint() -> Savepoint { Savepoint(pageCount: pageCount, reusableCount: reusable.count) }
+    func savepoint() -> Savepoint { Savepoint(pageCount: pageCount) }
 }

@@ -75,12 +75,6 @@ final class Pager: @unchecked Sendable {
         w[Int(page >> 6)].bitwiseOr(1 << (page & 63), ordering: .relaxed)
     }
 
-    /// Forgets verification (used when a test corrupts a file underneath an open database).
-    func forgetVerification(_ page: PageNumber) {
-        guard page < verifiedCapacity, let w = verifiedWords else { return }
-        w[Int(page >> 6)].bitwiseAnd(~(1 << (page & 63)), ordering: .relaxed)
-    }
-
     /// A verified view of `page`, which must be below `limit` (the snapshot's page count).
     @inline(__always)
     func page(_ page: PageNumber, in mapping: Mapping, limit: UInt64) throws -> PageView {
@@ -101,11 +95,6 @@ final class Pager: @unchecked Sendable {
     func validateFresh(_ page: PageNumber, in mapping: Mapping, limit: UInt64) -> String? {
         guard page >= 2, page < limit, page < mapping.pageCapacity else { return "page number out of range" }
         return PageView.validate(mapping.base + Int(page) * PageLayout.size, pageNumber: page)
-    }
-
-    /// Raw bytes of a page through the map (for the inspector and free-list loading).
-    func rawBytes(_ page: PageNumber, in mapping: Mapping) -> [UInt8] {
-        [UInt8](UnsafeRawBufferPointer(start: mapping.base + Int(page) * PageLayout.size, count: PageLayout.size))
     }
 
     /// Writes page images, coalescing runs of consecutive pages into one pwrite each.
