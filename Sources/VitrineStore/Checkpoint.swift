@@ -73,6 +73,10 @@ extension Database {
             images.append((page, b.finish()))
         }
         try pager.write(images)
+        // The meta promises a file of `pageCount` pages; the last pages may be ones a
+        // transaction allocated and gave up again without writing them.
+        let fileBytes = Int64(allocator.pageCount) * Int64(PageLayout.size)
+        if try dataFile.size() < fileBytes { try dataFile.truncate(to: fileBytes) }
         // 2.
         try pager.sync()
         // 3.

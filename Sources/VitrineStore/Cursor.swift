@@ -1,29 +1,9 @@
 // Ordered iteration over one table: seek to the first key >= k, first, last, next, previous.
 //
 // A cursor keeps the path from the root to its leaf. In a read transaction the path is pages in
-// the map. In a write transaction it may pass through nodes the transaction changed; if the
+// the map. In a write transaction it may pass through pages the transaction is changing; if the
 // transaction changes the table after the cursor was positioned, the cursor notices (by a change
 // counter) and re-finds its key before moving, so it never walks a stale path.
-
-/// A step of a cursor's path: a page, or a node changed by the current write transaction.
-enum NodeRef {
-    case page(PageView)
-    case node(Node)
-
-    var isLeaf: Bool {
-        switch self {
-        case .page(let p): return p.isLeaf
-        case .node(let n): return n.isLeaf
-        }
-    }
-
-    var count: Int {
-        switch self {
-        case .page(let p): return p.count
-        case .node(let n): return n.count
-        }
-    }
-}
 
 /// Where a cursor reads from.
 enum CursorSource {
@@ -36,7 +16,7 @@ enum CursorSource {
 /// Valid only inside the transaction that made it.
 public final class Cursor {
     private let source: CursorSource
-    @exclusivity(unchecked) private var path: [(NodeRef, Int)] = []
+    @exclusivity(unchecked) private var path: [(PageView, Int)] = []
     @exclusivity(unchecked) private var positionedAt = 0
     /// In a write transaction, a copy of the current key, to find the position again after the
     /// transaction changes the table (the node under the cursor may have shifted).
@@ -69,32 +49,24 @@ public final class Cursor {
         }
     }
 
-    private func rootRef(_ reader: PageReader) throws -> NodeRef? {
+    private func rootRef(_ reader: PageReader) throws -> PageView? {
         switch source {
         case .snapshot(_, let root):
-            return root == 0 ? nil : .page(try reader.treePage(root))
-        case .transaction(_, let table):
-            switch table.root {
-            case nil: return nil
-            case .node(let n)?: return .node(n)
-            case .page(let p)?: return .page(try reader.treePage(p))
-            }
+            return root == 0 ? nil : try reader.treePage(root)
+        case .transaction(let tx, let table):
+            return table.root == 0 ? nil : try tx.treePage(table.root)
         }
     }
 
-    private func child(of ref: NodeRef, _ i: Int, _ reader: PageReader) throws -> NodeRef {
-        switch ref {
-        case .page(let p): return .page(try reader.treePage(p.child(i)))
-        case .node(let n):
-            switch n.children[i] {
-            case .node(let c): return .node(c)
-            case .page(let p): return .page(try reader.treePage(p))
-            }
+    private func child(of ref: PageView, _ i: Int, _ reader: PageReader) throws -> PageView {
+        switch source {
+        case .snapshot: return try reader.treePage(ref.child(i))
+        case .transaction(let tx, _): return try tx.treePage(ref.child(i))
         }
     }
 
     /// Descends from `ref` to its leftmost (or rightmost) leaf, pushing the path.
-    private func descend(from ref: NodeRef, toLast: Bool, _ reader: PageReader) throws {
+    private func descend(from ref: PageView, toLast: Bool, _ reader: PageReader) throws {
         var r = ref
         while !r.isLeaf {
             if path.count > PageReader.maxDepth { throw StoreError.corruptPage(page: 0, reason: "tree deeper than \(PageReader.maxDepth) levels") }
@@ -139,19 +111,11 @@ public final class Cursor {
         try key.withUnsafeBytes { k in
             while !r.isLeaf {
                 if path.count > PageReader.maxDepth { throw StoreError.corruptPage(page: 0, reason: "tree too deep") }
-                let i: Int
-                switch r {
-                case .page(let p): i = p.childIndex(for: k)
-                case .node(let n): i = n.childIndex(for: key)
-                }
+                let i = r.childIndex(for: k)
                 path.append((r, i))
                 r = try child(of: r, i, reader)
             }
-            let i: Int
-            switch r {
-            case .page(let p): i = p.lowerBound(k).index
-            case .node(let n): i = n.lowerBound(key).index
-            }
+            let i = r.lowerBound(k).index
             path.append((r, i))
         }
         return finish(try skipEmptyLeaves(forward: true, reader))
@@ -212,10 +176,7 @@ public final class Cursor {
     /// The key under the path, without any check for staleness.
     private func currentKey() throws -> [UInt8] {
         guard isValid, let (leaf, i) = path.last, i >= 0, i < leaf.count else { throw StoreError.transactionClosed }
-        switch leaf {
-        case .page(let p): return p.keyBytes(i)
-        case .node(let n): return n.keys[i]
-        }
+        return leaf.keyBytes(i)
     }
 
     /// Makes the path current; false if the cursor cannot be read (closed or off the end).
@@ -236,34 +197,21 @@ public final class Cursor {
     public func value() throws -> [UInt8] {
         let reader = try self.reader
         guard readable(), let (leaf, i) = path.last, i >= 0, i < leaf.count else { throw StoreError.transactionClosed }
-        switch leaf {
-        case .page(let p): return try reader.value(p, i)
-        case .node(let n): return try WriteTransaction.bytes(of: n.values[i], reader)
-        }
+        return try reader.value(leaf, i)
     }
 
     /// Whether the key at the cursor starts with `prefix`.
     public func keyHasPrefix(_ prefix: [UInt8]) -> Bool {
         guard readable(), let (leaf, i) = path.last, i >= 0, i < leaf.count else { return false }
-        switch leaf {
-        case .page(let p):
-            let (ptr, n) = p.key(i)
-            guard n >= prefix.count else { return false }
-            return prefix.withUnsafeBytes { pr in compareBytes(ptr, prefix.count, pr) == 0 }
-        case .node(let n):
-            return n.keys[i].starts(with: prefix)
-        }
+        let (ptr, n) = leaf.key(i)
+        guard n >= prefix.count else { return false }
+        return prefix.withUnsafeBytes { pr in compareBytes(ptr, prefix.count, pr) == 0 }
     }
 
     /// Compares the key at the cursor with `other` (negative, zero, positive).
     func compareKey(_ other: [UInt8]) -> Int {
         guard readable(), let (leaf, i) = path.last, i >= 0, i < leaf.count else { return 1 }
-        switch leaf {
-        case .page(let p):
-            let (ptr, n) = p.key(i)
-            return other.withUnsafeBytes { compareBytes(ptr, n, $0) }
-        case .node(let n):
-            return compareBytes(n.keys[i], other)
-        }
+        let (ptr, n) = leaf.key(i)
+        return other.withUnsafeBytes { compareBytes(ptr, n, $0) }
     }
 }

@@ -4,7 +4,7 @@
 // commit); any number of readers, each on a published snapshot, registered only for the moment
 // it takes to copy the snapshot and to say it is done. Readers never wait for the writer.
 //
-// Commit, in order (Commit.swift): changed nodes -> new pages (pwrite into the data file, not
+// Commit, in order (Commit.swift): dirty pages -> their new page numbers (pwrite into the data file, not
 // synced; they are unreachable until published), the transaction's logical record -> the log,
 // then by durability mode:
 //   .full     fdatasync the log, publish, return.
@@ -77,6 +77,8 @@ public final class Database: @unchecked Sendable {
     @exclusivity(unchecked) var allocator: PageAllocator
     @exclusivity(unchecked) var latest: Snapshot
     @exclusivity(unchecked) var writerMapping: Mapping
+    /// Dirty-page buffers kept between write transactions (writer only).
+    @exclusivity(unchecked) var sparePages: [DirtyPage] = []
     var replaying = false
 
     // Shared with readers.
@@ -225,6 +227,7 @@ public final class Database: @unchecked Sendable {
             try checkWritable()
             allocator.release(upTo: oldestSnapshot())
             let tx = WriteTransaction(database: self, base: latest)
+            defer { tx.recyclePages() }
             do {
                 result = try body(tx)
             } catch {

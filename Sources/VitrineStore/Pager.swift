@@ -27,6 +27,9 @@ final class Pager: @unchecked Sendable {
     private let mappings = Mutex<[Mapping]>([])
     private let verifiedWords: UnsafeMutablePointer<Atomic<UInt64>>?
     private let verifiedCapacity: UInt64 = 1 << 28   // pages tracked (1 TiB of database)
+    /// Where runs of dirty pages are gathered for one pwrite (writer only).
+    private static let stagingPages = 64
+    private let staging = UnsafeMutableRawPointer.allocate(byteCount: Pager.stagingPages * PageLayout.size, alignment: 4096)
 
     init(file: StorageFile, initialPageCount: UInt64, minimumMapBytes: Int) throws {
         self.file = file
@@ -45,6 +48,7 @@ final class Pager: @unchecked Sendable {
     }
 
     deinit {
+        staging.deallocate()
         unmapAll()
         if let w = verifiedWords { Syscalls.unmap(UnsafeRawPointer(w), length: Int(verifiedCapacity / 8)) }
     }
@@ -114,6 +118,28 @@ final class Pager: @unchecked Sendable {
                 try file.write(run, at: offset)
             }
             for k in i..<j { markVerified(sorted[k].0) }
+            i = j
+        }
+    }
+
+    /// Writes a transaction's sealed dirty pages, one pwrite per run of consecutive page
+    /// numbers (gathered in a staging buffer; writer only).
+    func write(_ pages: [DirtyPage]) throws {
+        let sorted = pages.sorted { $0.number < $1.number }
+        var i = 0
+        while i < sorted.count {
+            var j = i + 1
+            while j < sorted.count && sorted[j].number == sorted[j - 1].number + 1 && j - i < Self.stagingPages { j += 1 }
+            let offset = Int64(sorted[i].number) * Int64(PageLayout.size)
+            if j - i == 1 {
+                try file.write(UnsafeRawPointer(sorted[i].base), count: PageLayout.size, at: offset)
+            } else {
+                for k in i..<j {
+                    memcpy(staging + (k - i) * PageLayout.size, sorted[k].base, PageLayout.size)
+                }
+                try file.write(UnsafeRawPointer(staging), count: (j - i) * PageLayout.size, at: offset)
+            }
+            for k in i..<j { markVerified(sorted[k].number) }
             i = j
         }
     }

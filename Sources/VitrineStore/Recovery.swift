@@ -228,6 +228,7 @@ extension Database {
                                        firstTxid: meta.txid + 1, databaseId: meta.databaseId) { record in
                 highestGeneration = max(highestGeneration, record.generation)
                 let tx = WriteTransaction(database: self, base: latest)
+                defer { tx.recyclePages() }
                 guard tx.txid == record.txid else {
                     throw StoreError.corruptLog(offset: record.endOffset, reason: "txid \(record.txid) out of sequence")
                 }

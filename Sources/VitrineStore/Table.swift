@@ -171,13 +171,19 @@ public struct MutableTable: TableReading {
 
     public func get(_ key: [UInt8]) throws -> [UInt8]? {
         try transaction.checkOpen(state)
-        guard let v = try transaction.find(key, in: state.root) else { return nil }
-        return try WriteTransaction.bytes(of: v, transaction.reader)
+        guard let (leaf, i) = try transaction.find(key, in: state.root) else { return nil }
+        return try transaction.reader.value(leaf, i)
     }
 
     public func withValue<R>(forKey key: [UInt8], _ body: (RawSpan) throws -> R) throws -> R? {
-        guard let bytes = try get(key) else { return nil }
-        return try bytes.withUnsafeBytes { try body($0.bytes) }
+        try transaction.checkOpen(state)
+        guard let (leaf, i) = try transaction.find(key, in: state.root) else { return nil }
+        let v = leaf.value(i)
+        if v.overflow {
+            let bytes = try transaction.reader.readOverflow(first: leaf.overflowStart(i), length: v.length)
+            return try bytes.withUnsafeBytes { try body($0.bytes) }
+        }
+        return try body(UnsafeRawBufferPointer(start: v.pointer, count: v.length).bytes)
     }
 
     public func makeCursor() throws -> Cursor {

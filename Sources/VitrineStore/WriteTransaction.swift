@@ -1,6 +1,7 @@
-// A write transaction: the only writer. It materializes the pages it changes into nodes (see
-// Node.swift), records each change in the log record it will commit, and at commit writes every
-// changed node to a new page (copy-on-write), then the catalog, giving the new snapshot.
+// A write transaction: the only writer. It copies the pages it changes into dirty pages (see
+// DirtyPage.swift; the tree algorithms are in TreeEdit.swift), records each change in the log
+// record it will commit, and at commit writes the catalog entries of the tables it changed, then
+// every dirty page, giving the new snapshot.
 //
 // Overflow pages of large values are written as soon as the value is put (to pages no snapshot
 // can reach); if the transaction rolls back they are simply free again.
@@ -9,7 +10,8 @@
 final class TableState {
     let id: UInt32
     let name: String
-    @exclusivity(unchecked) var root: Child?
+    /// Root page (0: empty table); a dirty page once the transaction changed the tree.
+    @exclusivity(unchecked) var root: PageNumber
     @exclusivity(unchecked) var count: UInt64
     /// Changed by this transaction: the catalog entry must be rewritten at commit.
     var dirty = false
@@ -18,7 +20,7 @@ final class TableState {
     /// In the catalog before this transaction began.
     let existedBefore: Bool
 
-    init(id: UInt32, name: String, root: Child?, count: UInt64, existedBefore: Bool) {
+    init(id: UInt32, name: String, root: PageNumber, count: UInt64, existedBefore: Bool) {
         self.id = id
         self.name = name
         self.root = root
@@ -31,7 +33,7 @@ final class TableState {
 public final class WriteTransaction {
     unowned let database: Database
     let txid: UInt64
-    private var catalog: TableState
+    @exclusivity(unchecked) var catalog: TableState
     @exclusivity(unchecked) private var tables: [String: TableState] = [:]
     private var tablesById: [UInt32: TableState]? = nil
     @exclusivity(unchecked) var log = LogRecordBuilder()
@@ -42,6 +44,11 @@ public final class WriteTransaction {
     @exclusivity(unchecked) private var allocatedHere: Set<PageNumber> = []
     /// Pages this transaction allocated and gave up again: reused first.
     @exclusivity(unchecked) private var recycledHere: [PageNumber] = []
+    /// The tree pages this transaction is changing, by their (new) page number.
+    @exclusivity(unchecked) var dirty: [PageNumber: DirtyPage] = [:]
+    /// Dirty pages given up again; kept until the transaction ends so that a cursor still
+    /// holding a view of one reads valid memory before it notices the change and re-seeks.
+    @exclusivity(unchecked) private var retired: [DirtyPage] = []
     private(set) var nextTableId: UInt64
     @exclusivity(unchecked) private(set) var modificationCount = 0
     private(set) var isOpen = true
@@ -57,7 +64,7 @@ public final class WriteTransaction {
         self.database = database
         self.txid = base.txid + 1
         self.nextTableId = base.nextTableId
-        self.catalog = TableState(id: 0, name: "", root: base.catalogRoot == 0 ? nil : .page(base.catalogRoot),
+        self.catalog = TableState(id: 0, name: "", root: base.catalogRoot,
                                   count: 0, existedBefore: true)
         self.savepoint = database.allocator.savepoint()
     }
@@ -140,9 +147,9 @@ public final class WriteTransaction {
 
     private func tableState(_ name: String) throws -> TableState? {
         if let s = tables[name] { return s.dropped ? nil : s }
-        guard let v = try find(Array(name.utf8), in: catalog.root) else { return nil }
-        let entry = try CatalogEntry.decode(try Self.bytes(of: v, reader), page: 0)
-        let s = TableState(id: entry.id, name: name, root: entry.root == 0 ? nil : .page(entry.root),
+        guard let (leaf, i) = try find(Array(name.utf8), in: catalog.root) else { return nil }
+        let entry = try CatalogEntry.decode(try reader.value(leaf, i), page: 0)
+        let s = TableState(id: entry.id, name: name, root: entry.root,
                            count: entry.count, existedBefore: true)
         tables[name] = s
         tablesById?[s.id] = s
@@ -162,7 +169,7 @@ public final class WriteTransaction {
         nextTableId = max(nextTableId, UInt64(tableId) + 1)
         return try changing {
         let previous = tables[name]
-        let s = TableState(id: tableId, name: name, root: nil, count: 0, existedBefore: previous?.existedBefore ?? false)
+        let s = TableState(id: tableId, name: name, root: 0, count: 0, existedBefore: previous?.existedBefore ?? false)
         s.dirty = true
         tables[name] = s
         tablesById?[tableId] = s
@@ -176,7 +183,7 @@ public final class WriteTransaction {
     func dropTableState(_ s: TableState, logged: Bool) throws {
         try changing {
         try freeTree(s.root, depth: 0)
-        s.root = nil
+        s.root = 0
         s.count = 0
         s.dropped = true
         s.dirty = true
@@ -220,7 +227,8 @@ public final class WriteTransaction {
 
     /// Gives up a page: one this transaction allocated is reusable at once (no snapshot can
     /// see it); one from the committed state is freed at commit.
-    private func release(_ p: PageNumber) {
+    func release(_ p: PageNumber) {
+        if let d = dirty.removeValue(forKey: p) { retired.append(d) }
         if allocatedHere.remove(p) != nil {
             recycledHere.append(p)
         } else {
@@ -228,16 +236,39 @@ public final class WriteTransaction {
         }
     }
 
-    private func materialize(_ child: inout Child) throws -> Node {
-        switch child {
-        case .node(let n):
-            return n
-        case .page(let p):
-            let n = Node(page: try reader.treePage(p))
-            child = .node(n)
-            release(p)
-            return n
-        }
+    /// A new, empty dirty tree page.
+    func newPage(kind: PageKind) -> DirtyPage {
+        let d = database.sparePages.popLast() ?? DirtyPage()
+        d.reset(kind: kind, number: allocatePage())
+        dirty[d.number] = d
+        return d
+    }
+
+    /// The page to change for page `p`: this transaction's copy, made on first touch under a
+    /// new page number (copy-on-write). The caller points the parent (or root) at `number`.
+    func touch(_ p: PageNumber) throws -> DirtyPage {
+        if let d = dirty[p] { return d }
+        let view = try reader.treePage(p)
+        let d = database.sparePages.popLast() ?? DirtyPage()
+        d.load(view, number: allocatePage())
+        dirty[d.number] = d
+        release(p)
+        return d
+    }
+
+    /// Tree page `p` as this transaction sees it.
+    @inline(__always) func treePage(_ p: PageNumber) throws -> PageView {
+        if let d = dirty[p] { return d.view }
+        return try reader.treePage(p)
+    }
+
+    /// At the end of the transaction (committed or not): dirty pages go back to the pool.
+    func recyclePages() {
+        let keep = max(0, 256 - database.sparePages.count)
+        database.sparePages.append(contentsOf: dirty.values.prefix(keep))
+        database.sparePages.append(contentsOf: retired.prefix(max(0, 256 - database.sparePages.count)))
+        dirty = [:]
+        retired = []
     }
 
     private func writeOverflow(_ value: [UInt8]) throws -> PageNumber {
@@ -261,64 +292,42 @@ public final class WriteTransaction {
         return pages[0]
     }
 
-    private func releaseValue(_ v: LeafValue) throws {
-        if case .overflow(let first, let length) = v {
-            for p in try reader.overflowPages(first: first, length: length) { release(p) }
-        }
+    /// Gives up the pages of an overflow chain.
+    func releaseOverflow(first: PageNumber, length: Int) throws {
+        for p in try reader.overflowPages(first: first, length: length) { release(p) }
     }
 
     /// Frees every page of a tree (dropping a table).
-    private func freeTree(_ root: Child?, depth: Int) throws {
-        guard let root else { return }
+    private func freeTree(_ root: PageNumber, depth: Int) throws {
+        guard root != 0 else { return }
         guard depth <= PageReader.maxDepth else { throw StoreError.corruptPage(page: 0, reason: "tree deeper than \(PageReader.maxDepth) levels") }
-        switch root {
-        case .node(let n):
-            if n.isLeaf { for v in n.values { try releaseValue(v) } } else { for c in n.children { try freeTree(c, depth: depth + 1) } }
-        case .page(let p):
-            let view = try reader.treePage(p)
-            if view.isLeaf {
-                for i in 0..<view.count where view.value(i).overflow {
-                    try releaseValue(.overflow(view.overflowStart(i), view.value(i).length))
-                }
-            } else {
-                for i in 0..<view.count { try freeTree(.page(view.child(i)), depth: depth + 1) }
+        let view = try treePage(root)
+        if view.isLeaf {
+            for i in 0..<view.count where view.value(i).overflow {
+                try releaseOverflow(first: view.overflowStart(i), length: view.value(i).length)
             }
-            release(p)
+        } else {
+            for i in 0..<view.count { try freeTree(view.child(i), depth: depth + 1) }
         }
+        release(root)
     }
 
-    static func bytes(of value: LeafValue, _ reader: PageReader) throws -> [UInt8] {
-        switch value {
-        case .inline(let b): return b
-        case .overflow(let first, let length): return try reader.readOverflow(first: first, length: length)
-        }
-    }
+    // MARK: - Changes
 
-    // MARK: - Tree operations
-
-    /// Finds `key` in a tree that may contain changed nodes.
-    func find(_ key: [UInt8], in root: Child?) throws -> LeafValue? {
-        var c = root
-        var depth = 0
-        while let current = c {
-            depth += 1
-            if depth > PageReader.maxDepth { throw StoreError.corruptPage(page: 0, reason: "tree too deep") }
-            switch current {
-            case .node(let n):
-                if n.isLeaf {
-                    let (i, exact) = n.lowerBound(key)
-                    return exact ? n.values[i] : nil
-                }
-                c = n.children[n.childIndex(for: key)]
-            case .page(let p):
-                let r = reader
-                guard let (leaf, i) = try key.withUnsafeBytes({ try r.find($0, root: p) }) else { return nil }
-                let v = leaf.value(i)
-                return v.overflow ? .overflow(leaf.overflowStart(i), v.length)
-                                  : .inline([UInt8](UnsafeRawBufferPointer(start: v.pointer, count: v.length)))
+    /// Finds `key` in a table's tree as this transaction sees it: the leaf and the cell index.
+    func find(_ key: [UInt8], in root: PageNumber) throws -> (PageView, Int)? {
+        guard root != 0 else { return nil }
+        return try key.withUnsafeBytes { k -> (PageView, Int)? in
+            var page = try treePage(root)
+            var depth = 0
+            while !page.isLeaf {
+                depth += 1
+                if depth > PageReader.maxDepth { throw StoreError.corruptPage(page: root, reason: "tree too deep") }
+                page = try treePage(page.child(page.childIndex(for: k)))
             }
+            let (i, exact) = page.lowerBound(k)
+            return exact ? (page, i) : nil
         }
-        return nil
     }
 
     func put(_ key: [UInt8], _ value: [UInt8], in table: TableState, logged: Bool) throws {
@@ -344,8 +353,7 @@ public final class WriteTransaction {
             table.dirty = true
             catalog.dirty = true
             modificationCount += 1
-            guard let old = try remove(key, from: &table.root) else { return false }
-            try releaseValue(old)
+            guard try remove(key, from: &table.root) else { return false }
             table.count = table.count > 0 ? table.count - 1 : 0
             if logged && logging { log.delete(table: table.id, key: key) }
             return true
@@ -372,170 +380,33 @@ public final class WriteTransaction {
         }
     }
 
-    /// Materializes the path from `root` to the leaf that holds (or would hold) `key`; returns
-    /// the leaf and the path above it as (branch, child index taken).
-    private func descendForChange(_ key: [UInt8], from root: inout Child) throws -> (Node, [(Node, Int)]) {
-        var node = try materialize(&root)
-        var path: [(Node, Int)] = []
-        while !node.isLeaf {
-            guard path.count < PageReader.maxDepth else { throw StoreError.corruptPage(page: 0, reason: "tree deeper than \(PageReader.maxDepth) levels") }
-            let i = node.childIndex(for: key)
-            let child = try materialize(&node.children[i])
-            path.append((node, i))
-            node = child
-        }
-        return (node, path)
-    }
-
-    /// Inserts or replaces; returns true when the key is new.
-    private func insert(_ key: [UInt8], _ value: LeafValue, into root: inout Child?) throws -> Bool {
-        var top = root ?? .node(Node())
-        let (node, path) = try descendForChange(key, from: &top)
-        root = top
-        let (i, exact) = node.lowerBound(key)
-        if exact {
-            let old = node.values[i]
-            node.replaceLeafValue(at: i, with: value)
-            try releaseValue(old)
-        } else {
-            node.insertLeaf(key, value, at: i)
-        }
-        if node.isOverfull {
-            let appending = !exact && i == node.count - 1 && path.allSatisfy { $0.1 == $0.0.count - 1 }
-            var current = node
-            var level = path.count
-            // Before splitting a leaf, move its overflow into the right sibling when that one has
-            // room to spare: random-order inserts then leave pages ~3/4 full rather than ~1/2.
-            if !appending, let (parent, index) = path.last, index + 1 < parent.count,
-               try shiftIntoRightSibling(node, parent: parent, index: index) {
-                current = parent
-                level = path.count - 1
-            }
-            while current.isOverfull {
-                let (right, separator) = current.split(appending: appending)
-                if level == 0 {
-                    root = .node(Node(branchKeys: [[], separator], children: [.node(current), .node(right)]))
-                    break
-                }
-                let (parent, index) = path[level - 1]
-                parent.insertChild(.node(right), separator: separator, at: index + 1)
-                current = parent
-                level -= 1
-            }
-        }
-        return !exact
-    }
-
-    /// Moves the tail of an over-full leaf into its right sibling if the sibling stays at most
-    /// 7/8 full; updates the separator. Returns false (changing nothing) when it does not fit.
-    private func shiftIntoRightSibling(_ node: Node, parent: Node, index: Int) throws -> Bool {
-        let (n, bytes) = node.overflowTail()
-        guard n > 0 else { return false }
-        // Size the sibling from its page before copying it (no copy-on-write if it is too full).
-        let siblingSize: Int
-        switch parent.children[index + 1] {
-        case .node(let s):
-            guard s.isLeaf else { return false }
-            siblingSize = s.size
-        case .page(let p):
-            let view = try reader.treePage(p)
-            guard view.isLeaf else { return false }
-            siblingSize = PageLayout.size - (0..<view.count).reduce(PageLayout.size) { min($0, view.cellOffset($1)) } + 2 * view.count
-        }
-        guard siblingSize + bytes <= PageLayout.capacity * 7 / 8 else { return false }
-        let right = try materialize(&parent.children[index + 1])
-        guard right.isLeaf, right.size + bytes <= PageLayout.capacity else { return false }
-        node.shiftLast(n, to: right)
-        parent.setSeparator(Node.shortestSeparator(after: node.keys[node.keys.count - 1], upTo: right.keys[0]), at: index + 1)
-        return true
-    }
-
-    /// Removes `key` (which must be present); returns its old value. Merges under-full nodes
-    /// with a sibling on the way up, and shortens the tree when the root has one child.
-    private func remove(_ key: [UInt8], from root: inout Child?) throws -> LeafValue? {
-        guard var top = root else { return nil }
-        let (node, path) = try descendForChange(key, from: &top)
-        root = top
-        let (i, exact) = node.lowerBound(key)
-        guard exact else { return nil }
-        let old = node.values[i]
-        node.removeLeaf(at: i)
-
-        var current = node
-        var level = path.count
-        while level > 0 {
-            let (parent, index) = path[level - 1]
-            if current.count == 0 {
-                // An empty node is cut out of its parent rather than merged (a parent left with
-                // one child may not be able to merge, and must not keep an empty leaf).
-                parent.removeChild(at: index)
-                current = parent
-                level -= 1
-                continue
-            }
-            if !current.isUnderfull { break }
-            if parent.count >= 2 {
-                let leftIndex = index > 0 ? index - 1 : index
-                let left = try materialize(&parent.children[leftIndex])
-                let right = try materialize(&parent.children[leftIndex + 1])
-                let separator = parent.keys[leftIndex + 1]
-                guard left.sizeAfterAbsorbing(right, separator: separator) <= PageLayout.capacity else { break }
-                left.absorb(right, separator: separator)
-                parent.removeChild(at: leftIndex + 1)
-            }
-            current = parent
-            level -= 1
-        }
-        while case .node(let r)? = root, !r.isLeaf, r.count <= 1 { root = r.count == 1 ? r.children[0] : nil }
-        if case .node(let r)? = root, r.isLeaf, r.count == 0 { root = nil }
-        return old
-    }
-
     // MARK: - Commit
 
-    /// Writes every changed node to new pages, bottom-up; returns the root page.
-    private func spill(_ child: Child, into pages: inout [(PageNumber, [UInt8])]) throws -> PageNumber {
-        switch child {
-        case .page(let p):
-            return p
-        case .node(let n):
-            if !n.isLeaf {
-                for i in 0..<n.children.count {
-                    n.children[i] = .page(try spill(n.children[i], into: &pages))
-                }
-            }
-            guard !n.isOverfull else {
-                throw StoreError.corruptPage(page: 0, reason: "internal error: node of \(n.size) bytes does not fit a page")
-            }
-            let p = allocatePage()
-            pages.append((p, n.encode(pageNumber: p, txid: txid)))
-            return p
-        }
-    }
-
     struct Prepared {
-        var pages: [(PageNumber, [UInt8])]
+        /// Every dirty page, sealed, ready to write.
+        var pages: [DirtyPage]
         var catalogRoot: PageNumber
     }
 
-    /// Writes the changed trees and the catalog to page images (not yet to the file).
+    /// Writes the catalog entries of changed tables, then seals every dirty page.
     func prepare() throws -> Prepared {
-        var pages: [(PageNumber, [UInt8])] = []
         for s in tables.values.sorted(by: { $0.id < $1.id }) where s.dirty {
             let key = Array(s.name.utf8)
             if s.dropped {
-                if try find(key, in: catalog.root) != nil { _ = try remove(key, from: &catalog.root) }
+                _ = try remove(key, from: &catalog.root)
                 continue
             }
-            var root: PageNumber = 0
-            if let r = s.root { root = try spill(r, into: &pages) }
-            s.root = root == 0 ? nil : .page(root)
-            let entry = CatalogEntry(id: s.id, root: root, count: s.count).encode()
+            let entry = CatalogEntry(id: s.id, root: s.root, count: s.count).encode()
             _ = try insert(key, .inline(entry), into: &catalog.root)
         }
-        var catalogRoot: PageNumber = 0
-        if let r = catalog.root { catalogRoot = try spill(r, into: &pages) }
-        return Prepared(pages: pages, catalogRoot: catalogRoot)
+        let pages = Array(dirty.values)
+        for d in pages {
+            guard d.used <= PageLayout.capacity else {
+                throw StoreError.corruptPage(page: d.number, reason: "internal error: page of \(d.used) bytes does not fit")
+            }
+            d.seal(txid: txid)
+        }
+        return Prepared(pages: pages, catalogRoot: catalog.root)
     }
 
     /// Undoes page allocation after the body threw.

@@ -1,0 +1,249 @@
+// B+tree changes inside a write transaction: insert (with splits), remove (with merges), on dirty
+// pages edited in place (DirtyPage.swift).
+//
+// A change first copies the path from the root to the leaf (touch), then edits the leaf. Pages
+// never exceed one page: an insert that does not fit gathers the leaf's cells plus the new one
+// and lays them out again, over the leaf and its right sibling when the sibling has room
+// (random-order inserts then leave pages about 3/4 full rather than 1/2), or else over the leaf
+// and a new page, inserting a separator in the parent, which may split in turn. Keys arriving in
+// ascending order at the right edge of the tree ("appending") leave the left page full, so
+// in-order loads pack pages densely. A remove that leaves a page under 1/4 full merges it with
+// a sibling when both fit one page; an emptied page is cut out of its parent; a root branch
+// with one child is replaced by that child.
+
+extension WriteTransaction {
+    typealias Path = [(page: DirtyPage, index: Int)]
+
+    /// Touches the path from `root` to the leaf that holds (or would hold) `key`; returns the
+    /// leaf and the branches above it with the child index taken in each.
+    private func descendForChange(_ key: [UInt8], root: inout PageNumber) throws -> (DirtyPage, Path) {
+        var page = try touch(root)
+        root = page.number
+        var path: Path = []
+        while !page.isLeaf {
+            guard path.count < PageReader.maxDepth else {
+                throw StoreError.corruptPage(page: root, reason: "tree deeper than \(PageReader.maxDepth) levels")
+            }
+            let i = key.withUnsafeBytes { page.view.childIndex(for: $0) }
+            let child = try touchChild(of: page, i)
+            path.append((page, i))
+            page = child
+        }
+        return (page, path)
+    }
+
+    /// Touches child `i` of a dirty branch and points the branch at the copy.
+    private func touchChild(of parent: DirtyPage, _ i: Int) throws -> DirtyPage {
+        let old = parent.view.child(i)
+        let child = try touch(old)
+        if child.number != old { parent.setChild(i, child.number) }
+        return child
+    }
+
+    /// Inserts or replaces; returns true when the key is new.
+    func insert(_ key: [UInt8], _ value: LeafValue, into root: inout PageNumber) throws -> Bool {
+        if root == 0 { root = newPage(kind: .leaf).number }
+        let (leaf, path) = try descendForChange(key, root: &root)
+        let (i, exact) = key.withUnsafeBytes { leaf.view.lowerBound($0) }
+        if exact {
+            if leaf.overwriteValue(at: i, with: value) { return false }
+            let old = leaf.view.value(i)
+            if old.overflow { try releaseOverflow(first: leaf.view.overflowStart(i), length: old.length) }
+            leaf.remove(at: i)
+        }
+        if leaf.insertLeafCell(at: i, key: key, value: value) { return !exact }
+
+        let appending = !exact && i == leaf.count && path.allSatisfy { $0.index == $0.page.count - 1 }
+        var cells: [CellSource] = []
+        cells.reserveCapacity(leaf.count + 1)
+        leaf.appendCells(0..<i, to: &cells)
+        cells.append(.leaf(key: key, value: value))
+        leaf.appendCells(i..<leaf.count, to: &cells)
+        if !appending, try shiftIntoRightSibling(leaf, cells, path: path, root: &root) { return !exact }
+        try split(leaf, cells, appending: appending, path: path, level: path.count, root: &root)
+        return !exact
+    }
+
+    /// Where to cut `cells` in two: the left part gets half the bytes, or (appending) all but
+    /// the last cell. Both parts fit a page because no cell exceeds `PageLayout.maxCellSize`.
+    private func splitPoint(_ cells: [CellSource], appending: Bool) -> Int {
+        let n = cells.count
+        var m: Int
+        if appending {
+            m = n - 1
+        } else {
+            let total = cells.reduce(0) { $0 + $1.size }
+            var acc = 0
+            m = 0
+            while m < n - 1 {
+                acc += cells[m].size
+                m += 1
+                if acc >= total / 2 { break }
+            }
+        }
+        return min(max(m, 1), n - 1)
+    }
+
+    /// Lays `cells` (the contents of `page`, one page too many) out over `page` and a new right
+    /// sibling, then inserts the separator into the parent at `path[level - 1]`.
+    private func split(_ page: DirtyPage, _ cells: [CellSource], appending: Bool, path: Path, level: Int,
+                       root: inout PageNumber) throws {
+        let m = splitPoint(cells, appending: appending)
+        let right = newPage(kind: page.isLeaf ? .leaf : .branch)
+        // The separator is read before any page is laid out again: cells point into `page`.
+        let separator: [UInt8]
+        if page.isLeaf {
+            separator = Self.shortestSeparator(after: cells[m - 1].key, upTo: cells[m].key)
+            right.lay(cells[m...])
+        } else {
+            // A branch's first cell has no key: the key of cell m moves up as the separator.
+            separator = cells[m].key
+            var rightCells: [CellSource] = [.branch(key: [], child: cells[m].child)]
+            rightCells.append(contentsOf: cells[(m + 1)...])
+            right.lay(rightCells[...])
+        }
+        page.lay(cells[..<m])
+        try insertSeparator(separator, child: right.number, left: page.number, appending: appending,
+                            path: path, level: level, root: &root)
+    }
+
+    /// Inserts (separator, child) after the child taken at `path[level - 1]`; at level 0 a new
+    /// root gets `left` and `child`.
+    private func insertSeparator(_ separator: [UInt8], child: PageNumber, left: PageNumber, appending: Bool,
+                                 path: Path, level: Int, root: inout PageNumber) throws {
+        if level == 0 {
+            let top = newPage(kind: .branch)
+            _ = top.insertBranchCell(at: 0, key: [], child: left)
+            _ = top.insertBranchCell(at: 1, key: separator, child: child)
+            root = top.number
+            return
+        }
+        let (parent, index) = path[level - 1]
+        if parent.insertBranchCell(at: index + 1, key: separator, child: child) { return }
+        var cells: [CellSource] = []
+        cells.reserveCapacity(parent.count + 1)
+        parent.appendCells(0..<(index + 1), to: &cells)
+        cells.append(.branch(key: separator, child: child))
+        parent.appendCells((index + 1)..<parent.count, to: &cells)
+        try split(parent, cells, appending: appending, path: path, level: level - 1, root: &root)
+    }
+
+    /// Moves the tail of `cells` (an over-full leaf's contents) into the leaf's right sibling if
+    /// the sibling stays at most 7/8 full, and updates the separator. Returns false (changing
+    /// nothing) when there is no such sibling or it has no room.
+    private func shiftIntoRightSibling(_ leaf: DirtyPage, _ cells: [CellSource], path: Path,
+                                       root: inout PageNumber) throws -> Bool {
+        guard let (parent, index) = path.last, index + 1 < parent.count else { return false }
+        let total = cells.reduce(0) { $0 + $1.size }
+        var n = 0
+        var bytes = 0
+        while total - bytes > PageLayout.capacity && n < cells.count - 1 {
+            n += 1
+            bytes += cells[cells.count - n].size
+        }
+        guard n > 0 else { return false }
+        // Size the sibling from its page first: no copy-on-write if it is too full.
+        let siblingNumber = parent.view.child(index + 1)
+        let siblingView = try treePage(siblingNumber)
+        guard siblingView.isLeaf else { return false }
+        let siblingUsed = dirty[siblingNumber]?.used ?? DirtyPage.usedBytes(siblingView)
+        guard siblingUsed + bytes <= PageLayout.capacity * 7 / 8 else { return false }
+        let sibling = try touchChild(of: parent, index + 1)
+        let keep = cells.count - n
+        let separator = Self.shortestSeparator(after: cells[keep - 1].key, upTo: cells[keep].key)
+        var moved = Array(cells[keep...])
+        sibling.appendCells(0..<sibling.count, to: &moved)
+        sibling.lay(moved[...])
+        leaf.lay(cells[..<keep])
+        parent.remove(at: index + 1)   // index + 1 >= 1: not the keyless first cell
+        try insertSeparator(separator, child: sibling.number, left: leaf.number, appending: false,
+                            path: path, level: path.count, root: &root)
+        return true
+    }
+
+    /// Removes `key`; returns whether it was there.
+    func remove(_ key: [UInt8], from root: inout PageNumber) throws -> Bool {
+        guard root != 0 else { return false }
+        let (leaf, path) = try descendForChange(key, root: &root)
+        let (i, exact) = key.withUnsafeBytes { leaf.view.lowerBound($0) }
+        guard exact else { return false }
+        let old = leaf.view.value(i)
+        if old.overflow { try releaseOverflow(first: leaf.view.overflowStart(i), length: old.length) }
+        leaf.remove(at: i)
+
+        var current = leaf
+        var level = path.count
+        while level > 0 {
+            let (parent, index) = path[level - 1]
+            if current.count == 0 {
+                // An empty page is cut out of its parent rather than merged (a parent left with
+                // one child may not be able to merge, and must not keep an empty leaf).
+                release(current.number)
+                parent.removeBranchCell(at: index)
+                current = parent
+                level -= 1
+                continue
+            }
+            if !current.isUnderfull { break }
+            if parent.count >= 2, try !merge(in: parent, at: index > 0 ? index - 1 : index) { break }
+            current = parent
+            level -= 1
+        }
+        // Shorten the tree while the root is a branch with one child.
+        while root != 0 {
+            let view = try treePage(root)
+            if view.isLeaf {
+                if view.count == 0 {
+                    release(root)
+                    root = 0
+                }
+                break
+            }
+            if view.count > 1 { break }
+            let only = view.count == 1 ? view.child(0) : 0
+            release(root)
+            root = only
+        }
+        return true
+    }
+
+    /// Merges children `left` and `left + 1` of `parent` into the left one when their cells fit
+    /// one page; returns false (changing nothing) otherwise.
+    private func merge(in parent: DirtyPage, at left: Int) throws -> Bool {
+        let leftNumber = parent.view.child(left)
+        let rightNumber = parent.view.child(left + 1)
+        let leftView = try treePage(leftNumber)
+        let rightView = try treePage(rightNumber)
+        guard leftView.isLeaf == rightView.isLeaf else {
+            throw StoreError.corruptPage(page: rightNumber, reason: "siblings of different kinds")
+        }
+        let separator = parent.view.keyBytes(left + 1)
+        var combined = (dirty[leftNumber]?.used ?? DirtyPage.usedBytes(leftView))
+            + (dirty[rightNumber]?.used ?? DirtyPage.usedBytes(rightView))
+        if !leftView.isLeaf { combined += separator.count }   // the right page's first key
+        guard combined <= PageLayout.capacity else { return false }
+        let page = try touchChild(of: parent, left)
+        // The right page's cells are read where they are (its own page, or the map): it is
+        // given up, not changed.
+        var cells: [CellSource] = []
+        cells.reserveCapacity(page.count + rightView.count)
+        page.appendCells(0..<page.count, to: &cells)
+        if rightView.isLeaf {
+            DirtyPage.appendCells(of: rightView, 0..<rightView.count, to: &cells)
+        } else {
+            cells.append(.branch(key: separator, child: rightView.child(0)))
+            DirtyPage.appendCells(of: rightView, 1..<rightView.count, to: &cells)
+        }
+        page.lay(cells[...])
+        release(rightNumber)
+        parent.removeBranchCell(at: left + 1)
+        return true
+    }
+
+    /// The shortest prefix of `high` that is still greater than `low` (low < high).
+    static func shortestSeparator(after low: [UInt8], upTo high: [UInt8]) -> [UInt8] {
+        var i = 0
+        while i < low.count && i < high.count && low[i] == high[i] { i += 1 }
+        return i < high.count ? Array(high[0...i]) : high
+    }
+}
