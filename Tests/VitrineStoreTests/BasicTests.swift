@@ -212,6 +212,25 @@ import Testing
         #expect(CRC32C.checksum(bytes("123456789")) == 0xE306_9283)
     }
 
+    /// The interleaved page checksum must equal the plain CRC-32C of the same bytes.
+    @Test func pageChecksumMatchesPlainCRC() {
+        var generator = SeededRandom(seed: 7)
+        for round in 0..<64 {
+            var page = [UInt8](repeating: 0, count: CRC32C.pageBytes)
+            // Mostly random pages; some all-zero or all-ones, some with one byte set.
+            switch round % 4 {
+            case 0: break
+            case 1: page = [UInt8](repeating: 0xFF, count: page.count)
+            case 2: page[Int(generator.next() % UInt64(page.count))] = UInt8(truncatingIfNeeded: generator.next() | 1)
+            default: for i in page.indices { page[i] = UInt8(truncatingIfNeeded: generator.next()) }
+            }
+            page.withUnsafeBytes { raw in
+                let base = raw.baseAddress!
+                #expect(CRC32C.checksum(base, count: raw.count) == CRC32C.checksumOneStream(base, count: raw.count))
+            }
+        }
+    }
+
     @Test func mapGrowsWhileReaderHoldsPages() throws {
         let dir = TempDir(); defer { dir.remove() }
         var options = DatabaseOptions()

@@ -1,7 +1,16 @@
 // CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum on every page and every
-// log record. Slice-by-8 in software: about 1-2 GB/s here, so a 4 KiB page costs a few
-// microseconds, and each page is verified once per process (see `PageCache`).
-// Check value: crc32c("123456789") == 0xE3069283.
+// log record. Check value: crc32c("123456789") == 0xE3069283.
+//
+// Software only (Swift has no access to the SSE4.2 crc32 instruction). Slice-by-8 runs at about
+// 1.5 GB/s here, limited by the dependency of each step on the previous one. Page images (the
+// hot case: every page a commit writes is sealed) are therefore cut into four streams of 1023
+// bytes that run interleaved, each with its own register, and combined at the end:
+//
+//   register(s, A ++ B) = shift_|B|(register(s, A)) xor register(0, B)
+//
+// where shift_n advances a register over n zero bytes. shift_n is linear over GF(2), so it is a
+// 32x32 bit matrix, applied as four table lookups (one per byte of the register). The result is
+// the same CRC-32C as the plain loop computes, about twice as fast.
 
 enum CRC32C {
     static let tables: [UInt32] = {
@@ -21,30 +30,97 @@ enum CRC32C {
         return t
     }()
 
-    /// CRC-32C of `count` bytes at `pointer`, continuing from `crc` (start with 0).
-    static func checksum(_ pointer: UnsafeRawPointer, count: Int, continuing crc: UInt32 = 0) -> UInt32 {
-        var c = ~crc
-        var p = pointer
-        var n = count
-        tables.withUnsafeBufferPointer { tb in
-            let t = tb.baseAddress.unsafelyUnwrapped
-            while n >= 8 {
-                let lo = p.loadUnaligned(as: UInt32.self).littleEndian ^ c
-                let hi = p.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian
-                c = t[7 * 256 + Int(lo & 0xFF)] ^ t[6 * 256 + Int((lo >> 8) & 0xFF)]
-                    ^ t[5 * 256 + Int((lo >> 16) & 0xFF)] ^ t[4 * 256 + Int(lo >> 24)]
-                    ^ t[3 * 256 + Int(hi & 0xFF)] ^ t[2 * 256 + Int((hi >> 8) & 0xFF)]
-                    ^ t[1 * 256 + Int((hi >> 16) & 0xFF)] ^ t[Int(hi >> 24)]
-                p += 8
-                n -= 8
-            }
-            while n > 0 {
-                c = t[Int((c ^ UInt32(p.load(as: UInt8.self))) & 0xFF)] ^ (c >> 8)
-                p += 1
-                n -= 1
+    /// Bytes a page checksum covers (PageLayout.size - 4), and the length of each stream.
+    static let pageBytes = 4092
+    private static let streamBytes = pageBytes / 4
+
+    /// shift_streamBytes as four byte-indexed tables.
+    private static let streamShift: [UInt32] = {
+        // Column i: the register that bit i becomes after streamBytes zero bytes.
+        var columns = [UInt32](repeating: 0, count: 32)
+        for bit in 0..<32 {
+            var c: UInt32 = 1 << bit
+            for _ in 0..<streamBytes { c = tables[Int(c & 0xFF)] ^ (c >> 8) }
+            columns[bit] = c
+        }
+        var t = [UInt32](repeating: 0, count: 4 * 256)
+        for k in 0..<4 {
+            for b in 0..<256 {
+                var v: UInt32 = 0
+                for j in 0..<8 where (b >> j) & 1 != 0 { v ^= columns[8 * k + j] }
+                t[k * 256 + b] = v
             }
         }
-        return ~c
+        return t
+    }()
+
+    /// CRC-32C of `count` bytes at `pointer`, continuing from `crc` (start with 0).
+    static func checksum(_ pointer: UnsafeRawPointer, count: Int, continuing crc: UInt32 = 0) -> UInt32 {
+        if count == pageBytes && crc == 0 { return pageChecksum(pointer) }
+        return tables.withUnsafeBufferPointer { tb in
+            ~update(~crc, pointer, count, tb.baseAddress.unsafelyUnwrapped)
+        }
+    }
+
+    /// Advances register `c` over `count` bytes (slice-by-8).
+    @inline(__always)
+    private static func update(_ register: UInt32, _ pointer: UnsafeRawPointer, _ count: Int,
+                               _ t: UnsafePointer<UInt32>) -> UInt32 {
+        var c = register
+        var p = pointer
+        var n = count
+        while n >= 8 {
+            c = step8(c, p, t)
+            p += 8
+            n -= 8
+        }
+        while n > 0 {
+            c = t[Int((c ^ UInt32(p.load(as: UInt8.self))) & 0xFF)] ^ (c >> 8)
+            p += 1
+            n -= 1
+        }
+        return c
+    }
+
+    @inline(__always)
+    private static func step8(_ c: UInt32, _ p: UnsafeRawPointer, _ t: UnsafePointer<UInt32>) -> UInt32 {
+        let lo = p.loadUnaligned(as: UInt32.self).littleEndian ^ c
+        let hi = p.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian
+        return t[7 * 256 + Int(lo & 0xFF)] ^ t[6 * 256 + Int((lo >> 8) & 0xFF)]
+            ^ t[5 * 256 + Int((lo >> 16) & 0xFF)] ^ t[4 * 256 + Int(lo >> 24)]
+            ^ t[3 * 256 + Int(hi & 0xFF)] ^ t[2 * 256 + Int((hi >> 8) & 0xFF)]
+            ^ t[1 * 256 + Int((hi >> 16) & 0xFF)] ^ t[Int(hi >> 24)]
+    }
+
+    /// The four-stream checksum of `pageBytes` bytes.
+    private static func pageChecksum(_ pointer: UnsafeRawPointer) -> UInt32 {
+        tables.withUnsafeBufferPointer { tb in
+            streamShift.withUnsafeBufferPointer { sb in
+                let t = tb.baseAddress.unsafelyUnwrapped
+                let s = sb.baseAddress.unsafelyUnwrapped
+                let len = streamBytes
+                var c0: UInt32 = ~0, c1: UInt32 = 0, c2: UInt32 = 0, c3: UInt32 = 0
+                var p = pointer
+                var n = len
+                while n >= 8 {
+                    c0 = step8(c0, p, t)
+                    c1 = step8(c1, p + len, t)
+                    c2 = step8(c2, p + 2 * len, t)
+                    c3 = step8(c3, p + 3 * len, t)
+                    p += 8
+                    n -= 8
+                }
+                c0 = update(c0, p, n, t)
+                c1 = update(c1, p + len, n, t)
+                c2 = update(c2, p + 2 * len, n, t)
+                c3 = update(c3, p + 3 * len, n, t)
+                @inline(__always) func shift(_ v: UInt32) -> UInt32 {
+                    s[Int(v & 0xFF)] ^ s[256 + Int((v >> 8) & 0xFF)]
+                        ^ s[512 + Int((v >> 16) & 0xFF)] ^ s[768 + Int(v >> 24)]
+                }
+                return ~(shift(shift(shift(c0) ^ c1) ^ c2) ^ c3)
+            }
+        }
     }
 
     static func checksum(_ bytes: [UInt8]) -> UInt32 {
@@ -52,5 +128,10 @@ enum CRC32C {
             guard let base = raw.baseAddress else { return 0 }
             return checksum(base, count: raw.count)
         }
+    }
+
+    /// The plain loop over `count` bytes, whatever the length (tests compare the page path with it).
+    static func checksumOneStream(_ pointer: UnsafeRawPointer, count: Int) -> UInt32 {
+        tables.withUnsafeBufferPointer { ~update(~0, pointer, count, $0.baseAddress.unsafelyUnwrapped) }
     }
 }
