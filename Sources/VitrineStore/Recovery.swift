@@ -77,6 +77,7 @@ enum Recovery {
                 header = try WriteAheadLog.readHeader(logFile)
                 log = try WriteAheadLog(file: logFile, databaseId: meta.databaseId, generation: meta.logGeneration,
                                         baseTxid: meta.txid, growthBytes: options.logGrowthBytes)
+                if options.durability != .relaxed { logFile.useDirectWrites() }
             } catch {
                 logFile.close()
                 throw error

@@ -2,13 +2,21 @@
 // transaction (layout in Format/LogRecord.swift and formats/write-ahead-log.md).
 //
 // The file is reused, not truncated (except to give space back at close): a checkpoint starts
-// a new generation by rewriting the header, and new records overwrite old ones from offset 4096; stale records beyond the write
-// position carry an older generation and are ignored. Reusing an already-written file keeps
+// a new generation by rewriting the header, and new records overwrite old ones from offset 4096;
+// stale records beyond the write position carry an older generation and are ignored. Reusing an already-written file keeps
 // fdatasync cheap (no block allocation or size change to journal), so the file grows only when a
 // generation needs more room than any before it, and it grows by writing zeros in large steps.
 //
+// Records are written in whole 4 KiB blocks from an aligned tail buffer that mirrors the file
+// from the block holding the write position: each append rewrites the last, partial block (its
+// earlier bytes unchanged, so a torn rewrite cannot damage records already there) plus any new
+// blocks, with zeros after the record. Aligned writes let durable modes bypass the page cache
+// (StorageFile.useDirectWrites), which makes the following fdatasync cheaper.
+//
 // Not thread-safe by itself: the database calls it with its writer lock held, except `sync`,
 // which the group-commit leader calls alone.
+
+import Glibc
 
 final class WriteAheadLog: @unchecked Sendable {
     let file: StorageFile
@@ -28,6 +36,13 @@ final class WriteAheadLog: @unchecked Sendable {
     /// Smallest size the file grows to, and its growth step.
     let growthBytes: Int64
 
+    private static let block = directWriteAlignment
+    private static let tailCapacity = 64 << 10
+    /// File bytes [tailStart, writeOffset) mirrored at the start of `tail`; zeros after them.
+    private let tail = UnsafeMutableRawPointer.allocate(byteCount: tailCapacity, alignment: block)
+    /// Block-aligned file offset of `tail`'s first byte.
+    private var tailStart: Int64 = LogFormat.firstRecordOffset
+
     init(file: StorageFile, databaseId: UInt64, generation: UInt64, baseTxid: UInt64, growthBytes: Int64 = 4 << 20) throws {
         self.file = file
         self.growthBytes = max(64 << 10, growthBytes)
@@ -35,7 +50,10 @@ final class WriteAheadLog: @unchecked Sendable {
         self.generation = generation
         self.baseTxid = baseTxid
         self.allocatedSize = max(try file.size(), LogFormat.firstRecordOffset)
+        memset(tail, 0, Self.tailCapacity)
     }
+
+    deinit { tail.deallocate() }
 
     /// Bytes of records in the current generation.
     var logBytes: Int64 { writeOffset - LogFormat.firstRecordOffset }
@@ -61,19 +79,50 @@ final class WriteAheadLog: @unchecked Sendable {
         self.generation = generation
         self.baseTxid = baseTxid
         headerPending = true
+        memset(tail, 0, Int(writeOffset - tailStart))
         writeOffset = LogFormat.firstRecordOffset
+        tailStart = writeOffset
+    }
+
+    /// Writes the header block (header, then zeros up to the first record).
+    private func writeHeader() throws {
+        let header = Self.encodeHeader(generation: generation, baseTxid: baseTxid, databaseId: databaseId)
+        try withUnsafeTemporaryAllocation(byteCount: Self.block, alignment: Self.block) { raw in
+            let b = raw.baseAddress.unsafelyUnwrapped
+            memset(b, 0, Self.block)
+            header.withUnsafeBytes { h in if let hb = h.baseAddress { memcpy(b, hb, h.count) } }
+            try file.write(UnsafeRawPointer(b), count: Self.block, at: 0)
+        }
+        headerPending = false
     }
 
     /// Writes a sealed record at the write position (not synced).
     func append(_ record: [UInt8]) throws {
-        if headerPending {
-            try file.write(Self.encodeHeader(generation: generation, baseTxid: baseTxid, databaseId: databaseId), at: 0)
-            headerPending = false
-        }
+        if headerPending { try writeHeader() }
         let end = writeOffset + Int64(record.count)
-        if end > allocatedSize { try grow(toAtLeast: end) }
-        try file.write(record, at: writeOffset)
-        writeOffset = end
+        if end > allocatedSize { try grow(toAtLeast: (end + Int64(Self.block) - 1) / Int64(Self.block) * Int64(Self.block)) }
+        try record.withUnsafeBytes { raw in
+            guard let source = raw.baseAddress else { return }
+            var done = 0
+            while done < raw.count {
+                var fill = Int(writeOffset - tailStart)
+                if fill > Self.tailCapacity - Self.block {
+                    // Keep only the partial last block, at the front.
+                    let keepFrom = fill / Self.block * Self.block
+                    memmove(tail, tail + keepFrom, fill - keepFrom)
+                    memset(tail + (fill - keepFrom), 0, keepFrom)
+                    tailStart += Int64(keepFrom)
+                    fill -= keepFrom
+                }
+                let n = min(Self.tailCapacity - fill, raw.count - done)
+                memcpy(tail + fill, source + done, n)
+                let from = fill / Self.block * Self.block
+                let to = (fill + n + Self.block - 1) / Self.block * Self.block
+                try file.write(UnsafeRawPointer(tail + from), count: to - from, at: tailStart + Int64(from))
+                writeOffset += Int64(n)
+                done += n
+            }
+        }
     }
 
     func sync() throws { try file.sync() }
@@ -81,10 +130,7 @@ final class WriteAheadLog: @unchecked Sendable {
     /// Gives back the file's space when it holds no records (after the checkpoint at close).
     func shrink() throws {
         guard writeOffset == LogFormat.firstRecordOffset else { return }
-        if headerPending {
-            try file.write(Self.encodeHeader(generation: generation, baseTxid: baseTxid, databaseId: databaseId), at: 0)
-            headerPending = false
-        }
+        if headerPending { try writeHeader() }
         try file.truncate(to: LogFormat.firstRecordOffset)
         try file.sync()
         allocatedSize = LogFormat.firstRecordOffset

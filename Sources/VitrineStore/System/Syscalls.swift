@@ -29,6 +29,18 @@ enum Syscalls {
     }
 
     /// The corresponding C function is `pwrite`. Writes all `count` bytes or throws.
+    /// O_DIRECT, which Glibc's Swift overlay does not export (its value depends on the
+    /// architecture).
+    static var directFlag: Int32? {
+        #if arch(x86_64) || arch(i386)
+        return 0o40000
+        #elseif arch(arm64) || arch(arm)
+        return 0o200000
+        #else
+        return nil
+        #endif
+    }
+
     static func pwrite(_ fd: Int32, _ buffer: UnsafeRawPointer, count: Int, offset: Int64, path: String) throws {
         var done = 0
         while done < count {
