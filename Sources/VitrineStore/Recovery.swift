@@ -77,7 +77,10 @@ enum Recovery {
                 header = try WriteAheadLog.readHeader(logFile)
                 log = try WriteAheadLog(file: logFile, databaseId: meta.databaseId, generation: meta.logGeneration,
                                         baseTxid: meta.txid, growthBytes: options.logGrowthBytes)
-                if options.durability != .relaxed { logFile.useDirectWrites() }
+                // Only .full: there each commit syncs its own record, and a direct write leaves
+                // the sync only the device flush. Group commit wants the opposite: cheap
+                // buffered appends under the writer lock, written back by the leader's one sync.
+                if options.durability == .full { logFile.useDirectWrites() }
             } catch {
                 logFile.close()
                 throw error

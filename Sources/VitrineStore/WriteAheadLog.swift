@@ -10,8 +10,8 @@
 // Records are written in whole 4 KiB blocks from an aligned tail buffer that mirrors the file
 // from the block holding the write position: each append rewrites the last, partial block (its
 // earlier bytes unchanged, so a torn rewrite cannot damage records already there) plus any new
-// blocks, with zeros after the record. Aligned writes let durable modes bypass the page cache
-// (StorageFile.useDirectWrites), which makes the following fdatasync cheaper.
+// blocks, with zeros after the record. Aligned writes let `.full` durability bypass the page
+// cache (StorageFile.useDirectWrites), which makes the following fdatasync cheaper.
 //
 // Not thread-safe by itself: the database calls it with its writer lock held, except `sync`,
 // which the group-commit leader calls alone.
