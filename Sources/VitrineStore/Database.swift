@@ -83,12 +83,7 @@ public final class Database: @unchecked Sendable {
     var replaying = false
 
     // Shared with readers.
-    struct SharedState {
-        var published: Snapshot
-        var readers: [UInt64: Int] = [:]
-        var closed = false
-    }
-    let shared: Mutex<SharedState>
+    let snapshots: SnapshotRegistry
     let poison = Mutex<String?>(nil)
 
     // Group commit.
@@ -117,7 +112,7 @@ public final class Database: @unchecked Sendable {
         writerMapping = try pager.ensureMapped(pageCount: opened.meta.pageCount)
         latest = Snapshot(txid: meta.txid, catalogRoot: meta.catalogRoot, pageCount: meta.pageCount,
                           nextTableId: meta.nextTableId, mapping: writerMapping)
-        shared = Mutex(SharedState(published: latest))
+        snapshots = SnapshotRegistry(latest)
         durableTxid = meta.txid
         writtenTxid = meta.txid
         do {
@@ -127,7 +122,7 @@ public final class Database: @unchecked Sendable {
             // The object is fully initialized, so deinit (and close) will still run: mark it
             // closed first, or close() would close the lock descriptor a second time — by
             // then possibly another file's descriptor number.
-            shared.withLock { $0.closed = true }
+            _ = snapshots.markClosed()
             dataFile.close()
             log.file.close()
             Syscalls.close(lockDescriptor)
@@ -142,17 +137,13 @@ public final class Database: @unchecked Sendable {
     public func close() {
         writer.lock()
         defer { writer.unlock() }
-        let wasClosed = shared.withLock { s -> Bool in
-            defer { s.closed = true }
-            return s.closed
-        }
-        if wasClosed { return }
+        if snapshots.markClosed() { return }
         stopFlusher()
         if poison.withLock({ $0 }) == nil {
             if log.logBytes > 0 || latest.txid != meta.txid { try? checkpointLocked() }
             if poison.withLock({ $0 }) == nil { try? log.shrink() }
         }
-        while shared.withLock({ !$0.readers.isEmpty }) { usleep(1000) }
+        while snapshots.hasReaders { usleep(1000) }
         pager.unmapAll()
         log.file.close()
         dataFile.close()
@@ -165,19 +156,11 @@ public final class Database: @unchecked Sendable {
     /// and other readers and never waits for them. The transaction is valid only inside `body`.
     /// - Throws: what `body` throws; `.closed`.
     public func read<T>(_ body: (ReadTransaction) throws -> T) throws -> T {
-        let snapshot = try shared.withLock { s -> Snapshot in
-            if s.closed { throw StoreError.closed }
-            s.readers[s.published.txid, default: 0] += 1
-            return s.published
-        }
-        let tx = ReadTransaction(database: self, snapshot: snapshot)
+        let ticket = try snapshots.enter()
+        let tx = ReadTransaction(database: self, snapshot: ticket.snapshot)
         defer {
             tx.close()
-            shared.withLock { s in
-                if let n = s.readers[snapshot.txid] {
-                    if n <= 1 { s.readers.removeValue(forKey: snapshot.txid) } else { s.readers[snapshot.txid] = n - 1 }
-                }
-            }
+            snapshots.leave(ticket)
         }
         return try body(tx)
     }
@@ -197,19 +180,9 @@ public final class Database: @unchecked Sendable {
     }
 
     /// The oldest snapshot any reader holds or may start on.
-    func oldestSnapshot() -> UInt64 {
-        shared.withLock { s in
-            var oldest = s.published.txid
-            for t in s.readers.keys where t < oldest { oldest = t }
-            return oldest
-        }
-    }
+    func oldestSnapshot() -> UInt64 { snapshots.oldest() }
 
-    func publish(_ snapshot: Snapshot) {
-        shared.withLock { s in
-            if snapshot.txid >= s.published.txid { s.published = snapshot }
-        }
-    }
+    func publish(_ snapshot: Snapshot) { snapshots.publish(snapshot) }
 
     // MARK: - Writing
 
@@ -248,7 +221,7 @@ public final class Database: @unchecked Sendable {
     }
 
     func checkWritable() throws {
-        if shared.withLock({ $0.closed }) { throw StoreError.closed }
+        if snapshots.isClosed { throw StoreError.closed }
         if let cause = poison.withLock({ $0 }) { throw StoreError.needsReopen(cause: cause) }
     }
 
@@ -283,5 +256,5 @@ public final class Database: @unchecked Sendable {
     }
 
     /// The id of the last committed transaction.
-    public var lastTransactionId: UInt64 { shared.withLock { $0.published.txid } }
+    public var lastTransactionId: UInt64 { snapshots.publishedTxid }
 }

@@ -234,7 +234,7 @@ extension Database {
         if writer.isHeldByCurrentThread { throw StoreError.nestedWriteTransaction }
         writer.lock()
         defer { writer.unlock() }
-        if shared.withLock({ $0.closed }) { throw StoreError.closed }
+        if snapshots.isClosed { throw StoreError.closed }
         let state = latest
         var walker = TreeWalker(pager: pager, mapping: writerMapping, limit: allocator.pageCount)
         _ = walker.walkAll(catalogRoot: state.catalogRoot)
@@ -262,7 +262,7 @@ extension Database {
     public func statistics() throws -> DatabaseStatistics {
         if writer.isHeldByCurrentThread { throw StoreError.nestedWriteTransaction }
         writer.lock()
-        let closed = shared.withLock { $0.closed }
+        let closed = snapshots.isClosed
         let counters = (pageCount: allocator.pageCount, logBytes: log.logBytes,
                         freePages: allocator.freeCount + allocator.checkpointChain.count,
                         checkpointSequence: meta.checkpointSequence)

@@ -102,6 +102,70 @@ import Testing
         #expect(try db.verify().isClean)
     }
 
+    /// More readers at once than the registry has slots (128): the extra ones are tracked on the
+    /// side, and no page any of them can reach is reused while the writer churns the table.
+    @Test func moreReadersThanSlotsKeepTheirSnapshots() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let db = try Database(path: dir.file(), options: DatabaseOptions(durability: .relaxed, checkpointLogBytes: 32 << 10))
+        defer { db.close() }
+        func value(_ version: Int, _ i: Int) -> [UInt8] { Array("v\(version)-\(i)-".utf8) + [UInt8](repeating: UInt8(version % 251), count: 300) }
+        let keys = 40
+        try db.write { tx in
+            let t = try tx.createTable("t")
+            for i in 0..<keys { try t.put(Array("key\(i)".utf8), value(0, i)) }
+        }
+        var mismatches = 0
+        // Each level holds a read transaction open while the next level rewrites every key
+        // (freeing every leaf the outer snapshots reach) and opens its own.
+        func level(_ version: Int) throws {
+            try db.read { tx in
+                func check() throws {
+                    let t = try #require(try tx.table("t"))
+                    for i in 0..<keys where try t.get(Array("key\(i)".utf8)) != value(version, i) { mismatches += 1 }
+                }
+                try check()
+                if version < 160 {
+                    try db.write { w in
+                        let t = try w.createTable("t")
+                        for i in 0..<keys { try t.put(Array("key\(i)".utf8), value(version + 1, i)) }
+                    }
+                    try level(version + 1)
+                }
+                try check()
+            }
+        }
+        try level(0)
+        #expect(mismatches == 0)
+
+        // The oldest reader itself beyond the slots: a thread fills all 128 slots on the current
+        // snapshot, this thread registers on the same snapshot (so on the side), the filler
+        // leaves, and the churn must still spare this reader's pages.
+        let entered = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let filler = Thread {
+            func hold(_ depth: Int) { _ = try? db.read { _ in if depth < 128 { hold(depth + 1) } else { entered.signal(); release.wait() } } }
+            hold(1)
+            entered.signal()
+        }
+        filler.start()
+        entered.wait()
+        let version = 160
+        try db.read { tx in
+            release.signal()
+            entered.wait()   // the filler has left every slot
+            for round in 1...20 {
+                try db.write { w in
+                    let t = try w.createTable("t")
+                    for i in 0..<keys { try t.put(Array("key\(i)".utf8), value(version + round, i)) }
+                }
+            }
+            let t = try #require(try tx.table("t"))
+            for i in 0..<keys where try t.get(Array("key\(i)".utf8)) != value(version, i) { mismatches += 1 }
+        }
+        #expect(mismatches == 0)
+        #expect(try db.verify().problems.isEmpty)
+    }
+
     @Test func snapshotsUnderFullDurability() throws { try Self.run(durability: .full, writers: 1) }
     @Test func snapshotsUnderGroupCommit() throws { try Self.run(durability: .grouped, writers: 4) }
     @Test func snapshotsUnderRelaxed() throws { try Self.run(durability: .relaxed, writers: 2) }
