@@ -11,7 +11,11 @@
 // offset. Removing a cell leaves a hole (zeroed, so deleted bytes do not linger) that is not
 // tracked; `used` counts only live bytes. An insert that does not fit between the pointer array
 // and `top` but fits in `used` first compacts the page. The bytes between the pointer array and
-// `top` are always zero.
+// `top` are zero (made so when the page is first measured).
+//
+// `top` and `used` are measured lazily (a scan of the cells): a page on the path that only gets
+// a child pointer changed, or a value overwritten in place, never needs them. A measured page
+// is sealed with a checksum that skips its zero gap (CRC32C.pageChecksum(_:gapFrom:to:)).
 
 import Glibc
 
@@ -81,10 +85,21 @@ enum LeafValue {
 final class DirtyPage {
     private(set) var number: PageNumber = 0
     let base: UnsafeMutableRawPointer
+    private var measuredTop = PageLayout.size
+    private var measuredUsed = 0
+    private var isMeasured = true
+
     /// Lowest cell offset (PageLayout.size when the page has no cells).
-    private(set) var top = PageLayout.size
+    var top: Int {
+        if !isMeasured { measure() }
+        return measuredTop
+    }
+
     /// Bytes taken by cell pointers and live cells.
-    private(set) var used = 0
+    var used: Int {
+        if !isMeasured { measure() }
+        return measuredUsed
+    }
 
     init() {
         base = UnsafeMutableRawPointer.allocate(byteCount: PageLayout.size, alignment: 64)
@@ -104,25 +119,31 @@ final class DirtyPage {
         memset(base, 0, PageLayout.size)
         base.storeBytes(of: kind.rawValue, toByteOffset: 4, as: UInt8.self)
         setNumber(number)
-        top = PageLayout.size
-        used = 0
+        measuredTop = PageLayout.size
+        measuredUsed = 0
+        isMeasured = true
     }
 
     /// Becomes a copy of the verified tree page `source`, renumbered `number`.
     func load(_ source: PageView, number: PageNumber) {
         memcpy(base, source.base, PageLayout.size)
         setNumber(number)
+        isMeasured = false
+    }
+
+    private func measure() {
         var lowest = PageLayout.size
         var total = 0
         for i in 0..<count {
             lowest = min(lowest, view.cellOffset(i))
             total += 2 + cellLength(i)
         }
-        // A page written by an older layout may have stale bytes in its gap; keep the gap zero.
+        // The format wants the gap zero; a page from elsewhere might not have it so.
         let pointersEnd = PageLayout.headerSize + 2 * count
         if lowest > pointersEnd { memset(base + pointersEnd, 0, lowest - pointersEnd) }
-        top = lowest
-        used = total
+        measuredTop = lowest
+        measuredUsed = total
+        isMeasured = true
     }
 
     private func setNumber(_ n: PageNumber) {
@@ -134,7 +155,10 @@ final class DirtyPage {
     func seal(txid: UInt64) {
         store(txid, at: 16)
         store(UInt64(0), at: 24)
-        store(CRC32C.checksum(base + 4, count: PageLayout.size - 4), at: 0)
+        let crc = isMeasured
+            ? CRC32C.pageChecksum(UnsafeRawPointer(base), gapFrom: PageLayout.headerSize + 2 * count, to: measuredTop)
+            : CRC32C.checksum(base + 4, count: PageLayout.size - 4)
+        store(crc, at: 0)
     }
 
     // MARK: - Reading
@@ -195,11 +219,11 @@ final class DirtyPage {
         if top - (PageLayout.headerSize + 2 * n) < length + 2 { compact() }
         let pointers = base + PageLayout.headerSize
         if i < n { memmove(pointers + 2 * (i + 1), pointers + 2 * i, 2 * (n - i)) }
-        top -= length
-        store(UInt16(top), at: PageLayout.headerSize + 2 * i)
+        measuredTop -= length
+        store(UInt16(measuredTop), at: PageLayout.headerSize + 2 * i)
         setCount(n + 1)
-        used += length + 2
-        return top
+        measuredUsed += length + 2
+        return measuredTop
     }
 
     /// Inserts a leaf cell at index i; false (nothing changed) when it does not fit.
@@ -219,6 +243,7 @@ final class DirtyPage {
 
     /// Removes cell i, zeroing its bytes.
     func remove(at i: Int) {
+        if !isMeasured { measure() }
         let n = count
         let o = view.cellOffset(i)
         let length = cellLength(i)
@@ -227,9 +252,9 @@ final class DirtyPage {
         if i + 1 < n { memmove(pointers + 2 * i, pointers + 2 * (i + 1), 2 * (n - i - 1)) }
         store(UInt16(0), at: PageLayout.headerSize + 2 * (n - 1))
         setCount(n - 1)
-        used -= length + 2
-        if o == top { top += length }
-        if n == 1 { top = PageLayout.size }
+        measuredUsed -= length + 2
+        if o == measuredTop { measuredTop += length }
+        if n == 1 { measuredTop = PageLayout.size }
     }
 
     /// Branch only: removes cell i; when that was cell 0, the new cell 0 loses its key (key 0 is
@@ -287,8 +312,9 @@ final class DirtyPage {
             // Keep the 32-byte header (kind, number); take pointers and cells from the copy.
             memcpy(base + PageLayout.headerSize, t + PageLayout.headerSize, PageLayout.size - PageLayout.headerSize)
             setCount(k)
-            top = o
-            used = PageLayout.size - o + 2 * k
+            measuredTop = o
+            measuredUsed = PageLayout.size - o + 2 * k
+            isMeasured = true
         }
     }
 

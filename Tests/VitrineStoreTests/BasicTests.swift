@@ -231,6 +231,26 @@ import Testing
         }
     }
 
+    /// The gap-skipping page checksum equals the plain CRC when the gap is zero, for gaps at
+    /// every kind of position and length.
+    @Test func gapSkippingChecksumMatchesPlainCRC() {
+        var generator = SeededRandom(seed: 11)
+        let size = CRC32C.pageBytes + 4
+        for round in 0..<400 {
+            var page = [UInt8](repeating: 0, count: size)
+            for i in page.indices { page[i] = UInt8(truncatingIfNeeded: generator.next()) }
+            let start = 4 + Int(generator.next() % UInt64(size - 4))
+            var end = start + Int(generator.next() % UInt64(size - start + 1))
+            if round % 10 == 0 { end = start }            // empty gap
+            if round % 10 == 1 { end = size }             // gap to the end
+            for i in start..<end { page[i] = 0 }
+            page.withUnsafeBytes { raw in
+                let base = raw.baseAddress!
+                #expect(CRC32C.pageChecksum(base, gapFrom: start, to: end) == CRC32C.checksumOneStream(base + 4, count: size - 4))
+            }
+        }
+    }
+
     @Test func mapGrowsWhileReaderHoldsPages() throws {
         let dir = TempDir(); defer { dir.remove() }
         var options = DatabaseOptions()
