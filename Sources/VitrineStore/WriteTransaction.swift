@@ -31,7 +31,10 @@ final class TableState {
 
 /// A serializable read-write transaction, valid only inside the `Database.write` closure.
 public final class WriteTransaction {
-    unowned let database: Database
+    /// Unowned(unsafe): the transaction lives inside `Database.write`, and every public entry
+    /// point checks `isOpen` first, so it never reaches a database that is gone. (Plain
+    /// `unowned` costs an atomic retain/release per access: ~6% of a commit in perf.)
+    unowned(unsafe) let database: Database
     let txid: UInt64
     @exclusivity(unchecked) var catalog: TableState
     @exclusivity(unchecked) private var tables: [String: TableState] = [:]

@@ -194,6 +194,13 @@ struct PageView {
 @inline(__always)
 func compareBytes(_ a: UnsafeRawPointer, _ aCount: Int, _ b: UnsafeRawBufferPointer) -> Int {
     let n = min(aCount, b.count)
+    // Most comparisons in a search are decided by the first 8 bytes: compare them as one
+    // big-endian word, without a call to memcmp (~10% of a point read).
+    if n >= 8, let bb = b.baseAddress {
+        let x = UInt64(bigEndian: a.loadUnaligned(as: UInt64.self))
+        let y = UInt64(bigEndian: bb.loadUnaligned(as: UInt64.self))
+        if x != y { return x < y ? -1 : 1 }
+    }
     if n > 0, let bb = b.baseAddress {
         let c = memcmp(a, bb, n)
         if c != 0 { return Int(c) }
