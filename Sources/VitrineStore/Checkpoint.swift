@@ -56,7 +56,9 @@ extension Database {
             // Below the old end it came from `reusable`, which is part of `free`.
             if p < end { takenFromFree += 1 }
         }
-        let entries = chainSet.isEmpty ? free : free.filter { !chainSet.contains($0) }
+        // Ascending: the open that loads it sorts it descending (lowest page reused first),
+        // which on a sorted list is one reversed run, O(n).
+        let entries = (chainSet.isEmpty ? free : free.filter { !chainSet.contains($0) }).sorted()
         guard entries.count <= chain.count * PageLayout.freeListEntries else {
             throw StoreError.corruptPage(page: 0, reason: "internal error: free-list chain too short")
         }
