@@ -53,6 +53,8 @@ public struct DatabaseOptions: Sendable {
     public var logGrowthBytes: Int64 = 4 << 20
 
     var minimumMapBytes: Int = 1 << 30
+    /// Recovery: dirty pages after which a batch of replayed records commits (tests lower it).
+    var replayBatchPages: Int = 4096
 
     public init(durability: Durability = .full, checkpointLogBytes: Int = 32 << 20, checkpointPages: Int = 16_384,
                 largeTransactionBytes: Int = 16 << 20, relaxedSyncIntervalMilliseconds: Int = 100) {

@@ -35,7 +35,10 @@ public final class WriteTransaction {
     /// point checks `isOpen` first, so it never reaches a database that is gone. (Plain
     /// `unowned` costs an atomic retain/release per access: ~6% of a commit in perf.)
     unowned(unsafe) let database: Database
-    let txid: UInt64
+    /// The transaction's id; in a replay batch, that of the last record applied.
+    private(set) var txid: UInt64
+    /// Log records this transaction re-executed (recovery batches several).
+    private(set) var replayedRecords = 0
     @exclusivity(unchecked) var catalog: TableState
     @exclusivity(unchecked) private var tables: [String: TableState] = [:]
     private var tablesById: [UInt32: TableState]? = nil
@@ -431,6 +434,13 @@ public final class WriteTransaction {
     }
 
     // MARK: - Replay
+
+    /// Recovery: the operations of the record with id `txid` are applied; the transaction now
+    /// stands for everything up to it.
+    func finishReplayedRecord(txid: UInt64) {
+        self.txid = txid
+        replayedRecords += 1
+    }
 
     func apply(_ op: LogOperation) throws {
         func table(_ id: UInt32) throws -> TableState {
