@@ -76,11 +76,12 @@ enum Recovery {
                 if !logExisted { try fs.syncDirectory(of: path) }
                 header = try WriteAheadLog.readHeader(logFile)
                 log = try WriteAheadLog(file: logFile, databaseId: meta.databaseId, generation: meta.logGeneration,
-                                        baseTxid: meta.txid, growthBytes: options.logGrowthBytes)
-                // Only .full: there each commit syncs its own record, and a direct write leaves
-                // the sync only the device flush. Group commit wants the opposite: cheap
-                // buffered appends under the writer lock, written back by the leader's one sync.
-                if options.durability == .full { logFile.useDirectWrites() }
+                                        baseTxid: meta.txid, growthBytes: options.logGrowthBytes,
+                                        defersWrites: options.durability == .grouped)
+                // Durable modes write the log directly and synchronously: .full one record per
+                // commit, .grouped one write per group (the leader's). .relaxed keeps cheap
+                // buffered appends that its flusher syncs.
+                if options.durability != .relaxed { logFile.useDirectWrites() }
             } catch {
                 logFile.close()
                 throw error
