@@ -42,11 +42,18 @@ struct PageAllocator {
 
     /// Moves pending pages whose freeing transaction every snapshot has passed into `reusable`.
     mutating func release(upTo oldestSnapshot: UInt64) {
+        var released = 0
         while pendingHead < pending.count && pending[pendingHead].freedBy <= oldestSnapshot {
             reusable.append(contentsOf: pending[pendingHead].pages)
+            released += pending[pendingHead].pages.count
             pending[pendingHead].pages = []
             pendingHead += 1
         }
+        // After a big release (a checkpoint's frozen pages, a large transaction's), order the
+        // stack so pops give ascending page numbers: a transaction's pages then form runs that
+        // its commit writes with one pwrite each, and low pages are reused first. Small
+        // releases (the few pages of each small commit) keep LIFO order: hot pages come back.
+        if released >= 256 { reusable.sort(by: >) }
         if pendingHead > 64 && pendingHead * 2 > pending.count {
             pending.removeFirst(pendingHead)
             pendingHead = 0
