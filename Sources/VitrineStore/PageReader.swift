@@ -1,9 +1,33 @@
 // Reading trees through the map: the search path shared by read and write transactions.
 // No allocation on the point-read path: keys are compared in place with memcmp.
 
+/// Whatever hands out verified tree pages by number: the map (`PageReader`), or a write
+/// transaction (its own dirty pages first, then the map).
+protocol TreePages {
+    func treePage(_ p: PageNumber) throws -> PageView
+}
+
+extension TreePages {
+    /// Finds `key` in the tree rooted at `root`: the leaf and cell index, or nil.
+    func find(_ key: UnsafeRawBufferPointer, root: PageNumber) throws -> (PageView, Int)? {
+        if root == 0 { return nil }
+        var p = try treePage(root)
+        var depth = 0
+        while !p.isLeaf {
+            depth += 1
+            if depth > PageReader.maxDepth {
+                throw StoreError.corruptPage(page: root, reason: "tree deeper than \(PageReader.maxDepth) levels")
+            }
+            p = try treePage(p.child(p.childIndex(for: key)))
+        }
+        let (i, exact) = p.lowerBound(key)
+        return exact ? (p, i) : nil
+    }
+}
+
 /// What a transaction reads pages with: the pager, one map, and the page-count limit of its
 /// snapshot (a page number at or beyond it is corruption, never a wild read).
-struct PageReader {
+struct PageReader: TreePages {
     let pager: Pager
     let mapping: Mapping
     let limit: UInt64
@@ -23,20 +47,6 @@ struct PageReader {
             throw StoreError.corruptPage(page: p, reason: "expected a tree page, found kind \(k)")
         }
         return v
-    }
-
-    /// Finds `key` in the tree rooted at `root`: the leaf and cell index, or nil.
-    func find(_ key: UnsafeRawBufferPointer, root: PageNumber) throws -> (PageView, Int)? {
-        if root == 0 { return nil }
-        var p = try treePage(root)
-        var depth = 0
-        while !p.isLeaf {
-            depth += 1
-            if depth > Self.maxDepth { throw StoreError.corruptPage(page: root, reason: "tree deeper than \(Self.maxDepth) levels") }
-            p = try treePage(p.child(p.childIndex(for: key)))
-        }
-        let (i, exact) = p.lowerBound(key)
-        return exact ? (p, i) : nil
     }
 
     /// The value of cell `i` of leaf `leaf`, copied (reading overflow pages when needed).

@@ -30,7 +30,7 @@ final class TableState {
 }
 
 /// A serializable read-write transaction, valid only inside the `Database.write` closure.
-public final class WriteTransaction {
+public final class WriteTransaction: TreePages {
     /// Unowned(unsafe): the transaction lives inside `Database.write`, and every public entry
     /// point checks `isOpen` first, so it never reaches a database that is gone. (Plain
     /// `unowned` costs an atomic retain/release per access: ~6% of a commit in perf.)
@@ -322,18 +322,7 @@ public final class WriteTransaction {
 
     /// Finds `key` in a table's tree as this transaction sees it: the leaf and the cell index.
     func find(_ key: [UInt8], in root: PageNumber) throws -> (PageView, Int)? {
-        guard root != 0 else { return nil }
-        return try key.withUnsafeBytes { k -> (PageView, Int)? in
-            var page = try treePage(root)
-            var depth = 0
-            while !page.isLeaf {
-                depth += 1
-                if depth > PageReader.maxDepth { throw StoreError.corruptPage(page: root, reason: "tree too deep") }
-                page = try treePage(page.child(page.childIndex(for: k)))
-            }
-            let (i, exact) = page.lowerBound(k)
-            return exact ? (page, i) : nil
-        }
+        try key.withUnsafeBytes { try find($0, root: root) }
     }
 
     func put(_ key: [UInt8], _ value: [UInt8], in table: TableState, logged: Bool) throws {
