@@ -14,8 +14,10 @@ let package = Package(
         .target(name: "VitrineStore"),
         .target(name: "Vitrine", dependencies: ["VitrineStore"]),
         .executableTarget(name: "vitrine", dependencies: ["Vitrine", "VitrineStore"]),
-        .testTarget(name: "VitrineStoreTests", dependencies: ["VitrineStore"]),
-        .testTarget(name: "VitrineTests", dependencies: ["Vitrine", "VitrineStore"]),
+        // Test support shared by the test targets (fault injection, disk images); never shipped.
+        .target(name: "VitrineTestSupport", dependencies: ["VitrineStore"], path: "Tests/VitrineTestSupport"),
+        .testTarget(name: "VitrineStoreTests", dependencies: ["VitrineStore", "VitrineTestSupport"]),
+        .testTarget(name: "VitrineTests", dependencies: ["Vitrine", "VitrineStore", "VitrineTestSupport"]),
         .testTarget(name: "vitrineCLITests", dependencies: ["Vitrine", "VitrineStore"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import VitrineStore
+@_spi(Testing) import VitrineTestSupport
 
 /// Readers on several threads must each see exactly one commit: every snapshot's accounts sum to
 /// the same total and all carry the same version, while a writer moves money between them.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import VitrineStore
+@_spi(Testing) import VitrineTestSupport
 
 /// Seeded corruption fuzzing of the data file and the write-ahead log.
 ///

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import VitrineStore
+@_spi(Testing) import VitrineTestSupport
 
 /// Crash consistency through the fault-injecting file layer: a small workload runs with every
 /// write and sync recorded; then, for EVERY event boundary, the disk states a power cut there
@@ -24,6 +25,8 @@ import Testing
         let base = [try [UInt8](Data(contentsOf: URL(fileURLWithPath: path))),
                     (try? [UInt8](Data(contentsOf: URL(fileURLWithPath: path + "-wal")))) ?? [], []]
         let trace = IOTrace()
+        trace.register(path)            // file 0: the data file
+        trace.register(path + "-wal")   // file 1: the log
         var options = DatabaseOptions(durability: durability, checkpointLogBytes: 24 << 10, checkpointPages: 64,
                                       largeTransactionBytes: 48 << 10)
         options.fileSystem = RecordingFileSystem(trace: trace)

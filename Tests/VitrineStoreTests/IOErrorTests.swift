@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import VitrineStore
+@_spi(Testing) import VitrineTestSupport
 
 /// I/O errors at every point of a workload: EIO and ENOSPC on each write, sync and truncate in
 /// turn. Each time the failing call surfaces a typed error, the transaction is not acknowledged,

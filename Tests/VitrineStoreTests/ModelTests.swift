@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import VitrineStore
+@_spi(Testing) import VitrineTestSupport
 
 /// Model-based randomized test: a long seeded sequence of puts, deletes, range deletes, range
 /// reads and aborted transactions, over several tables, checked against an in-memory sorted

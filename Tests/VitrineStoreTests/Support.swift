@@ -28,11 +28,6 @@ struct SeededRandom: RandomNumberGenerator {
 
 func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
 
-func envInt(_ name: String, default d: Int) -> Int {
-    if let v = ProcessInfo.processInfo.environment[name], let n = Int(v) { return n }
-    return d
-}
-
 /// Starts `count` real threads (not a GCD pool, which on a 2-core machine runs only two blocking
 /// workers at once) running `body(index)`; `join` waits for all of them.
 final class ThreadGroup: @unchecked Sendable {

@@ -23,6 +23,7 @@ import Foundation
 import Testing
 @testable import Vitrine
 @testable import VitrineStore
+@_spi(Testing) import VitrineTestSupport
 
 @Suite struct PowerLossCampaignTests {
     typealias Model = [String: [[UInt8]: [UInt8]]]
@@ -40,7 +41,7 @@ import Testing
     struct Recording {
         var paths: [String]
         var base: [[UInt8]]
-        var events: [PLEvent]
+        var events: [IOEvent]
         var operations: [Operation]  // operations[0] is the state before recording
         var tally: [String: Int]
         var compactChecked: Bool
@@ -59,10 +60,10 @@ import Testing
         }
     }
 
-    static func options(_ trace: PLTrace, durability: Durability) -> DatabaseOptions {
+    static func options(_ trace: IOTrace, durability: Durability) -> DatabaseOptions {
         var o = DatabaseOptions(durability: durability, checkpointLogBytes: 32 << 10, checkpointPages: 64,
                                 largeTransactionBytes: 24 << 10)
-        o.fileSystem = PLRecordingFileSystem(trace: trace)
+        o.fileSystem = RecordingFileSystem(trace: trace)
         o.logGrowthBytes = 64 << 10
         o.minimumMapBytes = 64 << 10
         return o
@@ -73,10 +74,10 @@ import Testing
     static func record(seed: UInt64, operations count: Int, products: Int, durability: Durability, dir: String) throws -> Recording {
         let path = dir + "/work.db"
         do { let db = try Database(path: path); db.close() }
-        let trace = PLTrace()
+        let trace = IOTrace()
         trace.register(path)
         trace.register(path + "-wal")
-        let base = [plReadFile(path), plReadFile(path + "-wal")]
+        let base = [readFile(path), readFile(path + "-wal")]
 
         let db = try Database(path: path, options: options(trace, durability: durability))
         defer { db.close() }
@@ -241,7 +242,7 @@ import Testing
 
         func tryState(_ files: [[UInt8]], cut: Int, variant: @autoclosure () -> String) {
             outcome.states += 1
-            for (i, target) in targets.enumerated() { plWriteFile(target, i < files.count ? files[i] : []) }
+            for (i, target) in targets.enumerated() { writeFile(target, i < files.count ? files[i] : []) }
             let acked = ops.lastIndex { $0.ackedAt <= cut } ?? 0
             let inFlight = acked + 1 < ops.count ? ops[acked + 1] : nil
             func fail(_ what: String, lost: Bool) {
@@ -308,7 +309,7 @@ import Testing
         }
 
         var durable = rec.base
-        var volatile: [PLEvent] = []
+        var volatile: [IOEvent] = []
         for cut in 0...rec.events.count {
             let atEnd = cut == rec.events.count
             if atEnd || rec.events[cut].isSync {
@@ -334,7 +335,7 @@ import Testing
                 }
                 for mask in masks {
                     var files = durable
-                    for (i, e) in volatile.enumerated() where mask[i] { plApply(e, to: &files) }
+                    for (i, e) in volatile.enumerated() where mask[i] { DiskImage.apply(e, to: &files) }
                     tryState(files, cut: cut, variant: "subset \(mask.map { $0 ? "1" : "0" }.joined())")
                 }
                 // The last unsynced write torn at 512-byte boundaries (the rest applied, or a random subset).
@@ -346,9 +347,9 @@ import Testing
                         for allOthers in [true, false] {
                             var files = durable
                             for (i, e) in volatile.enumerated() where i != last && (allOthers || Bool.random(using: &rng)) {
-                                plApply(e, to: &files)
+                                DiskImage.apply(e, to: &files)
                             }
-                            plApply(volatile[last], to: &files, tornAt: at)
+                            DiskImage.apply(volatile[last], to: &files, tornAt: at)
                             outcome.tornStates += 1
                             tryState(files, cut: cut, variant: "write \(last) torn at \(at), \(allOthers ? "others applied" : "others random")")
                         }
@@ -358,7 +359,7 @@ import Testing
             if atEnd { break }
             let e = rec.events[cut]
             if case .sync(let f) = e {
-                for v in volatile where v.file == f { plApply(v, to: &durable) }
+                for v in volatile where v.file == f { DiskImage.apply(v, to: &durable) }
                 volatile.removeAll { $0.file == f }
             } else {
                 volatile.append(e)
@@ -379,15 +380,15 @@ import Testing
         let dir = FileManager.default.temporaryDirectory.path + "/vitrine-powerloss-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let seed = UInt64(plEnvInt("VITRINE_SEED", default: 5))
-        let opsCount = plEnvInt("VITRINE_POWERLOSS_OPS", default: 30)
-        let products = plEnvInt("VITRINE_POWERLOSS_PRODUCTS", default: 24)
-        let cap = plEnvInt("VITRINE_POWERLOSS_STATE_CAP", default: 12)
-        let exhaustive = plEnvInt("VITRINE_POWERLOSS_EXHAUSTIVE", default: 4)
+        let seed = UInt64(envInt("VITRINE_SEED", default: 5))
+        let opsCount = envInt("VITRINE_POWERLOSS_OPS", default: 30)
+        let products = envInt("VITRINE_POWERLOSS_PRODUCTS", default: 24)
+        let cap = envInt("VITRINE_POWERLOSS_STATE_CAP", default: 12)
+        let exhaustive = envInt("VITRINE_POWERLOSS_EXHAUSTIVE", default: 4)
 
         let start = Date()
         let rec = try Self.record(seed: seed, operations: opsCount, products: products, durability: durability, dir: dir)
-        let writeEvery = max(1, plEnvInt("VITRINE_POWERLOSS_WRITE_EVERY", default: 10))
+        let writeEvery = max(1, envInt("VITRINE_POWERLOSS_WRITE_EVERY", default: 10))
         let outcome = Self.check(rec, dir: dir, cap: cap, exhaustiveUpTo: exhaustive, writeEvery: writeEvery, seed: seed)
         let writes = rec.events.filter { if case .write = $0 { return true }; return false }.count
         let truncates = rec.events.filter { if case .truncate = $0 { return true }; return false }.count

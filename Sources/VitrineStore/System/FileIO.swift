@@ -1,6 +1,7 @@
 // The one file-I/O interface of the engine. The database and its log reach the disk only through
 // `StorageFile`; tests substitute a recording, fault-injecting implementation (see the crash and
 // I/O-error tests) to cut power at every write/sync boundary or to fail a call with EIO/ENOSPC.
+// The interface is SPI (`@_spi(Testing)`), not API: the shared test-support module implements it.
 //
 // The data file is additionally mapped read-only with mmap through `descriptor`; every byte a
 // reader sees through the map was first written through `write(_:at:)` here.
@@ -9,7 +10,7 @@ import Glibc
 import Synchronization
 
 /// An open file. Implementations must be safe to call from several threads.
-protocol StorageFile: AnyObject, Sendable {
+@_spi(Testing) public protocol StorageFile: AnyObject, Sendable {
     var path: String { get }
     /// The OS descriptor (used for mmap and flock).
     var descriptor: Int32 { get }
@@ -31,11 +32,11 @@ protocol StorageFile: AnyObject, Sendable {
 let directWriteAlignment = 4096
 
 extension StorageFile {
-    func useDirectWrites() {}
+    @_spi(Testing) public func useDirectWrites() {}
 }
 
 /// Opens files. `create` makes the file with mode 0600 if missing.
-protocol StorageFileSystem: Sendable {
+@_spi(Testing) public protocol StorageFileSystem: Sendable {
     func open(path: String, create: Bool) throws -> StorageFile
     func fileExists(path: String) -> Bool
     func syncDirectory(of path: String) throws
@@ -61,9 +62,9 @@ extension StorageFile {
 }
 
 /// The real thing: POSIX calls on a descriptor.
-final class PosixFile: StorageFile, @unchecked Sendable {
-    let path: String
-    let descriptor: Int32
+@_spi(Testing) public final class PosixFile: StorageFile, @unchecked Sendable {
+    @_spi(Testing) public let path: String
+    @_spi(Testing) public let descriptor: Int32
     private var isClosed = false
     /// O_DIRECT | O_DSYNC descriptor for aligned writes, or -1. Set once, at open, before other
     /// threads can reach the file.
@@ -72,17 +73,17 @@ final class PosixFile: StorageFile, @unchecked Sendable {
     /// writes through `directDescriptor` are durable when they return.
     private let needsSync = Atomic<Bool>(true)
 
-    init(path: String, create: Bool) throws {
+    @_spi(Testing) public init(path: String, create: Bool) throws {
         self.path = path
         let flags = O_RDWR | (create ? O_CREAT : 0)
         descriptor = try Syscalls.open(path, flags: flags, mode: 0o600)
     }
 
-    func read(into buffer: UnsafeMutableRawPointer, count: Int, at offset: Int64) throws -> Int {
+    @_spi(Testing) public func read(into buffer: UnsafeMutableRawPointer, count: Int, at offset: Int64) throws -> Int {
         try Syscalls.pread(descriptor, buffer, count: count, offset: offset, path: path)
     }
 
-    func write(_ buffer: UnsafeRawPointer, count: Int, at offset: Int64) throws {
+    @_spi(Testing) public func write(_ buffer: UnsafeRawPointer, count: Int, at offset: Int64) throws {
         let a = directWriteAlignment
         if directDescriptor >= 0 && Int(bitPattern: buffer) % a == 0 && count % a == 0 && offset % Int64(a) == 0 {
             do {
@@ -103,12 +104,12 @@ final class PosixFile: StorageFile, @unchecked Sendable {
     /// starts, which only flushes the device cache); a direct O_DSYNC write ~177 us (one call:
     /// the kernel flushes the cache as part of the write). `sync()` then has nothing left to do
     /// unless something went through the page cache since.
-    func useDirectWrites() {
+    @_spi(Testing) public func useDirectWrites() {
         guard directDescriptor < 0, let flag = Syscalls.directFlag else { return }
         directDescriptor = (try? Syscalls.open(path, flags: O_WRONLY | O_DSYNC | flag)) ?? -1
     }
 
-    func sync() throws {
+    @_spi(Testing) public func sync() throws {
         if directDescriptor >= 0 && !needsSync.exchange(false, ordering: .sequentiallyConsistent) { return }
         do {
             try Syscalls.fdatasync(descriptor, path: path)
@@ -118,14 +119,14 @@ final class PosixFile: StorageFile, @unchecked Sendable {
         }
     }
 
-    func size() throws -> Int64 { try Syscalls.fileSize(descriptor, path: path) }
+    @_spi(Testing) public func size() throws -> Int64 { try Syscalls.fileSize(descriptor, path: path) }
 
-    func truncate(to length: Int64) throws {
+    @_spi(Testing) public func truncate(to length: Int64) throws {
         needsSync.store(true, ordering: .sequentiallyConsistent)
         try Syscalls.ftruncate(descriptor, length: length, path: path)
     }
 
-    func close() {
+    @_spi(Testing) public func close() {
         if !isClosed {
             isClosed = true
             Syscalls.close(descriptor)
@@ -136,8 +137,9 @@ final class PosixFile: StorageFile, @unchecked Sendable {
     deinit { close() }
 }
 
-struct PosixFileSystem: StorageFileSystem {
-    func open(path: String, create: Bool) throws -> StorageFile { try PosixFile(path: path, create: create) }
-    func fileExists(path: String) -> Bool { access(path, F_OK) == 0 }
-    func syncDirectory(of path: String) throws { try Syscalls.syncDirectory(of: path) }
+@_spi(Testing) public struct PosixFileSystem: StorageFileSystem {
+    @_spi(Testing) public init() {}
+    @_spi(Testing) public func open(path: String, create: Bool) throws -> StorageFile { try PosixFile(path: path, create: create) }
+    @_spi(Testing) public func fileExists(path: String) -> Bool { access(path, F_OK) == 0 }
+    @_spi(Testing) public func syncDirectory(of path: String) throws { try Syscalls.syncDirectory(of: path) }
 }

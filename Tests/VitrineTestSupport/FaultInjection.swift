@@ -1,0 +1,191 @@
+// The fault-injecting file layer shared by the engine's crash and I/O-error tests and the domain
+// power-loss campaign: a `StorageFile` that records every write, sync and truncate the engine
+// makes (in order, across files), can fail one of them with an errno, and the in-memory disk
+// model that replays a prefix of those events onto file images, as a power cut would leave them.
+//
+// It implements the engine's file interface, which is SPI (`@_spi(Testing)`), so this module is
+// a plain target the test targets depend on (`@_spi(Testing) import VitrineTestSupport`).
+
+import Foundation
+import Glibc
+import Synchronization
+@_spi(Testing) import VitrineStore
+
+/// One I/O event the engine made through `StorageFile`.
+public enum IOEvent: Sendable {
+    case write(file: Int, offset: Int64, bytes: [UInt8])
+    case sync(file: Int)
+    case truncate(file: Int, length: Int64)
+
+    public var file: Int {
+        switch self {
+        case .write(let f, _, _), .sync(let f), .truncate(let f, _): return f
+        }
+    }
+
+    public var isSync: Bool { if case .sync = self { return true }; return false }
+}
+
+/// Records every write, sync and truncate in order, across files, and can make one of them
+/// fail with an errno. Files are numbered by path, in the order they are first opened or
+/// registered (register the files that exist before recording, in the order of their images).
+public final class IOTrace: @unchecked Sendable {
+    private struct State {
+        var events: [IOEvent] = []
+        var paths: [String] = []
+        var failAt: Int? = nil
+        var failErrno: Int32 = EIO
+        var failKinds: Set<String> = []
+    }
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public var events: [IOEvent] { state.withLock { $0.events } }
+    public var count: Int { state.withLock { $0.events.count } }
+    public var paths: [String] { state.withLock { $0.paths } }
+
+    /// The number of the file at `path` (registering it on first use).
+    public func index(of path: String) -> Int {
+        state.withLock { s in
+            if let i = s.paths.firstIndex(of: path) { return i }
+            s.paths.append(path)
+            return s.paths.count - 1
+        }
+    }
+
+    /// Gives `path` the next number now.
+    public func register(_ path: String) { _ = index(of: path) }
+
+    /// Fails the `index`-th event (counting from 0 over all events) if its kind is in `kinds`
+    /// ("write", "sync", "truncate"), with `errno`.
+    public func failEvent(at index: Int, errno: Int32, kinds: Set<String> = ["write", "sync", "truncate"]) {
+        state.withLock { $0.failAt = index; $0.failErrno = errno; $0.failKinds = kinds }
+    }
+
+    /// Appends `event`, or returns an errno if this event is the one to fail.
+    func record(_ event: IOEvent, kind: String) -> Int32? {
+        state.withLock { s in
+            if let at = s.failAt, s.events.count >= at, s.failKinds.contains(kind) {
+                s.failAt = nil
+                return s.failErrno
+            }
+            s.events.append(event)
+            return nil
+        }
+    }
+}
+
+final class RecordingFile: StorageFile, @unchecked Sendable {
+    let inner: PosixFile
+    let index: Int
+    let trace: IOTrace
+    var path: String { inner.path }
+    var descriptor: Int32 { inner.descriptor }
+
+    init(inner: PosixFile, index: Int, trace: IOTrace) {
+        self.inner = inner
+        self.index = index
+        self.trace = trace
+    }
+
+    func read(into buffer: UnsafeMutableRawPointer, count: Int, at offset: Int64) throws -> Int {
+        try inner.read(into: buffer, count: count, at: offset)
+    }
+
+    func write(_ buffer: UnsafeRawPointer, count: Int, at offset: Int64) throws {
+        let bytes = [UInt8](UnsafeRawBufferPointer(start: buffer, count: count))
+        if let e = trace.record(.write(file: index, offset: offset, bytes: bytes), kind: "write") {
+            throw StoreError.io(operation: "pwrite", path: path, errno: e)
+        }
+        try inner.write(buffer, count: count, at: offset)
+    }
+
+    func sync() throws {
+        if let e = trace.record(.sync(file: index), kind: "sync") {
+            throw StoreError.io(operation: "fdatasync", path: path, errno: e)
+        }
+        try inner.sync()
+    }
+
+    func size() throws -> Int64 { try inner.size() }
+
+    func truncate(to length: Int64) throws {
+        if let e = trace.record(.truncate(file: index, length: length), kind: "truncate") {
+            throw StoreError.io(operation: "ftruncate", path: path, errno: e)
+        }
+        try inner.truncate(to: length)
+    }
+
+    func close() { inner.close() }
+}
+
+/// Opens every file as a `RecordingFile` on `trace`. (No direct I/O: the recorded writes are the
+/// model of what reaches the disk.)
+@_spi(Testing) public struct RecordingFileSystem: StorageFileSystem {
+    public let trace: IOTrace
+    private let posix = PosixFileSystem()
+
+    public init(trace: IOTrace) { self.trace = trace }
+
+    public func open(path: String, create: Bool) throws -> StorageFile {
+        RecordingFile(inner: try PosixFile(path: path, create: create), index: trace.index(of: path), trace: trace)
+    }
+    public func fileExists(path: String) -> Bool { posix.fileExists(path: path) }
+    public func syncDirectory(of path: String) throws { try posix.syncDirectory(of: path) }
+}
+
+/// Disk images: what a power cut leaves is built by applying a prefix of the recorded events,
+/// some of the unsynced ones, or a torn last write, to the images of the files before recording.
+public enum DiskImage {
+    /// Applies one event to in-memory file images (growing the list for files first seen);
+    /// `tornAt` keeps only that many leading bytes of a write.
+    public static func apply(_ event: IOEvent, to files: inout [[UInt8]], tornAt: Int? = nil) {
+        switch event {
+        case .write(let f, let offset, let bytes):
+            while files.count <= f { files.append([]) }
+            let o = Int(offset)
+            let n = tornAt.map { min($0, bytes.count) } ?? bytes.count
+            if files[f].count < o + n { files[f].append(contentsOf: repeatElement(0, count: o + n - files[f].count)) }
+            if n > 0 {
+                files[f].withUnsafeMutableBytes { dst in
+                    bytes.withUnsafeBytes { src in
+                        (dst.baseAddress.unsafelyUnwrapped + o).copyMemory(from: src.baseAddress.unsafelyUnwrapped, byteCount: n)
+                    }
+                }
+            }
+        case .truncate(let f, let length):
+            while files.count <= f { files.append([]) }
+            let l = Int(length)
+            if files[f].count > l { files[f].removeSubrange(l...) } else { files[f].append(contentsOf: repeatElement(0, count: l - files[f].count)) }
+        case .sync:
+            break
+        }
+    }
+}
+
+/// Writes `bytes` as the whole content of the file at `path` (plain POSIX, no Foundation).
+public func writeFile(_ path: String, _ bytes: [UInt8]) {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    guard fd >= 0 else { return }
+    bytes.withUnsafeBytes { raw in
+        var done = 0
+        while done < raw.count {
+            let n = Glibc.write(fd, raw.baseAddress.unsafelyUnwrapped + done, raw.count - done)
+            if n <= 0 { break }
+            done += n
+        }
+    }
+    close(fd)
+}
+
+/// The whole content of the file at `path`, or empty if it cannot be read.
+public func readFile(_ path: String) -> [UInt8] {
+    (try? [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))) ?? []
+}
+
+/// An integer from the environment (the tests' size knobs), or `d`.
+public func envInt(_ name: String, default d: Int) -> Int {
+    if let v = ProcessInfo.processInfo.environment[name], let n = Int(v) { return n }
+    return d
+}
