@@ -380,20 +380,6 @@ import Testing
         }
     }
 
-    /// Runs `body` on a thread of its own; nil if it has not finished after `seconds`.
-    static func bounded(seconds: Double, _ body: @escaping @Sendable () -> Result) -> Result? {
-        final class Box: @unchecked Sendable { var value: Result? }
-        let box = Box()
-        let done = DispatchSemaphore(value: 0)
-        let thread = Thread {
-            box.value = body()
-            done.signal()
-        }
-        thread.stackSize = 8 << 20
-        thread.start()
-        if done.wait(timeout: .now() + seconds) == .timedOut { return nil }
-        return box.value
-    }
 
     // MARK: - The suite
 
@@ -427,7 +413,7 @@ import Testing
             let label = "case \(n) \(kind.rawValue) \(d.detail) (seed \(seed))"
             let caseStart = Date()
             let caseDir = dir
-            guard let result = Self.bounded(seconds: timeLimit, { Self.run(d, shared, dir: caseDir) }) else {
+            guard let result = runBounded(seconds: timeLimit, { Self.run(d, shared, dir: caseDir) }) else {
                 hangs += 1
                 Issue.record("\(label): no result within \(timeLimit) s (hang)")
                 break   // the stuck thread still holds the case's files

@@ -189,3 +189,21 @@ public func envInt(_ name: String, default d: Int) -> Int {
     if let v = ProcessInfo.processInfo.environment[name], let n = Int(v) { return n }
     return d
 }
+
+/// Runs `body` on a thread of its own (8 MiB stack); nil if it has not finished after `seconds`
+/// (the corruption fuzzers' hang detector: a hung case is reported, and its thread abandoned).
+public func runBounded<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () -> T) -> T? {
+    let box = ResultBox<T>()
+    let done = DispatchSemaphore(value: 0)
+    let thread = Thread {
+        box.value = body()
+        done.signal()
+    }
+    thread.stackSize = 8 << 20
+    thread.start()
+    return done.wait(timeout: .now() + seconds) == .timedOut ? nil : box.value
+}
+
+private final class ResultBox<T>: @unchecked Sendable {
+    var value: T?
+}

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import Vitrine
 import VitrineStore
+@_spi(Testing) import VitrineTestSupport
 
 /// The domain layer over a damaged engine file: a small catalogue is imported, checkpointed,
 /// then more changes are left only in the log; each case damages a copy of both files (bit
@@ -48,18 +49,6 @@ import VitrineStore
         }
     }
 
-    static func bounded(seconds: Double, _ body: @escaping @Sendable () -> Outcome) -> Outcome? {
-        final class Box: @unchecked Sendable { var value: Outcome? }
-        let box = Box()
-        let done = DispatchSemaphore(value: 0)
-        let thread = Thread {
-            box.value = body()
-            done.signal()
-        }
-        thread.stackSize = 8 << 20
-        thread.start()
-        return done.wait(timeout: .now() + seconds) == .timedOut ? nil : box.value
-    }
 
     @Test func damagedFilesNeverTrap() throws {
         let env = ProcessInfo.processInfo.environment
@@ -125,7 +114,7 @@ import VitrineStore
             let casePath = dir + "/case\(n).db"
             try Data(d).write(to: URL(fileURLWithPath: casePath))
             try Data(l).write(to: URL(fileURLWithPath: casePath + "-wal"))
-            guard let outcome = Self.bounded(seconds: 20, { Self.exercise(path: casePath, catalogue: catalogue) }) else {
+            guard let outcome = runBounded(seconds: 20, { Self.exercise(path: casePath, catalogue: catalogue) }) else {
                 Issue.record("case \(n) \(what): no result within 20 s (hang), seed \(seed)")
                 break
             }
