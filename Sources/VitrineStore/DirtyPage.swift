@@ -217,6 +217,9 @@ final class DirtyPage {
         guard used + length + 2 <= PageLayout.capacity else { return nil }
         let n = count
         if top - (PageLayout.headerSize + 2 * n) < length + 2 { compact() }
+        // Re-checked on the bytes themselves: a damaged page (cells sharing bytes) can make the
+        // accounting wrong, and a cell must never be written over the pointers or off the page.
+        guard top - (PageLayout.headerSize + 2 * n) >= length + 2 else { return nil }
         let pointers = base + PageLayout.headerSize
         if i < n { memmove(pointers + 2 * (i + 1), pointers + 2 * i, 2 * (n - i)) }
         measuredTop -= length
@@ -285,17 +288,22 @@ final class DirtyPage {
         return true
     }
 
-    /// Packs the cells against the end of the page, so all free space is in one gap.
+    /// Packs the cells against the end of the page, so all free space is in one gap. (They fit:
+    /// `used` is at most the capacity, which page validation guarantees for committed pages.)
     private func compact() {
         var list: [CellSource] = []
         list.reserveCapacity(count)
         appendCells(0..<count, to: &list)
-        lay(list[...])
+        try? lay(list[...])
     }
 
     /// Replaces the page's cells by `cells` (which may point into this page). The caller sizes
-    /// them to fit.
-    func lay(_ cells: ArraySlice<CellSource>) {
+    /// them to fit; if they do not (only a bug could make them), nothing changes and it throws.
+    func lay(_ cells: ArraySlice<CellSource>) throws {
+        let total = cells.reduce(0) { $0 + $1.size }
+        guard total <= PageLayout.capacity else {
+            throw StoreError.corruptPage(page: number, reason: "internal error: \(total) bytes of cells laid out in one page")
+        }
         withUnsafeTemporaryAllocation(byteCount: PageLayout.size, alignment: 16) { tmp in
             let t = tmp.baseAddress.unsafelyUnwrapped
             memset(t, 0, PageLayout.size)

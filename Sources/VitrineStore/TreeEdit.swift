@@ -94,15 +94,15 @@ extension WriteTransaction {
         let separator: [UInt8]
         if page.isLeaf {
             separator = Self.shortestSeparator(after: cells[m - 1].key, upTo: cells[m].key)
-            right.lay(cells[m...])
+            try right.lay(cells[m...])
         } else {
             // A branch's first cell has no key: the key of cell m moves up as the separator.
             separator = cells[m].key
             var rightCells: [CellSource] = [.branch(key: [], child: cells[m].child)]
             rightCells.append(contentsOf: cells[(m + 1)...])
-            right.lay(rightCells[...])
+            try right.lay(rightCells[...])
         }
-        page.lay(cells[..<m])
+        try page.lay(cells[..<m])
         try insertSeparator(separator, child: right.number, left: page.number, appending: appending,
                             path: path, level: level, root: &root)
     }
@@ -153,8 +153,8 @@ extension WriteTransaction {
         let separator = Self.shortestSeparator(after: cells[keep - 1].key, upTo: cells[keep].key)
         var moved = Array(cells[keep...])
         sibling.appendCells(0..<sibling.count, to: &moved)
-        sibling.lay(moved[...])
-        leaf.lay(cells[..<keep])
+        try sibling.lay(moved[...])
+        try leaf.lay(cells[..<keep])
         parent.remove(at: index + 1)   // index + 1 >= 1: not the keyless first cell
         try insertSeparator(separator, child: sibling.number, left: leaf.number, appending: false,
                             path: path, level: path.count, root: &root)
@@ -234,7 +234,7 @@ extension WriteTransaction {
             cells.append(.branch(key: separator, child: rightView.child(0)))
             DirtyPage.appendCells(of: rightView, 1..<rightView.count, to: &cells)
         }
-        page.lay(cells[...])
+        try page.lay(cells[...])
         release(rightNumber)
         parent.removeBranchCell(at: left + 1)
         return true

@@ -306,6 +306,33 @@ import Testing
         #expect(reopened.lastTransactionId == db.lastTransactionId)
     }
 
+    /// A page whose cell pointers share one big cell passes every per-cell bound but holds more
+    /// bytes than a page: validation must refuse it (a writer editing it in place would overrun).
+    @Test func overlappingCellsAreRejected() {
+        func page(pointers: Int) -> [UInt8] {
+            var b = [UInt8](repeating: 0, count: PageLayout.size)
+            b[4] = PageKind.leaf.rawValue
+            b.withUnsafeMutableBytes { raw in
+                raw.storeBytes(of: UInt16(pointers).littleEndian, toByteOffset: 6, as: UInt16.self)
+                raw.storeBytes(of: UInt64(5).littleEndian, toByteOffset: 8, as: UInt64.self)
+                let cell = PageLayout.size - 1300
+                raw.storeBytes(of: UInt16(4).littleEndian, toByteOffset: cell, as: UInt16.self)          // key length
+                raw.storeBytes(of: UInt32(1290).littleEndian, toByteOffset: cell + 2, as: UInt32.self)  // value length
+                for i in 0..<pointers {
+                    raw.storeBytes(of: UInt16(cell).littleEndian, toByteOffset: PageLayout.headerSize + 2 * i, as: UInt16.self)
+                }
+                let crc = CRC32C.checksum(raw.baseAddress! + 4, count: PageLayout.size - 4)
+                raw.storeBytes(of: crc.littleEndian, toByteOffset: 0, as: UInt32.self)
+            }
+            return b
+        }
+        page(pointers: 1).withUnsafeBytes { #expect(PageView.validate($0.baseAddress!, pageNumber: 5) == nil) }
+        page(pointers: 4).withUnsafeBytes { raw in
+            let reason = PageView.validate(raw.baseAddress!, pageNumber: 5)
+            #expect(reason?.contains("overlapping") == true)
+        }
+    }
+
     @Test func mapGrowsWhileReaderHoldsPages() throws {
         let dir = TempDir(); defer { dir.remove() }
         var options = DatabaseOptions()

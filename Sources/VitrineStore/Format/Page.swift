@@ -166,6 +166,9 @@ struct PageView {
             let pointersEnd = PageLayout.headerSize + 2 * n
             if pointersEnd > PageLayout.size { return "cell count \(n) does not fit" }
             if kind == .branch && n == 0 { return "branch page with no children" }
+            // Cells may not overlap the pointers; their sizes together must fit the page (a
+            // writer editing the page in place relies on it; overlapping cells would not).
+            var total = 2 * n
             for i in 0..<n {
                 let o = view.cellOffset(i)
                 let headerLen = kind == .leaf ? PageLayout.leafCellHeader : PageLayout.branchCellHeader
@@ -178,10 +181,14 @@ struct PageView {
                     if valueLength > Limits.maxValueLength { return "cell \(i) value length \(valueLength) exceeds the limit" }
                     let end = keyEnd + ((info & PageLayout.overflowFlag) != 0 ? 8 : valueLength)
                     if end > PageLayout.size { return "cell \(i) runs past the end of the page" }
+                    total += end - o
                 } else if keyEnd > PageLayout.size {
                     return "cell \(i) runs past the end of the page"
+                } else {
+                    total += keyEnd - o
                 }
             }
+            if total > PageLayout.capacity { return "cells take \(total) bytes, more than a page holds (overlapping cells)" }
         case .freeList:
             if n > PageLayout.freeListEntries { return "free-list count \(n) does not fit" }
         case .overflow, .meta:
