@@ -37,6 +37,7 @@ extension Database {
     }
 
     private func checkpointSteps() throws {
+        try loadFreeListIfNeeded()
         let state = latest
         // 1. The free list: every page not reachable from `state`, including the previous
         //    chain's pages (free once this checkpoint is durable). The new chain's own pages come

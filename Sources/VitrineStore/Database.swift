@@ -82,6 +82,8 @@ public final class Database: @unchecked Sendable {
     let writer = WriterLock()
     var meta: Meta
     @exclusivity(unchecked) var allocator: PageAllocator
+    /// The allocator holds the checkpoint's free list (read lazily, on the first write).
+    var freeListLoaded = false
     @exclusivity(unchecked) var latest: Snapshot
     @exclusivity(unchecked) var writerMapping: Mapping
     /// Dirty-page buffers kept between write transactions (writer only).
@@ -205,6 +207,7 @@ public final class Database: @unchecked Sendable {
         do {
             defer { writer.unlock() }
             try checkWritable()
+            try loadFreeListIfNeeded()
             allocator.release(upTo: oldestSnapshot())
             let tx = WriteTransaction(database: self, base: latest)
             defer { tx.recyclePages() }

@@ -64,8 +64,10 @@ enum Recovery {
             if size < needed { throw StoreError.truncatedFile(expectedBytes: needed, actualBytes: size) }
             let pager = try Pager(file: dataFile, initialPageCount: meta.pageCount, minimumMapBytes: options.minimumMapBytes)
             let mapping = try pager.ensureMapped(pageCount: meta.pageCount)
-            let (free, chain) = try loadFreeList(meta: meta, pager: pager, mapping: mapping)
-            let allocator = PageAllocator(pageCount: meta.pageCount, free: free, chain: chain)
+            _ = mapping
+            // The free list is read on the first write, not here: opening costs the same
+            // whatever the size of the file and of its free list (Database.loadFreeListIfNeeded).
+            let allocator = PageAllocator(pageCount: meta.pageCount, free: [], chain: [])
             let logExisted = fs.fileExists(path: logPath(for: path))
             let logFile = try fs.open(path: logPath(for: path), create: true)
             let header: WriteAheadLog.Header?
@@ -211,6 +213,17 @@ enum Recovery {
 }
 
 extension Database {
+    /// Reads the checkpoint's free list into the allocator, once, before anything allocates or
+    /// reports free pages (writer lock held). Until then the allocator holds only the page
+    /// count: a database that is only read never reads its free list.
+    /// - Throws: `.corruptPage` for a damaged free list (each call retries).
+    func loadFreeListIfNeeded() throws {
+        if freeListLoaded { return }
+        let (free, chain) = try Recovery.loadFreeList(meta: meta, pager: pager, mapping: writerMapping)
+        allocator = PageAllocator(pageCount: allocator.pageCount, free: free, chain: chain)
+        freeListLoaded = true
+    }
+
     /// Replays the log if it continues the meta's checkpoint (see the steps at the top).
     func recover(logHeader: WriteAheadLog.Header?) throws {
         writer.lock()
@@ -257,6 +270,7 @@ extension Database {
             _ = try WriteAheadLog.scan(log.file, generation: generation, minimumGeneration: meta.logGeneration,
                                        firstTxid: meta.txid + 1, databaseId: meta.databaseId) { record in
                 highestGeneration = max(highestGeneration, record.generation)
+                try loadFreeListIfNeeded()
                 let tx = batch ?? WriteTransaction(database: self, base: latest)
                 batch = tx
                 guard record.txid == latest.txid + 1 + UInt64(tx.replayedRecords) else {

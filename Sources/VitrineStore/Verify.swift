@@ -239,6 +239,18 @@ extension Database {
         var walker = TreeWalker(pager: pager, mapping: writerMapping, limit: allocator.pageCount)
         _ = walker.walkAll(catalogRoot: state.catalogRoot)
         walker.table = nil
+        do {
+            try loadFreeListIfNeeded()
+        } catch {
+            // A damaged free list is a finding like any other; without it, which pages are free
+            // is unknown, so there is no leak check.
+            if case .corruptPage(let page, let reason)? = error as? StoreError {
+                walker.problem(page, "free list: \(reason)")
+            } else {
+                walker.problem(meta.freeListHead, "free list: \(error)")
+            }
+            return walker.report
+        }
         for p in allocator.allFree() {
             if p < 2 || p >= allocator.pageCount { walker.problem(p, "free page number out of range"); continue }
             if walker.marks[Int(p)] != 0 { walker.problem(p, "page is both in use and free (or free twice)"); continue }
@@ -263,6 +275,12 @@ extension Database {
         if writer.isHeldByCurrentThread { throw StoreError.nestedWriteTransaction }
         writer.lock()
         let closed = snapshots.isClosed
+        do {
+            if !closed { try loadFreeListIfNeeded() }
+        } catch {
+            writer.unlock()
+            throw error
+        }
         let counters = (pageCount: allocator.pageCount, logBytes: log.logBytes,
                         freePages: allocator.freeCount + allocator.checkpointChain.count,
                         checkpointSequence: meta.checkpointSequence)

@@ -154,6 +154,7 @@ import Testing
             defer { s.close() }
             #expect(same(try contents(s), states[0]), "the base's checkpoint holds the checkpointed model")
             s.writer.lock()
+            try s.loadFreeListIfNeeded()
             var walker = TreeWalker(pager: s.pager, mapping: s.writerMapping, limit: s.meta.pageCount)
             _ = walker.walkAll(catalogRoot: s.meta.catalogRoot)
             #expect(walker.report.isClean, "\(walker.report)")
