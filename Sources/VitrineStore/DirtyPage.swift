@@ -20,7 +20,8 @@
 import Glibc
 
 /// A cell to lay out again while splitting, merging or moving cells between pages: the bytes of
-/// an existing cell (in a page this transaction owns), or a cell built for the occasion.
+/// an existing cell (in a page this transaction owns, or in a committed page of the map, which
+/// does not change while the transaction runs), or a cell built for the occasion.
 struct CellSource {
     fileprivate enum Storage {
         case existing(UnsafeRawPointer, Int)
