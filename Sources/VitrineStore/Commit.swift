@@ -92,11 +92,22 @@ extension Database {
         commitLock.lock()
         if flusherStopped { commitLock.unlock(); return false }
         guard writtenTxid > durableTxid, !syncInProgress, syncFailure == nil else { commitLock.unlock(); return true }
+        syncLogAsLeader(publishing: nil)
+        commitLock.unlock()
+        return true
+    }
+
+    /// The sync both the flusher and a group-commit leader run (commitLock held on entry and on
+    /// return, released during the sync): makes the log durable up to what was written when it
+    /// began, publishes `snapshot` (if given and covered) once durable, records the new durable
+    /// txid or the failure (which poisons the database), and wakes every waiter.
+    private func syncLogAsLeader(publishing snapshot: Snapshot?) {
         syncInProgress = true
         let target = writtenTxid
         commitLock.unlock()
         var failure: Error? = nil
         do { try log.sync() } catch { failure = error }
+        if failure == nil, let snapshot, snapshot.txid <= target { publish(snapshot) }
         commitLock.lock()
         syncInProgress = false
         if let failure {
@@ -106,8 +117,6 @@ extension Database {
             durableTxid = target
         }
         commitLock.broadcast()
-        commitLock.unlock()
-        return true
     }
 
     /// Stops the flusher and waits for a sync it may be running.
@@ -129,22 +138,7 @@ extension Database {
                 commitLock.wait()
                 continue
             }
-            syncInProgress = true
-            let target = writtenTxid
-            let snapshot = writtenSnapshot
-            commitLock.unlock()
-            var failure: Error? = nil
-            do { try log.sync() } catch { failure = error }
-            if failure == nil, let snapshot, snapshot.txid <= target { publish(snapshot) }
-            commitLock.lock()
-            syncInProgress = false
-            if let failure {
-                if syncFailure == nil { syncFailure = (failure as? StoreError) ?? .needsReopen(cause: "\(failure)") }
-                poison.withLock { if $0 == nil { $0 = "\(failure)" } }
-            } else if target > durableTxid {
-                durableTxid = target
-            }
-            commitLock.broadcast()
+            syncLogAsLeader(publishing: writtenSnapshot)
         }
     }
 }

@@ -199,11 +199,6 @@ final class DirtyPage {
         }
     }
 
-    /// Branch only: cell i as a source whose key is replaced by `key`.
-    func branchCell(_ i: Int, withKey key: [UInt8]) -> CellSource {
-        .branch(key: key, child: view.child(i))
-    }
-
     // MARK: - Editing
 
     private func store<T: FixedWidthInteger>(_ v: T, at o: Int) {

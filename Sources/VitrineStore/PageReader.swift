@@ -56,6 +56,17 @@ struct PageReader: TreePages {
         return try readOverflow(first: leaf.overflowStart(i), length: v.length)
     }
 
+    /// Lends the value of cell `i` of `leaf` to `body`: in place for an inline value, from a
+    /// copy for one on overflow pages.
+    func withValue<R>(_ leaf: PageView, _ i: Int, _ body: (RawSpan) throws -> R) throws -> R {
+        let v = leaf.value(i)
+        if v.overflow {
+            let bytes = try readOverflow(first: leaf.overflowStart(i), length: v.length)
+            return try bytes.withUnsafeBytes { try body($0.bytes) }
+        }
+        return try body(UnsafeRawBufferPointer(start: v.pointer, count: v.length).bytes)
+    }
+
     /// Reads a value stored on an overflow chain.
     func readOverflow(first: PageNumber, length: Int) throws -> [UInt8] {
         var out = [UInt8](repeating: 0, count: length)

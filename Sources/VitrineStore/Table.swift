@@ -93,12 +93,7 @@ public struct Table: TableReading {
         try transaction.checkOpen()
         let r = transaction.reader
         guard let (leaf, i) = try key.withUnsafeBytes({ try r.find($0, root: root) }) else { return nil }
-        let v = leaf.value(i)
-        if v.overflow {
-            let bytes = try r.readOverflow(first: leaf.overflowStart(i), length: v.length)
-            return try bytes.withUnsafeBytes { try body($0.bytes) }
-        }
-        return try body(UnsafeRawBufferPointer(start: v.pointer, count: v.length).bytes)
+        return try r.withValue(leaf, i, body)
     }
 
     public func makeCursor() throws -> Cursor {
@@ -178,12 +173,7 @@ public struct MutableTable: TableReading {
     public func withValue<R>(forKey key: [UInt8], _ body: (RawSpan) throws -> R) throws -> R? {
         try transaction.checkOpen(state)
         guard let (leaf, i) = try transaction.find(key, in: state.root) else { return nil }
-        let v = leaf.value(i)
-        if v.overflow {
-            let bytes = try transaction.reader.readOverflow(first: leaf.overflowStart(i), length: v.length)
-            return try bytes.withUnsafeBytes { try body($0.bytes) }
-        }
-        return try body(UnsafeRawBufferPointer(start: v.pointer, count: v.length).bytes)
+        return try transaction.reader.withValue(leaf, i, body)
     }
 
     public func makeCursor() throws -> Cursor {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import VitrineStore
+@_spi(Testing) import VitrineTestSupport
 
 @Suite struct BasicTests {
     @Test func putGetReopen() throws {

@@ -103,8 +103,7 @@ import Testing
 
     static func check(_ rec: Recording, strict: Bool, dir: TempDir, rng: inout SeededRandom) throws -> Outcome {
         var outcome = Outcome()
-        var durable = rec.base
-        var volatile: [IOEvent] = []
+        var disk = PowerCutState(base: rec.base)
         let path = dir.file("crash.db")
         func tryState(_ files: [[UInt8]], cut: Int, variant: String) {
             outcome.states += 1
@@ -135,6 +134,7 @@ import Testing
         }
         for cut in 0...rec.events.count {
             // Power cut just before event `cut`.
+            let (durable, volatile) = (disk.durable, disk.volatile)
             var all = durable
             for e in volatile { DiskImage.apply(e, to: &all) }
             tryState(durable, cut: cut, variant: "unsynced dropped")
@@ -152,13 +152,7 @@ import Testing
                 tryState(subset, cut: cut, variant: "random subset")
             }
             if cut == rec.events.count { break }
-            let e = rec.events[cut]
-            if case .sync(let f) = e {
-                for v in volatile where v.file == f { DiskImage.apply(v, to: &durable) }
-                volatile.removeAll { $0.file == f }
-            } else {
-                volatile.append(e)
-            }
+            disk.advance(past: rec.events[cut])
         }
         return outcome
     }

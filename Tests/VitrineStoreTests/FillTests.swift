@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import VitrineStore
+@_spi(Testing) import VitrineTestSupport
 
 /// Random-order inserts fill leaves well (overflow moves into the right sibling before a split).
 @Suite struct FillTests {

@@ -164,6 +164,39 @@ public enum DiskImage {
     }
 }
 
+/// The disk as a power cut would find it while a trace is replayed event by event: `durable`
+/// holds every write some sync covered; `volatile` the writes since, which a cut may drop,
+/// apply, apply in part or tear.
+public struct PowerCutState {
+    public private(set) var durable: [[UInt8]]
+    public private(set) var volatile: [IOEvent] = []
+
+    public init(base: [[UInt8]]) { durable = base }
+
+    /// Moves past `event`: a sync makes that file's volatile writes durable.
+    public mutating func advance(past event: IOEvent) {
+        if case .sync(let f) = event {
+            for v in volatile where v.file == f { DiskImage.apply(v, to: &durable) }
+            volatile.removeAll { $0.file == f }
+        } else {
+            volatile.append(event)
+        }
+    }
+}
+
+/// A small seeded generator (SplitMix64), so seeded tests replay exactly from their seed.
+public struct SeededRandom: RandomNumberGenerator {
+    public var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
 /// Writes `bytes` as the whole content of the file at `path` (plain POSIX, no Foundation).
 public func writeFile(_ path: String, _ bytes: [UInt8]) {
     let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Vitrine
+@_spi(Testing) import VitrineTestSupport
 
 @Suite struct TupleTests {
     @Test func orderIsPreserved() throws {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Vitrine
+@_spi(Testing) import VitrineTestSupport
 
 @Suite struct ConcurrencyTests {
     /// 8 threads buy random carts of a few hot products with small stock until nothing is left.

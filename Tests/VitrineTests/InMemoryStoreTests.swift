@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Vitrine
+@_spi(Testing) import VitrineTestSupport
 
 @Suite struct InMemoryStoreTests {
     func key(_ i: Int) -> [UInt8] { Tuple(["k", .int(Int64(i))]).packed }

@@ -308,10 +308,10 @@ import Testing
             }
         }
 
-        var durable = rec.base
-        var volatile: [IOEvent] = []
+        var disk = PowerCutState(base: rec.base)
         for cut in 0...rec.events.count {
             let atEnd = cut == rec.events.count
+            let (durable, volatile) = (disk.durable, disk.volatile)
             if atEnd || rec.events[cut].isSync {
                 outcome.syncPoints += 1
                 let n = volatile.count
@@ -357,13 +357,7 @@ import Testing
                 }
             }
             if atEnd { break }
-            let e = rec.events[cut]
-            if case .sync(let f) = e {
-                for v in volatile where v.file == f { DiskImage.apply(v, to: &durable) }
-                volatile.removeAll { $0.file == f }
-            } else {
-                volatile.append(e)
-            }
+            disk.advance(past: rec.events[cut])
         }
         return outcome
     }

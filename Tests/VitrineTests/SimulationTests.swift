@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Vitrine
+@_spi(Testing) import VitrineTestSupport
 
 /// Random operations against a small catalogue, with every invariant checked after each step
 /// (bbolt's strict mode). The seed is printed so a failure can be replayed.

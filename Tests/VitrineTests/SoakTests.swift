@@ -17,6 +17,7 @@ import Testing
 import Synchronization
 @testable import Vitrine
 import VitrineStore
+@_spi(Testing) import VitrineTestSupport
 
 @Suite(.serialized) struct SoakTests {
     struct Sample {

@@ -3,15 +3,15 @@
 //
 // Software only (Swift has no access to the SSE4.2 crc32 instruction). Slice-by-8 runs at about
 // 1.5 GB/s here, limited by the dependency of each step on the previous one. Page images (the
-// hot case: every page a commit writes is sealed) are therefore cut into four streams of 1023
-// bytes that run interleaved, each with its own register, and combined at the end:
+// hot case: every page is verified once per process, and every page a commit writes is sealed)
+// are therefore cut into four streams that run interleaved, each with its own register, and
+// combined at the end:
 //
 //   register(s, A ++ B) = shift_|B|(register(s, A)) xor register(0, B)
 //
-// where shift_n advances a register over n zero bytes. shift_n is linear over GF(2), so it is a
-// 32x32 bit matrix, applied as four table lookups (one per byte of the register). The result is
-// the same CRC-32C as the plain loop computes, about twice as fast. Pages being sealed also skip
-// their zero gap: advancing a register over n zero bytes is a multiplication by x^(8n) mod P.
+// where shift_n advances a register over n zero bytes, which is a multiplication by x^(8n) mod P
+// (a table of those for n up to a page). The result is the same CRC-32C as the plain loop, about
+// twice as fast. Pages being sealed also skip their zero gap with the same shift.
 
 enum CRC32C {
     static let tables: [UInt32] = {
@@ -31,33 +31,13 @@ enum CRC32C {
         return t
     }()
 
-    /// Bytes a page checksum covers (PageLayout.size - 4), and the length of each stream.
+    /// Bytes a page checksum covers (PageLayout.size - 4).
     static let pageBytes = 4092
-    private static let streamBytes = pageBytes / 4
-
-    /// shift_streamBytes as four byte-indexed tables.
-    private static let streamShift: [UInt32] = {
-        // Column i: the register that bit i becomes after streamBytes zero bytes.
-        var columns = [UInt32](repeating: 0, count: 32)
-        for bit in 0..<32 {
-            var c: UInt32 = 1 << bit
-            for _ in 0..<streamBytes { c = tables[Int(c & 0xFF)] ^ (c >> 8) }
-            columns[bit] = c
-        }
-        var t = [UInt32](repeating: 0, count: 4 * 256)
-        for k in 0..<4 {
-            for b in 0..<256 {
-                var v: UInt32 = 0
-                for j in 0..<8 where (b >> j) & 1 != 0 { v ^= columns[8 * k + j] }
-                t[k * 256 + b] = v
-            }
-        }
-        return t
-    }()
 
     /// CRC-32C of `count` bytes at `pointer`, continuing from `crc` (start with 0).
     static func checksum(_ pointer: UnsafeRawPointer, count: Int, continuing crc: UInt32 = 0) -> UInt32 {
-        if count == pageBytes && crc == 0 { return pageChecksum(pointer) }
+        // A page image (the checksum of bytes [4, 4096)): the interleaved path, with no gap.
+        if count == pageBytes && crc == 0 { return pageChecksum(pointer - 4, gapFrom: 4, to: 4) }
         return tables.withUnsafeBufferPointer { tb in
             ~update(~crc, pointer, count, tb.baseAddress.unsafelyUnwrapped)
         }
@@ -93,45 +73,15 @@ enum CRC32C {
             ^ t[1 * 256 + Int((hi >> 16) & 0xFF)] ^ t[Int(hi >> 24)]
     }
 
-    /// The four-stream checksum of `pageBytes` bytes.
-    private static func pageChecksum(_ pointer: UnsafeRawPointer) -> UInt32 {
-        tables.withUnsafeBufferPointer { tb in
-            streamShift.withUnsafeBufferPointer { sb in
-                let t = tb.baseAddress.unsafelyUnwrapped
-                let s = sb.baseAddress.unsafelyUnwrapped
-                let len = streamBytes
-                var c0: UInt32 = ~0, c1: UInt32 = 0, c2: UInt32 = 0, c3: UInt32 = 0
-                var p = pointer
-                var n = len
-                while n >= 8 {
-                    c0 = step8(c0, p, t)
-                    c1 = step8(c1, p + len, t)
-                    c2 = step8(c2, p + 2 * len, t)
-                    c3 = step8(c3, p + 3 * len, t)
-                    p += 8
-                    n -= 8
-                }
-                c0 = update(c0, p, n, t)
-                c1 = update(c1, p + len, n, t)
-                c2 = update(c2, p + 2 * len, n, t)
-                c3 = update(c3, p + 3 * len, n, t)
-                @inline(__always) func shift(_ v: UInt32) -> UInt32 {
-                    s[Int(v & 0xFF)] ^ s[256 + Int((v >> 8) & 0xFF)]
-                        ^ s[512 + Int((v >> 16) & 0xFF)] ^ s[768 + Int(v >> 24)]
-                }
-                return ~(shift(shift(shift(c0) ^ c1) ^ c2) ^ c3)
-            }
-        }
-    }
-
     // MARK: - Page images with a zero gap
 
     /// x^(8n) mod P for n in 0...4096, reflected (x^0 = 1 << 31): multiplying a register by
-    /// zeroShift[n] advances it over n zero bytes.
+    /// zeroShift[n] advances it over n zero bytes. Entry n is entry n - 1 advanced over one zero
+    /// byte, which is one table step.
     private static let zeroShift: [UInt32] = {
         var t = [UInt32](repeating: 0, count: 4097)
         t[0] = 1 << 31
-        for n in 1...4096 { t[n] = multiply(t[n - 1], 1 << 23) }   // 1 << 23 = x^8
+        for n in 1...4096 { t[n] = tables[Int(t[n - 1] & 0xFF)] ^ (t[n - 1] >> 8) }
         return t
     }()
 
@@ -167,7 +117,7 @@ enum CRC32C {
                 let length = size - gapEnd
                 let p = page + gapEnd
                 if length < 512 { return ~update(r, p, length, t) }
-                // Four interleaved streams, as in pageChecksum(_:).
+                // Four interleaved streams, each with its own register, combined by shifts.
                 let q = length / 4
                 var c0 = r, c1: UInt32 = 0, c2: UInt32 = 0, c3: UInt32 = 0
                 var o = 0
