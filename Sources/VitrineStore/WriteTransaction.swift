@@ -40,8 +40,8 @@ public final class WriteTransaction: TreePages {
     /// Log records this transaction re-executed (recovery batches several).
     private(set) var replayedRecords = 0
     @exclusivity(unchecked) var catalog: TableState
-    @exclusivity(unchecked) private var tables: [String: TableState] = [:]
-    private var tablesById: [UInt32: TableState]? = nil
+    @exclusivity(unchecked) var tables: [String: TableState] = [:]
+    var tablesById: [UInt32: TableState]? = nil
     @exclusivity(unchecked) var log = LogRecordBuilder()
     /// Pages of the committed state this transaction stopped using.
     @exclusivity(unchecked) private(set) var freed: [PageNumber] = []
@@ -55,16 +55,22 @@ public final class WriteTransaction: TreePages {
     /// Dirty pages given up again; kept until the transaction ends so that a cursor still
     /// holding a view of one reads valid memory before it notices the change and re-seeks.
     @exclusivity(unchecked) private var retired: [DirtyPage] = []
-    private(set) var nextTableId: UInt64
+    var nextTableId: UInt64
     @exclusivity(unchecked) private(set) var modificationCount = 0
     private(set) var isOpen = true
     /// Set when a change failed halfway: the transaction can then only roll back, even if the
     /// caller caught the error (its log and its trees might disagree).
-    private(set) var failure: Error? = nil
+    var failure: Error? = nil
     /// Set once the log record passes `largeTransactionBytes`: the record is dropped and the
     /// transaction commits by checkpoint, so huge transactions never sit twice in memory.
     private(set) var commitsByCheckpoint = false
     let savepoint: PageAllocator.Savepoint
+    /// Savepoints (Savepoint.swift): how many are open, and the inverse of each change made
+    /// inside them, oldest first. Empty (and never filled) outside a savepoint.
+    var savepointDepth = 0
+    @exclusivity(unchecked) var undo: [UndoStep] = []
+    var journaling: Bool { savepointDepth > 0 }
+    var usedSavepoints = false
 
     init(database: Database, base: Snapshot) {
         self.database = database
@@ -79,7 +85,14 @@ public final class WriteTransaction: TreePages {
         PageReader(pager: database.pager, mapping: database.writerMapping, limit: database.allocator.pageCount)
     }
 
-    var hasChanges: Bool { !log.isEmpty || catalog.dirty || commitsByCheckpoint }
+    var hasChanges: Bool {
+        // After savepoints that all rolled back, pages were touched (catalog.dirty) but the
+        // logical contents are the base's again: only the log record tells.
+        usedSavepoints ? hasLoggedChanges : (!log.isEmpty || catalog.dirty || commitsByCheckpoint)
+    }
+
+    /// Whether the transaction's log record holds a change (or it commits by checkpoint).
+    var hasLoggedChanges: Bool { !log.isEmpty || commitsByCheckpoint }
 
     /// Runs one change; a throw after the change began poisons the transaction.
     private func changing<T>(_ body: () throws -> T) throws -> T {
@@ -176,6 +189,7 @@ public final class WriteTransaction: TreePages {
         return try changing {
         let previous = tables[name]
         let s = TableState(id: tableId, name: name, root: 0, count: 0, existedBefore: previous?.existedBefore ?? false)
+        if logged && journaling { undo.append(.tableCreated(s, previous: previous)) }
         s.dirty = true
         tables[name] = s
         tablesById?[tableId] = s
@@ -187,7 +201,9 @@ public final class WriteTransaction: TreePages {
     }
 
     func dropTableState(_ s: TableState, logged: Bool) throws {
+        let entries = logged && journaling ? try entries(of: s) : []
         try changing {
+        if logged && journaling { undo.append(.tableDropped(s, entries: entries)) }
         try freeTree(s.root, depth: 0)
         s.root = 0
         s.count = 0
@@ -329,7 +345,9 @@ public final class WriteTransaction: TreePages {
         try checkOpen(table)
         guard key.count <= Limits.maxKeyLength else { throw StoreError.keyTooLong(length: key.count, limit: Limits.maxKeyLength) }
         guard value.count <= Limits.maxValueLength else { throw StoreError.valueTooLarge(length: value.count, limit: Limits.maxValueLength) }
+        let previous = logged && journaling ? try currentValue(key, in: table) : nil
         try changing {
+            if logged && journaling { undo.append(.restore(table, key: key, value: previous)) }
             table.dirty = true
             catalog.dirty = true
             modificationCount += 1
@@ -343,8 +361,10 @@ public final class WriteTransaction: TreePages {
     @discardableResult
     func delete(_ key: [UInt8], in table: TableState, logged: Bool) throws -> Bool {
         try checkOpen(table)
-        guard key.count <= Limits.maxKeyLength, try find(key, in: table.root) != nil else { return false }
+        guard key.count <= Limits.maxKeyLength, let (leaf, i) = try find(key, in: table.root) else { return false }
+        let previous = logged && journaling ? try reader.value(leaf, i) : nil
         return try changing {
+            if let previous { undo.append(.restore(table, key: key, value: previous)) }
             table.dirty = true
             catalog.dirty = true
             modificationCount += 1
@@ -361,14 +381,20 @@ public final class WriteTransaction: TreePages {
             throw StoreError.keyTooLong(length: bound.count, limit: Limits.maxKeyLength)
         }
         var keys: [[UInt8]] = []
+        var values: [[UInt8]] = []
+        let keepValues = logged && journaling
         let c = Cursor(source: .transaction(self, table))
         var ok = try c.seek(atLeast: begin)
         while ok && (end.isEmpty || c.compareKey(end) < 0) {
             keys.append(c.key)
+            if keepValues { values.append(try c.value()) }
             ok = try c.next()
         }
         if keys.isEmpty { return 0 }
         return try changing {
+            if keepValues {
+                for (k, v) in zip(keys, values) { undo.append(.restore(table, key: k, value: v)) }
+            }
             for k in keys { _ = try delete(k, in: table, logged: false) }
             if logged && logging { log.deleteRange(table: table.id, begin: begin, end: end) }
             return keys.count

@@ -58,6 +58,21 @@ struct LogRecordBuilder {
     var isEmpty: Bool { operationCount == 0 }
     var byteCount: Int { bytes.count }
 
+    /// Where the record stands: a savepoint truncates back to it when it rolls back.
+    struct Mark {
+        fileprivate let byteCount: Int
+        fileprivate let operationCount: UInt32
+    }
+
+    var mark: Mark { Mark(byteCount: bytes.count, operationCount: operationCount) }
+
+    /// Drops every operation appended since `mark`.
+    mutating func truncate(to mark: Mark) {
+        guard mark.byteCount <= bytes.count else { return }
+        bytes.removeSubrange(mark.byteCount...)
+        operationCount = mark.operationCount
+    }
+
     private mutating func u16(_ v: Int) { bytes.append(UInt8(truncatingIfNeeded: v)); bytes.append(UInt8(truncatingIfNeeded: v >> 8)) }
     private mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
 
