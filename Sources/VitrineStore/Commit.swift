@@ -1,8 +1,9 @@
 // Commit and group commit. See Database.swift for the order of events and the durability modes.
 
 extension Database {
-    /// Commits `tx` (writer lock held). Returns the txid to wait for in `.grouped` mode.
-    func commit(_ tx: WriteTransaction) throws -> UInt64? {
+    /// Commits `tx` (writer lock held). Returns the txid to wait for in `.grouped` mode, and in
+    /// `.full` mode when `deferringSync` (the batch path syncs outside the writer lock).
+    func commit(_ tx: WriteTransaction, deferringSync: Bool = false) throws -> UInt64? {
         if let failure = tx.failure {
             tx.rollback()
             throw failure
@@ -47,7 +48,7 @@ extension Database {
 
         var waitFor: UInt64? = nil
         switch options.durability {
-        case .full:
+        case .full where !deferringSync:
             do { try log.sync() } catch { poison(error); throw error }
             markDurable(snapshot)
         case .relaxed:
@@ -57,7 +58,7 @@ extension Database {
             writtenSnapshot = snapshot
             commitLock.unlock()
             publish(snapshot)
-        case .grouped:
+        case .grouped, .full:
             commitLock.lock()
             writtenTxid = txid
             writtenSnapshot = snapshot

@@ -49,6 +49,8 @@ public struct DatabaseOptions: Sendable {
     public var largeTransactionBytes: Int
     /// In `.relaxed` mode, the longest time between log syncs.
     public var relaxedSyncIntervalMilliseconds: Int
+    /// Bounds on a batch of `batchWrite` callers (Batch.swift).
+    public var batch = BatchLimits()
 
     var fileSystem: any StorageFileSystem = PosixFileSystem()
     /// The log file's first size and growth step (at least 64 KiB). The file is zero-filled
@@ -103,6 +105,10 @@ public final class Database: @unchecked Sendable {
     var syncFailure: StoreError?
     var flusherStopped = false
 
+    // Batch commit (Batch.swift).
+    let batch: BatchCommitter
+    let writersInFlight = Atomic<Int>(0)
+
     /// Opens (creating if missing) the database at `path`, recovering from the log if the last
     /// process stopped without a clean close.
     /// - Throws: `.notADatabase`, `.unsupportedFormatVersion`, `.databaseLocked`, `.truncatedFile`,
@@ -110,6 +116,7 @@ public final class Database: @unchecked Sendable {
     public init(path: String, options: DatabaseOptions = DatabaseOptions()) throws {
         self.path = path
         self.options = options
+        batch = BatchCommitter(limits: options.batch)
         let opened = try Recovery.openFiles(path: path, options: options)
         dataFile = opened.dataFile
         pager = opened.pager
@@ -124,6 +131,7 @@ public final class Database: @unchecked Sendable {
         durableTxid = meta.txid
         writtenTxid = meta.txid
         do {
+            batch.database = self
             try recover(logHeader: opened.logHeader)
             if options.durability == .relaxed { startFlusher() }
         } catch {
@@ -143,6 +151,8 @@ public final class Database: @unchecked Sendable {
     /// Checkpoints (so the next open has no log to replay) and releases the map, the files and
     /// the lock. Waits for running read transactions to finish; new ones throw `.closed`.
     public func close() {
+        // Before the writer lock: a running batch holds it, and must finish and become durable.
+        if !batch.isBatchThread { batch.stop() }
         writer.lock()
         defer { writer.unlock() }
         if snapshots.markClosed() { return }
@@ -200,7 +210,7 @@ public final class Database: @unchecked Sendable {
     ///   `.needsReopen` after an earlier I/O failure; `.io` when the commit could not be made
     ///   durable (the transaction is then not acknowledged).
     public func write<T>(_ body: (WriteTransaction) throws -> T) throws -> T {
-        if writer.isHeldByCurrentThread { throw StoreError.nestedWriteTransaction }
+        if writer.isHeldByCurrentThread || batch.isBatchThread { throw StoreError.nestedWriteTransaction }
         writer.lock()
         var waitFor: UInt64? = nil
         let result: T

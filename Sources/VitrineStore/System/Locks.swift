@@ -56,4 +56,12 @@ final class ConditionLock: @unchecked Sendable {
     /// Waits for a broadcast; the mutex must be held.
     func wait() { pthread_cond_wait(cond, mutex) }
     func broadcast() { pthread_cond_broadcast(cond) }
+    /// Waits for a broadcast or until `microseconds` have passed; the mutex must be held.
+    func wait(microseconds: Int) {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let total = Int(now.tv_nsec) + microseconds * 1000
+        var deadline = timespec(tv_sec: now.tv_sec + total / 1_000_000_000, tv_nsec: total % 1_000_000_000)
+        _ = pthread_cond_timedwait(cond, mutex, &deadline)
+    }
 }

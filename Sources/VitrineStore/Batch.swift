@@ -1,0 +1,386 @@
+// Batch commit: many callers' write closures in one transaction and one log write.
+//
+// Under the plain `write`, callers take turns at the writer lock: each runs its closure, commits,
+// and (in `.grouped` mode) shares a log sync with whoever committed meanwhile. On a hot product
+// the turns, not the disk, bound throughput: groups stay near two commits. `batchWrite` instead
+// queues the closure; one batch thread takes every queued closure (up to the limits), runs them
+// one after another inside one write transaction, each in its own savepoint, and commits them
+// with one log record. A second thread makes that record durable (one sync, often shared with
+// the next batch's record) and only then completes the batch's callers. While it syncs, the
+// batch thread is already running the next batch: execution and the disk overlap.
+//
+// What a caller is promised:
+//   - Its closure runs exactly once, on the batch thread, never re-run (so it need not be
+//     idempotent), inside its own savepoint: when it throws, only its own changes are undone and
+//     the caller gets its own error. Later closures in the batch see the earlier ones' writes, so
+//     a stock checked and decremented by each closure can never be oversold across a batch.
+//   - The call returns (or the task resumes) only once the batch's commit is durable under the
+//     database's durability mode (`.full` and `.grouped` alike: after the log sync; `.relaxed`:
+//     once published). A closure that threw also waits, since what it saw (an earlier closure's
+//     purchase, say) is only true once that commit is durable.
+//   - If the batch cannot commit (an I/O error, a change that failed halfway and poisoned the
+//     transaction), every caller in the batch gets that error and nothing of the batch is kept.
+//     Nothing is retried.
+// Bounds: at most `BatchLimits.maxCount` closures, a log record of at most about
+// `maxLogBytes` (the closure that crosses it is the batch's last), and the batch thread waits
+// at most `maxDelayMicroseconds` for more callers before starting a batch (0 by default: a batch
+// is whoever queued while the previous one ran, so a lone caller is never delayed).
+//
+// Closures run on the batch thread with the writer lock held: they must not start another write
+// (`write` or `batchWrite` throw `.nestedWriteTransaction` there), nor wait for other threads
+// that write. The domain layer's operations join the running batch through `batchTransaction`.
+
+import Foundation
+import Glibc
+import Synchronization
+
+/// Bounds on one batch of `batchWrite` callers.
+public struct BatchLimits: Sendable {
+    /// The most callers' closures in one batch.
+    public var maxCount: Int
+    /// A batch takes no more closures once its log record holds this many bytes.
+    public var maxLogBytes: Int
+    /// How long the batch thread waits for more callers when fewer than `maxCount` are queued.
+    public var maxDelayMicroseconds: Int
+
+    public init(maxCount: Int = 256, maxLogBytes: Int = 1 << 20, maxDelayMicroseconds: Int = 0) {
+        self.maxCount = maxCount
+        self.maxLogBytes = maxLogBytes
+        self.maxDelayMicroseconds = maxDelayMicroseconds
+    }
+}
+
+/// How the batches have gone since the database was opened.
+public struct BatchStatistics: Sendable, Hashable {
+    /// Batches committed (or failed).
+    public var batches: Int
+    /// Closures run in them.
+    public var closures: Int
+    /// The largest batch.
+    public var largest: Int
+    /// Closures per batch: mean and the 99th percentile.
+    public var meanSize: Double
+    public var p99Size: Int
+}
+
+/// How `write(_:batching:)` chooses between the plain and the batch path.
+public enum Batching: Sendable {
+    /// Always the plain path (`write`).
+    case never
+    /// Always the batch path (`batchWrite`).
+    case always
+    /// The batch path while another caller is writing (or queued), else the plain one: a lone
+    /// caller pays no hand-off to the batch thread.
+    case whenContended
+}
+
+/// One caller's closure and how to tell it the outcome.
+final class BatchRequest: @unchecked Sendable {
+    /// The caller's closure; dropped as soon as it has run (or been refused), because the
+    /// synchronous caller lent it with `withoutActuallyEscaping` and must get it back.
+    private var body: ((WriteTransaction) throws -> Void)?
+    private let onFinish: (Error?) -> Void
+    /// What the closure threw (it was undone).
+    var error: Error?
+
+    init(run: @escaping (WriteTransaction) throws -> Void, finish: @escaping (Error?) -> Void) {
+        self.body = run
+        self.onFinish = finish
+    }
+
+    /// Runs the closure (once).
+    func run(_ tx: WriteTransaction) throws {
+        guard let body else { return }
+        self.body = nil
+        try body(tx)
+    }
+
+    /// Tells the caller the outcome (nil: the closure succeeded and its batch is durable).
+    func finish(_ outcome: Error?) {
+        body = nil
+        onFinish(outcome)
+    }
+}
+
+/// The queue, the batch thread and the sync thread of one database.
+final class BatchCommitter: @unchecked Sendable {
+    let limits: BatchLimits
+    weak var database: Database?
+    private let lock = ConditionLock()
+    // Guarded by `lock`.
+    private var pending: [BatchRequest] = []
+    private var committed: [(waitFor: UInt64?, requests: ArraySlice<BatchRequest>, failure: Error?)] = []
+    private var started = false
+    private var stopping = false
+    private var executorDone = false
+    private var syncerDone = false
+    private var sizeCounts: [Int] = []
+    private var batches = 0
+    private var closures = 0
+    /// The batch thread's id (0 before it starts), and the transaction it is running closures
+    /// in; `current` is touched only on the batch thread.
+    private let executorThread = Atomic<UInt>(0)
+    var current: WriteTransaction?
+
+    init(limits: BatchLimits) {
+        self.limits = BatchLimits(maxCount: max(1, limits.maxCount), maxLogBytes: max(1, limits.maxLogBytes),
+                                  maxDelayMicroseconds: max(0, min(limits.maxDelayMicroseconds, 1_000_000)))
+    }
+
+    var isBatchThread: Bool { executorThread.load(ordering: .relaxed) == UInt(pthread_self()) }
+
+    /// Callers queued and not yet handed back.
+    var queued: Int {
+        lock.lock(); defer { lock.unlock() }
+        return pending.count
+    }
+
+    func submit(_ request: BatchRequest) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        if stopping { throw StoreError.closed }
+        pending.append(request)
+        if !started {
+            started = true
+            startThreads()
+        }
+        lock.broadcast()
+    }
+
+    private func startThreads() {
+        let executor = Thread { [self] in executorLoop() }
+        executor.name = "vitrine-batch"
+        executor.stackSize = 8 << 20
+        executor.start()
+        let syncer = Thread { [self] in syncerLoop() }
+        syncer.name = "vitrine-batch-sync"
+        syncer.start()
+    }
+
+    /// Fails queued callers with `.closed`, lets a running batch finish and become durable, and
+    /// waits for both threads to end. Called by `close()` before it takes the writer lock.
+    func stop() {
+        lock.lock()
+        defer { lock.unlock() }
+        stopping = true
+        lock.broadcast()
+        guard started else { return }
+        while !(executorDone && syncerDone) { lock.wait() }
+    }
+
+    private func executorLoop() {
+        executorThread.store(UInt(pthread_self()), ordering: .relaxed)
+        lock.lock()
+        while true {
+            while pending.isEmpty && !stopping { lock.wait() }
+            if stopping {
+                let refused = pending
+                pending = []
+                lock.unlock()
+                for r in refused { r.finish(StoreError.closed) }
+                lock.lock()
+                break
+            }
+            if limits.maxDelayMicroseconds > 0 && pending.count < limits.maxCount {
+                let deadline = ContinuousClock.now.advanced(by: .microseconds(limits.maxDelayMicroseconds))
+                while pending.count < limits.maxCount && !stopping && ContinuousClock.now < deadline {
+                    lock.wait(microseconds: limits.maxDelayMicroseconds)
+                }
+            }
+            let take = min(pending.count, limits.maxCount)
+            let batch = Array(pending.prefix(take))
+            pending.removeFirst(take)
+            lock.unlock()
+            let leftover: ArraySlice<BatchRequest>
+            if let db = database {
+                leftover = db.runBatch(batch, committer: self)
+            } else {
+                for r in batch { r.finish(StoreError.closed) }
+                leftover = []
+            }
+            lock.lock()
+            if !leftover.isEmpty { pending.insert(contentsOf: leftover, at: 0) }
+        }
+        executorDone = true
+        lock.broadcast()
+        lock.unlock()
+    }
+
+    /// Hands a run batch to the sync thread (`waitFor`: the txid that must be durable first).
+    func handOff(_ requests: ArraySlice<BatchRequest>, waitFor: UInt64?, failure: Error?) {
+        lock.lock()
+        committed.append((waitFor, requests, failure))
+        batches += 1
+        closures += requests.count
+        if sizeCounts.count <= requests.count { sizeCounts += Array(repeating: 0, count: requests.count + 1 - sizeCounts.count) }
+        sizeCounts[requests.count] += 1
+        lock.broadcast()
+        lock.unlock()
+    }
+
+    private func syncerLoop() {
+        lock.lock()
+        while true {
+            while committed.isEmpty && !(stopping && executorDone) { lock.wait() }
+            if committed.isEmpty { break }
+            let items = committed
+            committed = []
+            lock.unlock()
+            var syncFailure: Error? = nil
+            if let target = items.compactMap({ $0.failure == nil ? $0.waitFor : nil }).max() {
+                if let db = database {
+                    do { try db.waitUntilDurable(target) } catch { syncFailure = error }
+                } else {
+                    syncFailure = StoreError.closed
+                }
+            }
+            for item in items {
+                for r in item.requests { r.finish(item.failure ?? syncFailure ?? r.error) }
+            }
+            lock.lock()
+        }
+        syncerDone = true
+        lock.broadcast()
+        lock.unlock()
+    }
+
+    func statistics() -> BatchStatistics {
+        lock.lock()
+        defer { lock.unlock() }
+        var p99 = 0
+        var seen = 0
+        let threshold = (batches * 99 + 99) / 100
+        for (size, n) in sizeCounts.enumerated() where n > 0 {
+            seen += n
+            if seen >= threshold { p99 = size; break }
+        }
+        return BatchStatistics(
+            batches: batches, closures: closures, largest: sizeCounts.lastIndex { $0 > 0 } ?? 0,
+            meanSize: batches == 0 ? 0 : Double(closures) / Double(batches), p99Size: p99)
+    }
+}
+
+/// Carries a closure's result from the batch thread back to its caller.
+private final class ResultSlot<T>: @unchecked Sendable {
+    var value: T?
+}
+
+extension Database {
+    /// Runs `body` in the next batch: with other callers' closures, in one write transaction
+    /// committed with one log write. See Batch.swift for the promises; in short, `body` runs
+    /// exactly once on the batch thread in its own savepoint (a throw undoes only its changes
+    /// and is rethrown here), sees the writes of the closures before it in the batch, and this
+    /// call returns once the batch's commit is durable under the database's durability mode.
+    /// - Throws: what `body` throws; `.nestedWriteTransaction` (inside a write or a batch
+    ///   closure); `.closed`; `.needsReopen`; `.io` when the batch could not be made durable.
+    public func batchWrite<T>(_ body: (WriteTransaction) throws -> T) throws -> T {
+        if writer.isHeldByCurrentThread || batch.isBatchThread { throw StoreError.nestedWriteTransaction }
+        try checkWritable()
+        return try withoutActuallyEscaping(body) { body in
+            // The closure escapes to the batch thread, but this call waits until the batch
+            // thread has finished with it, so nothing it captures is used concurrently.
+            let slot = ResultSlot<T>()
+            let done = DispatchSemaphore(value: 0)
+            let outcome = ResultSlot<Error?>()
+            let request = BatchRequest(run: { tx in slot.value = try body(tx) },
+                                       finish: { error in outcome.value = error; done.signal() })
+            try batch.submit(request)
+            done.wait()
+            if let error = outcome.value ?? nil { throw error }
+            guard let value = slot.value else { throw StoreError.closed }
+            return value
+        }
+    }
+
+    /// `batchWrite` for Swift concurrency: the task is suspended, never blocking a thread of
+    /// the cooperative pool, while its closure waits for its batch and the batch for the disk.
+    /// Cancelling the task does not withdraw a queued closure.
+    public func batchWrite<T: Sendable>(_ body: @escaping @Sendable (WriteTransaction) throws -> T) async throws -> T {
+        if writer.isHeldByCurrentThread || batch.isBatchThread { throw StoreError.nestedWriteTransaction }
+        try checkWritable()
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
+            let slot = ResultSlot<T>()
+            let request = BatchRequest(run: { tx in slot.value = try body(tx) }, finish: { error in
+                if let error {
+                    continuation.resume(throwing: error)
+                } else if let value = slot.value {
+                    continuation.resume(returning: value)
+                } else {
+                    continuation.resume(throwing: StoreError.closed)
+                }
+            })
+            do { try batch.submit(request) } catch { continuation.resume(throwing: error) }
+        }
+    }
+
+    /// `write` or `batchWrite`, as `batching` says.
+    public func write<T>(batching: Batching, _ body: (WriteTransaction) throws -> T) throws -> T {
+        switch batching {
+        case .never: return try write(body)
+        case .always: return try batchWrite(body)
+        case .whenContended:
+            let before = writersInFlight.add(1, ordering: .relaxed).oldValue
+            defer { writersInFlight.subtract(1, ordering: .relaxed) }
+            return before == 0 && batch.queued == 0 ? try write(body) : try batchWrite(body)
+        }
+    }
+
+    /// The batch transaction that the calling code runs inside: non-nil only on the batch
+    /// thread while a `batchWrite` closure runs. The domain layer uses it so that an operation
+    /// submitted whole to the batch (its validation and its transaction) joins the batch's
+    /// transaction instead of starting a nested one.
+    public var batchTransaction: WriteTransaction? {
+        batch.isBatchThread ? batch.current : nil
+    }
+
+    /// How the batches have gone since the database was opened.
+    public func batchStatistics() -> BatchStatistics { batch.statistics() }
+
+    /// Runs one batch on the batch thread (see Batch.swift): every closure in its own savepoint,
+    /// until the count or byte bound; one commit; the outcome handed to the sync thread.
+    /// Returns the callers not taken (over the byte bound), to run first in the next batch.
+    func runBatch(_ requests: [BatchRequest], committer: BatchCommitter) -> ArraySlice<BatchRequest> {
+        var ran = requests.count
+        var waitFor: UInt64? = nil
+        var failure: Error? = nil
+        writer.lock()
+        do {
+            defer { writer.unlock() }
+            try checkWritable()
+            try loadFreeListIfNeeded()
+            allocator.release(upTo: oldestSnapshot())
+            let tx = WriteTransaction(database: self, base: latest)
+            defer { tx.recyclePages() }
+            committer.current = tx
+            defer { committer.current = nil }
+            for (i, r) in requests.enumerated() {
+                if i > 0 && tx.log.byteCount >= committer.limits.maxLogBytes {
+                    ran = i
+                    break
+                }
+                do { try tx.savepoint { try r.run(tx) } } catch { r.error = error }
+                if tx.failure != nil {
+                    ran = i + 1
+                    break
+                }
+            }
+            committer.current = nil
+            tx.close()
+            if let f = tx.failure {
+                tx.rollback()
+                throw f
+            }
+            if tx.hasChanges {
+                waitFor = try commit(tx, deferringSync: true)
+            } else {
+                tx.rollback()
+                // What the closures read may be an earlier batch's commit that is not durable yet.
+                waitFor = options.durability == .relaxed ? nil : tx.txid - 1
+            }
+        } catch {
+            failure = error
+        }
+        committer.handOff(requests[..<ran], waitFor: waitFor, failure: failure)
+        return requests[ran...]
+    }
+}
