@@ -7,20 +7,25 @@
 import VitrineStore
 
 /// An `OrderedKeyValueStore` over a VitrineStore `Database` (one table named "kv").
-public struct EngineStore: OrderedKeyValueStore {
+public struct EngineStore: AsyncOrderedKeyValueStore {
     /// The engine database underneath (for checkpoint, verify, statistics, close).
     public let database: Database
     static let tableName = "kv"
 
+    /// When `write` takes the engine's batch path (Batch.swift in VitrineStore).
+    public var batching: Batching
+
     /// Opens (creating if needed) the database file at `path`.
     /// - Throws: `StoreError` from `Database.init` (not a database, locked, corrupt, I/O).
-    public init(path: String, options: DatabaseOptions = DatabaseOptions()) throws {
+    public init(path: String, options: DatabaseOptions = DatabaseOptions(), batching: Batching = .whenContended) throws {
         database = try Database(path: path, options: options)
+        self.batching = batching
     }
 
     /// Wraps an already open database.
-    public init(database: Database) {
+    public init(database: Database, batching: Batching = .whenContended) {
         self.database = database
+        self.batching = batching
     }
 
     public struct Reader: OrderedKeyValueReader {
@@ -79,8 +84,22 @@ public struct EngineStore: OrderedKeyValueStore {
         try database.read { tx in try body(Reader(table: try tx.table(Self.tableName))) }
     }
 
+    /// Runs `body` as one transaction. Inside an operation submitted with `perform` (so on the
+    /// batch thread) it joins the running batch's transaction in a savepoint of its own;
+    /// otherwise it takes the plain path when it is the only writer, and the batch path when
+    /// other callers are writing (`batching`), so that a flash sale's buyers share commits.
     public func write<T>(_ body: (Writer) throws -> T) throws -> T {
-        try database.write { tx in try body(Writer(table: try tx.createTable(Self.tableName))) }
+        if let tx = database.batchTransaction {
+            return try tx.savepoint { try body(Writer(table: try tx.createTable(Self.tableName))) }
+        }
+        return try database.write(batching: batching) { tx in try body(Writer(table: try tx.createTable(Self.tableName))) }
+    }
+
+    /// Runs `operation` on the engine's batch thread, where the one `write` it makes joins
+    /// the batch's transaction: the task is suspended, blocking no thread, until the batch is
+    /// durable. The operation runs exactly once and is never retried.
+    public func perform<T: Sendable>(_ operation: @escaping @Sendable () throws -> T) async throws -> T {
+        try await database.batchWrite { _ in try operation() }
     }
 
     static func less(_ a: [UInt8], _ b: [UInt8]) -> Bool { a.lexicographicallyPrecedes(b) }

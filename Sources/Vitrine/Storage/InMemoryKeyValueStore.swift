@@ -27,7 +27,7 @@ public enum InMemoryStoreError: Error, Hashable, Sendable {
 /// An ordered key-value store kept in memory, with snapshot reads and one serialized writer.
 ///
 /// Safe to share between threads and tasks. See ``OrderedKeyValueStore`` for the contract.
-public final class InMemoryKeyValueStore: OrderedKeyValueStore, Sendable {
+public final class InMemoryKeyValueStore: AsyncOrderedKeyValueStore, Sendable {
     private let committed = Locked(SortedKeyValues())
     private let writerLock = NSLock()
 
@@ -55,6 +55,11 @@ public final class InMemoryKeyValueStore: OrderedKeyValueStore, Sendable {
         let written = writer.storage
         committed.withLock { $0 = written }
         return result
+    }
+
+    /// Runs `operation` at once: the store is in memory, so its write never waits for a disk.
+    public func perform<T: Sendable>(_ operation: @escaping @Sendable () throws -> T) async throws -> T {
+        try operation()
     }
 
     /// Problems with the internal ordering invariants (empty when sound). For tests.

@@ -53,3 +53,12 @@ public protocol OrderedKeyValueStore: Sendable {
     func read<T>(_ body: (Reader) throws -> T) throws -> T
     func write<T>(_ body: (Writer) throws -> T) throws -> T
 }
+
+/// A store whose writes can be awaited: `perform` runs a synchronous operation, which makes one
+/// `write` on this store, without blocking a thread of Swift's cooperative pool while the write
+/// waits for other writers or for the disk. The embedded engine runs it on its batch thread,
+/// where concurrent operations share one transaction and one log write.
+public protocol AsyncOrderedKeyValueStore: OrderedKeyValueStore {
+    /// Runs `operation` exactly once (never retried); returns once its write is durable.
+    func perform<T: Sendable>(_ operation: @escaping @Sendable () throws -> T) async throws -> T
+}
