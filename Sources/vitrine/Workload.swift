@@ -13,6 +13,9 @@
 //   ACK cancel order=<order id>
 //   ACK restock product=<product id> units=<n>
 // It stops after --ops operations (all threads together), or runs until killed.
+// With --tasks N the same mix runs in N Swift tasks through the async API instead: their
+// checkouts, adds, restocks and cancels share the engine's batches (Batch.swift), and each ACK
+// is still written only once the task's own operation is durable.
 
 import Foundation
 import Synchronization
@@ -27,6 +30,7 @@ enum Workload: Command {
             .db,
             .value("--seed", "S", "seed of the catalogue and of the threads' choices (default 1)"),
             .value("--threads", "T", "threads, 1...256 (default 4)"),
+            .value("--tasks", "N", "drive the async API from N concurrent tasks instead of threads, 1...100000"),
             .value("--ops", "N", "stop after N operations in all (default: run until killed)"),
             .value("--durability", "MODE", "full, grouped or relaxed (default full)"),
         ],
@@ -42,6 +46,7 @@ enum Workload: Command {
     static func run(_ args: ParsedArguments) throws -> Int32 {
         let seed = try parseSeed(args.string("--seed") ?? "1")
         let threads = Int(try args.integer("--threads", default: 4, in: 1...256) ?? 4)
+        let tasks = try args.integer("--tasks", default: nil, in: 1...100_000).map(Int.init)
         let ops = try args.integer("--ops", default: nil, in: 0...Int64.max)
         let modeName = args.string("--durability") ?? "full"
         guard let durability = Durability(rawValue: modeName) else {
@@ -55,8 +60,8 @@ enum Workload: Command {
             }
             let world = try World(engine: db.engine)
             guard !world.recommendations.isEmpty else { throw CLIError.failed("no recommendations to buy through in \(db.path)") }
-            let run = Run(store: store, world: world, budget: ops.map(Int.init), threads: threads)
-            run.start(seed: seed)
+            let run = Run(store: store, world: world, budget: ops.map(Int.init), threads: tasks ?? threads)
+            if tasks != nil { run.startTasks(seed: seed) } else { run.start(seed: seed) }
             if let failure = run.failure.withLock({ $0 }) { throw CLIError.failed(failure) }
             if isatty(STDERR_FILENO) == 1 {
                 writeError("workload: \(run.done.load(ordering: .relaxed)) operations, \(run.acks.load(ordering: .relaxed)) acknowledged")
@@ -130,6 +135,39 @@ enum Workload: Command {
             for _ in 0..<threads { finished.wait() }
         }
 
+        /// Starts `threads` tasks on Swift's cooperative pool and waits for them (from this
+        /// thread, which is not one of the pool's).
+        func startTasks(seed: UInt64) {
+            let finished = DispatchSemaphore(value: 0)
+            Task.detached { [self] in
+                await withTaskGroup(of: Void.self) { group in
+                    for t in 0..<threads {
+                        group.addTask { await self.taskLoop(task: t, seed: seed) }
+                    }
+                }
+                finished.signal()
+            }
+            finished.wait()
+        }
+
+        func taskLoop(task: Int, seed: UInt64) async {
+            var rng = Random(seed: seed ^ (UInt64(task + 1) &* 0x9E37_79B9_7F4A_7C15) ^ UInt64(UInt32(truncatingIfNeeded: getpid())) << 32)
+            var placed: [OrderID] = []
+            var counter = 0
+            while claim() {
+                counter += 1
+                let action = choose(&rng, &placed, key: "wl-\(instance)-t\(task)-\(counter)")
+                do {
+                    let store = self.store
+                    let outcome = try await store.backend.perform { try Self.perform(action, on: store) }
+                    acknowledge(action, outcome, &placed)
+                } catch {
+                    refusedOrFailed(error)
+                }
+                done.add(1, ordering: .relaxed)
+            }
+        }
+
         /// Takes one operation from the budget; false when it is spent or the run stops.
         func claim() -> Bool {
             if stop.load(ordering: .relaxed) { return false }
@@ -143,40 +181,83 @@ enum Workload: Command {
             var counter = 0
             while claim() {
                 counter += 1
+                let action = choose(&rng, &placed, key: "wl-\(instance)-\(thread)-\(counter)")
                 do {
-                    try step(&rng, &placed, key: "wl-\(instance)-\(thread)-\(counter)")
-                } catch let error as VitrineError {
-                    if case .corruptRecord = error { fail(describe(error)) }
-                    // Everything else is a refusal the workload expects.
+                    acknowledge(action, try Self.perform(action, on: store), &placed)
                 } catch {
-                    fail(describe(error).message)
+                    refusedOrFailed(error)
                 }
                 done.add(1, ordering: .relaxed)
             }
         }
 
-        func step(_ rng: inout Random, _ placed: inout [OrderID], key: String) throws {
+        /// One operation of the mix.
+        enum Action: Sendable {
+            case addToCart(UserID, ProductID, RecommendationID, Int64)
+            case checkout(UserID, key: String)
+            case restock(ProductID, Int64, key: String)
+            case cancel(OrderID)
+            case nothing
+        }
+
+        /// Picks the next operation: add-to-cart 45%, checkout 25%, restock 10%, cancel 20%.
+        func choose(_ rng: inout Random, _ placed: inout [OrderID], key: String) -> Action {
             let roll = rng.below(100)
             let user = world.users[rng.below(world.users.count)]
             switch roll {
             case 0..<45:
                 let r = world.recommendations[rng.below(world.recommendations.count)]
-                try store.addToCart(.user(user), product: r.product, recommendation: r.recommendation, quantity: Int64(1 + rng.below(3)))
+                return .addToCart(user, r.product, r.recommendation, Int64(1 + rng.below(3)))
             case 45..<70:
-                let result = try store.checkout(user: user, idempotencyKey: key, acceptPriceChanges: true)
-                let o = result.order
+                return .checkout(user, key: key)
+            case 70..<80:
+                return .restock(world.products[rng.below(world.products.count)], Int64(1 + rng.below(10)), key: key)
+            default:
+                guard !placed.isEmpty else { return .nothing }
+                return .cancel(placed.remove(at: rng.below(placed.count)))
+            }
+        }
+
+        /// Runs `action` (one transaction); the order it placed, if any.
+        static func perform(_ action: Action, on store: Store<EngineStore>) throws -> Order? {
+            switch action {
+            case .addToCart(let user, let product, let rec, let quantity):
+                try store.addToCart(.user(user), product: product, recommendation: rec, quantity: quantity)
+            case .checkout(let user, let key):
+                return try store.checkout(user: user, idempotencyKey: key, acceptPriceChanges: true).order
+            case .restock(let product, let units, let key):
+                try store.restock(product, units: units, restockKey: key)
+            case .cancel(let id):
+                try store.cancelOrder(id)
+            case .nothing:
+                break
+            }
+            return nil
+        }
+
+        /// Prints the ACK line of a durable commit.
+        func acknowledge(_ action: Action, _ order: Order?, _ placed: inout [OrderID]) {
+            switch action {
+            case .checkout:
+                guard let o = order else { return }
                 ack("ACK checkout order=\(o.id) key=\(o.idempotencyKey) user=\(o.user) units=\(totalUnits(o))")
                 placed.append(o.id)
-            case 70..<80:
-                let product = world.products[rng.below(world.products.count)]
-                let units = Int64(1 + rng.below(10))
-                try store.restock(product, units: units, restockKey: key)
+            case .restock(let product, let units, _):
                 ack("ACK restock product=\(product) units=\(units)")
-            default:
-                guard !placed.isEmpty else { return }
-                let id = placed.remove(at: rng.below(placed.count))
-                try store.cancelOrder(id)
+            case .cancel(let id):
                 ack("ACK cancel order=\(id)")
+            case .addToCart, .nothing:
+                break
+            }
+        }
+
+        /// Refusals (out of stock, empty cart, ...) are outcomes the workload expects; a corrupt
+        /// record or a storage error stops the run.
+        func refusedOrFailed(_ error: Error) {
+            if let error = error as? VitrineError {
+                if case .corruptRecord = error { fail(describe(error)) }
+            } else {
+                fail(describe(error).message)
             }
         }
 

@@ -1,5 +1,6 @@
 // The kill campaign (issue 5, "Processes and load"): `vitrine workload` SIGKILLed at seeded random
-// moments, for every cell of 1/4/8 threads x full/grouped/relaxed durability, each cell on a file
+// moments, for every cell of 1/4/8 threads and 64 async tasks (`--tasks`, the batch commit path)
+// x full/grouped/relaxed durability, each cell on a file
 // of its own that lives through all of the cell's rounds. After every round: `check` prints ok,
 // every acknowledged checkout is stored with its units, every acknowledged cancel is cancelled.
 //
@@ -11,7 +12,7 @@
 //
 // VITRINE_KILL_ROUNDS sets the rounds per cell (default 1: the matrix takes well under a minute),
 // VITRINE_KILL_SEED replays a run. Prints one summary line:
-//   kill-campaign: 9 kills (1/4/8 threads x full/grouped/relaxed), ... acked orders verified, 0 lost, 0 corrupt, relaxed tail lost: 0
+//   kill-campaign: 12 kills (1/4/8 threads, 64 tasks x full/grouped/relaxed), ... acked orders verified, 0 lost, 0 corrupt, relaxed tail lost: 0
 //
 // The two-process tests extend CrashTests' check (a second `inspect` is refused while a workload
 // runs): a second writer, and every other command, is refused with exit 2 naming the lock,
@@ -23,7 +24,12 @@ import Foundation
 import Testing
 
 @Suite(.serialized) struct KillCampaignTests {
-    static let threadCounts = [1, 4, 8]
+    /// The workload's drivers: threads on the plain (and, contended, batch) path; tasks on the
+    /// async API, all through the batch path.
+    static let drivers: [(args: [String], label: String)] = [
+        (["--threads", "1"], "1 thread"), (["--threads", "4"], "4 threads"), (["--threads", "8"], "8 threads"),
+        (["--tasks", "64"], "64 tasks"),
+    ]
     static let modes = ["full", "grouped", "relaxed"]
     /// How far before the kill a `.relaxed` ACK may be and still be lost: the flusher's interval
     /// (100 ms), a sync's duration on a loaded machine, and our polling granularity.
@@ -49,14 +55,16 @@ import Testing
         let started = Date()
         var totals = Totals()
         var rng = CrashTests.SplitMix(state: seed)
-        for threads in Self.threadCounts {
+        for (d, driver) in Self.drivers.enumerated() {
             for mode in Self.modes {
-                let cellSeed = seed &+ UInt64(threads * 31 + (Self.modes.firstIndex(of: mode) ?? 0))
-                try runCell(threads: threads, mode: mode, rounds: rounds, seed: cellSeed, rng: &rng, totals: &totals)
+                // The thread cells keep the seeds they had before the tasks cell was added.
+                let salt = driver.args[0] == "--threads" ? Int(driver.args[1]) ?? d : 1000 + d
+                let cellSeed = seed &+ UInt64(salt * 31 + (Self.modes.firstIndex(of: mode) ?? 0))
+                try runCell(driver: driver, mode: mode, rounds: rounds, seed: cellSeed, rng: &rng, totals: &totals)
             }
         }
         let seconds = Date().timeIntervalSince(started)
-        print("kill-campaign: \(totals.kills) kills (1/4/8 threads x full/grouped/relaxed), \(totals.verified) acked orders verified, "
+        print("kill-campaign: \(totals.kills) kills (1/4/8 threads, 64 tasks x full/grouped/relaxed), \(totals.verified) acked orders verified, "
               + "\(totals.lost) lost, \(totals.corrupt) corrupt, relaxed tail lost: \(totals.relaxedTailLost) "
               + "(\(totals.checks) order checks over all rounds, \(totals.acked) checkout ACKs, \(totals.cancels) cancel ACKs, \(String(format: "%.1f", seconds)) s, seed \(seed))")
         #expect(totals.lost == 0 && totals.corrupt == 0, "seed \(seed)")
@@ -70,7 +78,7 @@ import Testing
     }
 
     /// One cell of the matrix: `rounds` kills on one file, verified after each.
-    func runCell(threads: Int, mode: String, rounds: Int, seed: UInt64, rng: inout CrashTests.SplitMix, totals: inout Totals) throws {
+    func runCell(driver: (args: [String], label: String), mode: String, rounds: Int, seed: UInt64, rng: inout CrashTests.SplitMix, totals: inout Totals) throws {
         let s = try Sandbox()
         let db = "kill.db"
         // order id -> acknowledged units, and the cancels; carried over the rounds (an order from
@@ -78,7 +86,7 @@ import Testing
         var checkouts: [String: Int64] = [:]
         var cancels: Set<String> = []
         for round in 0..<rounds {
-            let process = try s.start(["workload", "--db", db, "--seed", "\(seed)", "--threads", "\(threads)", "--durability", mode],
+            let process = try s.start(["workload", "--db", db, "--seed", "\(seed)"] + driver.args + ["--durability", mode],
                                       stdout: "acks-\(round).out", stderr: "acks-\(round).err")
             // Round 0 kills only after the first ACK (so every cell has something to verify);
             // later rounds, and one in four of them from the start, kill at any moment,
@@ -113,7 +121,7 @@ import Testing
             totals.kills += 1
             let stderr = (try? s.read("acks-\(round).err")) ?? ""
             #expect(process.terminationReason == .uncaughtSignal,
-                    "\(threads) threads \(mode) round \(round): workload stopped by itself (\(process.terminationStatus)): \(stderr)")
+                    "\(driver.label) \(mode) round \(round): workload stopped by itself (\(process.terminationStatus)): \(stderr)")
 
             // This round's ACKs.
             var roundCheckouts: [(id: String, units: Int64, seenAt: Date)] = []
@@ -125,7 +133,7 @@ import Testing
                 } else if ack.line.hasPrefix("ACK cancel "), let id = fields["order"] {
                     roundCancels.append((id, ack.seenAt))
                 } else if !ack.line.hasPrefix("ACK restock product=") {
-                    Issue.record("\(threads) threads \(mode) round \(round): unexpected line \(ack.line)")
+                    Issue.record("\(driver.label) \(mode) round \(round): unexpected line \(ack.line)")
                 }
             }
             totals.acked += roundCheckouts.count
@@ -134,7 +142,7 @@ import Testing
             for c in roundCancels { cancels.insert(c.id) }
 
             // Verify: check, then one dump of the order table.
-            let what = "\(threads) threads, \(mode), round \(round) (seed \(seed), kill after \(Int(delay * 1000)) ms\(fromStart ? " from start" : " after first ACK"))"
+            let what = "\(driver.label), \(mode), round \(round) (seed \(seed), kill after \(Int(delay * 1000)) ms\(fromStart ? " from start" : " after first ACK"))"
             let check = try s.run(["check", "--db", db])
             if check.status != 0 || check.stdout != "ok\n" {
                 totals.corrupt += 1
