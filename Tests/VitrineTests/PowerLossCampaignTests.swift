@@ -66,6 +66,9 @@ import Testing
         o.fileSystem = RecordingFileSystem(trace: trace)
         o.logGrowthBytes = 64 << 10
         o.minimumMapBytes = 64 << 10
+        // A batch operation submits exactly four closures: the batch thread waits for all four,
+        // so they commit as one transaction (the campaign's "one operation, one commit").
+        o.batch = BatchLimits(maxCount: 4, maxDelayMicroseconds: 5_000_000)
         return o
     }
 
@@ -108,6 +111,7 @@ import Testing
         }
 
         let store = try Store(backend: EngineStore(database: db), configuration: configuration)
+        let batchStore = try Store(backend: EngineStore(database: db, batching: .always), configuration: configuration)
         try done("open store")
 
         let generator = CatalogueGenerator(seed: seed)
@@ -206,6 +210,58 @@ import Testing
                 try attempt("long recommendation") {
                     _ = try store.postRecommendation(expert: expert, product: p, reason: reason, quantity: 50)
                 }
+            case 92..<96:
+                // Four callers in one batch: two checkouts (which may run out of stock or find an
+                // empty cart), an add-to-cart, and a checkout that must fail (no such cart line),
+                // undoing only itself.
+                let buyers = (0..<2).map { _ in withCart.isEmpty ? user : withCart.remove(at: Int.random(in: 0..<withCart.count, using: &rng)) }
+                let (p, r) = buyable[Int.random(in: 0..<buyable.count, using: &rng)]
+                let adder = users[Int.random(in: 0..<users.count, using: &rng)]
+                let results = Locked<[Int: Result<CheckoutResult?, Error>]>([:])
+                let group = DispatchGroup()
+                for i in 0..<4 {
+                    Thread {
+                        let outcome: Result<CheckoutResult?, Error>
+                        do {
+                            switch i {
+                            case 0, 1:
+                                outcome = .success(try batchStore.checkout(user: buyers[i], idempotencyKey: "pl-batch-\(n)-\(i)", acceptPriceChanges: true))
+                            case 2:
+                                try batchStore.addToCart(.user(adder), product: p, recommendation: r, quantity: 1)
+                                outcome = .success(nil)
+                            default:
+                                outcome = .success(try batchStore.checkout(
+                                    user: adder, lines: [CheckoutLine(product: "pl-no-such-line", recommendation: nil, quantity: 1)],
+                                    idempotencyKey: "pl-batch-\(n)-bad"))
+                            }
+                        } catch {
+                            outcome = .failure(error)
+                        }
+                        results.withLock { $0[i] = outcome }
+                        group.leave()
+                    }.start()
+                    group.enter()
+                }
+                group.wait()
+                let outcomes = results.withLock { $0 }
+                for i in 0..<2 {
+                    if case .success(let result?) = outcomes[i] {
+                        orders[result.order.id] = result.order.lines.reduce(0) { $0 + $1.quantity }
+                        placed.append(result.order.id)
+                        keys.append((buyers[i], "pl-batch-\(n)-\(i)"))
+                        tally["batched checkout", default: 0] += 1
+                    } else {
+                        tally["batched checkout refused", default: 0] += 1
+                    }
+                }
+                if case .success = outcomes[2] { if !withCart.contains(adder) { withCart.append(adder) } }
+                if case .failure(let e)? = outcomes[3], case VitrineError.notInCart = e {
+                    tally["batched failing closure", default: 0] += 1
+                } else {
+                    Issue.record("the failing closure of a batch did not fail with notInCart: \(String(describing: outcomes[3]))")
+                }
+                if case .failure(let e)? = outcomes[2], !(e is VitrineError) { throw e }
+                try done("batch of four")
             default:
                 let (p, r) = buyable[Int.random(in: 0..<buyable.count, using: &rng)]
                 try attempt("remove from cart") {
