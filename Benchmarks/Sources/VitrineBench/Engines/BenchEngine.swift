@@ -66,6 +66,44 @@ protocol BenchEngine: AnyObject, Sendable {
 
     /// Closes the database. Every session must be gone.
     func close()
+
+    /// Transactions committed and callers served by them since the engine was opened, where the
+    /// engine commits several callers in one transaction (Vitrine's batches); nil where every
+    /// caller's transaction commits on its own.
+    func batchCounts() -> (batches: Int, callers: Int)?
+
+    /// Runs `callers` concurrent callers of a flash sale, each in the engine's best form, until
+    /// every one of them has seen `SoldOut`; `buy(caller, index)` is one caller's checkout. The
+    /// default: one thread per caller, each with its own session (what SQLite and LMDB offer).
+    /// Returns the elapsed seconds and every checkout's latency in nanoseconds.
+    func runCrowd(_ callers: Int, _ buy: @escaping @Sendable (Session.Writer, Int, UInt64) throws -> Void) throws -> (Double, [UInt64])
+}
+
+extension BenchEngine {
+    func batchCounts() -> (batches: Int, callers: Int)? { nil }
+
+    func runCrowd(_ callers: Int, _ buy: @escaping @Sendable (Session.Writer, Int, UInt64) throws -> Void) throws -> (Double, [UInt64]) {
+        let latencies = LatencyLog()
+        let elapsed = try runThreads(callers) { t in
+            let session = try self.makeSession()
+            return {
+                var mine: [UInt64] = []
+                defer { latencies.add(mine) }
+                var n: UInt64 = 0
+                while true {
+                    let start = monotonicNanoseconds()
+                    do {
+                        try session.write { tx in try buy(tx, t, n) }
+                    } catch is SoldOut {
+                        return
+                    }
+                    mine.append(monotonicNanoseconds() - start)
+                    n += 1
+                }
+            }
+        }
+        return (elapsed, latencies.all)
+    }
 }
 
 /// One thread's access to the engine: snapshot reads and serializable writes, as closures.

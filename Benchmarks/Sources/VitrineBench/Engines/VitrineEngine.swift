@@ -3,8 +3,13 @@
 // Durability: `.durable` -> `.full` (one sync per commit), `.durableConcurrent` -> `.grouped`
 // (concurrent committers share one sync, each still returns only once durable), `.relaxed` ->
 // `.relaxed`. Values are read zero-copy through `withValue(forKey:)`.
+//
+// Writes take the batch path when other callers are writing (`write(batching: .whenContended)`,
+// what the domain layer does): concurrent callers' transactions then share one commit, each in
+// its own savepoint. The flash-sale crowd runs as Swift tasks on `batchWrite`'s async form.
 
 import Foundation
+import Synchronization
 import VitrineStore
 
 final class VitrineEngine: BenchEngine, @unchecked Sendable {
@@ -39,6 +44,54 @@ final class VitrineEngine: BenchEngine, @unchecked Sendable {
 
     func checkpoint() throws { try db.checkpoint() }
 
+    func batchCounts() -> (batches: Int, callers: Int)? {
+        let s = db.batchStatistics()
+        return (s.batches, s.closures)
+    }
+
+    /// The crowd as tasks, not threads: each task's checkout is queued for the batch thread and
+    /// the task is suspended until its batch is durable.
+    func runCrowd(_ callers: Int, _ buy: @escaping @Sendable (VitrineWriter, Int, UInt64) throws -> Void) throws -> (Double, [UInt64]) {
+        let latencies = LatencyLog()
+        let failure = FirstFailure()
+        let done = DispatchSemaphore(value: 0)
+        let db = self.db
+        let start = monotonicNanoseconds()
+        Task.detached {
+            await withTaskGroup(of: Void.self) { group in
+                for t in 0..<callers {
+                    group.addTask {
+                        var mine: [UInt64] = []
+                        defer { latencies.add(mine) }
+                        var n: UInt64 = 0
+                        while true {
+                            let begin = monotonicNanoseconds()
+                            let index = n
+                            do {
+                                try await db.batchWrite { tx in
+                                    let session = VitrineSession(db: db)
+                                    try withExtendedLifetime(session) { try buy(VitrineWriter(tx: tx, session: session), t, index) }
+                                }
+                            } catch is SoldOut {
+                                return
+                            } catch {
+                                failure.record(error)
+                                return
+                            }
+                            mine.append(monotonicNanoseconds() - begin)
+                            n += 1
+                        }
+                    }
+                }
+            }
+            done.signal()
+        }
+        done.wait()
+        let elapsed = Double(monotonicNanoseconds() - start) / 1e9
+        if let message = failure.message { throw ThreadFailure(message: message) }
+        return (elapsed, latencies.all)
+    }
+
     func close() {
         guard isOpen else { return }
         isOpen = false
@@ -49,12 +102,12 @@ final class VitrineEngine: BenchEngine, @unchecked Sendable {
 /// One thread's handle. Table handles are bound to a transaction in Vitrine's API, so the session
 /// resolves each table at most once per transaction (on first use), as an application would at
 /// the top of its closure, and forgets them when the transaction ends.
-final class VitrineSession: BenchSession {
+final class VitrineSession: BenchSession, @unchecked Sendable {
     fileprivate let db: Database
     fileprivate var readTables: [Table?] = Array(repeating: nil, count: BenchTable.allCases.count)
     fileprivate var writeTables: [MutableTable?] = Array(repeating: nil, count: BenchTable.allCases.count)
 
-    fileprivate init(db: Database) { self.db = db }
+    init(db: Database) { self.db = db }
 
     func read<T>(_ body: (VitrineReader) throws -> T) throws -> T {
         defer { for i in readTables.indices { readTables[i] = nil } }
@@ -63,7 +116,7 @@ final class VitrineSession: BenchSession {
 
     func write<T>(_ body: (VitrineWriter) throws -> T) throws -> T {
         defer { for i in writeTables.indices { writeTables[i] = nil } }
-        return try db.write { tx in try body(VitrineWriter(tx: tx, session: self)) }
+        return try db.write(batching: .whenContended) { tx in try body(VitrineWriter(tx: tx, session: self)) }
     }
 }
 
@@ -97,6 +150,11 @@ struct VitrineReader: BenchReader {
 struct VitrineWriter: BenchWriter {
     fileprivate let tx: WriteTransaction
     fileprivate unowned(unsafe) let session: VitrineSession
+
+    init(tx: WriteTransaction, session: VitrineSession) {
+        self.tx = tx
+        self.session = session
+    }
 
     @inline(__always)
     private func table(_ table: BenchTable) throws -> MutableTable {
@@ -138,4 +196,11 @@ private func vitrineScan(
         if !more { return }
         ok = try cursor.next()
     }
+}
+
+/// The first error any task of a crowd met.
+private final class FirstFailure: Sendable {
+    private let first = Mutex<String?>(nil)
+    func record(_ error: any Error) { first.withLock { $0 = $0 ?? "\(error)" } }
+    var message: String? { first.withLock { $0 } }
 }

@@ -102,3 +102,18 @@ private final class ThreadErrors: Sendable {
     }
     var first: String? { messages.withLock { $0.first } }
 }
+
+/// Per-operation latencies, added by each worker once when it finishes.
+final class LatencyLog: Sendable {
+    private let values = Mutex<[UInt64]>([])
+    func add(_ mine: [UInt64]) { values.withLock { $0.append(contentsOf: mine) } }
+    var all: [UInt64] { values.withLock { $0 } }
+
+    /// The `q` quantile (0...1) of `nanoseconds`, in microseconds; NaN when empty.
+    static func quantileMicroseconds(_ nanoseconds: [UInt64], _ q: Double) -> Double {
+        guard !nanoseconds.isEmpty else { return .nan }
+        let sorted = nanoseconds.sorted()
+        let i = min(sorted.count - 1, Int((Double(sorted.count) * q).rounded(.up)) - 1)
+        return Double(sorted[max(0, i)]) / 1000
+    }
+}

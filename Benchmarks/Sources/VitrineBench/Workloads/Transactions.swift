@@ -12,7 +12,12 @@ struct Scratch {
     var orderKey = [UInt8](repeating: 0, count: 16)
     var orderValue = [UInt8](repeating: 0, count: 64)
     var stockValue = [UInt8](repeating: 0, count: 8)
-    var pageProducts = Array(repeating: [UInt8](repeating: 0, count: 16), count: Showcase.pageSize)
+    var pageProducts: [[UInt8]]
+
+    /// `forShowcases: false` skips the page buffers, for callers that make one per checkout.
+    init(forShowcases: Bool = true) {
+        pageProducts = forShowcases ? Array(repeating: [UInt8](repeating: 0, count: 16), count: Showcase.pageSize) : []
+    }
 }
 
 /// Unique order keys for one thread of one measurement: nonce, thread, sequence.
