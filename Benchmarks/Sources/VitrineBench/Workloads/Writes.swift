@@ -36,7 +36,15 @@ struct CheckoutThroughput: Workload {
     let title: String
     let threads: Int
     let durability: Durability
-    var metrics: [Metric] { [Metric(name: "checkout, \(threads) thread\(threads == 1 ? "" : "s")", unit: "txn/s", higherIsBetter: true)] }
+    var metrics: [Metric] {
+        let name = "checkout, \(threads) thread\(threads == 1 ? "" : "s")"
+        let rate = Metric(name: name, unit: "txn/s", higherIsBetter: true)
+        guard threads > 1 else { return [rate] }
+        return [rate,
+                Metric(name: name + ": p50 latency", unit: "µs", higherIsBetter: false),
+                Metric(name: name + ": p99 latency", unit: "µs", higherIsBetter: false),
+                Metric(name: name + ": callers per commit", unit: "mean", higherIsBetter: true)]
+    }
 
     func prepare<E: BenchEngine>(_ engine: E.Type, _ context: BenchContext) throws -> EngineRun {
         let opened = try Opened(E.self, directory: context.mainDirectory(E.self), durability: durability)
@@ -60,7 +68,9 @@ struct CheckoutThroughput: Workload {
                 }
                 let stop = StopFlag()
                 let done = Tally()
+                let latencies = LatencyLog()
                 let engine = opened.engine
+                let before = engine.batchCounts()
                 let elapsed = try runThreads(threads, whileRunning: {
                     Thread.sleep(forTimeInterval: seconds)
                     stop.set()
@@ -71,17 +81,28 @@ struct CheckoutThroughput: Workload {
                     var orders = OrderSequence(nonce: nonce, thread: UInt32(t))
                     return {
                         var count = 0
-                        defer { done.add(count) }
+                        var mine: [UInt64] = []
+                        defer { done.add(count); latencies.add(mine) }
                         while !stop.isSet {
                             let product = data.randomProduct(&rng), user = rng.below(data.userIDs.count)
+                            let start = monotonicNanoseconds()
                             try session.write { tx in
                                 try Checkout.one(tx, data, product: product, user: user, &orders, &scratch)
                             }
+                            mine.append(monotonicNanoseconds() - start)
                             count += 1
                         }
                     }
                 })
-                return [Double(done.total) / elapsed]
+                let after = engine.batchCounts()
+                var perCommit = 1.0
+                if let before, let after, after.batches > before.batches {
+                    let batched = after.callers - before.callers
+                    perCommit = Double(done.total) / Double(after.batches - before.batches + max(0, done.total - batched))
+                }
+                let all = latencies.all
+                return [Double(done.total) / elapsed, LatencyLog.quantileMicroseconds(all, 0.50),
+                        LatencyLog.quantileMicroseconds(all, 0.99), perCommit]
             },
             finish: { opened.close() })
     }
