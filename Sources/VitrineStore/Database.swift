@@ -14,6 +14,12 @@
 //             (and checkpoints sync everything), so a crash loses at most that window.
 // A snapshot is published only once durable (except in .relaxed), so no reader acts on a commit
 // that a crash could take back.
+//
+// Batch commit (Batch.swift): `batchWrite` queues a closure for the batch thread, which runs
+// every queued caller's closure in one transaction, each in its own savepoint, commits them with
+// one log record, and completes each caller once that record is durable under the mode (in
+// .full too, with one sync per batch). `write(batching: .whenContended)` takes that path only
+// while others are writing. formats/write-ahead-log.md 8.5b has the promises and the bounds.
 
 import Foundation
 import Glibc
