@@ -166,7 +166,7 @@ import Testing
     /// same operations one by one, in that order, with plain `write` must give every operation
     /// the same result and the database the same contents.
     @Test func batchesEqualOneByOneInBatchOrder() throws {
-        let seed = UInt64(envInt("VITRINE_SEED", default: 20261130))
+        let seed = envSeed(default: 20261130)
         let total = envInt("VITRINE_BATCH_OPS", default: 3000)
         var rng = SeededRandom(seed: seed)
         let dir = TempDir(); defer { dir.remove() }

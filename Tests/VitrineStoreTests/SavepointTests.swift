@@ -79,7 +79,7 @@ import Testing
     }
 
     @Test func randomSavepointsMatchTheModelBeforeAndAfterReplay() throws {
-        let seed = UInt64(envInt("VITRINE_SEED", default: 20261130))
+        let seed = envSeed(default: 20261130)
         let transactions = envInt("VITRINE_SAVEPOINT_TRANSACTIONS", default: 60)
         var rng = SeededRandom(seed: seed)
         let dir = TempDir(); defer { dir.remove() }

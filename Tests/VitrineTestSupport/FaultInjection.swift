@@ -240,3 +240,10 @@ public func runBounded<T: Sendable>(seconds: Double, _ body: @escaping @Sendable
 private final class ResultBox<T>: @unchecked Sendable {
     var value: T?
 }
+
+/// A seed from the environment: a number replays it, `random` (or anything else that is not a
+/// number) explores with a fresh one, unset gives `default` (so CI is reproducible). Print it.
+public func envSeed(_ name: String = "VITRINE_SEED", default d: UInt64) -> UInt64 {
+    guard let v = ProcessInfo.processInfo.environment[name] else { return d }
+    return UInt64(v) ?? UInt64.random(in: 1...UInt64(UInt32.max))
+}
