@@ -46,7 +46,7 @@ extension Store {
         user: UserID, lines: [CheckoutLine]? = nil, idempotencyKey: String, acceptPriceChanges: Bool = false
     ) throws -> CheckoutResult {
         try user.validate()
-        try validateText(idempotencyKey, field: "idempotencyKey", maxBytes: Limits.requestIDBytes)
+        try validateKeyText(idempotencyKey, field: "idempotencyKey", maxBytes: Limits.requestIDBytes)
         if let lines {
             guard lines.count <= configuration.maxCartLines else { throw VitrineError.cartFull(limit: configuration.maxCartLines) }
             for line in lines {
@@ -213,8 +213,9 @@ extension Store {
     /// Whether explicit checkout lines are the content of `order` (same products, recommendations
     /// and quantities, in any order).
     static func sameContent(_ lines: [CheckoutLine], _ order: Order) -> Bool {
-        func normal(_ items: [(ProductID, RecommendationID?, Int64)]) -> [String] {
-            items.map { "\($0.0.rawValue)\u{0}\($0.1?.rawValue ?? "")\u{0}\($0.2)" }.sorted()
+        func normal(_ items: [(ProductID, RecommendationID?, Int64)]) -> [[UInt8]] {  // bytes, as ids compare
+            items.map { Array("\($0.0.rawValue)\u{0}\($0.1?.rawValue ?? "")\u{0}\($0.2)".utf8) }
+                .sorted { $0.lexicographicallyPrecedes($1) }
         }
         return normal(lines.map { ($0.product, $0.recommendation, $0.quantity) })
             == normal(order.lines.map { ($0.product, $0.recommendation, $0.quantity) })
