@@ -3,7 +3,8 @@
 // Steps, all inside one write transaction (so all or nothing):
 //   1. If (user, idempotencyKey) already produced an order, return that order and change nothing
 //      (or throw `idempotencyKeyReused` when explicit lines differ from it).
-//   2. Resolve the lines (explicit, or the whole cart); each must be a cart line.
+//   2. Resolve the lines (explicit, or the whole cart); each must be a cart line, and an explicit
+//      line asks for at most the cart line's quantity.
 //   3. Re-check every line: product exists and is on sale, recommendation exists, is active and
 //      for that product, and the demand summed per product and per recommendation is available
 //      (the holds of the lines being bought count as available; all other holds do not). Every short line is reported at once: `outOfStock`.
@@ -31,14 +32,15 @@ extension Store {
     ///
     /// - Parameters:
     ///   - user: the buyer (whose cart the lines are in).
-    ///   - lines: what to buy, each a line of the user's cart (buying fewer than the line holds
-    ///     leaves the rest in the cart); nil buys the whole cart.
+    ///   - lines: what to buy, each a line of the user's cart and at most its quantity (buying
+    ///     fewer than the line holds leaves the rest in the cart); nil buys the whole cart.
     ///   - idempotencyKey: required, at most 128 bytes, unique per purchase of this user. A retry
     ///     with the same key returns the original order and changes nothing.
     ///   - acceptPriceChanges: buy at the current price when it differs from the captured one.
     /// - Throws: ``VitrineError/outOfStock(_:)`` (every short line, with what is available; nothing
     ///   changed), ``VitrineError/priceChanged(_:)``, ``VitrineError/idempotencyKeyReused(key:order:)``,
-    ///   ``VitrineError/notInCart(_:recommendation:)``, ``VitrineError/emptyCheckout``,
+    ///   ``VitrineError/notInCart(_:recommendation:)``,
+    ///   ``VitrineError/moreThanInCart(_:recommendation:requested:inCart:)``, ``VitrineError/emptyCheckout``,
     ///   ``VitrineError/quantityOutOfRange(_:allowed:)``, ``VitrineError/unknownExpert(_:)``,
     ///   ``VitrineError/amountOverflow(field:)``, ``VitrineError/invalidArgument(field:reason:)``,
     ///   ``VitrineError/corruptRecord(key:_:)``; backend errors.
@@ -78,6 +80,11 @@ extension Store {
                 for request in lines {
                     guard let cartLine = try tx.load(CartLine.self, Keys.cartLine(owner, request.product, request.recommendation)) else {
                         throw VitrineError.notInCart(request.product, recommendation: request.recommendation)
+                    }
+                    guard request.quantity <= cartLine.quantity else {
+                        throw VitrineError.moreThanInCart(
+                            request.product, recommendation: request.recommendation, requested: request.quantity,
+                            inCart: cartLine.quantity)
                     }
                     wanted.append((request, cartLine))
                 }
