@@ -28,4 +28,24 @@ import Testing
         #expect(order.order.lines.map(\.quantity) == [2])
         try expectIntact(f.store)
     }
+
+    /// A whole-cart retry with a used key returns the old order, and says which cart lines it
+    /// did not buy (added after the key's order).
+    @Test func wholeCartReplayNamesTheLinesItDidNotBuy() throws {
+        let f = try Fixture()
+        let (p0, p1) = (f.products[0].id, f.products[1].id)
+        try f.store.addToCart(owner, product: p0, recommendation: "r0", quantity: 2)
+        let first = try f.store.checkout(user: user, idempotencyKey: "pay-1")
+        #expect(!first.isReplay && first.linesNotBought.isEmpty)
+        let retry = try f.store.checkout(user: user, idempotencyKey: "pay-1")
+        #expect(retry.isReplay && retry.order == first.order && retry.linesNotBought.isEmpty)
+
+        try f.store.addToCart(owner, product: p1, quantity: 3)
+        let reused = try f.store.checkout(user: user, idempotencyKey: "pay-1")
+        #expect(reused.isReplay && reused.order == first.order)
+        #expect(reused.linesNotBought == [CheckoutLine(product: p1, quantity: 3)])
+        #expect(try f.store.cart(owner).checkoutLines == [CheckoutLine(product: p1, quantity: 3)])
+        #expect(try f.store.product(p1).sold == 0)
+        try expectIntact(f.store)
+    }
 }

@@ -2,7 +2,8 @@
 //
 // Steps, all inside one write transaction (so all or nothing):
 //   1. If (user, idempotencyKey) already produced an order, return that order and change nothing
-//      (or throw `idempotencyKeyReused` when explicit lines differ from it).
+//      (or throw `idempotencyKeyReused` when explicit lines differ from it). A whole-cart replay
+//      also returns the lines in the cart now, which it did not buy (`linesNotBought`).
 //   2. Resolve the lines (explicit, or the whole cart); each must be a cart line, and an explicit
 //      line asks for at most the cart line's quantity.
 //   3. Re-check every line: product exists and is on sale, recommendation exists, is active and
@@ -25,6 +26,10 @@ public struct CheckoutResult: Hashable, Sendable {
     /// True when the idempotency key had already been used: `order` is the original order and
     /// nothing was changed by this call.
     public var isReplay: Bool
+    /// On a replay of a whole-cart checkout, the lines in the cart now: this call did not buy
+    /// them (the key's order was placed before they were added; buy them with a new key).
+    /// Empty otherwise.
+    public var linesNotBought: [CheckoutLine] = []
 }
 
 extension Store {
@@ -35,7 +40,8 @@ extension Store {
     ///   - lines: what to buy, each a line of the user's cart and at most its quantity (buying
     ///     fewer than the line holds leaves the rest in the cart); nil buys the whole cart.
     ///   - idempotencyKey: required, at most 128 bytes, unique per purchase of this user. A retry
-    ///     with the same key returns the original order and changes nothing.
+    ///     with the same key returns the original order and changes nothing (a whole-cart retry
+    ///     lists the cart lines it did not buy in ``CheckoutResult/linesNotBought``).
     ///   - acceptPriceChanges: buy at the current price when it differs from the captured one.
     /// - Throws: ``VitrineError/outOfStock(_:)`` (every short line, with what is available; nothing
     ///   changed), ``VitrineError/priceChanged(_:)``, ``VitrineError/idempotencyKeyReused(key:order:)``,
@@ -71,7 +77,12 @@ extension Store {
                 if let lines, !Self.sameContent(lines, order) {
                     throw VitrineError.idempotencyKeyReused(key: idempotencyKey, order: order.id)
                 }
-                return CheckoutResult(order: order, priceChanges: [], isReplay: true)
+                // A whole-cart retry cannot tell a lost reply from a new purchase under an old
+                // key: it says what stays unbought, so the caller is not left thinking it bought it.
+                let notBought = lines != nil ? [] : try Self.lines(tx, owner).map {
+                    CheckoutLine(product: $0.product, recommendation: $0.recommendation, quantity: $0.quantity)
+                }
+                return CheckoutResult(order: order, priceChanges: [], isReplay: true, linesNotBought: notBought)
             }
 
             // 2. Resolve lines against the cart.
