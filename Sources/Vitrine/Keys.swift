@@ -25,7 +25,10 @@
 // Times are integers (ms since the epoch); ownerKind is 1 (user) or 2 (guest); recID|null is the
 // recommendation id or the tuple null when the line did not come from a recommendation.
 // Every id is at most 128 bytes, idempotency keys too, and categories at most 64 bytes, so no key
-// comes near 10 KB.
+// comes near 10 KB. Every string in a key is written as the caller's UTF-8 bytes, never
+// normalized; the operations accept only key strings in one byte form (NFC, no control or
+// invisible characters: `keyTextProblem` in Model/Identifiers.swift), and compare them in memory
+// by those same bytes.
 
 enum Keys {
     static func rec(_ id: RecommendationID?) -> TupleElement {

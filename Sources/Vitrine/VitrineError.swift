@@ -77,6 +77,8 @@ public enum VitrineError: Error, Hashable, Sendable {
     case recommendationNotForProduct(RecommendationID, product: ProductID)
     /// The cart has no line for this product and recommendation.
     case notInCart(ProductID, recommendation: RecommendationID?)
+    /// A checkout line asks for more units than its cart line holds.
+    case moreThanInCart(ProductID, recommendation: RecommendationID?, requested: Int64, inCart: Int64)
 
     // Stock and checkout.
     /// Not enough available: every short line, with what is available.

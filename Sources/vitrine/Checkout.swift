@@ -14,20 +14,31 @@ enum Checkout: Command {
             .value("--key", "K", "idempotency key, required: a retry with the same key returns the same order"),
             .flag("--accept-price-changes", "buy at the current prices when they changed since the lines were added"),
         ],
-        details: "Prints the order. Exit 1 when the cart is empty, stock is short or prices changed.")
+        details: """
+            Prints the order. Exit 1 when the cart is empty, stock is short or prices changed, or when
+            the key was already used and the cart holds lines its order did not buy: the old order is
+            printed (with "linesNotBought" in --json), the lines stay in the cart; buy them with a new key.
+            """)
 
     static func run(_ args: ParsedArguments) throws -> Int32 {
         let user = UserID(try ParsedArguments.text(args.positionals[0], "USER"))
         let key = try ParsedArguments.text(try args.required("--key"), "--key")
         return try withDatabase(args) { db in
             let result = try db.store().checkout(user: user, idempotencyKey: key, acceptPriceChanges: args.flag("--accept-price-changes"))
+            let notBought = result.linesNotBought
             if args.json {
-                try printJSON(OrderJSON(result.order, replay: result.isReplay))
-                return 0
+                try printJSON(OrderJSON(result.order, replay: result.isReplay, linesNotBought: notBought.isEmpty ? nil : notBought))
+            } else {
+                if result.isReplay { print("already placed with key \(key):") }
+                printOrder(result.order)
+                for c in result.priceChanges { print("  price of \(c.product) changed: \(money(c.oldUnitPriceFen)) -> \(money(c.newUnitPriceFen))") }
+                for l in notBought { print("  not bought: \(l.quantity) × [\(l.product)]\(l.recommendation.map { " via \($0)" } ?? "")") }
             }
-            if result.isReplay { print("already placed with key \(key):") }
-            printOrder(result.order)
-            for c in result.priceChanges { print("  price of \(c.product) changed: \(money(c.oldUnitPriceFen)) -> \(money(c.newUnitPriceFen))") }
+            guard notBought.isEmpty else {
+                let lines = notBought.count == 1 ? "1 cart line" : "\(notBought.count) cart lines"
+                throw CLIError.failed(
+                    "\(lines) not bought: key \"\(key)\" was already used for order \(result.order.id); use a new key")
+            }
             return 0
         }
     }

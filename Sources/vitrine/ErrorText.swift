@@ -55,6 +55,8 @@ func describe(_ error: VitrineError) -> String {
     case .recommendationWithdrawn(let id): return "recommendation \"\(id)\" was withdrawn"
     case .recommendationNotForProduct(let rec, let product): return "recommendation \"\(rec)\" is not for product \"\(product)\""
     case .notInCart(let product, let rec): return "product \"\(product)\"\(rec.map { " through \"\($0)\"" } ?? "") is not in the cart"
+    case .moreThanInCart(let product, let rec, let requested, let inCart):
+        return "\(requested) units of product \"\(product)\"\(rec.map { " through \"\($0)\"" } ?? "") asked, the cart line holds \(inCart)"
     case .outOfStock(let shortages):
         return "out of stock: " + shortages.map { s in
             "product \(s.product)\(s.recommendation.map { " via \($0)" } ?? ""): requested \(s.requested), available \(s.available) (\(s.reason.rawValue))"

@@ -47,8 +47,10 @@ struct OrderJSON: Encodable {
     var statusChangedAt: Int64?
     var lines: [OrderLine]
     var replay: Bool?
+    /// On a replay: the cart lines the call did not buy (absent when there are none).
+    var linesNotBought: [CheckoutLine]?
 
-    init(_ o: Order, replay: Bool? = nil) {
+    init(_ o: Order, replay: Bool? = nil, linesNotBought: [CheckoutLine]? = nil) {
         id = o.id.rawValue
         user = o.user.rawValue
         status = statusName(o.status)
@@ -60,6 +62,7 @@ struct OrderJSON: Encodable {
         statusChangedAt = o.statusChangedAt?.millisecondsSinceEpoch
         lines = o.lines
         self.replay = replay
+        self.linesNotBought = linesNotBought
     }
 }
 

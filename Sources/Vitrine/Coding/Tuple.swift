@@ -5,7 +5,8 @@
 //   code        element   body
 //   0x00        null      (none)
 //   0x01        bytes     the bytes, each 0x00 written as 0x00 0xFF, then a terminating 0x00
-//   0x02        string    its UTF-8 bytes, escaped and terminated exactly as bytes
+//   0x02        string    its UTF-8 bytes as they are (never normalized), escaped and
+//                         terminated exactly as bytes
 //   0x0C..0x13  int < 0   n = 0x14 - code bytes (8..1): the one's complement of |value|,
 //                         big-endian, in the fewest bytes that hold |value|
 //   0x14        int 0     (none)
@@ -26,6 +27,32 @@ public enum TupleElement: Hashable, Sendable, ExpressibleByStringLiteral, Expres
 
     public init(stringLiteral value: String) { self = .string(value) }
     public init(integerLiteral value: Int64) { self = .int(value) }
+
+    /// Equal when the encodings are: strings by their UTF-8 bytes, not by canonical equivalence.
+    public static func == (a: TupleElement, b: TupleElement) -> Bool {
+        switch (a, b) {
+        case (.null, .null): return true
+        case (.bytes(let x), .bytes(let y)): return x == y
+        case (.string(let x), .string(let y)): return x.utf8.elementsEqual(y.utf8)
+        case (.int(let x), .int(let y)): return x == y
+        default: return false
+        }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        switch self {
+        case .null: hasher.combine(0 as UInt8)
+        case .bytes(let b):
+            hasher.combine(1 as UInt8)
+            hasher.combine(b)
+        case .string(let s):
+            hasher.combine(2 as UInt8)
+            hashUTF8(s, into: &hasher)
+        case .int(let v):
+            hasher.combine(3 as UInt8)
+            hasher.combine(v)
+        }
+    }
 }
 
 /// A key as a tuple of elements, and its order-preserving byte encoding.

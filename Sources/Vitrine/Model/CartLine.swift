@@ -42,6 +42,17 @@ public enum CartOwner: Hashable, Sendable, Codable, CustomStringConvertible {
         case .guest(let g): return "guest \(g)"
         }
     }
+
+    /// Same owner when the kind and the id's UTF-8 bytes are the same, as in the cart keys
+    /// (a guest id is a key string: see Identifiers.swift).
+    public static func == (a: CartOwner, b: CartOwner) -> Bool {
+        a.kindCode == b.kindCode && a.idString.utf8.elementsEqual(b.idString.utf8)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(kindCode)
+        hashUTF8(idString, into: &hasher)
+    }
 }
 
 /// One line of a cart: a product (and the recommendation it came from), a quantity, and the unit

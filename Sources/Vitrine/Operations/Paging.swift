@@ -84,7 +84,7 @@ func indexPositions<R: OrderedKeyValueReader>(
     }
 }
 
-/// Newest first: later time first, then larger id.
+/// Newest first: later time first, then larger id (by UTF-8 bytes, the order of the index keys).
 func isNewer(_ a: PageCursor, _ b: PageCursor) -> Bool {
-    a.time != b.time ? a.time > b.time : a.id > b.id
+    a.time != b.time ? a.time > b.time : utf8Precedes(b.id, a.id)
 }

@@ -84,14 +84,14 @@ extension Store {
         try product.validate()
         try recommendation?.validate()
         try validateLineQuantity(quantity)
-        if let requestID { try validateText(requestID, field: "requestID", maxBytes: Limits.requestIDBytes) }
+        if let requestID { try validateKeyText(requestID, field: "requestID", maxBytes: Limits.requestIDBytes) }
         let now = self.now
         return try backend.write { tx in
             let (p, r) = try Self.loadPurchasable(tx, product, recommendation)
             let key = Keys.cartLine(owner, product, recommendation)
             var line: CartLine
             if var existing = try tx.load(CartLine.self, key) {
-                if let requestID, existing.lastRequestID == requestID { return try buildCart(tx, owner, now) }
+                if let requestID, existing.lastRequestID?.utf8.elementsEqual(requestID.utf8) == true { return try buildCart(tx, owner, now) }
                 existing.quantity = try checkedAdd(existing.quantity, quantity, "quantity")
                 existing.lastRequestID = requestID
                 line = existing

@@ -87,7 +87,7 @@ extension Store {
     @discardableResult
     public func restock(_ id: ProductID, units: Int64, restockKey: String) throws -> Product {
         guard units >= 1 else { throw VitrineError.quantityOutOfRange(units, allowed: 1...Int64.max) }
-        try validateText(restockKey, field: "restockKey", maxBytes: Limits.requestIDBytes)
+        try validateKeyText(restockKey, field: "restockKey", maxBytes: Limits.requestIDBytes)
         let now = self.now
         return try backend.write { tx in
             var p = try tx.product(id)
@@ -129,6 +129,7 @@ extension Store {
         try expert.id.validate()
         try validateText(expert.displayName, field: "displayName")
         try validateList(expert.categories, field: "categories", maxBytes: Limits.categoryBytes)
+        for category in expert.categories { try validateCategory(category, field: "categories") }
         guard (0...10_000).contains(expert.commissionBasisPoints) else {
             throw VitrineError.invalidArgument(field: "commissionBasisPoints", reason: "must be 0...10000")
         }
@@ -151,6 +152,8 @@ extension Store {
         try user.id.validate()
         try validateText(user.displayName, field: "displayName")
         try validateList(user.interests, field: "interests", maxBytes: Limits.categoryBytes)
+        // Interests are looked up as feed keys.
+        for interest in user.interests { try validateCategory(interest, field: "interests") }
     }
 
     /// The user.

@@ -2,8 +2,10 @@
 //
 // Steps, all inside one write transaction (so all or nothing):
 //   1. If (user, idempotencyKey) already produced an order, return that order and change nothing
-//      (or throw `idempotencyKeyReused` when explicit lines differ from it).
-//   2. Resolve the lines (explicit, or the whole cart); each must be a cart line.
+//      (or throw `idempotencyKeyReused` when explicit lines differ from it). A whole-cart replay
+//      also returns the lines in the cart now, which it did not buy (`linesNotBought`).
+//   2. Resolve the lines (explicit, or the whole cart); each must be a cart line, and an explicit
+//      line asks for at most the cart line's quantity.
 //   3. Re-check every line: product exists and is on sale, recommendation exists, is active and
 //      for that product, and the demand summed per product and per recommendation is available
 //      (the holds of the lines being bought count as available; all other holds do not). Every short line is reported at once: `outOfStock`.
@@ -24,6 +26,10 @@ public struct CheckoutResult: Hashable, Sendable {
     /// True when the idempotency key had already been used: `order` is the original order and
     /// nothing was changed by this call.
     public var isReplay: Bool
+    /// On a replay of a whole-cart checkout, the lines in the cart now: this call did not buy
+    /// them (the key's order was placed before they were added; buy them with a new key).
+    /// Empty otherwise.
+    public var linesNotBought: [CheckoutLine] = []
 }
 
 extension Store {
@@ -31,14 +37,16 @@ extension Store {
     ///
     /// - Parameters:
     ///   - user: the buyer (whose cart the lines are in).
-    ///   - lines: what to buy, each a line of the user's cart (buying fewer than the line holds
-    ///     leaves the rest in the cart); nil buys the whole cart.
+    ///   - lines: what to buy, each a line of the user's cart and at most its quantity (buying
+    ///     fewer than the line holds leaves the rest in the cart); nil buys the whole cart.
     ///   - idempotencyKey: required, at most 128 bytes, unique per purchase of this user. A retry
-    ///     with the same key returns the original order and changes nothing.
+    ///     with the same key returns the original order and changes nothing (a whole-cart retry
+    ///     lists the cart lines it did not buy in ``CheckoutResult/linesNotBought``).
     ///   - acceptPriceChanges: buy at the current price when it differs from the captured one.
     /// - Throws: ``VitrineError/outOfStock(_:)`` (every short line, with what is available; nothing
     ///   changed), ``VitrineError/priceChanged(_:)``, ``VitrineError/idempotencyKeyReused(key:order:)``,
-    ///   ``VitrineError/notInCart(_:recommendation:)``, ``VitrineError/emptyCheckout``,
+    ///   ``VitrineError/notInCart(_:recommendation:)``,
+    ///   ``VitrineError/moreThanInCart(_:recommendation:requested:inCart:)``, ``VitrineError/emptyCheckout``,
     ///   ``VitrineError/quantityOutOfRange(_:allowed:)``, ``VitrineError/unknownExpert(_:)``,
     ///   ``VitrineError/amountOverflow(field:)``, ``VitrineError/invalidArgument(field:reason:)``,
     ///   ``VitrineError/corruptRecord(key:_:)``; backend errors.
@@ -46,7 +54,7 @@ extension Store {
         user: UserID, lines: [CheckoutLine]? = nil, idempotencyKey: String, acceptPriceChanges: Bool = false
     ) throws -> CheckoutResult {
         try user.validate()
-        try validateText(idempotencyKey, field: "idempotencyKey", maxBytes: Limits.requestIDBytes)
+        try validateKeyText(idempotencyKey, field: "idempotencyKey", maxBytes: Limits.requestIDBytes)
         if let lines {
             guard lines.count <= configuration.maxCartLines else { throw VitrineError.cartFull(limit: configuration.maxCartLines) }
             for line in lines {
@@ -69,7 +77,12 @@ extension Store {
                 if let lines, !Self.sameContent(lines, order) {
                     throw VitrineError.idempotencyKeyReused(key: idempotencyKey, order: order.id)
                 }
-                return CheckoutResult(order: order, priceChanges: [], isReplay: true)
+                // A whole-cart retry cannot tell a lost reply from a new purchase under an old
+                // key: it says what stays unbought, so the caller is not left thinking it bought it.
+                let notBought = lines != nil ? [] : try Self.lines(tx, owner).map {
+                    CheckoutLine(product: $0.product, recommendation: $0.recommendation, quantity: $0.quantity)
+                }
+                return CheckoutResult(order: order, priceChanges: [], isReplay: true, linesNotBought: notBought)
             }
 
             // 2. Resolve lines against the cart.
@@ -78,6 +91,11 @@ extension Store {
                 for request in lines {
                     guard let cartLine = try tx.load(CartLine.self, Keys.cartLine(owner, request.product, request.recommendation)) else {
                         throw VitrineError.notInCart(request.product, recommendation: request.recommendation)
+                    }
+                    guard request.quantity <= cartLine.quantity else {
+                        throw VitrineError.moreThanInCart(
+                            request.product, recommendation: request.recommendation, requested: request.quantity,
+                            inCart: cartLine.quantity)
                     }
                     wanted.append((request, cartLine))
                 }
@@ -213,8 +231,9 @@ extension Store {
     /// Whether explicit checkout lines are the content of `order` (same products, recommendations
     /// and quantities, in any order).
     static func sameContent(_ lines: [CheckoutLine], _ order: Order) -> Bool {
-        func normal(_ items: [(ProductID, RecommendationID?, Int64)]) -> [String] {
-            items.map { "\($0.0.rawValue)\u{0}\($0.1?.rawValue ?? "")\u{0}\($0.2)" }.sorted()
+        func normal(_ items: [(ProductID, RecommendationID?, Int64)]) -> [[UInt8]] {  // bytes, as ids compare
+            items.map { Array("\($0.0.rawValue)\u{0}\($0.1?.rawValue ?? "")\u{0}\($0.2)".utf8) }
+                .sorted { $0.lexicographicallyPrecedes($1) }
         }
         return normal(lines.map { ($0.product, $0.recommendation, $0.quantity) })
             == normal(order.lines.map { ($0.product, $0.recommendation, $0.quantity) })

@@ -11,6 +11,8 @@
 //   - cart lines: quantity within limits, product exists, recommendation exists and matches;
 //   - showcase/feed index entries point at active recommendations, and each active
 //     recommendation has its three entries.
+//   - every string in a key (ids, categories, idempotency and restock keys) is in one byte form
+//     (`keyTextProblem`): records written before that rule, or loaded raw, are named here.
 
 /// One problem found by ``Store/checkIntegrity()``.
 public struct IntegrityProblem: Hashable, Sendable, CustomStringConvertible {
@@ -18,6 +20,8 @@ public struct IntegrityProblem: Hashable, Sendable, CustomStringConvertible {
         case corruptRecord, ledgerMismatch, negativeQuantity, soldMismatch, recommendationQuantityMismatch
         case orderLineMissingProduct, orderLineMissingRecommendation, orderArithmetic, earningsMismatch
         case invalidCartLine, danglingIndexEntry, missingIndexEntry
+        /// A string in a key that is not in one byte form (not NFC, or a control or invisible character).
+        case invalidIdentifier
     }
 
     public var kind: Kind
@@ -158,7 +162,29 @@ extension Store {
             try each(Hold.self, Keys.allHolds) { h, key in
                 if h.quantity < 0 { report(.negativeQuantity, "hold \(Tuple.describe(key))", "quantity \(h.quantity)") }
             }
+            try checkKeyStrings(tx, report)
             return problems
+        }
+    }
+}
+
+extension Store {
+    /// Reports every key string that is not in one byte form. Such a key is still read and compared
+    /// by its bytes (so nothing collapses), but the API would not have written it.
+    func checkKeyStrings<R: OrderedKeyValueReader>(
+        _ tx: R, _ report: (IntegrityProblem.Kind, String, String) -> Void
+    ) throws {
+        for table in RecordTables.all {
+            try tx.scan(Tuple([.string(table)])) { pair in
+                // A key that is not a tuple is reported by the table's own check.
+                guard let elements = try? Tuple(unpacking: pair.key).elements else { return }
+                for (position, element) in elements.enumerated().dropFirst() {
+                    guard case .string(let s) = element, let problem = keyTextProblem(s) else { continue }
+                    let scalars = s.unicodeScalars.map { "U+" + String($0.value, radix: 16, uppercase: true) }
+                    report(.invalidIdentifier, "key \(Tuple.describe(pair.key))",
+                           "element \(position) (\(scalars.joined(separator: " "))) \(problem)")
+                }
+            }
         }
     }
 }

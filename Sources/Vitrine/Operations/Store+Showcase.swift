@@ -41,7 +41,12 @@ extension Store {
         categories: [String], after cursor: PageCursor? = nil, limit: Int = 20
     ) throws -> Page<ShowcaseEntry> {
         try validateLimit(limit)
-        let unique = Array(Set(categories)).sorted()
+        // Duplicates by bytes, as the feed keys hold them (a Set<String> would merge canonically
+        // equivalent spellings, which are different keys).
+        var unique: [String] = []
+        for category in categories.sorted(by: utf8Precedes) where unique.last.map({ !$0.utf8.elementsEqual(category.utf8) }) ?? true {
+            unique.append(category)
+        }
         guard !unique.isEmpty else { throw VitrineError.invalidArgument(field: "categories", reason: "must not be empty") }
         try validateList(unique, field: "categories", maxBytes: Limits.categoryBytes)
         return try backend.read { tx in

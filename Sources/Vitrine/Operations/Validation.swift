@@ -18,8 +18,9 @@ func validateText(_ value: String, field: String, maxBytes: Int = Limits.textByt
     }
 }
 
+/// Categories are part of keys (showcase_cat, feed), so they follow the key-string rule.
 func validateCategory(_ value: String, field: String = "category") throws {
-    try validateText(value, field: field, maxBytes: Limits.categoryBytes)
+    try validateKeyText(value, field: field, maxBytes: Limits.categoryBytes)
 }
 
 func validateList(_ values: [String], field: String, maxBytes: Int) throws {

@@ -1,0 +1,29 @@
+// `vitrine checkout` with a used key while the cart holds new lines (issue 15, "Why" 6).
+
+import Foundation
+import Testing
+
+@Suite struct CheckoutReplayTests {
+    @Test func wholeCartReplayWithNewLinesExitsOne() throws {
+        let s = try Sandbox()
+        try s.write("tiny.json", tinyCatalogue)
+        try s.ok("load", "tiny.json")
+        try s.ok("add-to-cart", "ann", "r1")
+        let order = try s.ok("checkout", "ann", "--key", "pay-1", "--json").json()
+        let id = try #require(order["id"] as? String)
+        // A plain retry is still a success.
+        #expect(try s.ok("checkout", "ann", "--key", "pay-1").stdout.contains("already placed with key pay-1"))
+
+        try s.ok("add-to-cart", "ann", "r1", "--qty", "2")
+        let text = try s.fails(1, "1 cart line not bought", "checkout", "ann", "--key", "pay-1")
+        #expect(text.stdout.contains("already placed with key pay-1") && text.stdout.contains(id), "\(text.stdout)")
+        let json = try s.fails(1, "1 cart line not bought", "checkout", "ann", "--key", "pay-1", "--json").json()
+        #expect(json["id"] as? String == id && json["replay"] as? Bool == true)
+        let notBought = try #require(json["linesNotBought"] as? [[String: Any]], "\(json)")
+        #expect(notBought.count == 1 && notBought.first?["quantity"] as? Int == 2)
+
+        // A new key buys them.
+        let second = try s.ok("checkout", "ann", "--key", "pay-2", "--json").json()
+        #expect(second["id"] as? String != id && second["units"] as? Int == 2)
+    }
+}
