@@ -85,6 +85,8 @@ enum Keys {
     static func cartLine(_ owner: CartOwner, _ product: ProductID, _ recommendation: RecommendationID?) -> [UInt8] {
         cart(owner).appending(.string(product.rawValue)).appending(rec(recommendation)).packed
     }
+    /// One owner's lines of one product (one per recommendation).
+    static func cartLines(_ owner: CartOwner, _ product: ProductID) -> Tuple { cart(owner).appending(.string(product.rawValue)) }
     static let carts: Tuple = ["cart"]
 
     static func holds(_ product: ProductID) -> Tuple { ["hold", .string(product.rawValue)] }

@@ -77,6 +77,11 @@ public enum VitrineError: Error, Hashable, Sendable {
     case recommendationNotForProduct(RecommendationID, product: ProductID)
     /// The cart has no line for this product and recommendation.
     case notInCart(ProductID, recommendation: RecommendationID?)
+    /// A guest id the store did not issue (see ``Store/issueGuestID()``).
+    case unknownGuest(String)
+    /// The cart would have more units of the product than one buyer may
+    /// (``Configuration/maxUnitsPerBuyer``, over all the cart's lines of the product).
+    case buyerLimitExceeded(ProductID, limit: Int64)
 
     // Stock and checkout.
     /// Not enough available: every short line, with what is available.
