@@ -44,10 +44,11 @@ import Testing
     @Test func loweringAPartlyHeldMergedLineDoesNotGrowItsHold() throws {
         let f = try Fixture(stock: 4) { $0.reservationHold = .seconds(600) }
         let p = f.products[0].id
-        try f.store.addToCart(.guest("g"), product: p, quantity: 3)
+        let g = try f.store.issueGuestID()
+        try f.store.addToCart(.guest(g), product: p, quantity: 3)
         f.clock.advance(milliseconds: 601_000)                       // the guest's hold lapses
         try f.store.addToCart(.user("x"), product: p, quantity: 3)  // x holds 3 of the 4
-        try f.store.mergeGuestCart("g", into: "u")                   // u's line of 3 holds at most the 1 left
+        try f.store.mergeGuestCart(g, into: "u")                     // u's line of 3 holds at most the 1 left
         #expect(try liveHolds(f, p) <= 4)
         try f.store.setCartQuantity(.user("u"), product: p, quantity: 2)
         let live = try liveHolds(f, p)
@@ -135,10 +136,11 @@ import Testing
         try f.store.addToCart(.user("v"), product: p, quantity: 3)
         // A merge clamps the guest's units to what the user's other lines leave.
         try f.store.removeFromCart(.user("u"), product: p)
-        let guest = CartOwner.guest("g")
+        let g = try f.store.issueGuestID()
+        let guest = CartOwner.guest(g)
         try f.store.addToCart(guest, product: p, quantity: 3)
         try f.store.addToCart(guest, product: f.products[1].id, quantity: 3)
-        let merged = try f.store.mergeGuestCart("g", into: "u")
+        let merged = try f.store.mergeGuestCart(g, into: "u")
         let quantities = merged.items.map { "\($0.line.product)/\($0.line.recommendation?.rawValue ?? "-") \($0.line.quantity)" }.sorted()
         #expect(quantities == ["p0/- 1", "p0/r0 2", "p1/- 3"])
         try expectIntact(f.store)
@@ -164,4 +166,25 @@ import Testing
         #expect(throws: VitrineError.self) { try makeStore { $0.maxUnitsPerBuyer = 0 } }
         #expect(throws: VitrineError.self) { try makeStore { $0.maxHeldShareBasisPoints = 10_001 } }
     }
+}
+
+/// Guest ids are issued by the store: a cart under a made-up guest id is refused (issue 15,
+/// "Hoarding": a bot could open carts under any names).
+@Test func cartOperationsRefuseGuestsTheStoreDidNotIssue() throws {
+    let f = try Fixture()
+    let p = f.products[0].id
+    let madeUp = CartOwner.guest("bot-0001")
+    #expect(throws: VitrineError.unknownGuest("bot-0001")) { try f.store.addToCart(madeUp, product: p) }
+    #expect(throws: VitrineError.unknownGuest("bot-0001")) { try f.store.setCartQuantity(madeUp, product: p, quantity: 1) }
+    #expect(throws: VitrineError.unknownGuest("bot-0001")) { try f.store.removeFromCart(madeUp, product: p) }
+    #expect(throws: VitrineError.unknownGuest("bot-0001")) { try f.store.clearCart(madeUp) }
+    #expect(throws: VitrineError.unknownGuest("bot-0001")) { try f.store.cart(madeUp) }
+    #expect(throws: VitrineError.unknownGuest("bot-0001")) { try f.store.mergeGuestCart("bot-0001", into: "u") }
+    // An issued id works, and records when it was issued.
+    let g = try f.store.issueGuestID()
+    #expect(g != (try f.store.issueGuestID()))
+    #expect(try f.store.guest(g) == Guest(id: g, createdAt: f.clock.now))
+    #expect(try f.store.addToCart(.guest(g), product: p).items.count == 1)
+    #expect(try f.store.mergeGuestCart(g, into: "u").items.count == 1)
+    try expectIntact(f.store)
 }

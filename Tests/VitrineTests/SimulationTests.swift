@@ -12,7 +12,8 @@ import Testing
         print("SimulationTests.randomOperationsKeepEveryInvariant seed \(seed)")
         var rng = SeededRandom(seed: seed)
         let f = try Fixture(stock: 6, recommendationQuantity: 8) { $0.reservationHold = .seconds(5); $0.maxCartLines = 4 }
-        let owners: [CartOwner] = [.user("a"), .user("b"), .user("c"), .guest("g1"), .guest("g2")]
+        let guests = [try f.store.issueGuestID(), try f.store.issueGuestID()]
+        let owners: [CartOwner] = [.user("a"), .user("b"), .user("c"), .guest(guests[0]), .guest(guests[1])]
         var orders: [OrderID] = []
         var expected: [String: Int] = [:]
         for step in 0..<400 {
@@ -56,7 +57,7 @@ import Testing
                     }
                 case 10:
                     name = "merge"
-                    try f.store.mergeGuestCart(["g1", "g2"][Int.random(in: 0...1, using: &rng)], into: ["a", "b", "c"][Int.random(in: 0...2, using: &rng)])
+                    try f.store.mergeGuestCart(guests[Int.random(in: 0...1, using: &rng)], into: ["a", "b", "c"][Int.random(in: 0...2, using: &rng)])
                 default:
                     name = "time"
                     f.clock.advance(milliseconds: Int64.random(in: 0...3000, using: &rng))

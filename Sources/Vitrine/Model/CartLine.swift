@@ -13,7 +13,8 @@
 /// Whose cart: a signed-in user's, or a guest session's (merged on sign-in).
 public enum CartOwner: Hashable, Sendable, Codable, CustomStringConvertible {
     case user(UserID)
-    /// A guest cart, identified by the app's session id.
+    /// A guest cart, identified by a guest id the store issued (``Store/issueGuestID()``); cart
+    /// operations refuse other ids with ``VitrineError/unknownGuest(_:)``.
     case guest(String)
 
     var kindCode: UInt8 {

@@ -1,4 +1,5 @@
 // Carts: add, set quantity, remove, clear, read, and merge a guest cart on sign-in.
+// A guest cart needs a guest id the store issued (Store+Guests.swift).
 //
 // A cart is the lines under ("cart", ownerKind, ownerID); each line is keyed by product and
 // recommendation, so adding the same product through the same recommendation again merges.
@@ -73,7 +74,7 @@ extension Store {
     ///   - requestID: makes the call safe to retry: an add whose request id equals the line's
     ///     last one changes nothing.
     /// - Returns: the cart after the change.
-    /// - Throws: ``VitrineError/unknownProduct(_:)``, ``VitrineError/productOffSale(_:)``,
+    /// - Throws: ``VitrineError/unknownGuest(_:)`` (a guest id the store did not issue), ``VitrineError/unknownProduct(_:)``, ``VitrineError/productOffSale(_:)``,
     ///   ``VitrineError/unknownRecommendation(_:)``, ``VitrineError/recommendationWithdrawn(_:)``,
     ///   ``VitrineError/recommendationNotForProduct(_:product:)``,
     ///   ``VitrineError/quantityOutOfRange(_:allowed:)`` (the line's new total too),
@@ -92,6 +93,7 @@ extension Store {
         if let requestID { try validateText(requestID, field: "requestID", maxBytes: Limits.requestIDBytes) }
         let now = self.now
         return try backend.write { tx in
+            try requireKnownOwner(tx, owner)
             let (p, r) = try Self.loadPurchasable(tx, product, recommendation)
             let key = Keys.cartLine(owner, product, recommendation)
             var line: CartLine
@@ -128,7 +130,7 @@ extension Store {
     /// (and renews the hold, within ``Configuration/maxHoldRenewals``); lowering it never fails on
     /// stock and shrinks the hold without extending it. Idempotent.
     ///
-    /// - Throws: ``VitrineError/notInCart(_:recommendation:)``, ``VitrineError/quantityOutOfRange(_:allowed:)``,
+    /// - Throws: ``VitrineError/unknownGuest(_:)`` (a guest id the store did not issue), ``VitrineError/notInCart(_:recommendation:)``, ``VitrineError/quantityOutOfRange(_:allowed:)``,
     ///   and, when raising, what ``addToCart(_:product:recommendation:quantity:requestID:)`` throws for stock
     ///   and ``VitrineError/buyerLimitExceeded(_:limit:)``.
     @discardableResult
@@ -141,6 +143,7 @@ extension Store {
         try validateLineQuantity(quantity)
         let now = self.now
         return try backend.write { tx in
+            try requireKnownOwner(tx, owner)
             let key = Keys.cartLine(owner, product, recommendation)
             guard var line = try tx.load(CartLine.self, key) else {
                 throw VitrineError.notInCart(product, recommendation: recommendation)
@@ -173,12 +176,13 @@ extension Store {
     }
 
     /// Removes a cart line (and its hold). Idempotent: removing a missing line does nothing.
-    /// - Throws: ``VitrineError/invalidArgument(field:reason:)``, ``VitrineError/corruptRecord(key:_:)``; backend errors.
+    /// - Throws: ``VitrineError/unknownGuest(_:)`` (a guest id the store did not issue), ``VitrineError/invalidArgument(field:reason:)``, ``VitrineError/corruptRecord(key:_:)``; backend errors.
     @discardableResult
     public func removeFromCart(_ owner: CartOwner, product: ProductID, recommendation: RecommendationID? = nil) throws -> Cart {
         try validateOwner(owner)
         let now = self.now
         return try backend.write { tx in
+            try requireKnownOwner(tx, owner)
             try tx.clear(Keys.cartLine(owner, product, recommendation))
             try releaseHold(tx, owner: owner, product: product, recommendation: recommendation)
             return try buildCart(tx, owner, now)
@@ -186,18 +190,24 @@ extension Store {
     }
 
     /// Removes every line of a cart (and their holds). Idempotent.
-    /// - Throws: ``VitrineError/invalidArgument(field:reason:)``, ``VitrineError/corruptRecord(key:_:)``; backend errors.
+    /// - Throws: ``VitrineError/unknownGuest(_:)`` (a guest id the store did not issue), ``VitrineError/invalidArgument(field:reason:)``, ``VitrineError/corruptRecord(key:_:)``; backend errors.
     public func clearCart(_ owner: CartOwner) throws {
         try validateOwner(owner)
-        try backend.write { tx in try Self.clearLines(tx, owner, using: self) }
+        try backend.write { tx in
+            try requireKnownOwner(tx, owner)
+            try Self.clearLines(tx, owner, using: self)
+        }
     }
 
     /// The cart with current prices and availability per line.
-    /// - Throws: ``VitrineError/invalidArgument(field:reason:)``, ``VitrineError/corruptRecord(key:_:)``; backend errors.
+    /// - Throws: ``VitrineError/unknownGuest(_:)`` (a guest id the store did not issue), ``VitrineError/invalidArgument(field:reason:)``, ``VitrineError/corruptRecord(key:_:)``; backend errors.
     public func cart(_ owner: CartOwner) throws -> Cart {
         try validateOwner(owner)
         let now = self.now
-        return try backend.read { tx in try buildCart(tx, owner, now) }
+        return try backend.read { tx in
+            try requireKnownOwner(tx, owner)
+            return try buildCart(tx, owner, now)
+        }
     }
 
     /// Merges a guest cart into a user's cart on sign-in, and empties the guest cart.
@@ -209,7 +219,7 @@ extension Store {
     /// the user) and keep their expiry: a merge never renews a hold.
     /// Safe to retry: a second merge finds the guest cart empty.
     ///
-    /// - Throws: ``VitrineError/cartFull(limit:)`` (nothing is merged), ``VitrineError/invalidArgument(field:reason:)``,
+    /// - Throws: ``VitrineError/unknownGuest(_:)`` (a guest id the store did not issue), ``VitrineError/cartFull(limit:)`` (nothing is merged), ``VitrineError/invalidArgument(field:reason:)``,
     ///   ``VitrineError/corruptRecord(key:_:)``; backend errors.
     @discardableResult
     public func mergeGuestCart(_ guest: String, into user: UserID) throws -> Cart {
@@ -219,6 +229,7 @@ extension Store {
         try validateOwner(userOwner)
         let now = self.now
         return try backend.write { tx in
+            try requireKnownOwner(tx, guestOwner)
             let guestLines = try Self.lines(tx, guestOwner)
             // The guest's holds go first, so the user's lines are held beside every other hold.
             var guestHolds: [LineKey: Hold] = [:]
