@@ -261,7 +261,7 @@ extension Store {
                 try tx.store(merged, key)
                 // The live holds of both lines move to the merged line, with the earlier expiry.
                 let line = HoldLine(owner: userOwner, product: merged.product, recommendation: merged.recommendation)
-                let live = [guestHolds[LineKey(merged.product, merged.recommendation)] ?? nil,
+                let live = [guestHolds[LineKey(merged.product, merged.recommendation)],
                             try tx.load(Hold.self, Keys.hold(merged.product, merged.recommendation, userOwner))]
                     .compactMap { $0 }.filter { $0.isLive(at: now) }
                 var units: Int64 = 0

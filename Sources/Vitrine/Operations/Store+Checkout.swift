@@ -198,7 +198,7 @@ extension Store {
                     try tx.store(rest, key)
                     // The units bought came out of the hold first; a live hold keeps the rest of
                     // itself and its expiry (buying part is no renewal), an expired one is gone.
-                    let old = oldHolds[LineKey(request.product, request.recommendation)] ?? nil
+                    let old = oldHolds[LineKey(request.product, request.recommendation)]
                     let left = old.map { $0.quantity.subtractingReportingOverflow(request.quantity) }
                     try keepHold(
                         tx, HoldLine(owner: owner, product: request.product, recommendation: request.recommendation),
