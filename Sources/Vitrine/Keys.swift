@@ -21,6 +21,7 @@
 //   ("earn", expertID, orderID)                         -> Earning record
 //   ("earn_total", expertID, "pending" | "settled")     -> 8-byte little-endian Int64 (atomicAdd)
 //   ("restock", productID, restockKey)                  -> Restock record
+//   ("guest", guestID)                                  -> Guest record
 //
 // Times are integers (ms since the epoch); ownerKind is 1 (user) or 2 (guest); recID|null is the
 // recommendation id or the tuple null when the line did not come from a recommendation.
@@ -88,6 +89,8 @@ enum Keys {
     static func cartLine(_ owner: CartOwner, _ product: ProductID, _ recommendation: RecommendationID?) -> [UInt8] {
         cart(owner).appending(.string(product.rawValue)).appending(rec(recommendation)).packed
     }
+    /// One owner's lines of one product (one per recommendation).
+    static func cartLines(_ owner: CartOwner, _ product: ProductID) -> Tuple { cart(owner).appending(.string(product.rawValue)) }
     static let carts: Tuple = ["cart"]
 
     static func holds(_ product: ProductID) -> Tuple { ["hold", .string(product.rawValue)] }
@@ -127,6 +130,8 @@ enum Keys {
     static let allEarnings: Tuple = ["earn"]
     static func pendingTotal(_ expert: ExpertID) -> [UInt8] { Tuple(["earn_total", .string(expert.rawValue), "pending"]).packed }
     static func settledTotal(_ expert: ExpertID) -> [UInt8] { Tuple(["earn_total", .string(expert.rawValue), "settled"]).packed }
+
+    static func guest(_ id: String) -> [UInt8] { Tuple(["guest", .string(id)]).packed }
 
     static func restock(_ product: ProductID, _ key: String) -> [UInt8] {
         Tuple(["restock", .string(product.rawValue), .string(key)]).packed

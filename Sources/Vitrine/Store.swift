@@ -19,6 +19,22 @@ public struct Configuration: Sendable {
     /// How long add-to-cart holds units (reservations), for products that do not say otherwise;
     /// nil turns store-wide reservations off (a product can still turn them on for itself).
     public var reservationHold: Duration?
+    /// How many times one cart line's hold may be renewed (given a fresh expiry by raising the
+    /// line) after it is first placed. Past this, the line stays in the cart and keeps its hold
+    /// until that expires, but raising it no longer renews the hold (so a line cannot pin units
+    /// indefinitely); checkout re-checks the stock as for any unheld line. Lowering a line or
+    /// buying part of it never renews its hold. The count lives on the cart line: removing the
+    /// line resets it, which ``maxUnitsPerBuyer`` and ``maxHeldShareBasisPoints`` bound.
+    public var maxHoldRenewals: Int
+    /// The most units of one product one cart (user or guest) may have, over all its lines of
+    /// the product (held or not). Adding or raising past it throws
+    /// ``VitrineError/buyerLimitExceeded(_:limit:)``; a merge clamps the merged line to it.
+    public var maxUnitsPerBuyer: Int64
+    /// The largest share of a product's stock that carts may hold at once, in basis points
+    /// (10000 = all of it). Units past the share go into carts unheld: they stay for whoever
+    /// checks out first, so however many carts a bot opens, the rest of a flash sale stays
+    /// buyable. Holds only ever count where reservations are on.
+    public var maxHeldShareBasisPoints: Int64
     /// Where the store reads the time.
     public var clock: VitrineClock
 
@@ -28,6 +44,9 @@ public struct Configuration: Sendable {
         maxCartLines: Int = 200,
         maxReasonLength: Int = 500,
         reservationHold: Duration? = nil,
+        maxHoldRenewals: Int = 3,
+        maxUnitsPerBuyer: Int64 = 99,
+        maxHeldShareBasisPoints: Int64 = 10_000,
         clock: VitrineClock = .system
     ) {
         self.partners = partners
@@ -35,11 +54,15 @@ public struct Configuration: Sendable {
         self.maxCartLines = maxCartLines
         self.maxReasonLength = maxReasonLength
         self.reservationHold = reservationHold
+        self.maxHoldRenewals = maxHoldRenewals
+        self.maxUnitsPerBuyer = maxUnitsPerBuyer
+        self.maxHeldShareBasisPoints = maxHeldShareBasisPoints
         self.clock = clock
     }
 
     /// The defaults: Tmall, Taobao, Weimai; 1...99 per line; 200 lines; 500-character reasons;
-    /// no reservations; the system clock.
+    /// no reservations (when turned on: 3 renewals per line, 99 units of a product per cart, all
+    /// of the stock may be held); the system clock.
     public static let standard = Configuration()
 }
 
@@ -83,6 +106,12 @@ public struct Store<Backend: OrderedKeyValueStore>: Sendable {
         }
         guard configuration.maxCartLines >= 1, configuration.maxReasonLength >= 1 else {
             throw VitrineError.invalidArgument(field: "configuration", reason: "limits must be positive")
+        }
+        guard configuration.maxHoldRenewals >= 0, configuration.maxUnitsPerBuyer >= 1,
+            (0...10_000).contains(configuration.maxHeldShareBasisPoints)
+        else {
+            throw VitrineError.invalidArgument(
+                field: "configuration", reason: "hold limits: renewals >= 0, units per buyer >= 1, held share 0...10000")
         }
         for partner in configuration.partners { try Self.validate(partner) }
         let now = configuration.clock.now()

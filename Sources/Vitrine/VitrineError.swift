@@ -79,6 +79,11 @@ public enum VitrineError: Error, Hashable, Sendable {
     case notInCart(ProductID, recommendation: RecommendationID?)
     /// A checkout line asks for more units than its cart line holds.
     case moreThanInCart(ProductID, recommendation: RecommendationID?, requested: Int64, inCart: Int64)
+    /// A guest id the store did not issue (see ``Store/issueGuestID()``).
+    case unknownGuest(String)
+    /// The cart would have more units of the product than one buyer may
+    /// (``Configuration/maxUnitsPerBuyer``, over all the cart's lines of the product).
+    case buyerLimitExceeded(ProductID, limit: Int64)
 
     // Stock and checkout.
     /// Not enough available: every short line, with what is available.

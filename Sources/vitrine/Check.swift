@@ -16,7 +16,8 @@ enum Check: Command {
             entry counts, every page used or free exactly once. Domain: each product's stock ledger,
             sold equal to the live order lines, no negative quantities, order lines pointing at
             existing products and recommendations, order arithmetic, earnings, cart lines, indexes,
-            ids and other key strings in one byte form (NFC, no control or invisible characters).
+            ids and other key strings in one byte form (NFC, no control or invisible characters),
+            live holds within stock (and each within its cart line).
             Prints "ok" (exit 0), or one line per problem (exit 1):
               engine: [table 'kv', ][page N: ]WHAT
               domain: KIND: SUBJECT: DETAIL

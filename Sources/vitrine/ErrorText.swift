@@ -57,6 +57,8 @@ func describe(_ error: VitrineError) -> String {
     case .notInCart(let product, let rec): return "product \"\(product)\"\(rec.map { " through \"\($0)\"" } ?? "") is not in the cart"
     case .moreThanInCart(let product, let rec, let requested, let inCart):
         return "\(requested) units of product \"\(product)\"\(rec.map { " through \"\($0)\"" } ?? "") asked, the cart line holds \(inCart)"
+    case .unknownGuest(let id): return "unknown guest \"\(id)\" (guest ids are issued by 'vitrine guest')"
+    case .buyerLimitExceeded(let product, let limit): return "a cart may have at most \(limit) units of product \"\(product)\""
     case .outOfStock(let shortages):
         return "out of stock: " + shortages.map { s in
             "product \(s.product)\(s.recommendation.map { " via \($0)" } ?? ""): requested \(s.requested), available \(s.available) (\(s.reason.rawValue))"

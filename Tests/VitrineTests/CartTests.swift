@@ -85,17 +85,18 @@ import Testing
 
     @Test func guestCartMergeTakesLargerQuantity() throws {
         let f = try Fixture()
-        let guest = CartOwner.guest("session-9")
+        let session = try f.store.issueGuestID()
+        let guest = CartOwner.guest(session)
         try f.store.addToCart(u, product: f.products[0].id, recommendation: "r0", quantity: 2)
         try f.store.addToCart(u, product: f.products[1].id, quantity: 4)
         try f.store.addToCart(guest, product: f.products[0].id, recommendation: "r0", quantity: 3)
         try f.store.addToCart(guest, product: f.products[1].id, quantity: 1)
         try f.store.addToCart(guest, product: f.products[2].id, recommendation: "r2", quantity: 2)
-        let merged = try f.store.mergeGuestCart("session-9", into: "u")
+        let merged = try f.store.mergeGuestCart(session, into: "u")
         let quantities = Dictionary(uniqueKeysWithValues: merged.items.map { ($0.line.product, $0.line.quantity) })
         #expect(quantities == [f.products[0].id: 3, f.products[1].id: 4, f.products[2].id: 2])
         #expect(try f.store.cart(guest).items.isEmpty)
-        #expect(try f.store.mergeGuestCart("session-9", into: "u") == merged)  // retry-safe
+        #expect(try f.store.mergeGuestCart(session, into: "u") == merged)  // retry-safe
         try expectIntact(f.store)
     }
 
@@ -103,8 +104,9 @@ import Testing
         let f = try Fixture { $0.maxCartLines = 2 }
         try f.store.addToCart(u, product: f.products[0].id)
         try f.store.addToCart(u, product: f.products[1].id)
-        try f.store.addToCart(.guest("g"), product: f.products[2].id)
-        #expect(throws: VitrineError.cartFull(limit: 2)) { try f.store.mergeGuestCart("g", into: "u") }
-        #expect(try f.store.cart(.guest("g")).items.count == 1)
+        let g = try f.store.issueGuestID()
+        try f.store.addToCart(.guest(g), product: f.products[2].id)
+        #expect(throws: VitrineError.cartFull(limit: 2)) { try f.store.mergeGuestCart(g, into: "u") }
+        #expect(try f.store.cart(.guest(g)).items.count == 1)
     }
 }

@@ -63,6 +63,8 @@ import Testing
                 withdrawnAt: Timestamp(millisecondsSinceEpoch: 99)),
             Favourite(user: "u1", product: "p1", addedAt: Timestamp(millisecondsSinceEpoch: 0)),
             CartLine(product: "p1", recommendation: "r1", quantity: 99, unitPriceFen: 128_800, addedAt: Timestamp(millisecondsSinceEpoch: 1), lastRequestID: "req"),
+            CartLine(product: "p1", recommendation: nil, quantity: 1, unitPriceFen: 0, addedAt: Timestamp(millisecondsSinceEpoch: 1), holdsGranted: 4),
+            Guest(id: "0f5e0c7a-2a4b-4c39-9d53-8f2a1b6c7d8e", createdAt: Timestamp(millisecondsSinceEpoch: 2)),
             Hold(owner: .guest("s"), product: "p1", recommendation: nil, quantity: 2, expiresAt: Timestamp(millisecondsSinceEpoch: .max)),
             order,
             OrderEarning(expert: "e1", order: "o1", commissionFen: 1584, status: .settled, placedAt: Timestamp(millisecondsSinceEpoch: 3)),
@@ -90,6 +92,13 @@ import Testing
         for sample in Self.samples { try roundTripAny(sample) }
         try roundTrip(Self.order)
         try roundTrip(Partner.weimai)
+    }
+
+    /// A cart line's count of hold grants is absent at 0, so an explicit 0 is not canonical.
+    @Test func cartLineHoldsGrantedZeroIsRejected() throws {
+        let line = CartLine(product: "p", recommendation: nil, quantity: 1, unitPriceFen: 0, addedAt: Timestamp(millisecondsSinceEpoch: 0))
+        #expect(try CartLine(recordBytes: line.recordBytes + [0x38, 0x04]).holdsGranted == 4)  // field 7, varint 4
+        #expect(throws: FormatError.self) { try CartLine(recordBytes: line.recordBytes + [0x38, 0x00]) }
     }
 
     @Test func headerAndKnownBytes() {
@@ -132,7 +141,7 @@ import Testing
             { _ = try User(recordBytes: $0) }, { _ = try Recommendation(recordBytes: $0) }, { _ = try Favourite(recordBytes: $0) },
             { _ = try CartLine(recordBytes: $0) }, { _ = try Hold(recordBytes: $0) }, { _ = try Order(recordBytes: $0) },
             { _ = try OrderEarning(recordBytes: $0) }, { _ = try IdempotencyRecord(recordBytes: $0) },
-            { _ = try RestockRecord(recordBytes: $0) }, { _ = try MetaRecord(recordBytes: $0) },
+            { _ = try RestockRecord(recordBytes: $0) }, { _ = try MetaRecord(recordBytes: $0) }, { _ = try Guest(recordBytes: $0) },
             { _ = try Tuple(unpacking: $0) }, { _ = try PageCursor(token: String(decoding: $0, as: UTF8.self)) },
         ]
         var decoded = 0

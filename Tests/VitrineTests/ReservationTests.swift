@@ -60,21 +60,23 @@ import Testing
         var p = f.products[0]
         p.reservationHoldSeconds = 60
         try f.store.upsertProduct(p)
-        try f.store.addToCart(.guest("g"), product: p.id, quantity: 2)
+        let g = try f.store.issueGuestID()
+        try f.store.addToCart(.guest(g), product: p.id, quantity: 2)
         #expect(throws: VitrineError.self) { try f.store.addToCart(.user("b"), product: p.id) }
         // Other products have no holds.
-        try f.store.addToCart(.guest("g"), product: f.products[1].id, quantity: 2)
+        try f.store.addToCart(.guest(g), product: f.products[1].id, quantity: 2)
         try f.store.addToCart(.user("b"), product: f.products[1].id, quantity: 2)
         // Removing the line releases the hold.
-        try f.store.removeFromCart(.guest("g"), product: p.id)
+        try f.store.removeFromCart(.guest(g), product: p.id)
         try f.store.addToCart(.user("b"), product: p.id, quantity: 2)
     }
 
     @Test func guestHoldsMoveToTheUserOnMerge() throws {
         let f = try flashSale()
         let p = f.products[0].id
-        try f.store.addToCart(.guest("g"), product: p, quantity: 2)
-        try f.store.mergeGuestCart("g", into: "u")
+        let g = try f.store.issueGuestID()
+        try f.store.addToCart(.guest(g), product: p, quantity: 2)
+        try f.store.mergeGuestCart(g, into: "u")
         #expect(try f.store.reservations(of: p).map(\.owner) == [.user("u")])
         #expect(throws: VitrineError.self) { try f.store.addToCart(.user("x"), product: p, quantity: 2) }
         try expectIntact(f.store)

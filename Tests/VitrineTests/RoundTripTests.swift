@@ -12,7 +12,7 @@ import Testing
             reason: "敏感肌亲测:温和不刺激,补水效果好 💧 Gentle, really hydrating.", quantity: 9)
         try f.store.addFavourite(user: "u", product: f.products[0].id)
         try f.store.addToCart(.user("u"), product: f.products[0].id, recommendation: "zh", quantity: 2)
-        try f.store.addToCart(.guest("g"), product: f.products[1].id)
+        try f.store.addToCart(.guest(try f.store.issueGuestID()), product: f.products[1].id)
         let order = try f.store.checkout(user: "u", idempotencyKey: "k").order
         try f.store.addToCart(.user("u"), product: f.products[2].id, recommendation: "r2", quantity: 1)
         try f.store.settleOrder(order.id)
@@ -36,6 +36,7 @@ import Testing
             case .idempotency: reencoded = try IdempotencyRecord(recordBytes: pair.value).recordBytes
             case .earning: reencoded = try OrderEarning(recordBytes: pair.value).recordBytes
             case .restock: reencoded = try RestockRecord(recordBytes: pair.value).recordBytes
+            case .guest: reencoded = try Guest(recordBytes: pair.value).recordBytes
             }
             #expect(reencoded == pair.value, "\(Tuple.describe(pair.key))")
             decodedRecords += 1

@@ -86,3 +86,24 @@ import VitrineStore
         #expect(dump.stdout.contains(#""rawValue":"0301ffff""#))
     }
 }
+
+/// `check` reports live holds above a product's stock (issue 15) and exits 1.
+@Test func holdsAboveStockAreNamed() throws {
+    let s = try Sandbox()
+    try s.write("tiny.json", tinyCatalogue)
+    try s.ok("load", "tiny.json")
+    let database = try Database(path: s.path("vitrine.db"))
+    try database.write { tx in
+        let kv = try #require(try tx.table("kv"))
+        let mask = try Product(recordBytes: try #require(try kv.get(Tuple(["product", "mask"]).packed)))
+        let forever = Timestamp(millisecondsSinceEpoch: .max)
+        let line = CartLine(product: "mask", recommendation: nil, quantity: 99, unitPriceFen: mask.priceFen, addedAt: forever)
+        try kv.put(Tuple(["cart", 1, "u", "mask", .null]).packed, line.recordBytes)
+        let hold = Hold(owner: .user("u"), product: "mask", recommendation: nil, quantity: mask.stock + 1, expiresAt: forever)
+        try kv.put(Tuple(["hold", "mask", .null, 1, "u"]).packed, hold.recordBytes)
+    }
+    database.close()
+    let r = try s.run(["check"])
+    #expect(r.status == 1, "check exited \(r.status): \(r.stderr)")
+    #expect(r.stdout.contains("domain: holdsExceedStock: product mask"), "\(r.stdout)")
+}

@@ -7,7 +7,7 @@ import Testing
 @Suite(.serialized) struct CommandTests {
     static let names = [
         "demo", "load", "generate", "dump", "inspect", "check", "checkpoint", "compact", "showcase", "cart",
-        "add-to-cart", "checkout", "order", "restock", "earnings", "workload",
+        "add-to-cart", "checkout", "order", "restock", "earnings", "workload", "guest",
     ]
 
     @Test func topLevelHelpAndDispatchErrors() throws {
@@ -201,4 +201,17 @@ import Testing
         try s.fails(2, "--durability must be full, grouped or relaxed", "workload", "--db", "w.db", "--durability", "eventually")
         try s.fails(2, "--threads must be in 1...256", "workload", "--db", "w.db", "--threads", "0")
     }
+}
+
+/// `vitrine guest` issues a new guest id each time (issue 15: guest ids come from the store).
+@Test func guestIssuesIDs() throws {
+    let s = try Sandbox()
+    try s.write("tiny.json", tinyCatalogue)
+    try s.ok("load", "tiny.json")
+    let first = try s.ok("guest").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    let second = try s.run(["guest", "--json"]).json()["guest"] as? String
+    #expect(first.count == 36 && second?.count == 36 && first != second, "\(first) \(second ?? "nil")")
+    #expect(try s.ok("check").stdout == "ok\n")
+    let dump = try s.ok("dump", "--table", "guest").stdout
+    #expect(dump.contains(first), "\(dump)")
 }

@@ -260,6 +260,7 @@ enum RecordKind: UInt8, CaseIterable {
     case idempotency = 11
     case earning = 12
     case restock = 13
+    case guest = 14
 }
 
 /// A value stored in the binary record encoding.

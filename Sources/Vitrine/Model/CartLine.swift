@@ -3,7 +3,9 @@
 // CartLine: record kind 8. Fields: 1 product (text), 2 recommendation (text, optional),
 // 3 quantity (sint, 1...maxLineQuantity), 4 unitPriceFen (sint, the price when added),
 // 5 addedAt (sint, ms), 6 lastRequestID (text, optional: the request id of the last add, so a
-// retried add is not counted twice). The owner is part of the key, not of the record.
+// retried add is not counted twice), 7 holdsGranted (uint, optional, absent when 0: how many
+// times this line was granted a hold with a fresh expiry; at 1 + maxHoldRenewals no more are).
+// The owner is part of the key, not of the record.
 //
 // Hold: record kind 9. Fields: 1 ownerKind (varint: 1 user, 2 guest), 2 ownerID (text),
 // 3 product (text), 4 recommendation (text, optional), 5 quantity (sint), 6 expiresAt (sint, ms).
@@ -11,7 +13,8 @@
 /// Whose cart: a signed-in user's, or a guest session's (merged on sign-in).
 public enum CartOwner: Hashable, Sendable, Codable, CustomStringConvertible {
     case user(UserID)
-    /// A guest cart, identified by the app's session id.
+    /// A guest cart, identified by a guest id the store issued (``Store/issueGuestID()``); cart
+    /// operations refuse other ids with ``VitrineError/unknownGuest(_:)``.
     case guest(String)
 
     var kindCode: UInt8 {
@@ -66,10 +69,13 @@ public struct CartLine: Hashable, Sendable, Codable {
     public var addedAt: Timestamp
     /// The request id of the last add to this line, if the caller gave one.
     public var lastRequestID: String?
+    /// How many times the line was granted a hold with a fresh expiry (the first hold and its
+    /// renewals); past `1 + Configuration.maxHoldRenewals` it gets no more.
+    public var holdsGranted: UInt64
 
     public init(
         product: ProductID, recommendation: RecommendationID?, quantity: Int64, unitPriceFen: Int64,
-        addedAt: Timestamp, lastRequestID: String? = nil
+        addedAt: Timestamp, lastRequestID: String? = nil, holdsGranted: UInt64 = 0
     ) {
         self.product = product
         self.recommendation = recommendation
@@ -77,6 +83,35 @@ public struct CartLine: Hashable, Sendable, Codable {
         self.unitPriceFen = unitPriceFen
         self.addedAt = addedAt
         self.lastRequestID = lastRequestID
+        self.holdsGranted = holdsGranted
+    }
+
+    // Codable by hand only so that `holdsGranted` is left out at 0 and optional when read, as in
+    // the record: dumps of lines that never held stay as they were.
+    enum CodingKeys: String, CodingKey {
+        case product, recommendation, quantity, unitPriceFen, addedAt, lastRequestID, holdsGranted
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        product = try c.decode(ProductID.self, forKey: .product)
+        recommendation = try c.decodeIfPresent(RecommendationID.self, forKey: .recommendation)
+        quantity = try c.decode(Int64.self, forKey: .quantity)
+        unitPriceFen = try c.decode(Int64.self, forKey: .unitPriceFen)
+        addedAt = try c.decode(Timestamp.self, forKey: .addedAt)
+        lastRequestID = try c.decodeIfPresent(String.self, forKey: .lastRequestID)
+        holdsGranted = try c.decodeIfPresent(UInt64.self, forKey: .holdsGranted) ?? 0
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(product, forKey: .product)
+        try c.encodeIfPresent(recommendation, forKey: .recommendation)
+        try c.encode(quantity, forKey: .quantity)
+        try c.encode(unitPriceFen, forKey: .unitPriceFen)
+        try c.encode(addedAt, forKey: .addedAt)
+        try c.encodeIfPresent(lastRequestID, forKey: .lastRequestID)
+        if holdsGranted != 0 { try c.encode(holdsGranted, forKey: .holdsGranted) }
     }
 }
 
@@ -89,6 +124,7 @@ extension CartLine: BinaryRecord {
         w.writeInt(4, unitPriceFen)
         w.writeInt(5, addedAt.millisecondsSinceEpoch)
         w.writeOptionalString(6, lastRequestID)
+        if holdsGranted != 0 { w.writeUInt(7, holdsGranted) }
         return w.bytes
     }
 
@@ -100,6 +136,10 @@ extension CartLine: BinaryRecord {
         unitPriceFen = try f.int(4)
         addedAt = Timestamp(millisecondsSinceEpoch: try f.int(5))
         lastRequestID = try f.optionalString(6)
+        let granted = try f.optionalUInt(7)
+        // 0 is written as an absent field, so an explicit 0 is not canonical.
+        if granted == 0 { throw FormatError.invalidValue(field: 7, reason: "holdsGranted 0 must be absent") }
+        holdsGranted = granted ?? 0
     }
 }
 

@@ -6,6 +6,9 @@
 // "Other" holds are all holds but those of the lines being added, changed or bought: the same
 // owner's other lines of the product count as held (so one cart never holds more than the stock).
 //
+// Holds are written only by Store+Holds.swift, which caps each at what is available to its line,
+// so the live holds on a product never exceed its stock.
+//
 // Holds expire lazily: a hold whose `expiresAt <= now` counts for nothing, whether or not the
 // sweep has removed it yet. Holds are only read for products with reservations turned on
 // (product.reservationHoldSeconds, else the configuration); with them off, the first checkout wins.
@@ -66,23 +69,19 @@ extension Store {
         _ tx: R, product: Product, recommendation: Recommendation?, excluding excluded: Set<HoldLine>, now: Timestamp
     ) throws -> Availability {
         let held = try heldByOthers(tx, product: product, recommendation: recommendation?.id, excluding: excluded, now: now)
+        return try availability(product: product, recommendation: recommendation, heldByOthers: held)
+    }
+
+    /// Availability given what other live holds hold (see the top of this file).
+    func availability(
+        product: Product, recommendation: Recommendation?, heldByOthers held: (product: Int64, recommendation: Int64)
+    ) throws -> Availability {
         let p = product.isOnSale ? try checkedSubtract(product.stock, held.product, "stock") : 0
         var r: Int64? = nil
         if let recommendation {
             r = recommendation.status == .active ? try checkedSubtract(recommendation.quantity, held.recommendation, "quantity") : 0
         }
         return Availability(product: max(0, p), recommendation: r.map { max(0, $0) })
-    }
-
-    /// Sets (or refreshes) the hold of one cart line, when reservations are on for its product.
-    func placeHold<W: OrderedKeyValueWriter>(
-        _ tx: W, owner: CartOwner, product: Product, recommendation: RecommendationID?, quantity: Int64, now: Timestamp
-    ) throws {
-        try releaseHold(tx, owner: owner, product: product.id, recommendation: recommendation)
-        guard let ms = holdMilliseconds(for: product), quantity > 0 else { return }
-        let h = Hold(owner: owner, product: product.id, recommendation: recommendation, quantity: quantity, expiresAt: now.adding(milliseconds: ms))
-        try tx.store(h, Keys.hold(h))
-        try tx.set(Keys.holdExpiry(h), [])
     }
 
     /// Removes the hold of one cart line, if any.

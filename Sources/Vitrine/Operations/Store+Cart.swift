@@ -1,10 +1,12 @@
 // Carts: add, set quantity, remove, clear, read, and merge a guest cart on sign-in.
+// A guest cart needs a guest id the store issued (Store+Guests.swift).
 //
 // A cart is the lines under ("cart", ownerKind, ownerID); each line is keyed by product and
 // recommendation, so adding the same product through the same recommendation again merges.
 // Limits: quantity per line in `configuration.lineQuantity`, at most `configuration.maxCartLines`
-// lines. Adding or raising a quantity checks availability right now (and holds the units when
-// reservations are on); lowering never fails on stock.
+// lines, at most `configuration.maxUnitsPerBuyer` units of one product over a cart's lines. Adding
+// or raising a quantity checks availability right now (and holds the units when reservations are
+// on; Store+Holds.swift says when a hold is renewed and when not); lowering never fails on stock.
 
 /// One cart line as it is now: current price, availability, and what stands in its way.
 public struct CartItem: Hashable, Sendable {
@@ -65,15 +67,19 @@ extension Store {
     /// Adds `quantity` of a product (through a recommendation, optionally) to a cart; adding the
     /// same product and recommendation again adds to that line.
     ///
+    /// With reservations on, the line's units are held afresh (see ``Configuration/maxHoldRenewals``
+    /// and ``Configuration/maxHeldShareBasisPoints`` for when they are not, or only partly).
+    ///
     /// - Parameters:
     ///   - requestID: makes the call safe to retry: an add whose request id equals the line's
     ///     last one changes nothing.
     /// - Returns: the cart after the change.
-    /// - Throws: ``VitrineError/unknownProduct(_:)``, ``VitrineError/productOffSale(_:)``,
+    /// - Throws: ``VitrineError/unknownGuest(_:)`` (a guest id the store did not issue), ``VitrineError/unknownProduct(_:)``, ``VitrineError/productOffSale(_:)``,
     ///   ``VitrineError/unknownRecommendation(_:)``, ``VitrineError/recommendationWithdrawn(_:)``,
     ///   ``VitrineError/recommendationNotForProduct(_:product:)``,
     ///   ``VitrineError/quantityOutOfRange(_:allowed:)`` (the line's new total too),
     ///   ``VitrineError/cartFull(limit:)``, ``VitrineError/outOfStock(_:)`` (with what is available),
+    ///   ``VitrineError/buyerLimitExceeded(_:limit:)`` (the product's units over the cart's lines),
     ///   ``VitrineError/invalidArgument(field:reason:)``, ``VitrineError/corruptRecord(key:_:)``; backend errors.
     @discardableResult
     public func addToCart(
@@ -87,6 +93,7 @@ extension Store {
         if let requestID { try validateKeyText(requestID, field: "requestID", maxBytes: Limits.requestIDBytes) }
         let now = self.now
         return try backend.write { tx in
+            try requireKnownOwner(tx, owner)
             let (p, r) = try Self.loadPurchasable(tx, product, recommendation)
             let key = Keys.cartLine(owner, product, recommendation)
             var line: CartLine
@@ -106,23 +113,26 @@ extension Store {
                     addedAt: now, lastRequestID: requestID)
             }
             try validateLineQuantity(line.quantity)
+            try checkBuyerLimit(tx, owner, product, recommendation, quantity: line.quantity)
             let available = try availability(tx, product: p, recommendation: r, for: owner, now: now).units
             guard line.quantity <= available else {
                 throw VitrineError.outOfStock([
                     Shortage(product: product, recommendation: recommendation, requested: line.quantity, available: available, reason: .insufficientStock)
                 ])
             }
+            try renewHold(tx, owner: owner, line: &line, product: p, now: now)
             try tx.store(line, key)
-            try placeHold(tx, owner: owner, product: p, recommendation: recommendation, quantity: line.quantity, now: now)
             return try buildCart(tx, owner, now)
         }
     }
 
-    /// Sets the quantity of a cart line. Raising it checks availability (and refreshes the hold);
-    /// lowering it never fails on stock. Idempotent.
+    /// Sets the quantity of a cart line. Raising it checks availability and the per-buyer limit
+    /// (and renews the hold, within ``Configuration/maxHoldRenewals``); lowering it never fails on
+    /// stock and shrinks the hold without extending it. Idempotent.
     ///
-    /// - Throws: ``VitrineError/notInCart(_:recommendation:)``, ``VitrineError/quantityOutOfRange(_:allowed:)``,
-    ///   and, when raising, what ``addToCart(_:product:recommendation:quantity:requestID:)`` throws for stock.
+    /// - Throws: ``VitrineError/unknownGuest(_:)`` (a guest id the store did not issue), ``VitrineError/notInCart(_:recommendation:)``, ``VitrineError/quantityOutOfRange(_:allowed:)``,
+    ///   and, when raising, what ``addToCart(_:product:recommendation:quantity:requestID:)`` throws for stock
+    ///   and ``VitrineError/buyerLimitExceeded(_:limit:)``.
     @discardableResult
     public func setCartQuantity(
         _ owner: CartOwner, product: ProductID, recommendation: RecommendationID? = nil, quantity: Int64
@@ -133,12 +143,14 @@ extension Store {
         try validateLineQuantity(quantity)
         let now = self.now
         return try backend.write { tx in
+            try requireKnownOwner(tx, owner)
             let key = Keys.cartLine(owner, product, recommendation)
             guard var line = try tx.load(CartLine.self, key) else {
                 throw VitrineError.notInCart(product, recommendation: recommendation)
             }
             if quantity > line.quantity {
                 let (p, r) = try Self.loadPurchasable(tx, product, recommendation)
+                try checkBuyerLimit(tx, owner, product, recommendation, quantity: quantity)
                 let available = try availability(tx, product: p, recommendation: r, for: owner, now: now).units
                 guard quantity <= available else {
                     throw VitrineError.outOfStock([
@@ -146,35 +158,31 @@ extension Store {
                     ])
                 }
                 line.quantity = quantity
+                try renewHold(tx, owner: owner, line: &line, product: p, now: now)
                 try tx.store(line, key)
-                try placeHold(tx, owner: owner, product: p, recommendation: recommendation, quantity: quantity, now: now)
             } else if quantity < line.quantity {
                 line.quantity = quantity
                 try tx.store(line, key)
-                if let p = try tx.load(Product.self, Keys.product(product)),
-                    let hold = try tx.load(Hold.self, Keys.hold(product, recommendation, owner))
-                {
-                    if hold.expiresAt > now {
-                        // A live hold shrinks with the line: it already held at least this much.
-                        try placeHold(tx, owner: owner, product: p, recommendation: recommendation, quantity: quantity, now: now)
-                    } else {
-                        // An expired hold's units may be held by others by now; renewing it would
-                        // hold units that are not there. Drop it: checkout re-checks the stock.
-                        try releaseHold(tx, owner: owner, product: product, recommendation: recommendation)
-                    }
-                }
+                // The hold shrinks with the line and keeps its expiry: lowering is never a renewal.
+                // (A hold may cover only part of a line, after a merge or past the held share, so
+                // it shrinks to the smaller of the two; an expired one is dropped.)
+                try keepHold(
+                    tx, HoldLine(owner: owner, product: product, recommendation: recommendation),
+                    old: try tx.load(Hold.self, Keys.hold(product, recommendation, owner)),
+                    product: try tx.load(Product.self, Keys.product(product)), units: quantity, now: now)
             }
             return try buildCart(tx, owner, now)
         }
     }
 
     /// Removes a cart line (and its hold). Idempotent: removing a missing line does nothing.
-    /// - Throws: ``VitrineError/invalidArgument(field:reason:)``, ``VitrineError/corruptRecord(key:_:)``; backend errors.
+    /// - Throws: ``VitrineError/unknownGuest(_:)`` (a guest id the store did not issue), ``VitrineError/invalidArgument(field:reason:)``, ``VitrineError/corruptRecord(key:_:)``; backend errors.
     @discardableResult
     public func removeFromCart(_ owner: CartOwner, product: ProductID, recommendation: RecommendationID? = nil) throws -> Cart {
         try validateOwner(owner)
         let now = self.now
         return try backend.write { tx in
+            try requireKnownOwner(tx, owner)
             try tx.clear(Keys.cartLine(owner, product, recommendation))
             try releaseHold(tx, owner: owner, product: product, recommendation: recommendation)
             return try buildCart(tx, owner, now)
@@ -182,27 +190,36 @@ extension Store {
     }
 
     /// Removes every line of a cart (and their holds). Idempotent.
-    /// - Throws: ``VitrineError/invalidArgument(field:reason:)``, ``VitrineError/corruptRecord(key:_:)``; backend errors.
+    /// - Throws: ``VitrineError/unknownGuest(_:)`` (a guest id the store did not issue), ``VitrineError/invalidArgument(field:reason:)``, ``VitrineError/corruptRecord(key:_:)``; backend errors.
     public func clearCart(_ owner: CartOwner) throws {
         try validateOwner(owner)
-        try backend.write { tx in try Self.clearLines(tx, owner, using: self) }
+        try backend.write { tx in
+            try requireKnownOwner(tx, owner)
+            try Self.clearLines(tx, owner, using: self)
+        }
     }
 
     /// The cart with current prices and availability per line.
-    /// - Throws: ``VitrineError/invalidArgument(field:reason:)``, ``VitrineError/corruptRecord(key:_:)``; backend errors.
+    /// - Throws: ``VitrineError/unknownGuest(_:)`` (a guest id the store did not issue), ``VitrineError/invalidArgument(field:reason:)``, ``VitrineError/corruptRecord(key:_:)``; backend errors.
     public func cart(_ owner: CartOwner) throws -> Cart {
         try validateOwner(owner)
         let now = self.now
-        return try backend.read { tx in try buildCart(tx, owner, now) }
+        return try backend.read { tx in
+            try requireKnownOwner(tx, owner)
+            return try buildCart(tx, owner, now)
+        }
     }
 
     /// Merges a guest cart into a user's cart on sign-in, and empties the guest cart.
     ///
     /// A line in both takes the larger quantity (and keeps the user's captured price); a guest-only
-    /// line moves over. Holds move with their lines (as far as units are available to the user).
+    /// line moves over. The guest's units of a product fit within ``Configuration/maxUnitsPerBuyer``
+    /// beside the user's other lines of it: they are clamped to it, and a guest-only line with no
+    /// room left is dropped. Live holds move with their lines (as far as units are available to
+    /// the user) and keep their expiry: a merge never renews a hold.
     /// Safe to retry: a second merge finds the guest cart empty.
     ///
-    /// - Throws: ``VitrineError/cartFull(limit:)`` (nothing is merged), ``VitrineError/invalidArgument(field:reason:)``,
+    /// - Throws: ``VitrineError/unknownGuest(_:)`` (a guest id the store did not issue), ``VitrineError/cartFull(limit:)`` (nothing is merged), ``VitrineError/invalidArgument(field:reason:)``,
     ///   ``VitrineError/corruptRecord(key:_:)``; backend errors.
     @discardableResult
     public func mergeGuestCart(_ guest: String, into user: UserID) throws -> Cart {
@@ -212,28 +229,47 @@ extension Store {
         try validateOwner(userOwner)
         let now = self.now
         return try backend.write { tx in
+            try requireKnownOwner(tx, guestOwner)
             let guestLines = try Self.lines(tx, guestOwner)
+            // The guest's holds go first, so the user's lines are held beside every other hold.
+            var guestHolds: [LineKey: Hold] = [:]
+            for line in guestLines {
+                guestHolds[LineKey(line.product, line.recommendation)] =
+                    try tx.load(Hold.self, Keys.hold(line.product, line.recommendation, guestOwner))
+                try releaseHold(tx, owner: guestOwner, product: line.product, recommendation: line.recommendation)
+            }
             var userCount = try Self.lines(tx, userOwner).count
             for guestLine in guestLines {
-                try releaseHold(tx, owner: guestOwner, product: guestLine.product, recommendation: guestLine.recommendation)
                 let key = Keys.cartLine(userOwner, guestLine.product, guestLine.recommendation)
+                let existing = try tx.load(CartLine.self, key)
+                // The per-buyer limit: the guest's units fit in what the user's other lines leave.
+                let others = try unitsInCart(tx, userOwner, guestLine.product, excluding: guestLine.recommendation)
+                let fitting = min(guestLine.quantity, max(0, configuration.maxUnitsPerBuyer - others))
                 var merged: CartLine
-                if let existing = try tx.load(CartLine.self, key) {
+                if let existing {
                     merged = existing
-                    merged.quantity = max(existing.quantity, guestLine.quantity)
+                    merged.quantity = max(existing.quantity, fitting)
+                    merged.holdsGranted = max(existing.holdsGranted, guestLine.holdsGranted)
                 } else {
+                    guard fitting >= configuration.lineQuantity.lowerBound else { continue }  // no room: dropped
                     userCount += 1
                     guard userCount <= configuration.maxCartLines else { throw VitrineError.cartFull(limit: configuration.maxCartLines) }
                     merged = guestLine
+                    merged.quantity = fitting
                     merged.lastRequestID = nil
                 }
                 try tx.store(merged, key)
-                if let p = try tx.load(Product.self, Keys.product(merged.product)), holdMilliseconds(for: p) != nil {
-                    let r = try merged.recommendation.flatMap { try tx.load(Recommendation.self, Keys.recommendation($0)) }
+                // The live holds of both lines move to the merged line, with the earlier expiry.
+                let line = HoldLine(owner: userOwner, product: merged.product, recommendation: merged.recommendation)
+                let live = [guestHolds[LineKey(merged.product, merged.recommendation)],
+                            try tx.load(Hold.self, Keys.hold(merged.product, merged.recommendation, userOwner))]
+                    .compactMap { $0 }.filter { $0.isLive(at: now) }
+                var units: Int64 = 0
+                for h in live { units = try checkedAdd(units, max(0, h.quantity), "held") }
+                if let expiry = live.map(\.expiresAt).min(), let p = try tx.load(Product.self, Keys.product(merged.product)) {
+                    try writeHold(tx, line, product: p, units: min(merged.quantity, units), expiresAt: expiry, now: now)
+                } else {
                     try releaseHold(tx, owner: userOwner, product: merged.product, recommendation: merged.recommendation)
-                    let available = try availability(tx, product: p, recommendation: r, for: userOwner, now: now).units
-                    try placeHold(tx, owner: userOwner, product: p, recommendation: merged.recommendation,
-                                  quantity: min(merged.quantity, available), now: now)
                 }
             }
             try tx.clearRange(from: Keys.cart(guestOwner).range.begin, to: Keys.cart(guestOwner).range.end)

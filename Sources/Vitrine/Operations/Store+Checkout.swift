@@ -12,7 +12,8 @@
 //   4. Compare each line's captured price with the current one; unless the caller accepts price
 //      changes, throw `priceChanged` listing them all.
 //   5. Decrement product stock (and add to sold) and recommendation quantity; write the order
-//      with commission per line; remove or shrink the bought cart lines and their holds; record
+//      with commission per line; remove or shrink the bought cart lines and their holds (a line
+//      bought in part keeps what is left of a live hold, with its expiry: Store+Holds.swift); record
 //      the idempotency key; add the commission to each expert's pending earnings (atomicAdd).
 //
 // Commission rule: per line, lineTotalFen * commissionBasisPoints / 10000 rounded down to the
@@ -189,27 +190,38 @@ extension Store {
                 p.stock = try checkedSubtract(p.stock, demand, "stock")
                 p.sold = try checkedAdd(p.sold, demand, "sold")
                 try tx.store(p, Keys.product(id))
+                products[id] = p
             }
             for (id, demand) in recommendationDemand {
                 guard var r = recommendations[id] else { continue }
                 r.quantity = try checkedSubtract(r.quantity, demand, "quantity")
                 try tx.store(r, Keys.recommendation(id))
             }
+            // The bought lines' holds go first, so what is left of each is re-held against the new
+            // stock beside every other hold.
+            var oldHolds: [LineKey: Hold] = [:]
+            for (request, _) in wanted {
+                oldHolds[LineKey(request.product, request.recommendation)] =
+                    try tx.load(Hold.self, Keys.hold(request.product, request.recommendation, owner))
+                try releaseHold(tx, owner: owner, product: request.product, recommendation: request.recommendation)
+            }
             for (request, cartLine) in wanted {
                 let key = Keys.cartLine(owner, request.product, request.recommendation)
                 let remaining = try checkedSubtract(cartLine.quantity, request.quantity, "quantity")
                 if remaining <= 0 {
                     try tx.clear(key)
-                    try releaseHold(tx, owner: owner, product: request.product, recommendation: request.recommendation)
                 } else {
                     var rest = cartLine
                     rest.quantity = remaining
                     try tx.store(rest, key)
-                    if let p = products[request.product],
-                        try tx.load(Hold.self, Keys.hold(request.product, request.recommendation, owner)) != nil
-                    {
-                        try placeHold(tx, owner: owner, product: p, recommendation: request.recommendation, quantity: remaining, now: now)
-                    }
+                    // The units bought came out of the hold first; a live hold keeps the rest of
+                    // itself and its expiry (buying part is no renewal), an expired one is gone.
+                    let old = oldHolds[LineKey(request.product, request.recommendation)]
+                    let left = old.map { $0.quantity.subtractingReportingOverflow(request.quantity) }
+                    try keepHold(
+                        tx, HoldLine(owner: owner, product: request.product, recommendation: request.recommendation),
+                        old: old, product: products[request.product],
+                        units: left.map { $0.overflow ? 0 : min(remaining, $0.partialValue) } ?? 0, now: now)
                 }
             }
             let order = Order(

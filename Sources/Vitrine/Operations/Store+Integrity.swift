@@ -9,6 +9,8 @@
 //     follow the rules, totals add up;
 //   - earnings: each expert's pending/settled counters equal the sum of their earning records;
 //   - cart lines: quantity within limits, product exists, recommendation exists and matches;
+//   - holds: live holds on a product <= its stock, through a recommendation <= its quantity, and
+//     each live hold within its cart line (`checkLiveHolds`);
 //   - showcase/feed index entries point at active recommendations, and each active
 //     recommendation has its three entries.
 //   - every string in a key (ids, categories, idempotency and restock keys) is in one byte form
@@ -22,6 +24,7 @@ public struct IntegrityProblem: Hashable, Sendable, CustomStringConvertible {
         case invalidCartLine, danglingIndexEntry, missingIndexEntry
         /// A string in a key that is not in one byte form (not NFC, or a control or invisible character).
         case invalidIdentifier
+        case holdsExceedStock, invalidHold
     }
 
     public var kind: Kind
@@ -163,6 +166,7 @@ extension Store {
                 if h.quantity < 0 { report(.negativeQuantity, "hold \(Tuple.describe(key))", "quantity \(h.quantity)") }
             }
             try checkKeyStrings(tx, report)
+            try checkLiveHolds(tx, products: products, recommendations: recommendations, report: report)
             return problems
         }
     }
@@ -185,6 +189,39 @@ extension Store {
                            "element \(position) (\(scalars.joined(separator: " "))) \(problem)")
                 }
             }
+        }
+    }
+
+    /// The live holds (at the store's clock) fit: on each product, at most its stock; through each
+    /// recommendation, at most its quantity; each within its cart line. Every live hold counts,
+    /// whatever the configuration says about reservations (a hold is only written while they are
+    /// on). Holds that do not decode are left to the record check.
+    func checkLiveHolds<R: OrderedKeyValueReader>(
+        _ tx: R, products: [ProductID: Product], recommendations: [RecommendationID: Recommendation],
+        report: (IntegrityProblem.Kind, String, String) -> Void
+    ) throws {
+        let now = self.now
+        var onProduct: [ProductID: Int64] = [:]
+        var onRecommendation: [RecommendationID: Int64] = [:]
+        try tx.scan(Keys.allHolds) { pair in
+            guard let h = try? Hold(recordBytes: pair.value), h.isLive(at: now), h.quantity > 0 else { return }
+            onProduct[h.product, default: 0] &+= h.quantity
+            if let rid = h.recommendation { onRecommendation[rid, default: 0] &+= h.quantity }
+            let subject = "hold \(Tuple.describe(pair.key))"
+            let lineKey = Keys.cartLine(h.owner, h.product, h.recommendation)
+            guard let bytes = try tx.get(lineKey), let line = try? CartLine(recordBytes: bytes) else {
+                report(.invalidHold, subject, "live hold of \(h.quantity) without its cart line")
+                return
+            }
+            if h.quantity > line.quantity { report(.invalidHold, subject, "holds \(h.quantity), more than its line's \(line.quantity)") }
+        }
+        for (id, held) in onProduct.sorted(by: { $0.key < $1.key }) {
+            let stock = products[id]?.stock ?? 0
+            if held > stock { report(.holdsExceedStock, "product \(id)", "live holds \(held) > stock \(stock)") }
+        }
+        for (id, held) in onRecommendation.sorted(by: { $0.key < $1.key }) {
+            let quantity = recommendations[id]?.quantity ?? 0
+            if held > quantity { report(.holdsExceedStock, "recommendation \(id)", "live holds \(held) > quantity \(quantity)") }
         }
     }
 }

@@ -23,7 +23,7 @@ import Foundation
 public enum RecordTables {
     /// Every table, in key order.
     public static let all: [String] = [
-        "cart", "earn", "earn_total", "expert", "fav", "fav_time", "feed", "hold", "hold_exp", "idem",
+        "cart", "earn", "earn_total", "expert", "fav", "fav_time", "feed", "guest", "hold", "hold_exp", "idem",
         "meta", "order", "order_user", "partner", "product", "rec", "restock", "showcase", "showcase_cat", "user",
     ].sorted { Tuple([.string($0)]).packed.lexicographicallyPrecedes(Tuple([.string($1)]).packed) }
 }
@@ -188,6 +188,7 @@ private struct ValueCodec: Sendable {
         "idem": .mirrored(IdempotencyRecord.self, { IdempotencyJSON(order: $0.order) }, { IdempotencyRecord(order: $0.order) }),
         "earn": .record(OrderEarning.self),
         "earn_total": .counter,
+        "guest": .record(Guest.self),
         "restock": .mirrored(RestockRecord.self, { RestockJSON(product: $0.product, units: $0.units, at: $0.at) },
                              { RestockRecord(product: $0.product, units: $0.units, at: $0.at) }),
     ]
