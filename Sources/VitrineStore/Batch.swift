@@ -346,10 +346,7 @@ extension Database {
         writer.lock()
         do {
             defer { writer.unlock() }
-            try checkWritable()
-            try loadFreeListIfNeeded()
-            allocator.release(upTo: oldestSnapshot())
-            let tx = WriteTransaction(database: self, base: latest)
+            let tx = try beginWriteTransaction()
             defer { tx.recyclePages() }
             committer.current = tx
             defer { committer.current = nil }

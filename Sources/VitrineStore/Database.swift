@@ -222,10 +222,7 @@ public final class Database: @unchecked Sendable {
         let result: T
         do {
             defer { writer.unlock() }
-            try checkWritable()
-            try loadFreeListIfNeeded()
-            allocator.release(upTo: oldestSnapshot())
-            let tx = WriteTransaction(database: self, base: latest)
+            let tx = try beginWriteTransaction()
             defer { tx.recyclePages() }
             do {
                 result = try body(tx)
@@ -243,6 +240,15 @@ public final class Database: @unchecked Sendable {
         }
         if let txid = waitFor { try waitUntilDurable(txid) }
         return result
+    }
+
+    /// A new write transaction on the latest state (writer lock held): refused once closed or
+    /// poisoned; pages no snapshot can see any more are released for reuse first.
+    func beginWriteTransaction() throws -> WriteTransaction {
+        try checkWritable()
+        try loadFreeListIfNeeded()
+        allocator.release(upTo: oldestSnapshot())
+        return WriteTransaction(database: self, base: latest)
     }
 
     func checkWritable() throws {
