@@ -15,7 +15,9 @@ enum Check: Command {
             Engine: page checksums and structure, key order and bounds, tree depth, overflow chains,
             entry counts, every page used or free exactly once. Domain: each product's stock ledger,
             sold equal to the live order lines, no negative quantities, order lines pointing at
-            existing products and recommendations, order arithmetic, earnings, cart lines, indexes.
+            existing products and recommendations, order arithmetic, earnings, cart lines, indexes,
+            partners (domains never a public suffix) and every product link re-checked against the
+            link policy and its partner's domains.
             Prints "ok" (exit 0), or one line per problem (exit 1):
               engine: [table 'kv', ][page N: ]WHAT
               domain: KIND: SUBJECT: DETAIL

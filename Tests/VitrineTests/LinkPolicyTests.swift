@@ -81,4 +81,45 @@ import Testing
         #expect(throws: VitrineError.self) { try makeStore { $0.partners = [Partner(id: "p", name: "P", domains: ["com"])] } }
         try store.upsertPartner(Partner(id: "jd", name: "京东", domains: ["jd.com", "jd.hk", "someone.github.io"]))
     }
+
+    /// A catalogue cannot redefine a registered partner's domains, nor add one silently.
+    @Test func catalogueImportNeverChangesPartners() throws {
+        let store = try makeStore()
+        let hijack = Catalogue(
+            partners: [Partner(id: "tmall", name: "天猫 Tmall", domains: ["evil.com"])],
+            products: [Catalogue.ProductEntry(id: "p", partner: "tmall", link: "https://evil.com/x", title: "t", priceFen: 1,
+                                              merchant: "m", category: "c", initialStock: 1)])
+        #expect(throws: VitrineError.self) { try store.importCatalogue(hijack) }
+        #expect(try store.partners().first { $0.id == "tmall" }?.domains == ["tmall.com", "tmall.hk"])
+        #expect(throws: VitrineError.unknownProduct("p")) { try store.product("p") }
+
+        let suffix = Catalogue(
+            partners: [Partner(id: "any", name: "Any", domains: ["com"])],
+            products: [Catalogue.ProductEntry(id: "q", partner: "any", link: "https://evil.com/x", title: "t", priceFen: 1,
+                                              merchant: "m", category: "c", initialStock: 1)])
+        #expect(throws: VitrineError.self) { try store.importCatalogue(suffix) }
+        let quiet = Catalogue(partners: [Partner(id: "jd", name: "京东", domains: ["jd.com"])])
+        #expect(throws: VitrineError.self) { try store.importCatalogue(quiet) }
+        #expect(try store.partners().map(\.id) == ["taobao", "tmall", "weimai"])
+
+        // Listing the registered partners as they are is fine (the seeds do).
+        try store.importCatalogue(Catalogue(partners: Partner.defaults))
+    }
+
+    /// `checkIntegrity` re-validates partners and links written around the API.
+    @Test func integrityReportsBadPartnersAndLinks() throws {
+        let store = try makeStore()
+        try store.backend.write { tx in
+            try tx.set(Tuple(["partner", "tmall"]).packed, Partner(id: "tmall", name: "T", domains: ["com", "tmall.com"]).recordBytes)
+            try tx.set(Tuple(["product", "js"]).packed, product("javascript:alert(document.cookie)", partner: "nonexistent", id: "js").recordBytes)
+            try tx.set(Tuple(["product", "evil"]).packed, product("https://evil.com/x", id: "evil").recordBytes)
+            try tx.set(Tuple(["product", "bs"]).packed, product(#"https://evil.com\@detail.tmall.com/"#, id: "bs").recordBytes)
+            try tx.set(Tuple(["product", "upper"]).packed, product("https://Detail.tmall.com/", id: "upper").recordBytes)
+        }
+        let problems = try store.checkIntegrity().map(\.description)
+        for expected in ["invalidPartner: partner tmall", "invalidLink: product js", "invalidLink: product evil",
+                         "invalidLink: product bs", "invalidLink: product upper"] {
+            #expect(problems.contains { $0.hasPrefix(expected) }, "no \(expected) in \(problems)")
+        }
+    }
 }
