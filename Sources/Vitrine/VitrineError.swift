@@ -63,6 +63,10 @@ public enum VitrineError: Error, Hashable, Sendable {
     case linkNotHTTPS(link: String, scheme: String)
     /// The link's host is not one of the partner's domains.
     case linkHostNotAllowed(host: String, partner: PartnerID, allowedDomains: [String])
+    /// The link is https but breaks the link policy (userinfo, a port other than 443, a host that
+    /// is not plain lowercase-able ASCII letters, digits, "-" and ".", an unsafe character in the
+    /// path, ...); `reason` says which. See ``PartnerLink``.
+    case invalidLink(link: String, reason: String)
 
     // Carts.
     /// A quantity outside what is allowed (1...99 per cart line by default; restock units > 0).

@@ -41,9 +41,10 @@ struct ChunkedCatalogue {
     }
 
     /// Imports everything; progress on stderr when it is a terminal.
-    func importInto(_ store: Store<EngineStore>, label: String, chunk: Int = 4096) throws -> ImportSummary {
+    /// `addingPartners`: see ``Store/importCatalogue(_:batchSize:addingPartners:)``.
+    func importInto(_ store: Store<EngineStore>, label: String, chunk: Int = 4096, addingPartners: Bool = false) throws -> ImportSummary {
         var progress = ProgressLine(label)
-        var summary = try store.importCatalogue(head)
+        var summary = try store.importCatalogue(head, addingPartners: addingPartners)
         var start = 0
         while start < productCount {
             let end = min(productCount, start + chunk)

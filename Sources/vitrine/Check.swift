@@ -17,7 +17,9 @@ enum Check: Command {
             sold equal to the live order lines, no negative quantities, order lines pointing at
             existing products and recommendations, order arithmetic, earnings, cart lines, indexes,
             ids and other key strings in one byte form (NFC, no control or invisible characters),
-            live holds within stock (and each within its cart line).
+            live holds within stock (and each within its cart line), partners (domains never a
+            public suffix) and every product link re-checked against the link policy and its
+            partner's domains.
             Prints "ok" (exit 0), or one line per problem (exit 1):
               engine: [table 'kv', ][page N: ]WHAT
               domain: KIND: SUBJECT: DETAIL

@@ -46,6 +46,7 @@ func describe(_ error: VitrineError) -> String {
     case .unknownOrder(let id): return "no order \"\(id)\""
     case .malformedLink(let link): return "malformed link \"\(link)\""
     case .linkNotHTTPS(let link, let scheme): return "link \"\(link)\" uses \(scheme), not https"
+    case .invalidLink(let link, let reason): return "link \"\(link)\" is refused: \(reason)"
     case .linkHostNotAllowed(let host, let partner, let domains):
         return "link host \(host) is not one of \(partner)'s domains (\(domains.joined(separator: ", ")))"
     case .quantityOutOfRange(let q, let allowed):

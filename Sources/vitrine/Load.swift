@@ -1,6 +1,8 @@
 // `vitrine load FILE`: imports a catalogue (the seeds JSON format) or restores the JSON Lines
-// that `dump` writes. The format is told by the first line: a JSON object on one line is JSON
-// Lines, anything else is read as a catalogue.
+// that `dump` writes, after checking them as the API would (Store+Restore.swift). The format is
+// told by the first non-blank line (see `format(of:)`): a JSON object there with "format" is a
+// catalogue on one line, one with "table" or "rawKey" is a dump record; a first line that is no
+// whole JSON object starts a catalogue over many lines; anything else is refused as ambiguous.
 
 import Foundation
 import Vitrine
@@ -11,11 +13,18 @@ enum Load: Command {
         name: "load",
         summary: "import a catalogue (seeds JSON) or the JSON Lines that 'dump' writes",
         positionals: [PositionalSpec(name: "FILE", help: "the file to read ('-' for standard input)")],
-        options: [.db],
+        options: [.db, .flag("--add-partners", "let a catalogue add partners that are not registered yet")],
         details: """
             A catalogue (format "vitrine-catalogue", see seeds/README.md) is imported with every domain
-            check; importing it again changes nothing. JSON Lines from 'vitrine dump' are restored
-            exactly, record by record, so that 'dump' of the new database prints the same lines.
+            check; importing it again changes nothing. Its partners must be registered already with
+            the same name and domains (the defaults are: Tmall, Taobao, Weimai); a catalogue never
+            changes a partner, and adds new ones only with --add-partners.
+            JSON Lines from 'vitrine dump' are restored exactly, record by record, so that 'dump' of
+            the new database prints the same lines, once every record has been checked as the API
+            would check it (ids, texts, links and partners, ledgers, orders, earnings, indexes):
+            each problem is printed on stdout as 'check' prints it, nothing is written, exit 1.
+            The file is a catalogue when its first line is a JSON object with "format", or is not a
+            whole JSON object; dump lines when it is one with "table" or "rawKey".
             The database is created if it does not exist.
             """)
 
@@ -29,57 +38,86 @@ enum Load: Command {
                 throw CLIError.cannotOpen("cannot read \(file): \(describe(error).message)")
             }
         }
+        let format = try format(of: data, file: file)
         return try withDatabase(args, mustExist: false) { db in
             let store = try db.store()
-            if isJSONLines(data) {
-                let count = try restoreLines(data, file: file, into: db.engine)
-                print("restored \(count) records from \(file) into \(db.path)")
-            } else {
+            switch format {
+            case .dumpLines:
+                let records = try readLines(data, file: file)
+                let problems = try store.restoreProblems(records)
+                guard problems.isEmpty else {
+                    for p in problems { print("domain: \(p.kind.rawValue): \(p.subject): \(p.detail)") }
+                    throw CLIError.failed("\(file): \(problems.count) problem\(problems.count == 1 ? "" : "s") found; nothing was restored")
+                }
+                try restore(records, into: db.engine)
+                print("restored \(records.count) records from \(file) into \(db.path)")
+            case .catalogue:
                 let catalogue: Catalogue
                 do { catalogue = try Catalogue(json: data) } catch {
                     throw CLIError.failed("\(file): \(describe(error).message)")
                 }
-                let summary = try ChunkedCatalogue(catalogue).importInto(store, label: "load")
+                let summary = try ChunkedCatalogue(catalogue)
+                    .importInto(store, label: "load", addingPartners: args.flags.contains("--add-partners"))
                 print("imported \(file) into \(db.path): \(describe(summary))")
             }
             return 0
         }
     }
 
-    /// Whether the first non-blank line is a whole JSON object (a catalogue spans many lines).
-    static func isJSONLines(_ data: Data) -> Bool {
+    enum Format: Equatable { case catalogue, dumpLines }
+
+    /// What the file holds, told by its first non-blank line (see the top of the file). An empty
+    /// file is zero dump lines.
+    /// - Throws: ``CLIError/failed(_:)`` when the first line is a JSON object that is neither a
+    ///   catalogue nor a dump record, or looks like both.
+    static func format(of data: Data, file: String) throws -> Format {
         for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true) {
             let trimmed = line.drop { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
             if trimmed.isEmpty { continue }
-            return (try? JSONSerialization.jsonObject(with: Data(trimmed))) is [String: Any]
+            guard let object = (try? JSONSerialization.jsonObject(with: Data(trimmed))) as? [String: Any] else {
+                return .catalogue  // a catalogue spread over lines (or not JSON: the catalogue reader says why)
+            }
+            let isCatalogue = object["format"] != nil
+            let isRecord = object["table"] != nil || object["rawKey"] != nil
+            switch (isCatalogue, isRecord) {
+            case (true, false): return .catalogue
+            case (false, true): return .dumpLines
+            default:
+                throw CLIError.failed(
+                    "\(file): cannot tell a catalogue from dump lines: the first line is a JSON object with "
+                        + (isCatalogue ? "both \"format\" and \"table\"/\"rawKey\"" : "neither \"format\" (a catalogue) nor \"table\"/\"rawKey\" (a dump record)"))
+            }
         }
-        return true  // empty: zero records
+        return .dumpLines  // empty: zero records
     }
 
-    static func restoreLines(_ data: Data, file: String, into engine: EngineStore) throws -> Int {
+    /// Every dump record of the file, in order.
+    static func readLines(_ data: Data, file: String) throws -> [DumpedRecord] {
         let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-        var progress = ProgressLine("load")
         let decoder = JSONDecoder()
-        var batch: [DumpedRecord] = []
-        var count = 0
+        var records: [DumpedRecord] = []
         for (i, line) in lines.enumerated() {
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
             do {
-                batch.append(try decoder.decode(DumpedRecord.self, from: Data(line)))
+                records.append(try decoder.decode(DumpedRecord.self, from: Data(line)))
             } catch {
                 throw CLIError.failed("\(file):\(i + 1): not a dump record: \(decodingText(error))")
             }
-            if batch.count == 2048 {
-                try engine.restore(batch)
-                count += batch.count
-                batch.removeAll(keepingCapacity: true)
-                progress.update("lines", i + 1, of: lines.count)
-            }
         }
-        try engine.restore(batch)
-        count += batch.count
+        return records
+    }
+
+    /// Writes checked records, 2048 to a transaction.
+    static func restore(_ records: [DumpedRecord], into engine: EngineStore) throws {
+        var progress = ProgressLine("load")
+        var start = 0
+        while start < records.count {
+            let end = min(records.count, start + 2048)
+            try engine.restore(Array(records[start..<end]))
+            progress.update("records", end, of: records.count)
+            start = end
+        }
         progress.finish()
-        return count
     }
 
     static func decodingText(_ error: Error) -> String {

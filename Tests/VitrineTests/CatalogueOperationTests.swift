@@ -29,7 +29,8 @@ import Testing
         #expect(throws: VitrineError.linkHostNotAllowed(host: "eviltmall.com", partner: "tmall", allowedDomains: ["tmall.com", "tmall.hk"])) {
             try store.upsertProduct(product("https://eviltmall.com/1"))
         }
-        #expect(throws: VitrineError.linkHostNotAllowed(host: "evil.com", partner: "tmall", allowedDomains: ["tmall.com", "tmall.hk"])) {
+        // Userinfo is refused outright (it used to be read as host evil.com, refused as not tmall's).
+        #expect(throws: VitrineError.invalidLink(link: "https://tmall.com@evil.com/1", reason: "userinfo (\"@\" in the authority) is not allowed")) {
             try store.upsertProduct(product("https://tmall.com@evil.com/1"))
         }
         #expect(throws: VitrineError.linkHostNotAllowed(host: "detail.tmall.com", partner: "weimai", allowedDomains: ["weimai.com"])) {

@@ -190,18 +190,37 @@ extension Store {
     /// Imports a catalogue, in transactions of at most `batchSize` records each, in dependency
     /// order (partners, experts, products, users, recommendations, favourites).
     ///
+    /// Partners are the whitelist, changed only by the administrative ``upsertPartner(_:)`` (and
+    /// the configuration), never by an import. A partner the catalogue lists must be registered
+    /// already with the same name and domains (listing it only documents what the catalogue's links
+    /// rely on); one that is not registered is refused, unless `addingPartners` is true: then it is
+    /// validated as ``upsertPartner(_:)`` would and added. Either way, every partner is checked
+    /// before anything is written.
+    ///
     /// Safe to repeat: products keep their ledger, recommendations and favourites that exist are
     /// left as they are. Not atomic as a whole: a failure leaves the batches before it imported.
     ///
-    /// - Throws: whatever the single operations throw for an entry (``VitrineError/unknownPartner(_:)``,
+    /// - Throws: ``VitrineError/invalidCatalogue(_:)`` for a partner that differs from the
+    ///   registered one, or is new while `addingPartners` is false; whatever the single operations
+    ///   throw for an entry (``VitrineError/unknownPartner(_:)``,
     ///   ``VitrineError/linkHostNotAllowed(host:partner:allowedDomains:)``, ``VitrineError/reasonTooLong(length:limit:)``,
     ///   ``VitrineError/invalidArgument(field:reason:)``, ...); backend errors.
     @discardableResult
-    public func importCatalogue(_ catalogue: Catalogue, batchSize: Int = 256) throws -> ImportSummary {
+    public func importCatalogue(_ catalogue: Catalogue, batchSize: Int = 256, addingPartners: Bool = false) throws -> ImportSummary {
         guard batchSize >= 1 else { throw VitrineError.invalidArgument(field: "batchSize", reason: "must be positive") }
         var summary = ImportSummary()
         for p in catalogue.partners { try Self.validate(p) }
-        try batches(catalogue.partners, batchSize) { tx, p in try tx.store(p, Keys.partner(p.id)) }
+        let newPartners = try backend.read { tx in try Self.newPartners(in: catalogue.partners, tx) }
+        if !newPartners.isEmpty && !addingPartners {
+            let (i, p) = newPartners[0]
+            throw VitrineError.invalidCatalogue(
+                "partners[\(i)]: partner \"\(p.id)\" is not registered; partners are added by the administrative upsertPartner (or an import that allows adding partners)")
+        }
+        try batches(newPartners.map(\.partner), batchSize) { tx, p in
+            // Checked again inside the write: a partner registered meanwhile is never replaced.
+            guard try tx.load(Partner.self, Keys.partner(p.id)) == nil else { return }
+            try tx.store(p, Keys.partner(p.id))
+        }
         summary.partners = catalogue.partners.count
 
         for e in catalogue.experts { try Self.validateFields(of: e) }
@@ -239,6 +258,25 @@ extension Store {
         }
         summary.favourites = catalogue.favourites.count
         return summary
+    }
+
+    /// The listed partners not registered yet, with their index in the list.
+    /// - Throws: ``VitrineError/invalidCatalogue(_:)`` for a listed partner that differs from the
+    ///   registered one.
+    private static func newPartners<R: OrderedKeyValueReader>(in partners: [Partner], _ tx: R) throws -> [(index: Int, partner: Partner)] {
+        var new: [(index: Int, partner: Partner)] = []
+        for (i, p) in partners.enumerated() {
+            guard let stored = try tx.load(Partner.self, Keys.partner(p.id)) else {
+                new.append((i, p))
+                continue
+            }
+            guard stored.name == p.name, Set(stored.domains) == Set(p.domains) else {
+                throw VitrineError.invalidCatalogue(
+                    "partners[\(i)]: partner \"\(p.id)\" differs from the registered one (name \"\(stored.name)\", "
+                        + "domains \(stored.domains.joined(separator: ", "))); a catalogue never changes a partner, upsertPartner does")
+            }
+        }
+        return new
     }
 
     private func batches<T>(_ items: [T], _ size: Int, _ body: (Backend.Writer, T) throws -> Void) throws {

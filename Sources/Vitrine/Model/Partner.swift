@@ -8,7 +8,8 @@ public struct Partner: Hashable, Sendable, Codable {
     /// Display name, e.g. "天猫 Tmall".
     public var name: String
     /// Host names this partner's links may use. A host matches a domain when it equals it or ends
-    /// with "." followed by it (`detail.tmall.com` matches `tmall.com`).
+    /// with "." followed by it (`detail.tmall.com` matches `tmall.com`). Each is a lowercase ASCII
+    /// host and never a public suffix (``PartnerLink/checkRegisteredDomain(_:)``).
     public var domains: [String]
 
     public init(id: PartnerID, name: String, domains: [String]) {

@@ -4,7 +4,13 @@
 extension Store {
     // MARK: Partners
 
-    /// Inserts or replaces a partner platform.
+    /// Inserts or replaces a partner platform. This is the administrative call that changes the
+    /// whitelist (with the configuration's partners, upserted when a store is opened): catalogue
+    /// imports and `load` never change a stored partner.
+    ///
+    /// Each domain must be a lowercase host that is not a public suffix
+    /// (``PartnerLink/checkRegisteredDomain(_:)``). Products already stored are not re-checked
+    /// here; ``checkIntegrity()`` reports links a partner no longer covers.
     /// - Throws: ``VitrineError/invalidArgument(field:reason:)``; backend errors.
     public func upsertPartner(_ partner: Partner) throws {
         try Self.validate(partner)
@@ -29,9 +35,11 @@ extension Store {
     /// the stored ledger (`stock`, `initialStock`, `restocked`, `sold`) is kept and the given
     /// one ignored: change stock with ``restock(_:units:restockKey:)`` and checkout.
     ///
+    /// The link is parsed strictly (``PartnerLink``) and stored in its canonical form.
+    ///
     /// - Returns: the product as stored.
     /// - Throws: ``VitrineError/unknownPartner(_:)``, ``VitrineError/malformedLink(_:)``,
-    ///   ``VitrineError/linkNotHTTPS(link:scheme:)``,
+    ///   ``VitrineError/linkNotHTTPS(link:scheme:)``, ``VitrineError/invalidLink(link:reason:)``,
     ///   ``VitrineError/linkHostNotAllowed(host:partner:allowedDomains:)``,
     ///   ``VitrineError/invalidArgument(field:reason:)`` (ids, texts, negative price, ledger);
     ///   ``VitrineError/corruptRecord(key:_:)``; backend errors.
@@ -55,8 +63,8 @@ extension Store {
 
     /// The transaction part of `upsertProduct` (fields already validated).
     static func writeProduct<W: OrderedKeyValueWriter>(_ tx: W, _ product: Product) throws -> Product {
-        try validateLink(product.link, partner: product.partner, in: tx)
         var stored = product
+        stored.link = try validateLink(product.link, partner: product.partner, in: tx)
         if let existing = try tx.load(Product.self, Keys.product(product.id)) {
             stored.stock = existing.stock
             stored.initialStock = existing.initialStock

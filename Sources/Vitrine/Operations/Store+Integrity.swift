@@ -2,6 +2,7 @@
 //
 // Checked:
 //   - every record and index key decodes;
+//   - partners and product links, re-validated (Store+LinkIntegrity.swift);
 //   - product ledger: stock == initialStock + restocked - sold, nothing negative;
 //   - product sold == sum of quantities of live (placed/settled) order lines for it;
 //   - recommendation: 0 <= quantity <= offered, and quantity == offered - live order lines through it;
@@ -19,6 +20,7 @@
 /// One problem found by ``Store/checkIntegrity()``.
 public struct IntegrityProblem: Hashable, Sendable, CustomStringConvertible {
     public enum Kind: String, Hashable, Sendable {
+        case invalidPartner, invalidLink, invalidRecord
         case corruptRecord, ledgerMismatch, negativeQuantity, soldMismatch, recommendationQuantityMismatch
         case orderLineMissingProduct, orderLineMissingRecommendation, orderArithmetic, earningsMismatch
         case invalidCartLine, danglingIndexEntry, missingIndexEntry
@@ -57,6 +59,7 @@ extension Store {
             try each(Product.self, Keys.products) { p, _ in products[p.id] = p }
             var recommendations: [RecommendationID: Recommendation] = [:]
             try each(Recommendation.self, Keys.recommendations) { r, _ in recommendations[r.id] = r }
+            problems += try Self.partnerAndLinkProblems(tx, products: products)
 
             // Orders.
             var soldByProduct: [ProductID: Int64] = [:]

@@ -1,6 +1,5 @@
 // Argument checks shared by the operations. Limits keep every record far below 100 KB.
 
-import Foundation
 
 enum Limits {
     static let textBytes = 1024       // titles, names, merchants
@@ -38,26 +37,30 @@ func validateOwner(_ owner: CartOwner) throws {
 }
 
 extension Store {
+    /// Checks a partner: its id, its name, and each domain (a lowercase host that is not a public
+    /// suffix, see ``PartnerLink/checkRegisteredDomain(_:)``).
     static func validate(_ partner: Partner) throws {
         try partner.id.validate()
         try validateText(partner.name, field: "partner.name")
         if partner.domains.isEmpty { throw VitrineError.invalidArgument(field: "partner.domains", reason: "must not be empty") }
         try validateList(partner.domains, field: "partner.domains", maxBytes: Limits.domainBytes)
+        for domain in partner.domains { try PartnerLink.checkRegisteredDomain(domain) }
     }
 
-    /// Checks that `link` is an https URL on one of `partner`'s domains.
-    static func validateLink<R: OrderedKeyValueReader>(_ link: String, partner id: PartnerID, in tx: R) throws {
+    /// Parses `link` strictly (``PartnerLink``) and checks that its host is on one of `partner`'s
+    /// domains. Returns the canonical form, the one to store.
+    static func validateLink<R: OrderedKeyValueReader>(_ link: String, partner id: PartnerID, in tx: R) throws -> String {
         guard let partner = try tx.load(Partner.self, Keys.partner(id)) else { throw VitrineError.unknownPartner(id) }
-        guard link.utf8.count <= Limits.linkBytes,
-            let components = URLComponents(string: link),
-            let scheme = components.scheme
-        else { throw VitrineError.malformedLink(link) }
-        guard scheme.lowercased() == "https" else { throw VitrineError.linkNotHTTPS(link: link, scheme: scheme) }
-        guard let rawHost = components.host, !rawHost.isEmpty else { throw VitrineError.malformedLink(link) }
-        let host = rawHost.lowercased()
-        guard partner.owns(host: host) else {
-            throw VitrineError.linkHostNotAllowed(host: host, partner: id, allowedDomains: partner.domains)
+        return try validateLink(link, partner: partner)
+    }
+
+    /// `validateLink` against a partner already read.
+    static func validateLink(_ link: String, partner: Partner) throws -> String {
+        let parsed = try PartnerLink(parsing: link)
+        guard partner.owns(host: parsed.host) else {
+            throw VitrineError.linkHostNotAllowed(host: parsed.host, partner: partner.id, allowedDomains: partner.domains)
         }
+        return parsed.canonical
     }
 
     func validateReason(_ reason: String) throws {

@@ -47,6 +47,15 @@ public struct DumpedRecord: Hashable, Sendable {
     }
 }
 
+extension DumpedRecord {
+    /// Whether the key is a known table's tuple and the value decodes to that table's record (or
+    /// index entry, or counter) and re-encodes to the same bytes.
+    var decodesCanonically: Bool {
+        guard let table, let codec = ValueCodec.byTable[table] else { return false }
+        return codec.json(value) != nil
+    }
+}
+
 extension DumpedRecord: Codable {
     enum CodingKeys: String, CodingKey { case table, key, value, rawKey, rawValue }
 
@@ -291,7 +300,8 @@ extension OrderedKeyValueStore {
     }
 
     /// Writes `records` exactly as given (keys and values byte for byte), in one transaction.
-    /// No domain check is made: this restores a dump, it does not import a catalogue.
+    /// No domain check is made here: check the records first with ``Store/restoreProblems(_:)``
+    /// (as `vitrine load` does), which finds what the API would refuse.
     /// - Throws: backend errors (too long a key or value, ...).
     public func restore(_ records: [DumpedRecord]) throws {
         try write { tx in
