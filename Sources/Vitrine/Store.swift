@@ -7,7 +7,8 @@
 
 /// What a store is created with.
 public struct Configuration: Sendable {
-    /// Partner platforms written into the store when it is opened (upserted).
+    /// Partner platforms registered when the store is opened, if not registered yet (an existing
+    /// partner is never overwritten by an open: change it with `upsertPartner`).
     public var partners: [Partner]
     /// Quantities allowed per cart line.
     public var lineQuantity: ClosedRange<Int64>
@@ -123,7 +124,9 @@ public struct Store<Backend: OrderedKeyValueStore>: Sendable {
             } else {
                 try tx.store(MetaRecord(formatVersion: MetaRecord.currentFormatVersion, createdAt: now), Keys.meta)
             }
-            for partner in configuration.partners {
+            // Registered when missing, never overwritten: after the first open, partners change
+            // only through the administrative `upsertPartner`, which a later open must not undo.
+            for partner in configuration.partners where try tx.get(Keys.partner(partner.id)) == nil {
                 try tx.store(partner, Keys.partner(partner.id))
             }
         }

@@ -122,4 +122,18 @@ import Testing
             #expect(problems.contains { $0.hasPrefix(expected) }, "no \(expected) in \(problems)")
         }
     }
+
+    /// An administrative change of a partner survives the next open: opening a store registers
+    /// the configured partners only when missing (it used to overwrite them on every open).
+    @Test func anOpenDoesNotUndoAnAdministrativePartnerChange() throws {
+        let store = try makeStore()
+        let changed = Partner(id: "tmall", name: "天猫 Tmall", domains: ["tmall.com"])  // tmall.hk withdrawn
+        try store.upsertPartner(changed)
+        let reopened = try Store(backend: store.backend, configuration: store.configuration)
+        #expect(try reopened.partners().first { $0.id == "tmall" } == changed)
+        #expect(throws: VitrineError.self) { try reopened.upsertProduct(product("https://detail.tmall.hk/item.htm?id=1")) }
+        // A partner missing from the store is still registered by an open.
+        let fresh = try makeStore { $0.partners = Partner.defaults + [Partner(id: "jd", name: "京东", domains: ["jd.com"])] }
+        #expect(try fresh.partners().contains { $0.id == "jd" })
+    }
 }
