@@ -211,3 +211,199 @@ import Testing
         #expect(Self.exercise(path, options: options) == nil)
     }
 }
+
+/// Crafted trees whose pages each pass every check but whose links form a cycle that the depth
+/// bound alone does not stop in time: a root whose children include the root itself, twice,
+/// makes a walk that trusts depth alone visit ~2^48 pages.
+@Suite struct HostileTreeTests {
+    /// Table "t" of 300 entries over several leaves; with `catalog`, also 80 tables of long
+    /// names so that the catalog has a branch root. That root (the table's, or the catalog's)
+    /// is made to list itself as its children 1 and 2.
+    static func makeCyclicDatabase(_ dir: TempDir, catalog cyclicCatalog: Bool = false) throws -> String {
+        let path = dir.file()
+        let db = try Database(path: path)
+        try db.write { tx in
+            let t = try tx.createTable("t")
+            for i in 0..<300 { try t.put(bytes("k\(1000 + i)"), [UInt8](repeating: UInt8(i & 0xFF), count: 100)) }
+            if cyclicCatalog {
+                for i in 0..<80 { _ = try tx.createTable(String(repeating: "n", count: 190) + "\(100 + i)") }
+            }
+        }
+        db.close()
+        let meta = try HostileValueTests.newestMeta(path)
+        var data = try readAll(path)
+        func page(_ p: UInt64) -> [UInt8] { Array(data[(Int(p) * PageLayout.size)..<((Int(p) + 1) * PageLayout.size)]) }
+        // The table's root, from its catalog entry (the catalog is one leaf then).
+        let catalog = page(meta.catalogRoot)
+        let root: UInt64 = cyclicCatalog ? meta.catalogRoot : catalog.withUnsafeBytes { raw in
+            let v = PageView(base: raw.baseAddress!)
+            let o = v.cellOffset(0)
+            return v.u64(o + PageLayout.leafCellHeader + v.u16(o) + 4)
+        }
+        var b = PageBuilder(kind: .branch, pageNumber: 0, txid: 0)
+        b.bytes = page(root)
+        let (count, c1, c2) = b.bytes.withUnsafeBytes { raw in
+            let v = PageView(base: raw.baseAddress!)
+            return (v.count, v.cellOffset(1), v.cellOffset(2))
+        }
+        #expect(b.bytes[4] == PageKind.branch.rawValue && count >= 3)
+        b.setU64(root, at: c1 + 2)
+        b.setU64(root, at: c2 + 2)
+        data.replaceSubrange((Int(root) * PageLayout.size)..<((Int(root) + 1) * PageLayout.size), with: b.finish())
+        try writeAll(path, data)
+        return path
+    }
+
+    /// Table "t" rooted at a chain of `levels` crafted branch pages appended to the file, each
+    /// listing the next one as BOTH its children: no cycle, every page sound, depth within the
+    /// bound, yet a walk that trusts the links enters 2^levels leaves.
+    static func makeSharedChainDatabase(_ dir: TempDir, levels: Int = 30) throws -> String {
+        let path = dir.file()
+        let db = try Database(path: path)
+        try db.write { tx in
+            let t = try tx.createTable("t")
+            for i in 0..<10 { try t.put(bytes("k\(1000 + i)"), bytes("v")) }
+        }
+        db.close()
+        var meta = try HostileValueTests.newestMeta(path)
+        var data = try readAll(path)
+        let first = meta.pageCount
+        let catalogStart = Int(meta.catalogRoot) * PageLayout.size
+        var catalog = PageBuilder(kind: .leaf, pageNumber: 0, txid: 0)
+        catalog.bytes = Array(data[catalogStart..<(catalogStart + PageLayout.size)])
+        let (rootAt, leaf) = catalog.bytes.withUnsafeBytes { raw in
+            let v = PageView(base: raw.baseAddress!)
+            let o = v.cellOffset(0)
+            let at = o + PageLayout.leafCellHeader + v.u16(o) + 4
+            return (at, v.u64(at))
+        }
+        catalog.setU64(first, at: rootAt)
+        data.replaceSubrange(catalogStart..<(catalogStart + PageLayout.size), with: catalog.finish())
+        let key = bytes("k1005")
+        for k in 0..<levels {
+            let number = first + UInt64(k)
+            let child = k + 1 < levels ? number + 1 : leaf
+            var b = PageBuilder(kind: .branch, pageNumber: number, txid: meta.txid)
+            b.setU16(2, at: 6)
+            let cell1 = PageLayout.size - (PageLayout.branchCellHeader + key.count)
+            let cell0 = cell1 - PageLayout.branchCellHeader
+            b.setU16(cell0, at: PageLayout.headerSize)
+            b.setU16(cell1, at: PageLayout.headerSize + 2)
+            b.setU16(0, at: cell0); b.setU64(child, at: cell0 + 2)
+            b.setU16(key.count, at: cell1); b.setU64(child, at: cell1 + 2); b.setBytes(key, at: cell1 + PageLayout.branchCellHeader)
+            data += b.finish()
+        }
+        meta.pageCount = first + UInt64(levels)
+        try writeAll(path, data)
+        try HostileValueTests.writeMeta(meta, to: path)
+        return path
+    }
+
+    enum Outcome: Sendable { case error(String), rows(Int) }
+
+    static func bounded(_ body: @escaping @Sendable () throws -> Int) -> Outcome? {
+        runBounded(seconds: 20) {
+            do { return .rows(try body()) } catch { return .error("\(error)") }
+        }
+    }
+
+    /// Was: `Table.scan` entered 2^30 leaves (a hang).
+    @Test func scanOfSharedSubtreesIsRefused() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let path = try Self.makeSharedChainDatabase(dir)
+        let outcome = Self.bounded {
+            let db = try Database(path: path)
+            defer { db.close() }
+            return try db.read { tx in
+                var n = 0
+                try tx.table("t")?.scan(from: []) { _, _ in n += 1; return true }
+                return n
+            }
+        }
+        guard case .error(let why)? = outcome else {
+            Issue.record("expected a typed error, got \(String(describing: outcome))")
+            return
+        }
+        #expect(why.contains("corrupt page"), "\(why)")
+    }
+
+    /// Was: a cursor entered the same 2^30 leaves, forwards and backwards (a hang).
+    @Test func cursorOverSharedSubtreesIsRefused() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let path = try Self.makeSharedChainDatabase(dir)
+        for reverse in [false, true] {
+            let outcome = Self.bounded {
+                let db = try Database(path: path)
+                defer { db.close() }
+                return try db.read { tx in try tx.table("t")?.range(from: [], to: [], reverse: reverse).count ?? 0 }
+            }
+            guard case .error(let why)? = outcome else {
+                Issue.record("reverse \(reverse): expected a typed error, got \(String(describing: outcome))")
+                return
+            }
+            #expect(why.contains("corrupt page"), "\(why)")
+        }
+    }
+
+    /// Was: `verify()` collected the catalog's entries along the same cycle (a hang); it now
+    /// reports the page referenced twice.
+    @Test func verifyOfCyclicCatalogReports() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let path = try Self.makeCyclicDatabase(dir, catalog: true)
+        let outcome = Self.bounded {
+            let db = try Database(path: path)
+            defer { db.close() }
+            let report = try db.verify()
+            return report.problems.filter { $0.message.contains("referenced twice") }.count
+        }
+        guard case .rows(let n)? = outcome else {
+            Issue.record("expected a report, got \(String(describing: outcome))")
+            return
+        }
+        #expect(n > 0)
+    }
+
+    /// Was: dropping the table freed the same leaf 2^30 times (a hang).
+    @Test func dropOfSharedSubtreesIsRefused() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let path = try Self.makeSharedChainDatabase(dir)
+        let outcome = Self.bounded {
+            let db = try Database(path: path)
+            defer { db.close() }
+            try db.write { tx in try tx.dropTable("t") }
+            return 0
+        }
+        guard case .error(let why)? = outcome else {
+            Issue.record("expected a typed error, got \(String(describing: outcome))")
+            return
+        }
+        #expect(why.contains("corrupt page"), "\(why)")
+    }
+
+    /// A cursor moved back and forth across the same leaf boundary many more times than the
+    /// database has pages is not mistaken for a cycle.
+    @Test func cursorMovingBackAndForthIsNotACycle() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let db = try Database(path: dir.file())
+        defer { db.close() }
+        try db.write { tx in
+            let t = try tx.createTable("t")
+            for i in 0..<300 { try t.put(bytes("k\(1000 + i)"), [UInt8](repeating: 1, count: 100)) }
+        }
+        try db.read { tx in
+            let c = try #require(try tx.table("t")).makeCursor()
+            // At every key (so across every leaf boundary) step forward and back 50 times.
+            // (Not from the last key: stepping past the end invalidates the cursor.)
+            #expect(try c.first())
+            for _ in 0..<299 {
+                let key = c.key
+                for _ in 0..<50 {
+                    #expect(try c.next())
+                    #expect(try c.previous())
+                }
+                #expect(c.key == key)
+                #expect(try c.next())
+            }
+        }
+    }
+}
