@@ -88,6 +88,12 @@ extension Database {
                         freeListHead: chain.first ?? 0, freeCount: UInt64(entries.count),
                         logGeneration: max(meta.logGeneration, log.generation) + 1, nextTableId: state.nextTableId,
                         databaseId: meta.databaseId)
+        // The counters are bounded at open (MetaPage.counterLimit) and grow by one per
+        // checkpoint or commit, so this cannot fail in practice; if it ever did, the meta page
+        // must not be written, or the next open would refuse it.
+        if let problem = next.rangeProblem {
+            throw StoreError.corruptPage(page: next.slot, reason: "refusing to write a meta page: \(problem)")
+        }
         try dataFile.write(next.encode(), at: Int64(next.slot) * Int64(PageLayout.size))
         try pager.sync()
         meta = next

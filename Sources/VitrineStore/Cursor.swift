@@ -22,6 +22,11 @@ public final class Cursor {
     /// transaction changes the table (the node under the cursor may have shifted).
     @exclusivity(unchecked) private var savedKey: [UInt8] = []
     public private(set) var isValid = false
+    /// Pages entered since the cursor was last positioned or changed direction. Moving one
+    /// way through a sound tree enters each page at most once; more pages than the snapshot
+    /// has means links that loop back, which the depth bound alone would let run ~2^48 steps.
+    @exclusivity(unchecked) private var entered: UInt64 = 0
+    @exclusivity(unchecked) private var movingForward = true
 
     init(source: CursorSource) {
         self.source = source
@@ -59,6 +64,10 @@ public final class Cursor {
     }
 
     private func child(of ref: PageView, _ i: Int, _ reader: PageReader) throws -> PageView {
+        entered += 1
+        if entered > reader.limit {
+            throw StoreError.corruptPage(page: ref.child(i), reason: "tree reaches more pages than the database has (its links loop)")
+        }
         switch source {
         case .snapshot: return try reader.treePage(ref.child(i))
         case .transaction(let tx, _): return try tx.treePage(ref.child(i))
@@ -89,6 +98,7 @@ public final class Cursor {
     @discardableResult public func first() throws -> Bool {
         let reader = try self.reader
         path.removeAll(keepingCapacity: true)
+        entered = 0
         guard let root = try rootRef(reader) else { return finish(false) }
         try descend(from: root, toLast: false, reader)
         return finish(try skipEmptyLeaves(forward: true, reader))
@@ -98,6 +108,7 @@ public final class Cursor {
     @discardableResult public func last() throws -> Bool {
         let reader = try self.reader
         path.removeAll(keepingCapacity: true)
+        entered = 0
         guard let root = try rootRef(reader) else { return finish(false) }
         try descend(from: root, toLast: true, reader)
         return finish(try skipEmptyLeaves(forward: false, reader))
@@ -107,6 +118,7 @@ public final class Cursor {
     @discardableResult public func seek(atLeast key: [UInt8]) throws -> Bool {
         let reader = try self.reader
         path.removeAll(keepingCapacity: true)
+        entered = 0
         guard var r = try rootRef(reader) else { return finish(false) }
         try key.withUnsafeBytes { k in
             while !r.isLeaf {
@@ -158,6 +170,7 @@ public final class Cursor {
             if !isValid { return false }
             if compareBytes(try currentKey(), k) > 0 { return true }
         }
+        if !movingForward { movingForward = true; entered = 0 }
         path[path.count - 1].1 += 1
         return finish(try skipEmptyLeaves(forward: true, reader))
     }
@@ -169,6 +182,7 @@ public final class Cursor {
         if try refreshIfStale() != nil {
             if !isValid { return try last() }
         }
+        if movingForward { movingForward = false; entered = 0 }
         path[path.count - 1].1 -= 1
         return finish(try skipEmptyLeaves(forward: false, reader))
     }

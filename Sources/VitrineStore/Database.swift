@@ -53,13 +53,17 @@ public struct DatabaseOptions: Sendable {
     /// every page written since the last one, so at 1 MiB a load of 1,000,000 products in
     /// transactions of 10,000 ran 4x slower (62 k/s) than with the records logged.
     public var largeTransactionBytes: Int
-    /// In `.relaxed` mode, the longest time between log syncs.
+    /// In `.relaxed` mode, the longest time between log syncs. Clamped to [1 ms, 1 hour].
     public var relaxedSyncIntervalMilliseconds: Int
     /// Bounds on a batch of `batchWrite` callers (Batch.swift).
     public var batch = BatchLimits()
 
+    /// The interval the flusher uses: whatever the option says, one that `usleep` takes (a
+    /// u32 of microseconds reaches only ~71 minutes).
+    var clampedRelaxedSyncIntervalMilliseconds: Int { min(max(1, relaxedSyncIntervalMilliseconds), 3_600_000) }
+
     var fileSystem: any StorageFileSystem = PosixFileSystem()
-    /// The log file's first size and growth step (at least 64 KiB). The file is zero-filled
+    /// The log file's first size and growth step (clamped to [64 KiB, 64 MiB]). The file is zero-filled
     /// ahead of the records so that a commit's fdatasync never has to allocate blocks.
     public var logGrowthBytes: Int64 = 4 << 20
 
@@ -192,7 +196,7 @@ public final class Database: @unchecked Sendable {
     /// `.relaxed` mode's background thread: syncs the log every `relaxedSyncInterval`, so a
     /// crash loses at most that window of commits. Holds the database only weakly.
     private func startFlusher() {
-        let interval = UInt32(max(1, options.relaxedSyncIntervalMilliseconds)) * 1000
+        let interval = UInt32(options.clampedRelaxedSyncIntervalMilliseconds) * 1000
         let thread = Thread { [weak self] in
             while true {
                 usleep(interval)

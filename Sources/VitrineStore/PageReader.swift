@@ -69,6 +69,7 @@ struct PageReader: TreePages {
 
     /// Reads a value stored on an overflow chain.
     func readOverflow(first: PageNumber, length: Int) throws -> [UInt8] {
+        try checkChainFits(first: first, length: length)
         var out = [UInt8](repeating: 0, count: length)
         try out.withUnsafeMutableBytes { dst in
             var p = first
@@ -90,8 +91,17 @@ struct PageReader: TreePages {
         return out
     }
 
+    /// A value longer than the file's pages could hold is refused before its buffer is
+    /// allocated (a hostile length of 256 MiB on a small file costs nothing).
+    private func checkChainFits(first: PageNumber, length: Int) throws {
+        guard UInt64(PageLayout.overflowPageCount(valueLength: length)) <= limit else {
+            throw StoreError.corruptPage(page: first, reason: "value of \(length) bytes needs more overflow pages than the database has (\(limit))")
+        }
+    }
+
     /// The pages of an overflow chain (to free them).
     func overflowPages(first: PageNumber, length: Int) throws -> [PageNumber] {
+        try checkChainFits(first: first, length: length)
         var pages: [PageNumber] = []
         var p = first
         for _ in 0..<PageLayout.overflowPageCount(valueLength: length) {

@@ -66,6 +66,10 @@ struct CatalogEntry: Equatable {
     var count: UInt64
 
     static let encodedSize = 20
+    /// No tree holds more entries: at most 2^40 pages (MetaPage.maxPageCount) of at most 508
+    /// cells (4064 bytes of 8-byte minimal cells) each, below 2^49. A larger count is hostile
+    /// and would leave no room to count inserts.
+    static let maxCount: UInt64 = 1 << 49
 
     func encode() -> [UInt8] {
         var b = [UInt8]()
@@ -80,10 +84,14 @@ struct CatalogEntry: Equatable {
         guard b.count == encodedSize else {
             throw StoreError.corruptPage(page: page, reason: "catalog entry of \(b.count) bytes")
         }
-        return b.withUnsafeBytes { raw in
+        let entry = b.withUnsafeBytes { raw in
             CatalogEntry(id: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt32.self)),
                          root: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 4, as: UInt64.self)),
                          count: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 12, as: UInt64.self)))
         }
+        guard entry.count <= maxCount else {
+            throw StoreError.corruptPage(page: page, reason: "catalog entry count \(entry.count) out of range")
+        }
+        return entry
     }
 }

@@ -108,6 +108,16 @@ public struct Table: TableReading {
         // The path from the root: (branch page, child index taken). One allocation per scan.
         var stack: [(PageView, Int)] = []
         stack.reserveCapacity(8)
+        // A scan enters each page of a sound tree once. Entering more pages than the snapshot
+        // has means links that loop back (the depth bound alone would allow ~2^48 visits).
+        var entered = 1
+        func enter(_ p: PageNumber) throws -> PageView {
+            entered += 1
+            if UInt64(entered) > r.limit {
+                throw StoreError.corruptPage(page: p, reason: "tree reaches more pages than the database has (its links loop)")
+            }
+            return try r.treePage(p)
+        }
         var leaf = try r.treePage(root)
         var i = 0
         try start.withUnsafeBytes { k in
@@ -115,7 +125,7 @@ public struct Table: TableReading {
                 guard stack.count < PageReader.maxDepth else { throw StoreError.corruptPage(page: root, reason: "tree too deep") }
                 let c = start.isEmpty ? 0 : leaf.childIndex(for: k)
                 stack.append((leaf, c))
-                leaf = try r.treePage(leaf.child(c))
+                leaf = try enter(leaf.child(c))
             }
             i = start.isEmpty ? 0 : leaf.lowerBound(k).index
         }
@@ -139,11 +149,11 @@ public struct Table: TableReading {
             while let (branch, c) = stack.popLast() {
                 if c + 1 < branch.count {
                     stack.append((branch, c + 1))
-                    var p = try r.treePage(branch.child(c + 1))
+                    var p = try enter(branch.child(c + 1))
                     while !p.isLeaf {
                         guard stack.count < PageReader.maxDepth else { throw StoreError.corruptPage(page: root, reason: "tree too deep") }
                         stack.append((p, 0))
-                        p = try r.treePage(p.child(0))
+                        p = try enter(p.child(0))
                     }
                     next = p
                     break

@@ -194,7 +194,8 @@ struct TreeWalker {
             walk(catalogRoot, lower: nil, upper: nil, depth: 1)
             // Read the entries through a page reader (pages were just validated).
             let reader = PageReader(pager: pager, mapping: mapping, limit: limit)
-            collectCatalog(catalogRoot, reader: reader, into: &catalog, depth: 0)
+            var visited = Set<PageNumber>()
+            collectCatalog(catalogRoot, reader: reader, into: &catalog, visited: &visited, depth: 0)
         }
         let catalogPages = branchPages + leafPages
         for (name, entry) in catalog {
@@ -209,8 +210,11 @@ struct TreeWalker {
         return (catalogPages, tables)
     }
 
-    private mutating func collectCatalog(_ page: PageNumber, reader: PageReader, into out: inout [(String, CatalogEntry)], depth: Int) {
-        guard depth <= PageReader.maxDepth, let view = try? reader.treePage(page) else { return }
+    /// Each page is read once (`visited`): links that loop back, already reported by `walk`,
+    /// would otherwise make this ~2^48 visits within the depth bound.
+    private mutating func collectCatalog(_ page: PageNumber, reader: PageReader, into out: inout [(String, CatalogEntry)],
+                                         visited: inout Set<PageNumber>, depth: Int) {
+        guard depth <= PageReader.maxDepth, visited.insert(page).inserted, let view = try? reader.treePage(page) else { return }
         if view.isLeaf {
             for i in 0..<view.count {
                 let name = String(decoding: view.keyBytes(i), as: UTF8.self)
@@ -221,7 +225,7 @@ struct TreeWalker {
                 }
             }
         } else {
-            for i in 0..<view.count { collectCatalog(view.child(i), reader: reader, into: &out, depth: depth + 1) }
+            for i in 0..<view.count { collectCatalog(view.child(i), reader: reader, into: &out, visited: &visited, depth: depth + 1) }
         }
     }
 }

@@ -47,6 +47,8 @@ final class WriteAheadLog: @unchecked Sendable {
 
     /// Smallest size the file grows to, and its growth step.
     let growthBytes: Int64
+    /// The largest growth step: a larger option is clamped (the step is zero-filled at once).
+    static let maxGrowthBytes: Int64 = 64 << 20
     /// Appends are written by `flush` (group commit), not by `append`.
     let defersWrites: Bool
 
@@ -69,7 +71,7 @@ final class WriteAheadLog: @unchecked Sendable {
     init(file: StorageFile, databaseId: UInt64, generation: UInt64, baseTxid: UInt64, growthBytes: Int64 = 4 << 20,
          defersWrites: Bool = false) throws {
         self.file = file
-        self.growthBytes = max(64 << 10, growthBytes)
+        self.growthBytes = min(max(64 << 10, growthBytes), WriteAheadLog.maxGrowthBytes)
         self.databaseId = databaseId
         self.generation = generation
         self.baseTxid = baseTxid
@@ -292,11 +294,17 @@ final class WriteAheadLog: @unchecked Sendable {
         guard crc == CRC32C.checksum(Array(h[0..<LogFormat.headerSize])) else { return nil }
         let version = h.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self)) }
         if version > LogFormat.version { throw StoreError.unsupportedFormatVersion(found: version, supported: LogFormat.version) }
-        return h.withUnsafeBytes { raw in
+        let header = h.withUnsafeBytes { raw in
             Header(generation: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self)),
                    baseTxid: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self)),
                    databaseId: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 32, as: UInt64.self)))
         }
+        // A header that checks out but counts beyond what any writer reaches is hostile (crafted,
+        // or from a buggy copy), not torn: refused, so recovery never adds to such a value.
+        for (name, value) in [("generation", header.generation), ("base txid", header.baseTxid)] where value >= MetaPage.counterLimit {
+            throw StoreError.corruptLog(offset: 0, reason: "log header \(name) \(value) out of range (limit \(MetaPage.counterLimit))")
+        }
+        return header
     }
 
     struct Record {
@@ -329,7 +337,8 @@ final class WriteAheadLog: @unchecked Sendable {
                  UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self)),
                  UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 24, as: UInt32.self)))
             }
-            if wanted == nil && offset == LogFormat.firstRecordOffset && gen >= minimumGeneration { generation = gen }
+            if wanted == nil && offset == LogFormat.firstRecordOffset && gen >= minimumGeneration
+                && gen < MetaPage.counterLimit { generation = gen }
             if gen != generation || txid != expected { break }
             let total = Int64(LogFormat.recordHeaderSize) + length
             if offset + total > fileSize { break }

@@ -204,7 +204,8 @@ public final class WriteTransaction: TreePages {
         let entries = logged && journaling ? try entries(of: s) : []
         try changing {
         if logged && journaling { undo.append(.tableDropped(s, entries: entries)) }
-        try freeTree(s.root, depth: 0)
+        var seen = Set<PageNumber>()
+        try freeTree(s.root, depth: 0, seen: &seen)
         s.root = 0
         s.count = 0
         s.dropped = true
@@ -319,17 +320,20 @@ public final class WriteTransaction: TreePages {
         for p in try reader.overflowPages(first: first, length: length) { release(p) }
     }
 
-    /// Frees every page of a tree (dropping a table).
-    private func freeTree(_ root: PageNumber, depth: Int) throws {
+    /// Frees every page of a tree (dropping a table). A page reached twice is corruption: freeing
+    /// it twice would list it twice, and links that loop back would make ~2^48 visits within the
+    /// depth bound.
+    private func freeTree(_ root: PageNumber, depth: Int, seen: inout Set<PageNumber>) throws {
         guard root != 0 else { return }
         guard depth <= PageReader.maxDepth else { throw StoreError.corruptPage(page: 0, reason: "tree deeper than \(PageReader.maxDepth) levels") }
+        guard seen.insert(root).inserted else { throw StoreError.corruptPage(page: root, reason: "tree page reached twice") }
         let view = try treePage(root)
         if view.isLeaf {
             for i in 0..<view.count where view.value(i).overflow {
                 try releaseOverflow(first: view.overflowStart(i), length: view.value(i).length)
             }
         } else {
-            for i in 0..<view.count { try freeTree(view.child(i), depth: depth + 1) }
+            for i in 0..<view.count { try freeTree(view.child(i), depth: depth + 1, seen: &seen) }
         }
         release(root)
     }

@@ -18,11 +18,25 @@
 //                log left over from another database at the same path is never replayed
 //   88   4004    zero
 // 4092      4    CRC-32C of bytes [0, 4092)
+//
+// Range checks at decode, after the checksum (a page that passes them may be hostile, crafted or
+// written by a buggy copy, so nothing is used before it is bounded): checkpoint sequence, txid
+// and log generation below 2^62 (`counterLimit`), so that adding to them never overflows;
+// page count in [2, 2^40]; catalog root and free-list head 0 or in [2, page count); free page
+// count at most the page count; next table id in [1, 2^32]. A slot that fails them is damaged.
 
 enum MetaPage {
     static let magic: [UInt8] = [0x56, 0x49, 0x54, 0x52, 0x49, 0x4E, 0x45, 0x00]
     static let formatVersion: UInt32 = 1
     static let checksumOffset = PageLayout.size - 4
+    /// Checkpoint sequences, txids and log generations stay below this. Counting one a
+    /// microsecond it is reached after 146,000 years; a value at or above it can only be
+    /// hostile, and refusing it leaves every `+ 1` on them room to spare.
+    static let counterLimit: UInt64 = 1 << 62
+    /// Largest page count (4 PiB of pages).
+    static let maxPageCount: UInt64 = 1 << 40
+    /// Table ids are u32; the next one to hand out is at most 2^32 (after id 2^32 - 1).
+    static let maxNextTableId: UInt64 = 1 << 32
 }
 
 /// The decoded contents of a meta page.
@@ -90,13 +104,25 @@ struct Meta: Equatable, Sendable {
         let meta = Meta(checkpointSequence: u64(16), txid: u64(24), pageCount: u64(32), catalogRoot: u64(40),
                         freeListHead: u64(48), freeCount: u64(56), logGeneration: u64(64), nextTableId: u64(72),
                         databaseId: u64(80))
-        if meta.pageCount < 2 || meta.pageCount > (1 << 40) { return .damaged("page count \(meta.pageCount) out of range") }
-        if meta.catalogRoot == 1 || (meta.catalogRoot != 0 && meta.catalogRoot >= meta.pageCount) {
-            return .damaged("catalog root \(meta.catalogRoot) out of range")
-        }
-        if meta.freeListHead == 1 || (meta.freeListHead != 0 && meta.freeListHead >= meta.pageCount) {
-            return .damaged("free-list head \(meta.freeListHead) out of range")
-        }
+        if let reason = meta.rangeProblem { return .damaged(reason) }
         return .valid(meta)
+    }
+
+    /// Why a decoded meta page's fields cannot be used (see the range checks at the top), or nil.
+    var rangeProblem: String? {
+        let limit = MetaPage.counterLimit
+        if checkpointSequence >= limit { return "checkpoint sequence \(checkpointSequence) out of range (limit \(limit))" }
+        if txid >= limit { return "txid \(txid) out of range (limit \(limit))" }
+        if logGeneration >= limit { return "log generation \(logGeneration) out of range (limit \(limit))" }
+        if pageCount < 2 || pageCount > MetaPage.maxPageCount { return "page count \(pageCount) out of range" }
+        if catalogRoot == 1 || (catalogRoot != 0 && catalogRoot >= pageCount) {
+            return "catalog root \(catalogRoot) out of range"
+        }
+        if freeListHead == 1 || (freeListHead != 0 && freeListHead >= pageCount) {
+            return "free-list head \(freeListHead) out of range"
+        }
+        if freeCount > pageCount { return "free page count \(freeCount) exceeds the page count \(pageCount)" }
+        if nextTableId == 0 || nextTableId > MetaPage.maxNextTableId { return "next table id \(nextTableId) out of range" }
+        return nil
     }
 }
