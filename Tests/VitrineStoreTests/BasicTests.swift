@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import VitrineStore
+import CRC32CHardware
 @_spi(Testing) import VitrineTestSupport
 
 @Suite struct BasicTests {
@@ -250,6 +251,35 @@ import Testing
                 #expect(CRC32C.pageChecksum(base, gapFrom: start, to: end) == CRC32C.checksumOneStream(base + 4, count: size - 4))
             }
         }
+    }
+
+    /// Both implementations give the same CRC-32C: the CPU's instruction (where this machine has
+    /// it) and the software one, plain and interleaved, for any length and alignment.
+    @Test func hardwareAndSoftwareChecksumsAgree() {
+        var generator = SeededRandom(seed: 13)
+        let buffer = (0..<9000).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+        buffer.withUnsafeBytes { raw in
+            let base = raw.baseAddress!
+            for _ in 0..<500 {
+                let offset = Int(generator.next() % 64)
+                let count = Int(generator.next() % UInt64(raw.count - 64))
+                let plain = CRC32C.checksumOneStream(base + offset, count: count)
+                #expect(CRC32C.checksum(base + offset, count: count) == plain)
+                if CRC32C.usesHardware {
+                    #expect(~vitrine_crc32c_hardware_update(~0, base + offset, count) == plain)
+                }
+            }
+            for gap in [(4, 4), (100, 3000), (4, 4096), (2048, 2049)] {
+                let page = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 8)
+                defer { page.deallocate() }
+                page.copyMemory(from: base, byteCount: 4096)
+                page.advanced(by: gap.0).initializeMemory(as: UInt8.self, repeating: 0, count: gap.1 - gap.0)
+                let plain = CRC32C.checksumOneStream(page + 4, count: 4092)
+                #expect(CRC32C.softwarePageChecksum(page, gapFrom: gap.0, to: gap.1) == plain)
+                #expect(CRC32C.pageChecksum(page, gapFrom: gap.0, to: gap.1) == plain)
+            }
+        }
+        print("crc32c: \(CRC32C.usesHardware ? "the CPU's instruction" : "software") in use")
     }
 
     /// Recovery re-executes log records in batches; dropping and re-creating a table across

@@ -1,11 +1,14 @@
 // CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum on every page and every
 // log record. Check value: crc32c("123456789") == 0xE3069283.
 //
-// Software only (Swift has no access to the SSE4.2 crc32 instruction). Slice-by-8 runs at about
-// 1.5 GB/s here, limited by the dependency of each step on the previous one. Page images (the
-// hot case: every page is verified once per process, and every page a commit writes is sealed)
-// are therefore cut into four streams that run interleaved, each with its own register, and
-// combined at the end:
+// Where the CPU has a CRC-32C instruction (x86-64 SSE4.2, AArch64 CRC), it does the work: Swift
+// cannot emit it, so a small C target of this package (CRC32CHardware, built by the toolchain's
+// own compiler) wraps it, and one run-time check picks it. A page checksum then takes ~0.4 µs
+// instead of ~2 µs, and a commit seals about seven pages (perf put the software checksum at 15%
+// of a bulk load). Elsewhere, software: slice-by-8 runs at about 1.5 GB/s here, limited by the
+// dependency of each step on the previous one. Page images (the hot case: every page is
+// verified once per process, and every page a commit writes is sealed) are therefore cut into
+// four streams that run interleaved, each with its own register, and combined at the end:
 //
 //   register(s, A ++ B) = shift_|B|(register(s, A)) xor register(0, B)
 //
@@ -13,7 +16,12 @@
 // (a table of those for n up to a page). The result is the same CRC-32C as the plain loop, about
 // twice as fast. Pages being sealed also skip their zero gap with the same shift.
 
+import CRC32CHardware
+
 enum CRC32C {
+    /// Whether the CPU's instruction is used (asked once).
+    static let usesHardware = vitrine_crc32c_hardware_available() != 0
+
     static let tables: [UInt32] = {
         var t = [UInt32](repeating: 0, count: 8 * 256)
         for i in 0..<256 {
@@ -37,6 +45,7 @@ enum CRC32C {
     /// CRC-32C of `count` bytes at `pointer`, continuing from `crc` (start with 0).
     static func checksum(_ pointer: UnsafeRawPointer, count: Int, continuing crc: UInt32 = 0) -> UInt32 {
         // A page image (the checksum of bytes [4, 4096)): the interleaved path, with no gap.
+        if usesHardware { return ~vitrine_crc32c_hardware_update(~crc, pointer, count) }
         if count == pageBytes && crc == 0 { return pageChecksum(pointer - 4, gapFrom: 4, to: 4) }
         return tables.withUnsafeBufferPointer { tb in
             ~update(~crc, pointer, count, tb.baseAddress.unsafelyUnwrapped)
@@ -108,6 +117,17 @@ enum CRC32C {
     static func pageChecksum(_ page: UnsafeRawPointer, gapFrom gapStart: Int, to gapEnd: Int) -> UInt32 {
         let size = pageBytes + 4
         guard 4 <= gapStart, gapStart <= gapEnd, gapEnd <= size else { return checksum(page + 4, count: pageBytes) }
+        if usesHardware {
+            var r = vitrine_crc32c_hardware_update(~0, page + 4, gapStart - 4)
+            if gapEnd > gapStart { r = zeroShift.withUnsafeBufferPointer { multiply($0[gapEnd - gapStart], r) } }
+            return ~vitrine_crc32c_hardware_update(r, page + gapEnd, size - gapEnd)
+        }
+        return softwarePageChecksum(page, gapFrom: gapStart, to: gapEnd)
+    }
+
+    /// `pageChecksum` in software: four interleaved streams (see the top of the file).
+    static func softwarePageChecksum(_ page: UnsafeRawPointer, gapFrom gapStart: Int, to gapEnd: Int) -> UInt32 {
+        let size = pageBytes + 4
         return tables.withUnsafeBufferPointer { tb in
             zeroShift.withUnsafeBufferPointer { zb in
                 let t = tb.baseAddress.unsafelyUnwrapped
@@ -147,7 +167,8 @@ enum CRC32C {
         }
     }
 
-    /// The plain loop over `count` bytes, whatever the length (tests compare the page path with it).
+    /// The plain software loop over `count` bytes, whatever the length (tests compare the page
+    /// path and the hardware path with it).
     static func checksumOneStream(_ pointer: UnsafeRawPointer, count: Int) -> UInt32 {
         tables.withUnsafeBufferPointer { ~update(~0, pointer, count, $0.baseAddress.unsafelyUnwrapped) }
     }

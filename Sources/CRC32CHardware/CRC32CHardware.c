@@ -1,0 +1,74 @@
+// See include/CRC32CHardware.h. Compiled for the baseline CPU; the functions that use the
+// instruction are compiled for it alone (target attribute) and reached only after the run-time
+// check, so the binary still runs on a CPU without it.
+
+#include "CRC32CHardware.h"
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+
+int vitrine_crc32c_hardware_available(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    return (c & bit_SSE4_2) != 0;
+}
+
+__attribute__((target("sse4.2")))
+uint32_t vitrine_crc32c_hardware_update(uint32_t reg, const void *bytes, size_t count) {
+    const unsigned char *p = bytes;
+    uint64_t c = reg;
+    while (count >= 8) {
+        uint64_t word;
+        memcpy(&word, p, 8);  // unaligned-safe; compiles to one load
+        c = __builtin_ia32_crc32di(c, word);
+        p += 8;
+        count -= 8;
+    }
+    uint32_t c32 = (uint32_t)c;
+    while (count > 0) {
+        c32 = __builtin_ia32_crc32qi(c32, *p++);
+        count--;
+    }
+    return c32;
+}
+
+#elif defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+#ifndef HWCAP_CRC32
+#define HWCAP_CRC32 (1 << 7)
+#endif
+
+int vitrine_crc32c_hardware_available(void) {
+    return (getauxval(AT_HWCAP) & HWCAP_CRC32) != 0;
+}
+
+__attribute__((target("crc")))
+uint32_t vitrine_crc32c_hardware_update(uint32_t reg, const void *bytes, size_t count) {
+    const unsigned char *p = bytes;
+    uint32_t c = reg;
+    while (count >= 8) {
+        uint64_t word;
+        memcpy(&word, p, 8);
+        c = __builtin_arm_crc32cd(c, word);
+        p += 8;
+        count -= 8;
+    }
+    while (count > 0) {
+        c = __builtin_arm_crc32cb(c, *p++);
+        count--;
+    }
+    return c;
+}
+
+#else
+
+int vitrine_crc32c_hardware_available(void) { return 0; }
+
+uint32_t vitrine_crc32c_hardware_update(uint32_t reg, const void *bytes, size_t count) {
+    (void)bytes;
+    (void)count;
+    return reg;  // never called: unavailable
+}
+
+#endif

@@ -1,0 +1,19 @@
+// The CPU's CRC-32C instruction (x86-64 SSE4.2 `crc32`, AArch64 `crc32c*`), which Swift cannot
+// reach: VitrineStore's CRC32C uses it when `vitrine_crc32c_hardware_available()` says the CPU
+// has it, and its own slice-by-8 tables otherwise. Same polynomial (Castagnoli, reflected), same
+// results: the register is advanced without the initial and final inversion, as in CRC32C.swift.
+
+#ifndef VITRINE_CRC32C_HARDWARE_H
+#define VITRINE_CRC32C_HARDWARE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// 1 when this CPU has the instruction, else 0 (asked of the CPU once per call: cache it).
+int vitrine_crc32c_hardware_available(void);
+
+/// Advances the CRC-32C register `reg` over `count` bytes at `bytes`. Only call it when
+/// `vitrine_crc32c_hardware_available()` returned 1.
+uint32_t vitrine_crc32c_hardware_update(uint32_t reg, const void *bytes, size_t count);
+
+#endif
