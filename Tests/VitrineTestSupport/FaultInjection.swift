@@ -156,6 +156,37 @@ final class RecordingFile: StorageFile, @unchecked Sendable {
     public func syncDirectory(of path: String) throws { try posix.syncDirectory(of: path) }
 }
 
+/// Counts the direct writes a `DirectWriteRefusingFileSystem` refused.
+public final class DirectWriteRefusals: Sendable {
+    private let counter = Atomic<Int>(0)
+    public init() {}
+    public var count: Int { counter.load(ordering: .sequentiallyConsistent) }
+    func refuse() { counter.add(1, ordering: .sequentiallyConsistent) }
+}
+
+/// Real POSIX files whose direct (O_DIRECT) writes all fail with `errno` (EINVAL by default),
+/// as on file systems and devices that accept O_DIRECT at open and refuse it at write time.
+@_spi(Testing) public struct DirectWriteRefusingFileSystem: StorageFileSystem {
+    public let refusals: DirectWriteRefusals
+    public let errno: Int32
+    private let posix = PosixFileSystem()
+
+    public init(refusals: DirectWriteRefusals, errno: Int32 = EINVAL) {
+        self.refusals = refusals
+        self.errno = errno
+    }
+
+    public func open(path: String, create: Bool) throws -> StorageFile {
+        let (refusals, code) = (refusals, errno)
+        return try PosixFile(path: path, create: create) { _, _ in
+            refusals.refuse()
+            return code
+        }
+    }
+    public func fileExists(path: String) -> Bool { posix.fileExists(path: path) }
+    public func syncDirectory(of path: String) throws { try posix.syncDirectory(of: path) }
+}
+
 /// Disk images: what a power cut leaves is built by applying a prefix of the recorded events,
 /// some of the unsynced ones, or a torn last write, to the images of the files before recording.
 public enum DiskImage {
