@@ -152,6 +152,9 @@ final class RecordingFile: StorageFile, @unchecked Sendable {
     public func open(path: String, create: Bool) throws -> StorageFile {
         RecordingFile(inner: try PosixFile(path: path, create: create), index: trace.index(of: path), trace: trace)
     }
+    public func createNew(path: String) throws -> StorageFile {
+        RecordingFile(inner: try PosixFile(path: path, create: true, exclusive: true), index: trace.index(of: path), trace: trace)
+    }
     public func fileExists(path: String) -> Bool { posix.fileExists(path: path) }
     public func syncDirectory(of path: String) throws { try posix.syncDirectory(of: path) }
 }
@@ -183,6 +186,7 @@ public final class DirectWriteRefusals: Sendable {
             return code
         }
     }
+    public func createNew(path: String) throws -> StorageFile { try posix.createNew(path: path) }
     public func fileExists(path: String) -> Bool { posix.fileExists(path: path) }
     public func syncDirectory(of path: String) throws { try posix.syncDirectory(of: path) }
 }

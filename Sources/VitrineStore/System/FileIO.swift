@@ -45,6 +45,11 @@ extension StorageFile {
 /// Opens files. `create` makes the file with mode 0600 if missing.
 @_spi(Testing) public protocol StorageFileSystem: Sendable {
     func open(path: String, create: Bool) throws -> StorageFile
+    /// Creates a file that must not exist yet (mode 0600): fails with EEXIST if anything is at
+    /// `path`, a symlink included, dangling or not (O_CREAT | O_EXCL | O_NOFOLLOW). The only
+    /// way the engine makes a file it will write before checking it: nothing planted at the
+    /// name can be followed or truncated.
+    func createNew(path: String) throws -> StorageFile
     func fileExists(path: String) -> Bool
     func syncDirectory(of path: String) throws
 }
@@ -87,11 +92,15 @@ extension StorageFile {
     private let directWriteFault: (@Sendable (_ offset: Int64, _ count: Int) -> Int32?)?
 
     /// - Parameter directWriteFault: tests only (see the property).
-    @_spi(Testing) public init(path: String, create: Bool,
+    /// - Parameters:
+    ///   - create: make the file if missing.
+    ///   - exclusive: with `create`, fail with EEXIST if anything is at `path` (O_EXCL | O_NOFOLLOW).
+    ///   - directWriteFault: tests only (see the property).
+    @_spi(Testing) public init(path: String, create: Bool, exclusive: Bool = false,
                                directWriteFault: (@Sendable (_ offset: Int64, _ count: Int) -> Int32?)? = nil) throws {
         self.path = path
         self.directWriteFault = directWriteFault
-        let flags = O_RDWR | (create ? O_CREAT : 0)
+        let flags = O_RDWR | (create ? O_CREAT : 0) | (create && exclusive ? O_EXCL | O_NOFOLLOW : 0)
         descriptor = try Syscalls.open(path, flags: flags, mode: 0o600)
     }
 
@@ -170,6 +179,9 @@ extension StorageFile {
 @_spi(Testing) public struct PosixFileSystem: StorageFileSystem {
     @_spi(Testing) public init() {}
     @_spi(Testing) public func open(path: String, create: Bool) throws -> StorageFile { try PosixFile(path: path, create: create) }
+    @_spi(Testing) public func createNew(path: String) throws -> StorageFile {
+        try PosixFile(path: path, create: true, exclusive: true)
+    }
     @_spi(Testing) public func fileExists(path: String) -> Bool { access(path, F_OK) == 0 }
     @_spi(Testing) public func syncDirectory(of path: String) throws { try Syscalls.syncDirectory(of: path) }
 }
