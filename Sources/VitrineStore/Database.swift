@@ -7,7 +7,8 @@
 // Commit, in order (Commit.swift): dirty pages -> their new page numbers (pwrite into the data file, not
 // synced; they are unreachable until published), the transaction's logical record -> the log,
 // then by durability mode:
-//   .full     fdatasync the log, publish, return.
+//   .full     make the log record durable (one O_DIRECT | O_DSYNC write; a buffered write and
+//             fdatasync where the file system refuses direct I/O), publish, return.
 //   .grouped  release the writer lock, then wait until some committer's fdatasync covers this
 //             record (one leader syncs for all who are waiting), publish, return.
 //   .relaxed  publish and return; a flusher thread syncs the log every `relaxedSyncInterval`
@@ -27,7 +28,10 @@ import Synchronization
 
 /// When `write` returns relative to the disk. See the type's documentation for the crash window.
 public enum Durability: String, Sendable, CaseIterable {
-    /// Each commit is on stable storage (fdatasync of the log) before `write` returns.
+    /// Each commit is on stable storage before `write` returns: its log record is written with
+    /// one synchronous O_DIRECT | O_DSYNC write, or, where the file system refuses direct I/O
+    /// (at open, or with EINVAL at write time: `DatabaseStatistics.logWrites`), with a buffered
+    /// write and fdatasync.
     case full
     /// Concurrent committers share one fdatasync; each `write` still returns only once its own
     /// commit is durable.
@@ -177,6 +181,9 @@ public final class Database: @unchecked Sendable {
     /// durable first; queued `batchWrite` callers get `.closed`; a `.grouped` committer still
     /// waiting for its sync is covered by one last sync here (or gets `.closed`), and nothing
     /// touches the files once they are released.
+    ///
+    /// Not from inside a `write` or `batchWrite` closure: the transaction holds the writer lock
+    /// that `close()` needs (and a batch closure would wait for its own batch to end).
     public func close() {
         // Before the writer lock: a running batch holds it, and must finish and become durable.
         if !batch.isBatchThread { batch.stop() }
