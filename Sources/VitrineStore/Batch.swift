@@ -135,6 +135,12 @@ final class BatchCommitter: @unchecked Sendable {
         return pending.count
     }
 
+    /// Whether `stop()` has begun.
+    var isStopping: Bool {
+        lock.lock(); defer { lock.unlock() }
+        return stopping
+    }
+
     func submit(_ request: BatchRequest) throws {
         lock.lock()
         defer { lock.unlock() }

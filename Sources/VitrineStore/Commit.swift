@@ -139,7 +139,22 @@ extension Database {
                 commitLock.wait()
                 continue
             }
+            // close() synced what was written before it released the log; a record it did not
+            // cover is not acknowledged.
+            if durabilityClosed { throw StoreError.closed }
             syncLogAsLeader(publishing: writtenSnapshot)
         }
+    }
+
+    /// At close (writer lock held): waits for a running leader's sync, then makes every record
+    /// written so far durable with one last sync (when no sync has failed), so that committers
+    /// still on their way to `waitUntilDurable` find their commit durable and never become a
+    /// leader on a released log. After this, `waitUntilDurable` syncs nothing.
+    func finishDurabilityWaits() {
+        commitLock.lock()
+        defer { commitLock.unlock() }
+        while syncInProgress { commitLock.wait() }
+        durabilityClosed = true
+        if writtenTxid > durableTxid && syncFailure == nil { syncLogAsLeader(publishing: writtenSnapshot) }
     }
 }

@@ -6,11 +6,26 @@ import Glibc
 
 extension Database {
     /// Writes a compacted copy of the current state to a new database file at `path`.
-    /// - Throws: `.io` with EEXIST if `path` exists; `.corruptPage` if the source is damaged;
-    ///   `.io` for write failures (the partial copy is removed).
+    /// - Throws: `.io` with EEXIST if `path` or `path-wal` exists (a symlink included, even a
+    ///   dangling one); `.corruptPage` if the source is damaged; `.io` for write failures (the
+    ///   partial copy is removed).
     public func compact(to path: String) throws {
-        if access(path, F_OK) == 0 || access(path + "-wal", F_OK) == 0 {
+        // Claim both names atomically (O_EXCL, and link() for the data file) rather than check
+        // and then open: whatever appears at either name meanwhile is left alone, never opened.
+        let walPath = Recovery.logPath(for: path)
+        do {
+            try options.fileSystem.createNew(path: walPath).close()
+        } catch StoreError.io(_, _, let code) where code == EEXIST {
             throw StoreError.io(operation: "compact", path: path, errno: EEXIST)
+        }
+        do {
+            try Recovery.create(path: path, fs: options.fileSystem, exclusive: true)
+        } catch {
+            unlink(walPath)
+            if case .io(_, _, let code)? = error as? StoreError, code == EEXIST {
+                throw StoreError.io(operation: "compact", path: path, errno: EEXIST)
+            }
+            throw error
         }
         do {
             try read { tx in

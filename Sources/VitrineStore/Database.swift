@@ -7,7 +7,8 @@
 // Commit, in order (Commit.swift): dirty pages -> their new page numbers (pwrite into the data file, not
 // synced; they are unreachable until published), the transaction's logical record -> the log,
 // then by durability mode:
-//   .full     fdatasync the log, publish, return.
+//   .full     make the log record durable (one O_DIRECT | O_DSYNC write; a buffered write and
+//             fdatasync where the file system refuses direct I/O), publish, return.
 //   .grouped  release the writer lock, then wait until some committer's fdatasync covers this
 //             record (one leader syncs for all who are waiting), publish, return.
 //   .relaxed  publish and return; a flusher thread syncs the log every `relaxedSyncInterval`
@@ -27,7 +28,10 @@ import Synchronization
 
 /// When `write` returns relative to the disk. See the type's documentation for the crash window.
 public enum Durability: String, Sendable, CaseIterable {
-    /// Each commit is on stable storage (fdatasync of the log) before `write` returns.
+    /// Each commit is on stable storage before `write` returns: its log record is written with
+    /// one synchronous O_DIRECT | O_DSYNC write, or, where the file system refuses direct I/O
+    /// (at open, or with EINVAL at write time: `DatabaseStatistics.logWrites`), with a buffered
+    /// write and fdatasync.
     case full
     /// Concurrent committers share one fdatasync; each `write` still returns only once its own
     /// commit is durable.
@@ -105,6 +109,10 @@ public final class Database: @unchecked Sendable {
     // Shared with readers.
     let snapshots: SnapshotRegistry
     let poison = Mutex<String?>(nil)
+    /// 0 open; 2 once `close()` is done with the files and they may be released.
+    let closeStage = Atomic<Int>(0)
+    /// Whether the map and the files have been released.
+    let released = Mutex<Bool>(false)
 
     // Group commit.
     let commitLock = ConditionLock()
@@ -114,10 +122,16 @@ public final class Database: @unchecked Sendable {
     var syncInProgress = false
     var syncFailure: StoreError?
     var flusherStopped = false
+    /// Set by `close()`: no committer may lead a log sync any more.
+    var durabilityClosed = false
 
     // Batch commit (Batch.swift).
     let batch: BatchCommitter
     let writersInFlight = Atomic<Int>(0)
+
+    /// Test hook: runs on a committer's thread after it released the writer lock and before it
+    /// waits for its commit to become durable (the window in which `close()` can begin).
+    var afterCommitBeforeDurableWait: (@Sendable () -> Void)?
 
     /// Opens (creating if missing) the database at `path`, recovering from the log if the last
     /// process stopped without a clean close.
@@ -149,6 +163,8 @@ public final class Database: @unchecked Sendable {
             // closed first, or close() would close the lock descriptor a second time — by
             // then possibly another file's descriptor number.
             _ = snapshots.markClosed()
+            released.withLock { $0 = true }
+            closeStage.store(2, ordering: .sequentiallyConsistent)
             dataFile.close()
             log.file.close()
             Syscalls.close(lockDescriptor)
@@ -159,23 +175,55 @@ public final class Database: @unchecked Sendable {
     deinit { close() }
 
     /// Checkpoints (so the next open has no log to replay) and releases the map, the files and
-    /// the lock. Waits for running read transactions to finish; new ones throw `.closed`.
+    /// the lock. New transactions and calls throw `.closed` from the moment it begins.
+    ///
+    /// It waits for running read transactions to end without holding the writer lock, so a
+    /// reader that calls `write`, `batchWrite`, `sync`, `checkpoint`, `verify` or `statistics`
+    /// inside its read gets `.closed` and can leave. Called from inside a read on this thread,
+    /// `close()` does everything but release the map and the files, and returns: the end of that
+    /// read (or of the last other reader) releases them. A running batch finishes and becomes
+    /// durable first; queued `batchWrite` callers get `.closed`; a `.grouped` committer still
+    /// waiting for its sync is covered by one last sync here (or gets `.closed`), and nothing
+    /// touches the files once they are released.
+    ///
+    /// Not from inside a `write` or `batchWrite` closure: the transaction holds the writer lock
+    /// that `close()` needs (and a batch closure would wait for its own batch to end).
     public func close() {
         // Before the writer lock: a running batch holds it, and must finish and become durable.
         if !batch.isBatchThread { batch.stop() }
         writer.lock()
-        defer { writer.unlock() }
-        if snapshots.markClosed() { return }
-        stopFlusher()
-        if poison.withLock({ $0 }) == nil {
-            if log.logBytes > 0 || latest.txid != meta.txid { try? checkpointLocked() }
+        if !snapshots.markClosed() {
+            stopFlusher()
+            if poison.withLock({ $0 }) == nil {
+                if log.logBytes > 0 || latest.txid != meta.txid { try? checkpointLocked() }
+            }
+            // Even when poisoned (no checkpoint): no group-commit leader may start after this.
+            finishDurabilityWaits()
             if poison.withLock({ $0 }) == nil { try? log.shrink() }
+            closeStage.store(2, ordering: .sequentiallyConsistent)
         }
-        while snapshots.hasReaders { usleep(1000) }
-        pager.unmapAll()
-        log.file.close()
-        dataFile.close()
-        Syscalls.close(lockDescriptor)
+        writer.unlock()
+        // A reader on this thread cannot leave while we wait: the end of its read releases.
+        if snapshots.isHeldByCurrentThread { return }
+        while !releaseIfUnused() { usleep(1000) }
+    }
+
+    /// Once `close()` has finished with the files and no reader is left, unmaps and closes
+    /// everything (once). Returns whether that is done. Called by `close()` and by every reader
+    /// leaving a closed database, so whoever is last releases.
+    @discardableResult
+    func releaseIfUnused() -> Bool {
+        guard closeStage.load(ordering: .sequentiallyConsistent) == 2 else { return false }
+        return released.withLock { done in
+            if done { return true }
+            if snapshots.hasReaders { return false }
+            done = true
+            pager.unmapAll()
+            log.file.close()
+            dataFile.close()
+            Syscalls.close(lockDescriptor)
+            return true
+        }
     }
 
     // MARK: - Reading
@@ -184,11 +232,19 @@ public final class Database: @unchecked Sendable {
     /// and other readers and never waits for them. The transaction is valid only inside `body`.
     /// - Throws: what `body` throws; `.closed`.
     public func read<T>(_ body: (ReadTransaction) throws -> T) throws -> T {
-        let ticket = try snapshots.enter()
+        let ticket: SnapshotRegistry.Ticket
+        do {
+            ticket = try snapshots.enter()
+        } catch {
+            // Its brief claim may have hidden the last reader's leaving from that reader.
+            releaseIfUnused()
+            throw error
+        }
         let tx = ReadTransaction(database: self, snapshot: ticket.snapshot)
         defer {
             tx.close()
             snapshots.leave(ticket)
+            if closeStage.load(ordering: .relaxed) != 0 { releaseIfUnused() }
         }
         return try body(tx)
     }
@@ -242,7 +298,10 @@ public final class Database: @unchecked Sendable {
                 tx.rollback()
             }
         }
-        if let txid = waitFor { try waitUntilDurable(txid) }
+        if let txid = waitFor {
+            afterCommitBeforeDurableWait?()
+            try waitUntilDurable(txid)
+        }
         return result
     }
 

@@ -12,6 +12,13 @@
 // Writes use pwrite on the same file; Linux keeps a shared map coherent with pwrite, so a page
 // is readable through the map as soon as the write returns. Only the writer writes, and only to
 // pages no snapshot can reach (see PageAllocator.swift).
+//
+// Touching a mapped page beyond the end of the file raises SIGBUS, not an error. A snapshot's
+// page count can exceed the file: pages allocated and given up without being written (the
+// checkpoint extends the file over them, later). So a page number at or beyond the end of the
+// file, as far as this process knows it (`fileEndPage`, re-read with fstat before refusing),
+// is `corruptPage`, never a read. What this cannot cover is another process truncating the
+// file under the map: as with LMDB, that is outside the contract (formats/database-file.md 17).
 
 import Glibc
 import Synchronization
@@ -30,9 +37,13 @@ final class Pager: @unchecked Sendable {
     /// Where runs of dirty pages are gathered for one pwrite (writer only).
     private static let stagingPages = 64
     private let staging = UnsafeMutableRawPointer.allocate(byteCount: Pager.stagingPages * PageLayout.size, alignment: 4096)
+    /// Pages the file is known to hold (it only grows while open): raised by every write,
+    /// re-read from the file before a page beyond it is refused.
+    private let fileEndPage = Atomic<UInt64>(0)
 
     init(file: StorageFile, initialPageCount: UInt64, minimumMapBytes: Int) throws {
         self.file = file
+        fileEndPage.store(UInt64(max(0, try file.size())) / UInt64(PageLayout.size), ordering: .relaxed)
         let bitmapBytes = Int(verifiedCapacity / 8)
         verifiedWords = Syscalls.mapAnonymous(length: bitmapBytes)?.bindMemory(to: Atomic<UInt64>.self, capacity: bitmapBytes / 8)
         _ = try ensureMapped(pageCount: initialPageCount, minimumBytes: minimumMapBytes)
@@ -85,6 +96,9 @@ final class Pager: @unchecked Sendable {
         guard page >= 2, page < limit, page < mapping.pageCapacity else {
             throw StoreError.corruptPage(page: page, reason: "page number out of range (database has \(limit) pages)")
         }
+        if page >= fileEndPage.load(ordering: .relaxed), let reason = beyondEndOfFile(page) {
+            throw StoreError.corruptPage(page: page, reason: reason)
+        }
         let base = mapping.base + Int(page) * PageLayout.size
         if !isVerified(page) {
             if let reason = PageView.validate(base, pageNumber: page) {
@@ -98,7 +112,26 @@ final class Pager: @unchecked Sendable {
     /// Checks a page without consulting or updating the verified bitmap (for `verify()`).
     func validateFresh(_ page: PageNumber, in mapping: Mapping, limit: UInt64) -> String? {
         guard page >= 2, page < limit, page < mapping.pageCapacity else { return "page number out of range" }
+        if page >= fileEndPage.load(ordering: .relaxed), let reason = beyondEndOfFile(page) { return reason }
         return PageView.validate(mapping.base + Int(page) * PageLayout.size, pageNumber: page)
+    }
+
+    /// Why `page` cannot be read through the map (it is beyond the end of the file), or nil.
+    /// The slow path: re-reads the file's size first, since something may have extended it.
+    private func beyondEndOfFile(_ page: PageNumber) -> String? {
+        guard let bytes = try? file.size() else { return "page \(page): size of the file unknown" }
+        let pages = UInt64(max(0, bytes)) / UInt64(PageLayout.size)
+        noteFileEnd(pages)
+        return page < pages ? nil : "page beyond the end of the file (\(pages) pages)"
+    }
+
+    private func noteFileEnd(_ pages: UInt64) {
+        var seen = fileEndPage.load(ordering: .relaxed)
+        while pages > seen {
+            let (exchanged, now) = fileEndPage.compareExchange(expected: seen, desired: pages, ordering: .relaxed)
+            if exchanged { break }
+            seen = now
+        }
     }
 
     /// Writes page images, coalescing runs of consecutive pages into one pwrite each.
@@ -118,6 +151,7 @@ final class Pager: @unchecked Sendable {
                 try file.write(run, at: offset)
             }
             for k in i..<j { markVerified(sorted[k].0) }
+            noteFileEnd(sorted[j - 1].0 + 1)
             i = j
         }
     }
@@ -140,6 +174,7 @@ final class Pager: @unchecked Sendable {
                 try file.write(UnsafeRawPointer(staging), count: (j - i) * PageLayout.size, at: offset)
             }
             for k in i..<j { markVerified(sorted[k].number) }
+            noteFileEnd(sorted[j - 1].number + 1)
             i = j
         }
     }

@@ -2,7 +2,12 @@
 //
 //   1. Create the file if missing (written under a temporary name, synced, then linked to the
 //      real name, so a crash never leaves a half-made database there and two processes racing
-//      to create it end up with one file). Lock it (flock on a descriptor of its own).
+//      to create it end up with one file). The temporary name has a random suffix and is
+//      created with O_EXCL | O_NOFOLLOW: nothing planted there (a symlink, or the file of a
+//      process with the same pid in another container on a shared volume) is followed or
+//      truncated. Lock it (flock on a descriptor of its own). Sync the directory at every open:
+//      the process that created the file or the log may have died before syncing their entries,
+//      and commits acknowledged through an entry a power cut can take away would be lost.
 //   2. Read both meta slots; keep the valid one with the higher checkpoint sequence. Neither
 //      has our magic: not a database. Magic but a newer version: unsupported.
 //   3. Check the file holds every page the meta counts; load the free-list chain.
@@ -68,14 +73,13 @@ enum Recovery {
             // The free list is read on the first write, not here: opening costs the same
             // whatever the size of the file and of its free list (Database.loadFreeListIfNeeded).
             let allocator = PageAllocator(pageCount: meta.pageCount, free: [], chain: [])
-            let logExisted = fs.fileExists(path: logPath(for: path))
             let logFile = try fs.open(path: logPath(for: path), create: true)
             let header: WriteAheadLog.Header?
             let log: WriteAheadLog
             do {
-                // A log made just now must have a durable directory entry before any commit
-                // is acknowledged through it.
-                if !logExisted { try fs.syncDirectory(of: path) }
+                // The data file and the log need durable directory entries before any commit is
+                // acknowledged through them, whoever created them (see step 1).
+                try fs.syncDirectory(of: path)
                 header = try WriteAheadLog.readHeader(logFile)
                 log = try WriteAheadLog(file: logFile, databaseId: meta.databaseId, generation: meta.logGeneration,
                                         baseTxid: meta.txid, growthBytes: options.logGrowthBytes,
@@ -107,19 +111,30 @@ enum Recovery {
         return [(0, zero.encode()), (Int64(PageLayout.size), meta.encode())]
     }
 
-    private static func create(path: String, fs: any StorageFileSystem) throws {
-        let temporary = path + ".creating-\(getpid())"
-        do {
-            let f = try fs.open(path: temporary, create: true)
+    /// Creates the database file at `path` (step 1). If something is already there, another
+    /// process created it first: fine, unless `exclusive`, which then throws `.io` with EEXIST.
+    static func create(path: String, fs: any StorageFileSystem, exclusive: Bool = false) throws {
+        var temporary = ""
+        var file: StorageFile? = nil
+        while file == nil {
+            temporary = path + ".creating-\(getpid())-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+            do {
+                file = try fs.createNew(path: temporary)
+            } catch StoreError.io(_, _, let code) where code == EEXIST {
+                continue   // one chance in 2^64 per try: try another name
+            }
+        }
+        defer { unlink(temporary) }
+        if let f = file {
             defer { f.close() }
-            try f.truncate(to: 0)
             for page in initialMetaPages() { try f.write(page.bytes, at: page.offset) }
             try f.sync()
         }
-        defer { unlink(temporary) }
-        // link() fails if the name exists: whoever links first created the database.
-        if link(temporary, path) != 0 && errno != EEXIST {
-            throw StoreError.io(operation: "link", path: path, errno: errno)
+        // link() fails if the name exists (a symlink included, which it does not follow):
+        // whoever links first created the database.
+        if link(temporary, path) != 0 {
+            let code = errno
+            if code != EEXIST || exclusive { throw StoreError.io(operation: "link", path: path, errno: code) }
         }
         try fs.syncDirectory(of: path)
     }

@@ -17,6 +17,9 @@
 //   its slot, and any earlier scan saw a published txid of at most T.
 // - `closed` is set before `close()` waits for the slots to empty, and a reader checks it after
 //   claiming its slot, so either the reader sees it and backs out, or `close()` sees the reader.
+// - Each slot also records the thread that holds it (written and read only by that thread, so
+//   relaxed), which lets `close()` tell that it was called from inside a read of its own thread:
+//   waiting for that reader would wait forever.
 // All atomics are sequentially consistent: x86 loads stay plain loads, and only publishers and
 // slot claims pay for stronger stores.
 
@@ -36,8 +39,10 @@ final class SnapshotRegistry: @unchecked Sendable {
     private static let slotCount = 128
     /// txid + 1 of the snapshot a reader holds; 0 = free.
     private let slots: UnsafeMutablePointer<Atomic<UInt64>>
-    /// Readers beyond the slots (more than `slotCount` at once): txid -> count.
-    private let overflow = Mutex<[UInt64: Int]>([:])
+    /// The thread holding each slot (0 = none).
+    private let owners: UnsafeMutablePointer<Atomic<UInt>>
+    /// Readers beyond the slots (more than `slotCount` at once): txid -> count, thread -> count.
+    private let overflow = Mutex<(readers: [UInt64: Int], threads: [UInt: Int])>(([:], [:]))
     private let overflowCount = Atomic<Int>(0)
     private let closedFlag = Atomic<Bool>(false)
 
@@ -50,11 +55,15 @@ final class SnapshotRegistry: @unchecked Sendable {
         mapPages = Atomic(s.mapping.pageCapacity)
         slots = UnsafeMutablePointer<Atomic<UInt64>>.allocate(capacity: Self.slotCount)
         for i in 0..<Self.slotCount { (slots + i).initialize(to: Atomic(0)) }
+        owners = UnsafeMutablePointer<Atomic<UInt>>.allocate(capacity: Self.slotCount)
+        for i in 0..<Self.slotCount { (owners + i).initialize(to: Atomic(0)) }
     }
 
     deinit {
         slots.deinitialize(count: Self.slotCount)
         slots.deallocate()
+        owners.deinitialize(count: Self.slotCount)
+        owners.deallocate()
     }
 
     // MARK: - Publishing
@@ -121,26 +130,34 @@ final class SnapshotRegistry: @unchecked Sendable {
 
     private func claim(_ s: Snapshot) -> Ticket {
         // Start at a slot picked by the thread so that threads rarely contend for one.
-        let start = Int((UInt(pthread_self()) >> 8) % UInt(Self.slotCount))
+        let thread = UInt(pthread_self())
+        let start = Int((thread >> 8) % UInt(Self.slotCount))
         for k in 0..<Self.slotCount {
             let i = (start + k) % Self.slotCount
             if slots[i].compareExchange(expected: 0, desired: s.txid &+ 1, ordering: .sequentiallyConsistent).exchanged {
+                owners[i].store(thread, ordering: .relaxed)
                 return Ticket(slot: i, snapshot: s)
             }
         }
-        overflow.withLock { $0[s.txid, default: 0] += 1 }
+        overflow.withLock {
+            $0.readers[s.txid, default: 0] += 1
+            $0.threads[thread, default: 0] += 1
+        }
         overflowCount.add(1, ordering: .sequentiallyConsistent)
         return Ticket(slot: -1, snapshot: s)
     }
 
     func leave(_ ticket: Ticket) {
         if ticket.slot >= 0 {
+            owners[ticket.slot].store(0, ordering: .relaxed)
             slots[ticket.slot].store(0, ordering: .sequentiallyConsistent)
             return
         }
-        overflow.withLock { readers in
+        overflow.withLock { o in
             let t = ticket.snapshot.txid
-            if let n = readers[t] { if n <= 1 { readers.removeValue(forKey: t) } else { readers[t] = n - 1 } }
+            if let n = o.readers[t] { if n <= 1 { o.readers.removeValue(forKey: t) } else { o.readers[t] = n - 1 } }
+            let thread = UInt(pthread_self())
+            if let n = o.threads[thread] { if n <= 1 { o.threads.removeValue(forKey: thread) } else { o.threads[thread] = n - 1 } }
         }
         overflowCount.subtract(1, ordering: .sequentiallyConsistent)
     }
@@ -153,7 +170,7 @@ final class SnapshotRegistry: @unchecked Sendable {
             if v != 0 && v - 1 < oldest { oldest = v - 1 }
         }
         if overflowCount.load(ordering: .sequentiallyConsistent) > 0 {
-            overflow.withLock { for t in $0.keys where t < oldest { oldest = t } }
+            overflow.withLock { for t in $0.readers.keys where t < oldest { oldest = t } }
         }
         return oldest
     }
@@ -161,6 +178,18 @@ final class SnapshotRegistry: @unchecked Sendable {
     var hasReaders: Bool {
         if overflowCount.load(ordering: .sequentiallyConsistent) > 0 { return true }
         for i in 0..<Self.slotCount where slots[i].load(ordering: .sequentiallyConsistent) != 0 { return true }
+        return false
+    }
+
+    /// Whether the calling thread is inside a read (of this database).
+    var isHeldByCurrentThread: Bool {
+        let thread = UInt(pthread_self())
+        for i in 0..<Self.slotCount where owners[i].load(ordering: .relaxed) == thread {
+            if slots[i].load(ordering: .sequentiallyConsistent) != 0 { return true }
+        }
+        if overflowCount.load(ordering: .sequentiallyConsistent) > 0 {
+            return overflow.withLock { $0.threads[thread] != nil }
+        }
         return false
     }
 

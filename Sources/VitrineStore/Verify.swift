@@ -59,6 +59,21 @@ public struct DatabaseStatistics: Sendable {
     public var checkpointSequence: UInt64
     public var catalogPages: Int
     public var tables: [TableStatistics]
+    /// How log records reach the disk.
+    public var logWrites: LogWriteMode = .buffered
+}
+
+/// How the write-ahead log reaches the disk (`DatabaseStatistics.logWrites`).
+public enum LogWriteMode: String, Sendable {
+    /// Aligned writes through an O_DIRECT | O_DSYNC descriptor: durable when the write returns
+    /// (`.full` and `.grouped`, where the file system allows it).
+    case direct
+    /// Writes through the page cache, made durable by fdatasync (`.relaxed`, or a file system
+    /// that refuses O_DIRECT at open).
+    case buffered
+    /// The file system accepted O_DIRECT at open but refused a direct write (EINVAL): writes went
+    /// back to the page cache + fdatasync, until the database is reopened.
+    case bufferedAfterDirectRefused
 }
 
 /// Walks trees page by page, recording problems instead of stopping at the first.
@@ -297,7 +312,9 @@ extension Database {
                                       fileBytes: (try? dataFile.size()) ?? 0, logBytes: counters.logBytes,
                                       freePages: counters.freePages, lastTransactionId: tx.snapshot.txid,
                                       checkpointSequence: counters.checkpointSequence,
-                                      catalogPages: catalogPages, tables: tables)
+                                      catalogPages: catalogPages, tables: tables,
+                                      logWrites: log.file.directWritesRefused ? .bufferedAfterDirectRefused
+                                          : log.file.usesDirectWrites ? .direct : .buffered)
         }
     }
 }

@@ -7,10 +7,10 @@ import VitrineStore
 enum Compact: Command {
     static let spec = CommandSpec(
         name: "compact",
-        summary: "write a compacted copy of the database to OUT (not supported by the engine yet)",
+        summary: "write a compacted copy of the database to OUT",
         positionals: [PositionalSpec(name: "OUT", help: "the new database file (must not exist)")],
         options: [.db],
-        details: "The source database is only read. Exits 2 until the engine provides Database.compact(to:).")
+        details: "The source database is only read (from one snapshot; it stays open for writes meanwhile). OUT and OUT-wal must not exist; the copy has no free pages and an empty log.")
 
     static func run(_ args: ParsedArguments) throws -> Int32 {
         let out = try ParsedArguments.text(args.positionals[0], "OUT")
@@ -19,7 +19,7 @@ enum Compact: Command {
             guard URL(fileURLWithPath: out).standardizedFileURL != URL(fileURLWithPath: db.path).standardizedFileURL else {
                 throw UsageError("OUT must differ from the database")
             }
-            try db.database.compactCopy(to: out)
+            try db.database.compact(to: out)
             print("compacted \(db.path) into \(out)")
             return 0
         }

@@ -36,6 +36,7 @@ public final class IOTrace: @unchecked Sendable {
         var failAt: Int? = nil
         var failErrno: Int32 = EIO
         var failKinds: Set<String> = []
+        var usesAfterClose = 0
     }
     private let state = Mutex(State())
 
@@ -44,6 +45,11 @@ public final class IOTrace: @unchecked Sendable {
     public var events: [IOEvent] { state.withLock { $0.events } }
     public var count: Int { state.withLock { $0.events.count } }
     public var paths: [String] { state.withLock { $0.paths } }
+    /// Writes, syncs and truncates attempted on a file after it was closed (each one refused
+    /// with EBADF instead of reaching a descriptor number that may belong to another file by then).
+    public var usesAfterClose: Int { state.withLock { $0.usesAfterClose } }
+
+    func recordUseAfterClose() { state.withLock { $0.usesAfterClose += 1 } }
 
     /// The number of the file at `path` (registering it on first use).
     public func index(of path: String) -> Int {
@@ -80,6 +86,7 @@ final class RecordingFile: StorageFile, @unchecked Sendable {
     let inner: PosixFile
     let index: Int
     let trace: IOTrace
+    private let isClosed = Atomic<Bool>(false)
     var path: String { inner.path }
     var descriptor: Int32 { inner.descriptor }
 
@@ -93,7 +100,16 @@ final class RecordingFile: StorageFile, @unchecked Sendable {
         try inner.read(into: buffer, count: count, at: offset)
     }
 
+    /// Refuses a call on a closed file (and counts it in the trace).
+    private func checkOpen() throws {
+        if isClosed.load(ordering: .sequentiallyConsistent) {
+            trace.recordUseAfterClose()
+            throw StoreError.io(operation: "use after close", path: path, errno: EBADF)
+        }
+    }
+
     func write(_ buffer: UnsafeRawPointer, count: Int, at offset: Int64) throws {
+        try checkOpen()
         let bytes = [UInt8](UnsafeRawBufferPointer(start: buffer, count: count))
         if let e = trace.record(.write(file: index, offset: offset, bytes: bytes), kind: "write") {
             throw StoreError.io(operation: "pwrite", path: path, errno: e)
@@ -102,6 +118,7 @@ final class RecordingFile: StorageFile, @unchecked Sendable {
     }
 
     func sync() throws {
+        try checkOpen()
         if let e = trace.record(.sync(file: index), kind: "sync") {
             throw StoreError.io(operation: "fdatasync", path: path, errno: e)
         }
@@ -111,13 +128,17 @@ final class RecordingFile: StorageFile, @unchecked Sendable {
     func size() throws -> Int64 { try inner.size() }
 
     func truncate(to length: Int64) throws {
+        try checkOpen()
         if let e = trace.record(.truncate(file: index, length: length), kind: "truncate") {
             throw StoreError.io(operation: "ftruncate", path: path, errno: e)
         }
         try inner.truncate(to: length)
     }
 
-    func close() { inner.close() }
+    func close() {
+        isClosed.store(true, ordering: .sequentiallyConsistent)
+        inner.close()
+    }
 }
 
 /// Opens every file as a `RecordingFile` on `trace`. (No direct I/O: the recorded writes are the
@@ -131,6 +152,41 @@ final class RecordingFile: StorageFile, @unchecked Sendable {
     public func open(path: String, create: Bool) throws -> StorageFile {
         RecordingFile(inner: try PosixFile(path: path, create: create), index: trace.index(of: path), trace: trace)
     }
+    public func createNew(path: String) throws -> StorageFile {
+        RecordingFile(inner: try PosixFile(path: path, create: true, exclusive: true), index: trace.index(of: path), trace: trace)
+    }
+    public func fileExists(path: String) -> Bool { posix.fileExists(path: path) }
+    public func syncDirectory(of path: String) throws { try posix.syncDirectory(of: path) }
+}
+
+/// Counts the direct writes a `DirectWriteRefusingFileSystem` refused.
+public final class DirectWriteRefusals: Sendable {
+    private let counter = Atomic<Int>(0)
+    public init() {}
+    public var count: Int { counter.load(ordering: .sequentiallyConsistent) }
+    func refuse() { counter.add(1, ordering: .sequentiallyConsistent) }
+}
+
+/// Real POSIX files whose direct (O_DIRECT) writes all fail with `errno` (EINVAL by default),
+/// as on file systems and devices that accept O_DIRECT at open and refuse it at write time.
+@_spi(Testing) public struct DirectWriteRefusingFileSystem: StorageFileSystem {
+    public let refusals: DirectWriteRefusals
+    public let errno: Int32
+    private let posix = PosixFileSystem()
+
+    public init(refusals: DirectWriteRefusals, errno: Int32 = EINVAL) {
+        self.refusals = refusals
+        self.errno = errno
+    }
+
+    public func open(path: String, create: Bool) throws -> StorageFile {
+        let (refusals, code) = (refusals, errno)
+        return try PosixFile(path: path, create: create) { _, _ in
+            refusals.refuse()
+            return code
+        }
+    }
+    public func createNew(path: String) throws -> StorageFile { try posix.createNew(path: path) }
     public func fileExists(path: String) -> Bool { posix.fileExists(path: path) }
     public func syncDirectory(of path: String) throws { try posix.syncDirectory(of: path) }
 }

@@ -26,6 +26,11 @@ import Synchronization
     /// From now on, writes whose buffer, length and offset are all multiples of
     /// `directWriteAlignment` bypass the page cache (O_DIRECT) when the file system allows it.
     func useDirectWrites()
+    /// Whether aligned writes go to the disk directly (O_DIRECT | O_DSYNC) now.
+    var usesDirectWrites: Bool { get }
+    /// Whether the file system accepted O_DIRECT at open but refused a direct write (EINVAL),
+    /// so that writes went back to the page cache + fdatasync until the file is closed.
+    var directWritesRefused: Bool { get }
 }
 
 /// Alignment (bytes) of writes that may go to the disk directly.
@@ -33,11 +38,18 @@ let directWriteAlignment = 4096
 
 extension StorageFile {
     @_spi(Testing) public func useDirectWrites() {}
+    @_spi(Testing) public var usesDirectWrites: Bool { false }
+    @_spi(Testing) public var directWritesRefused: Bool { false }
 }
 
 /// Opens files. `create` makes the file with mode 0600 if missing.
 @_spi(Testing) public protocol StorageFileSystem: Sendable {
     func open(path: String, create: Bool) throws -> StorageFile
+    /// Creates a file that must not exist yet (mode 0600): fails with EEXIST if anything is at
+    /// `path`, a symlink included, dangling or not (O_CREAT | O_EXCL | O_NOFOLLOW). The only
+    /// way the engine makes a file it will write before checking it: nothing planted at the
+    /// name can be followed or truncated.
+    func createNew(path: String) throws -> StorageFile
     func fileExists(path: String) -> Bool
     func syncDirectory(of path: String) throws
 }
@@ -69,13 +81,26 @@ extension StorageFile {
     /// O_DIRECT | O_DSYNC descriptor for aligned writes, or -1. Set once, at open, before other
     /// threads can reach the file.
     private var directDescriptor: Int32 = -1
+    /// Set once a direct write was refused with EINVAL (see `write`); never cleared.
+    private let directRefused = Atomic<Bool>(false)
     /// Whether anything went through the page cache (or changed the size) since the last sync;
     /// writes through `directDescriptor` are durable when they return.
     private let needsSync = Atomic<Bool>(true)
 
-    @_spi(Testing) public init(path: String, create: Bool) throws {
+    /// Fault injection for tests: called before each direct write; an errno it returns fails
+    /// that write as if `pwrite` had returned it.
+    private let directWriteFault: (@Sendable (_ offset: Int64, _ count: Int) -> Int32?)?
+
+    /// - Parameter directWriteFault: tests only (see the property).
+    /// - Parameters:
+    ///   - create: make the file if missing.
+    ///   - exclusive: with `create`, fail with EEXIST if anything is at `path` (O_EXCL | O_NOFOLLOW).
+    ///   - directWriteFault: tests only (see the property).
+    @_spi(Testing) public init(path: String, create: Bool, exclusive: Bool = false,
+                               directWriteFault: (@Sendable (_ offset: Int64, _ count: Int) -> Int32?)? = nil) throws {
         self.path = path
-        let flags = O_RDWR | (create ? O_CREAT : 0)
+        self.directWriteFault = directWriteFault
+        let flags = O_RDWR | (create ? O_CREAT : 0) | (create && exclusive ? O_EXCL | O_NOFOLLOW : 0)
         descriptor = try Syscalls.open(path, flags: flags, mode: 0o600)
     }
 
@@ -85,17 +110,25 @@ extension StorageFile {
 
     @_spi(Testing) public func write(_ buffer: UnsafeRawPointer, count: Int, at offset: Int64) throws {
         let a = directWriteAlignment
-        if directDescriptor >= 0 && Int(bitPattern: buffer) % a == 0 && count % a == 0 && offset % Int64(a) == 0 {
+        if usesDirectWrites && Int(bitPattern: buffer) % a == 0 && count % a == 0 && offset % Int64(a) == 0 {
             do {
+                if let e = directWriteFault?(offset, count) { throw StoreError.io(operation: "pwrite", path: path, errno: e) }
                 try Syscalls.pwrite(directDescriptor, buffer, count: count, offset: offset, path: path)
+                return
+            } catch let StoreError.io(_, _, code) where code == EINVAL {
+                // Some file systems and devices accept O_DIRECT at open and refuse the write
+                // (alignment rules stricter than 4 KiB, or no direct I/O at all). Nothing was
+                // written: take the buffered path (durable at the next fdatasync) from now on,
+                // rather than poison every durable commit. The direct descriptor stays open
+                // until close: another thread may be writing through it at this moment.
+                directRefused.store(true, ordering: .sequentiallyConsistent)
             } catch {
                 needsSync.store(true, ordering: .sequentiallyConsistent)   // maybe partly written
                 throw error
             }
-        } else {
-            needsSync.store(true, ordering: .sequentiallyConsistent)
-            try Syscalls.pwrite(descriptor, buffer, count: count, offset: offset, path: path)
         }
+        needsSync.store(true, ordering: .sequentiallyConsistent)
+        try Syscalls.pwrite(descriptor, buffer, count: count, offset: offset, path: path)
     }
 
     /// A second descriptor opened with O_DIRECT | O_DSYNC. Why: a durable commit writes a few
@@ -109,8 +142,14 @@ extension StorageFile {
         directDescriptor = (try? Syscalls.open(path, flags: O_WRONLY | O_DSYNC | flag)) ?? -1
     }
 
+    @_spi(Testing) public var usesDirectWrites: Bool {
+        directDescriptor >= 0 && !directRefused.load(ordering: .sequentiallyConsistent)
+    }
+
+    @_spi(Testing) public var directWritesRefused: Bool { directRefused.load(ordering: .sequentiallyConsistent) }
+
     @_spi(Testing) public func sync() throws {
-        if directDescriptor >= 0 && !needsSync.exchange(false, ordering: .sequentiallyConsistent) { return }
+        if usesDirectWrites && !needsSync.exchange(false, ordering: .sequentiallyConsistent) { return }
         do {
             try Syscalls.fdatasync(descriptor, path: path)
         } catch {
@@ -140,6 +179,9 @@ extension StorageFile {
 @_spi(Testing) public struct PosixFileSystem: StorageFileSystem {
     @_spi(Testing) public init() {}
     @_spi(Testing) public func open(path: String, create: Bool) throws -> StorageFile { try PosixFile(path: path, create: create) }
+    @_spi(Testing) public func createNew(path: String) throws -> StorageFile {
+        try PosixFile(path: path, create: true, exclusive: true)
+    }
     @_spi(Testing) public func fileExists(path: String) -> Bool { access(path, F_OK) == 0 }
     @_spi(Testing) public func syncDirectory(of path: String) throws { try Syscalls.syncDirectory(of: path) }
 }

@@ -1,14 +1,6 @@
-// Engine features the CLI wraps, and the hex view for `inspect --page`.
+// The hex view of a raw page for `inspect --page`.
 
 import Foundation
-import VitrineStore
-
-extension Database {
-    /// A compacted copy at `path`.
-    func compactCopy(to path: String) throws {
-        try compact(to: path)
-    }
-}
 
 /// The classic hex view: offset, 16 bytes in hex, the printable ASCII.
 func hexView(_ bytes: [UInt8]) -> [String] {

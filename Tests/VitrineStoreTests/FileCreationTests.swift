@@ -1,0 +1,121 @@
+import Foundation
+import Synchronization
+import Testing
+@_spi(Testing) @testable import VitrineStore
+@_spi(Testing) import VitrineTestSupport
+
+/// Creating files safely: a database is made under a temporary name that nobody can predict or
+/// pre-empt (O_CREAT | O_EXCL | O_NOFOLLOW, random suffix) and linked into place; compact(to:)
+/// claims its destination names the same way instead of checking and then opening; every open
+/// syncs the directory, since the process that created or renamed an entry may have died before
+/// it synced it.
+@Suite struct FileCreationTests {
+    static func isSymlink(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFLNK
+    }
+
+    /// Names planted where the old code put its temporary file (`<path>.creating-<pid>`): a
+    /// symlink to a file the user can write, and another process's file (same pid in another
+    /// container on a shared volume). Neither may be followed, truncated or linked into place.
+    @Test func plantedTemporaryNamesAreNeverOpened() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let victim = dir.file("victim")
+        writeFile(victim, bytes("precious"))
+        let first = dir.file("a.db")
+        #expect(symlink(victim, first + ".creating-\(getpid())") == 0)
+        let second = dir.file("b.db")
+        writeFile(second + ".creating-\(getpid())", bytes("another process's database in the making"))
+
+        for path in [first, second] {
+            let db = try Database(path: path)
+            try db.write { try $0.createTable("t").put(bytes("k"), bytes("v")) }
+            db.close()
+            #expect(!Self.isSymlink(path))
+        }
+        let victimKept = readFile(victim) == bytes("precious")
+        #expect(victimKept, "the file a planted symlink points to was written")
+        let otherKept = readFile(second + ".creating-\(getpid())") == bytes("another process's database in the making")
+        #expect(otherKept, "another process's temporary file was truncated")
+        // No temporary file of ours is left behind.
+        let left = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".creating-") }
+        #expect(left.sorted() == ["a.db.creating-\(getpid())", "b.db.creating-\(getpid())"])
+    }
+
+    /// The file system's exclusive creation refuses anything already at the name.
+    @Test func createNewRefusesExistingNamesAndSymlinks() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let fs = PosixFileSystem()
+        writeFile(dir.file("exists"), bytes("x"))
+        #expect(symlink(dir.file("nowhere"), dir.file("dangling")) == 0)
+        for name in ["exists", "dangling"] {
+            #expect(throws: StoreError.io(operation: "open", path: dir.file(name), errno: EEXIST)) {
+                _ = try fs.createNew(path: dir.file(name))
+            }
+        }
+        #expect(!fs.fileExists(path: dir.file("nowhere")))
+        #expect(readFile(dir.file("exists")) == bytes("x"))
+    }
+
+    /// compact(to:) used to check with access() (which follows symlinks) and then open: dangling
+    /// symlinks at the destination passed the check, and opening through them created or wrote
+    /// the files they point to. Now it claims both names exclusively and leaves what it finds.
+    @Test func compactNeverOpensAnExistingName() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let db = try Database(path: dir.file())
+        defer { db.close() }
+        try db.write { try $0.createTable("t").put(bytes("k"), bytes("v")) }
+
+        let target = dir.file("copy.db")
+        #expect(symlink(dir.file("elsewhere-wal"), target + "-wal") == 0)
+        #expect(throws: StoreError.io(operation: "compact", path: target, errno: EEXIST)) { try db.compact(to: target) }
+        #expect(Self.isSymlink(target + "-wal"))
+        #expect(access(dir.file("elsewhere-wal"), F_OK) != 0)
+        #expect(access(target, F_OK) != 0)
+
+        let other = dir.file("other.db")
+        #expect(symlink(dir.file("elsewhere"), other) == 0)
+        #expect(throws: StoreError.io(operation: "compact", path: other, errno: EEXIST)) { try db.compact(to: other) }
+        #expect(Self.isSymlink(other))
+        #expect(access(dir.file("elsewhere"), F_OK) != 0)
+        #expect(access(other + "-wal", F_OK) != 0)
+
+        // And a free destination still works.
+        try db.compact(to: dir.file("fresh.db"))
+        let copy = try Database(path: dir.file("fresh.db"))
+        #expect(try copy.read { try $0.table("t")?.get(bytes("k")) } == bytes("v"))
+        copy.close()
+    }
+
+    /// Counts directory syncs.
+    struct CountingFileSystem: StorageFileSystem {
+        let syncs = Counter()
+        let posix = PosixFileSystem()
+        final class Counter: Sendable {
+            let n = Atomic<Int>(0)
+        }
+        func open(path: String, create: Bool) throws -> StorageFile { try posix.open(path: path, create: create) }
+        func createNew(path: String) throws -> StorageFile { try posix.createNew(path: path) }
+        func fileExists(path: String) -> Bool { posix.fileExists(path: path) }
+        func syncDirectory(of path: String) throws {
+            syncs.n.add(1, ordering: .sequentiallyConsistent)
+            try posix.syncDirectory(of: path)
+        }
+    }
+
+    /// A process that creates the database (or its log) and dies before syncing the directory
+    /// leaves entries a power cut can still take away: the next open, which acknowledges commits
+    /// through them, syncs the directory itself.
+    @Test func everyOpenSyncsTheDirectory() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let made = try Database(path: dir.file())
+        made.close()
+        #expect(access(dir.file() + "-wal", F_OK) == 0)
+        var options = DatabaseOptions()
+        let fs = CountingFileSystem()
+        options.fileSystem = fs
+        let db = try Database(path: dir.file(), options: options)
+        #expect(fs.syncs.n.load(ordering: .sequentiallyConsistent) >= 1)
+        db.close()
+    }
+}
