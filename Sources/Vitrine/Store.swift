@@ -11,10 +11,13 @@ public struct Configuration: Sendable {
     public var partners: [Partner]
     /// Quantities allowed per cart line.
     public var lineQuantity: ClosedRange<Int64>
-    /// The most lines one cart may hold.
+    /// The most lines one cart may hold, and so one order: 1...``maxCartLinesUpperBound``, so
+    /// that an order of that many lines with every field at its longest stays a single value under
+    /// FoundationDB's 100,000-byte limit (formats/records.md, "Limits kept").
     public var maxCartLines: Int
-    /// The longest recommendation reason, in characters (grapheme clusters). Its UTF-8 form must
-    /// also fit in 4 bytes per allowed character.
+    /// The longest recommendation reason, in characters (grapheme clusters):
+    /// 1...``maxReasonLengthUpperBound``. Its UTF-8 form must also fit in 4 bytes per allowed
+    /// character.
     public var maxReasonLength: Int
     /// How long add-to-cart holds units (reservations), for products that do not say otherwise;
     /// nil turns store-wide reservations off (a product can still turn them on for itself).
@@ -38,10 +41,17 @@ public struct Configuration: Sendable {
     /// Where the store reads the time.
     public var clock: VitrineClock
 
+    /// The largest allowed ``maxCartLines``: a 50-line order with every id, key and title at its
+    /// longest encodes to about 81 KB (RecordLimitTests prove it stays under 100,000 bytes).
+    public static let maxCartLinesUpperBound = 50
+    /// The largest allowed ``maxReasonLength``: 5000 characters of at most 4 bytes each keep a
+    /// recommendation near 20 KB.
+    public static let maxReasonLengthUpperBound = 5_000
+
     public init(
         partners: [Partner] = Partner.defaults,
         lineQuantity: ClosedRange<Int64> = 1...99,
-        maxCartLines: Int = 200,
+        maxCartLines: Int = 50,
         maxReasonLength: Int = 500,
         reservationHold: Duration? = nil,
         maxHoldRenewals: Int = 3,
@@ -60,7 +70,7 @@ public struct Configuration: Sendable {
         self.clock = clock
     }
 
-    /// The defaults: Tmall, Taobao, Weimai; 1...99 per line; 200 lines; 500-character reasons;
+    /// The defaults: Tmall, Taobao, Weimai; 1...99 per line; 50 lines; 500-character reasons;
     /// no reservations (when turned on: 3 renewals per line, 99 units of a product per cart, all
     /// of the stock may be held); the system clock.
     public static let standard = Configuration()
@@ -106,6 +116,15 @@ public struct Store<Backend: OrderedKeyValueStore>: Sendable {
         }
         guard configuration.maxCartLines >= 1, configuration.maxReasonLength >= 1 else {
             throw VitrineError.invalidArgument(field: "configuration", reason: "limits must be positive")
+        }
+        // Upper bounds, so that every record fits one value at the configured maxima.
+        guard configuration.maxCartLines <= Configuration.maxCartLinesUpperBound else {
+            throw VitrineError.invalidArgument(
+                field: "maxCartLines", reason: "at most \(Configuration.maxCartLinesUpperBound) (an order must fit one value)")
+        }
+        guard configuration.maxReasonLength <= Configuration.maxReasonLengthUpperBound else {
+            throw VitrineError.invalidArgument(
+                field: "maxReasonLength", reason: "at most \(Configuration.maxReasonLengthUpperBound) characters")
         }
         guard configuration.maxHoldRenewals >= 0, configuration.maxUnitsPerBuyer >= 1,
             (0...10_000).contains(configuration.maxHeldShareBasisPoints)

@@ -106,6 +106,8 @@ extension Store {
                 }
             }
             guard !wanted.isEmpty else { throw VitrineError.emptyCheckout }
+            // A cart filled under an older, larger limit: its order would not fit one value.
+            guard wanted.count <= configuration.maxCartLines else { throw VitrineError.cartFull(limit: configuration.maxCartLines) }
 
             // 3. Re-check every line.
             var products: [ProductID: Product] = [:]
