@@ -26,4 +26,16 @@ import Testing
         let second = try s.ok("checkout", "ann", "--key", "pay-2", "--json").json()
         #expect(second["id"] as? String != id && second["units"] as? Int == 2)
     }
+
+    /// `--expect-total` buys only at the total the buyer agreed to.
+    @Test func expectTotalRefusesAnotherTotal() throws {
+        let s = try Sandbox()
+        try s.write("tiny.json", tinyCatalogue)
+        try s.ok("load", "tiny.json")
+        try s.ok("add-to-cart", "ann", "r1", "--qty", "2")
+        try s.fails(1, "not the ¥", "checkout", "ann", "--key", "pay-1", "--expect-total", "100")
+        try s.fails(2, "--expect-total", "checkout", "ann", "--key", "pay-1", "--expect-total", "-1")
+        let order = try s.ok("checkout", "ann", "--key", "pay-1", "--expect-total", "19800", "--json").json()
+        #expect(order["totalFen"] as? Int == 19_800, "\(order)")
+    }
 }

@@ -10,7 +10,10 @@
 //      for that product, and the demand summed per product and per recommendation is available
 //      (the holds of the lines being bought count as available; all other holds do not). Every short line is reported at once: `outOfStock`.
 //   4. Compare each line's captured price with the current one; unless the caller accepts price
-//      changes, throw `priceChanged` listing them all.
+//      changes, throw `priceChanged` listing them all. When the caller gives the total it agreed
+//      to (`expectedTotalFen`, what the intermediate page showed), the order's total must be
+//      exactly that, or `totalMismatch`: accepting price changes then means accepting the
+//      prices that make up that total, not any price.
 //   5. Decrement product stock (and add to sold) and recommendation quantity; write the order
 //      with commission per line; remove or shrink the bought cart lines and their holds (a line
 //      bought in part keeps what is left of a live hold, with its expiry: Store+Holds.swift); record
@@ -44,15 +47,22 @@ extension Store {
     ///     with the same key returns the original order and changes nothing (a whole-cart retry
     ///     lists the cart lines it did not buy in ``CheckoutResult/linesNotBought``).
     ///   - acceptPriceChanges: buy at the current price when it differs from the captured one.
+    ///   - expectedTotalFen: the total the buyer agreed to (shown on the intermediate page); when
+    ///     given, the order is placed only at exactly this total. With `acceptPriceChanges`, this
+    ///     bounds what is accepted: changed prices, as long as they make up this total. A retry
+    ///     with a used key and another expected total than its order's is
+    ///     ``VitrineError/idempotencyKeyReused(key:order:)``. nil: no check (as before).
     /// - Throws: ``VitrineError/outOfStock(_:)`` (every short line, with what is available; nothing
-    ///   changed), ``VitrineError/priceChanged(_:)``, ``VitrineError/idempotencyKeyReused(key:order:)``,
+    ///   changed), ``VitrineError/priceChanged(_:)``, ``VitrineError/totalMismatch(expectedFen:actualFen:)``,
+    ///   ``VitrineError/idempotencyKeyReused(key:order:)``,
     ///   ``VitrineError/notInCart(_:recommendation:)``,
     ///   ``VitrineError/moreThanInCart(_:recommendation:requested:inCart:)``, ``VitrineError/emptyCheckout``,
     ///   ``VitrineError/quantityOutOfRange(_:allowed:)``, ``VitrineError/unknownExpert(_:)``,
     ///   ``VitrineError/amountOverflow(field:)``, ``VitrineError/invalidArgument(field:reason:)``,
     ///   ``VitrineError/corruptRecord(key:_:)``; backend errors.
     public func checkout(
-        user: UserID, lines: [CheckoutLine]? = nil, idempotencyKey: String, acceptPriceChanges: Bool = false
+        user: UserID, lines: [CheckoutLine]? = nil, idempotencyKey: String, acceptPriceChanges: Bool = false,
+        expectedTotalFen: Int64? = nil
     ) throws -> CheckoutResult {
         try user.validate()
         try validateKeyText(idempotencyKey, field: "idempotencyKey", maxBytes: Limits.requestIDBytes)
@@ -76,6 +86,9 @@ extension Store {
             if let done = try tx.load(IdempotencyRecord.self, idempotencyKeyBytes) {
                 let order = try tx.order(done.order)
                 if let lines, !Self.sameContent(lines, order) {
+                    throw VitrineError.idempotencyKeyReused(key: idempotencyKey, order: order.id)
+                }
+                if let expectedTotalFen, expectedTotalFen != order.totalFen {
                     throw VitrineError.idempotencyKeyReused(key: idempotencyKey, order: order.id)
                 }
                 // A whole-cart retry cannot tell a lost reply from a new purchase under an old
@@ -186,6 +199,9 @@ extension Store {
                 if let e = expert {
                     commissionByExpert[e.id] = try checkedAdd(commissionByExpert[e.id] ?? 0, lineCommission, "commissionFen")
                 }
+            }
+            if let expectedTotalFen, expectedTotalFen != total {
+                throw VitrineError.totalMismatch(expectedFen: expectedTotalFen, actualFen: total)
             }
             for (id, demand) in productDemand {
                 guard var p = products[id] else { continue }
