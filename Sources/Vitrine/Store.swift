@@ -38,6 +38,11 @@ public struct Configuration: Sendable {
     /// checks out first, so however many carts a bot opens, the rest of a flash sale stays
     /// buyable. Holds only ever count where reservations are on.
     public var maxHeldShareBasisPoints: Int64
+    /// How long a checkout's idempotency key is remembered (at least 1 ms, at most
+    /// ``maxIdempotencyRetention``). A retry within this time of the order returns the same
+    /// order; after it the key counts as unused, so a retry places a new order (as Stripe's keys
+    /// do after 24 hours), and ``Store/sweepExpiredIdempotencyKeys(limit:)`` may delete the record.
+    public var idempotencyRetention: Duration
     /// Where the store reads the time.
     public var clock: VitrineClock
 
@@ -47,6 +52,8 @@ public struct Configuration: Sendable {
     /// The largest allowed ``maxReasonLength``: 5000 characters of at most 4 bytes each keep a
     /// recommendation near 20 KB.
     public static let maxReasonLengthUpperBound = 5_000
+    /// The longest allowed ``idempotencyRetention``: 10 years.
+    public static let maxIdempotencyRetention: Duration = .seconds(10 * 366 * 86_400)
 
     public init(
         partners: [Partner] = Partner.defaults,
@@ -57,6 +64,7 @@ public struct Configuration: Sendable {
         maxHoldRenewals: Int = 3,
         maxUnitsPerBuyer: Int64 = 99,
         maxHeldShareBasisPoints: Int64 = 10_000,
+        idempotencyRetention: Duration = .seconds(30 * 86_400),
         clock: VitrineClock = .system
     ) {
         self.partners = partners
@@ -67,12 +75,13 @@ public struct Configuration: Sendable {
         self.maxHoldRenewals = maxHoldRenewals
         self.maxUnitsPerBuyer = maxUnitsPerBuyer
         self.maxHeldShareBasisPoints = maxHeldShareBasisPoints
+        self.idempotencyRetention = idempotencyRetention
         self.clock = clock
     }
 
     /// The defaults: Tmall, Taobao, Weimai; 1...99 per line; 50 lines; 500-character reasons;
     /// no reservations (when turned on: 3 renewals per line, 99 units of a product per cart, all
-    /// of the stock may be held); the system clock.
+    /// of the stock may be held); idempotency keys kept 30 days; the system clock.
     public static let standard = Configuration()
 }
 
@@ -125,6 +134,11 @@ public struct Store<Backend: OrderedKeyValueStore>: Sendable {
         guard configuration.maxReasonLength <= Configuration.maxReasonLengthUpperBound else {
             throw VitrineError.invalidArgument(
                 field: "maxReasonLength", reason: "at most \(Configuration.maxReasonLengthUpperBound) characters")
+        }
+        guard configuration.idempotencyRetention >= .milliseconds(1),
+            configuration.idempotencyRetention <= Configuration.maxIdempotencyRetention
+        else {
+            throw VitrineError.invalidArgument(field: "idempotencyRetention", reason: "1 ms ... 10 years")
         }
         guard configuration.maxHoldRenewals >= 0, configuration.maxUnitsPerBuyer >= 1,
             (0...10_000).contains(configuration.maxHeldShareBasisPoints)

@@ -4,6 +4,9 @@
 //   1. If (user, idempotencyKey) already produced an order, return that order and change nothing
 //      (or throw `idempotencyKeyReused` when explicit lines differ from it). A whole-cart replay
 //      also returns the lines in the cart now, which it did not buy (`linesNotBought`).
+//      A key is remembered for `configuration.idempotencyRetention` after its order was placed
+//      (Store+Idempotency.swift): past that it counts as unused, lazily, whether or not the sweep
+//      has deleted its record yet, and this checkout places a new order under it.
 //   2. Resolve the lines (explicit, or the whole cart); each must be a cart line, and an explicit
 //      line asks for at most the cart line's quantity.
 //   3. Re-check every line: product exists and is on sale, recommendation exists, is active and
@@ -44,8 +47,10 @@ extension Store {
     ///   - lines: what to buy, each a line of the user's cart and at most its quantity (buying
     ///     fewer than the line holds leaves the rest in the cart); nil buys the whole cart.
     ///   - idempotencyKey: required, at most 128 bytes, unique per purchase of this user. A retry
-    ///     with the same key returns the original order and changes nothing (a whole-cart retry
-    ///     lists the cart lines it did not buy in ``CheckoutResult/linesNotBought``).
+    ///     with the same key within ``Configuration/idempotencyRetention`` (30 days by default) of
+    ///     the original order returns that order and changes nothing (a whole-cart retry lists the
+    ///     cart lines it did not buy in ``CheckoutResult/linesNotBought``). After that window the
+    ///     key is forgotten: a retry places a new order.
     ///   - acceptPriceChanges: buy at the current price when it differs from the captured one.
     ///   - expectedTotalFen: the total the buyer agreed to (shown on the intermediate page); when
     ///     given, the order is placed only at exactly this total. With `acceptPriceChanges`, this
@@ -83,8 +88,9 @@ extension Store {
         return try backend.write { tx in
             // 1. Idempotency.
             let idempotencyKeyBytes = Keys.idempotency(user, idempotencyKey)
-            if let done = try tx.load(IdempotencyRecord.self, idempotencyKeyBytes) {
-                let order = try tx.order(done.order)
+            if let done = try tx.load(IdempotencyRecord.self, idempotencyKeyBytes),
+                let order = try liveIdempotentOrder(tx, done, user: user, key: idempotencyKey, now: now)
+            {
                 if let lines, !Self.sameContent(lines, order) {
                     throw VitrineError.idempotencyKeyReused(key: idempotencyKey, order: order.id)
                 }
@@ -248,6 +254,7 @@ extension Store {
             try tx.store(order, Keys.order(orderID))
             try tx.set(Keys.orderOfUser(order), [])
             try tx.store(IdempotencyRecord(order: orderID), idempotencyKeyBytes)
+            try tx.set(Keys.idempotencyByTime(now, user, idempotencyKey), [])
             for (expert, amount) in commissionByExpert {
                 try tx.store(
                     OrderEarning(expert: expert, order: orderID, commissionFen: amount, status: .placed, placedAt: now),
