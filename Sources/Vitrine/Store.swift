@@ -237,6 +237,15 @@ extension OrderedKeyValueWriter {
     func store<R: BinaryRecord>(_ record: R, _ key: [UInt8]) throws {
         try set(key, record.recordBytes)
     }
+
+    /// Adds `delta` to the counter under `key`, refusing a sum that does not fit 64 bits with
+    /// ``VitrineError/amountOverflow(field:)``. The bound is checked here, before `atomicAdd`,
+    /// because a backend need not check it (FoundationDB's ADD wraps). The read makes the
+    /// counter part of the transaction's reads: the price of never wrapping a money total.
+    func addToCounter(_ key: [UInt8], _ delta: Int64, field: String) throws {
+        _ = try checkedAdd(try counter(key), delta, field)
+        try atomicAdd(key, delta)
+    }
 }
 
 func decodeRecord<R: BinaryRecord>(_ type: R.Type, _ bytes: [UInt8], key: [UInt8]) throws -> R {

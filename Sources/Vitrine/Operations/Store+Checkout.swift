@@ -20,7 +20,8 @@
 //   5. Decrement product stock (and add to sold) and recommendation quantity; write the order
 //      with commission per line; remove or shrink the bought cart lines and their holds (a line
 //      bought in part keeps what is left of a live hold, with its expiry: Store+Holds.swift); record
-//      the idempotency key; add the commission to each expert's pending earnings (atomicAdd).
+//      the idempotency key; add the commission to each expert's pending earnings (atomicAdd,
+//      after checking that the sum fits: `addToCounter`).
 //
 // Commission rule: per line, lineTotalFen * commissionBasisPoints / 10000 rounded down to the
 // fen (`commission(onLineTotal:basisPoints:)`); the order's commission is the sum of its lines.
@@ -259,7 +260,7 @@ extension Store {
                 try tx.store(
                     OrderEarning(expert: expert, order: orderID, commissionFen: amount, status: .placed, placedAt: now),
                     Keys.earning(expert, orderID))
-                try tx.atomicAdd(Keys.pendingTotal(expert), amount)
+                try tx.addToCounter(Keys.pendingTotal(expert), amount, field: "pendingFen")
             }
             return CheckoutResult(order: order, priceChanges: priceChanges, isReplay: false)
         }

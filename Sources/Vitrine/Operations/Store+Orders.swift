@@ -5,7 +5,8 @@
 // current status and changes nothing, so a retried cancel or settle is harmless.
 //
 // Earnings: per (expert, order) an Earning record with the commission and status; per expert two
-// counters, pending (placed orders) and settled, changed with atomicAdd.
+// counters, pending (placed orders) and settled, changed with atomicAdd after checking that the
+// sum fits (`addToCounter`: a backend's add may wrap, as FoundationDB's does).
 
 /// An expert's commission: totals and per order.
 public struct ExpertEarnings: Hashable, Sendable {
@@ -93,8 +94,8 @@ extension Store {
         for expert in experts.sorted() {
             let key = Keys.earning(expert, order.id)
             guard var earning = try tx.load(OrderEarning.self, key) else { continue }
-            try tx.atomicAdd(Keys.pendingTotal(expert), try checkedSubtract(0, earning.commissionFen, "commissionFen"))
-            if status == .settled { try tx.atomicAdd(Keys.settledTotal(expert), earning.commissionFen) }
+            try tx.addToCounter(Keys.pendingTotal(expert), try checkedSubtract(0, earning.commissionFen, "commissionFen"), field: "pendingFen")
+            if status == .settled { try tx.addToCounter(Keys.settledTotal(expert), earning.commissionFen, field: "settledFen") }
             earning.status = status
             try tx.store(earning, key)
         }
