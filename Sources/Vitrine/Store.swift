@@ -52,6 +52,9 @@ public struct Configuration: Sendable {
     /// The largest allowed ``maxReasonLength``: 5000 characters of at most 4 bytes each keep a
     /// recommendation near 20 KB.
     public static let maxReasonLengthUpperBound = 5_000
+    /// How far ahead of the store's clock a caller-given time may be (a recommendation's
+    /// `createdAt`): enough for clocks a little apart, not enough to pin a post to the top of feeds.
+    public static let maxClockSkew: Duration = .seconds(300)
     /// The longest allowed ``idempotencyRetention``: 10 years.
     public static let maxIdempotencyRetention: Duration = .seconds(10 * 366 * 86_400)
 
