@@ -18,6 +18,7 @@
 //   ("order", orderID)                                  -> Order
 //   ("order_user", userID, placedAt, orderID)           -> empty
 //   ("idem", userID, idempotencyKey)                    -> Idempotency record
+//   ("idem_time", placedAt, userID, idempotencyKey)     -> empty   (the retention sweep's index)
 //   ("earn", expertID, orderID)                         -> Earning record
 //   ("earn_total", expertID, "pending" | "settled")     -> 8-byte little-endian Int64 (atomicAdd)
 //   ("restock", productID, restockKey)                  -> Restock record
@@ -121,6 +122,15 @@ enum Keys {
 
     static func idempotency(_ user: UserID, _ key: String) -> [UInt8] {
         Tuple(["idem", .string(user.rawValue), .string(key)]).packed
+    }
+    static func idempotencyByTime(_ placedAt: Timestamp, _ user: UserID, _ key: String) -> [UInt8] {
+        Tuple(["idem_time", .int(placedAt.millisecondsSinceEpoch), .string(user.rawValue), .string(key)]).packed
+    }
+    /// Index entries of keys whose order was placed at or before `cutoff`.
+    static func idempotencyByTime(upTo cutoff: Timestamp) -> (begin: [UInt8], end: [UInt8]) {
+        let all = Tuple(["idem_time"]).range
+        let (next, overflow) = cutoff.millisecondsSinceEpoch.addingReportingOverflow(1)
+        return (all.begin, overflow ? all.end : Tuple(["idem_time", .int(next)]).packed)
     }
 
     static func earnings(_ expert: ExpertID) -> Tuple { ["earn", .string(expert.rawValue)] }

@@ -12,10 +12,13 @@ public struct Configuration: Sendable {
     public var partners: [Partner]
     /// Quantities allowed per cart line.
     public var lineQuantity: ClosedRange<Int64>
-    /// The most lines one cart may hold.
+    /// The most lines one cart may hold, and so one order: 1...``maxCartLinesUpperBound``, so
+    /// that an order of that many lines with every field at its longest stays a single value under
+    /// FoundationDB's 100,000-byte limit (formats/records.md, "Limits kept").
     public var maxCartLines: Int
-    /// The longest recommendation reason, in characters (grapheme clusters). Its UTF-8 form must
-    /// also fit in 4 bytes per allowed character.
+    /// The longest recommendation reason, in characters (grapheme clusters):
+    /// 1...``maxReasonLengthUpperBound``. Its UTF-8 form must also fit in 4 bytes per allowed
+    /// character.
     public var maxReasonLength: Int
     /// How long add-to-cart holds units (reservations), for products that do not say otherwise;
     /// nil turns store-wide reservations off (a product can still turn them on for itself).
@@ -36,18 +39,36 @@ public struct Configuration: Sendable {
     /// checks out first, so however many carts a bot opens, the rest of a flash sale stays
     /// buyable. Holds only ever count where reservations are on.
     public var maxHeldShareBasisPoints: Int64
+    /// How long a checkout's idempotency key is remembered (at least 1 ms, at most
+    /// ``maxIdempotencyRetention``). A retry within this time of the order returns the same
+    /// order; after it the key counts as unused, so a retry places a new order (as Stripe's keys
+    /// do after 24 hours), and ``Store/sweepExpiredIdempotencyKeys(limit:)`` may delete the record.
+    public var idempotencyRetention: Duration
     /// Where the store reads the time.
     public var clock: VitrineClock
+
+    /// The largest allowed ``maxCartLines``: a 50-line order with every id, key and title at its
+    /// longest encodes to about 81 KB (RecordLimitTests prove it stays under 100,000 bytes).
+    public static let maxCartLinesUpperBound = 50
+    /// The largest allowed ``maxReasonLength``: 5000 characters of at most 4 bytes each keep a
+    /// recommendation near 20 KB.
+    public static let maxReasonLengthUpperBound = 5_000
+    /// How far ahead of the store's clock a caller-given time may be (a recommendation's
+    /// `createdAt`): enough for clocks a little apart, not enough to pin a post to the top of feeds.
+    public static let maxClockSkew: Duration = .seconds(300)
+    /// The longest allowed ``idempotencyRetention``: 10 years.
+    public static let maxIdempotencyRetention: Duration = .seconds(10 * 366 * 86_400)
 
     public init(
         partners: [Partner] = Partner.defaults,
         lineQuantity: ClosedRange<Int64> = 1...99,
-        maxCartLines: Int = 200,
+        maxCartLines: Int = 50,
         maxReasonLength: Int = 500,
         reservationHold: Duration? = nil,
         maxHoldRenewals: Int = 3,
         maxUnitsPerBuyer: Int64 = 99,
         maxHeldShareBasisPoints: Int64 = 10_000,
+        idempotencyRetention: Duration = .seconds(30 * 86_400),
         clock: VitrineClock = .system
     ) {
         self.partners = partners
@@ -58,12 +79,13 @@ public struct Configuration: Sendable {
         self.maxHoldRenewals = maxHoldRenewals
         self.maxUnitsPerBuyer = maxUnitsPerBuyer
         self.maxHeldShareBasisPoints = maxHeldShareBasisPoints
+        self.idempotencyRetention = idempotencyRetention
         self.clock = clock
     }
 
-    /// The defaults: Tmall, Taobao, Weimai; 1...99 per line; 200 lines; 500-character reasons;
+    /// The defaults: Tmall, Taobao, Weimai; 1...99 per line; 50 lines; 500-character reasons;
     /// no reservations (when turned on: 3 renewals per line, 99 units of a product per cart, all
-    /// of the stock may be held); the system clock.
+    /// of the stock may be held); idempotency keys kept 30 days; the system clock.
     public static let standard = Configuration()
 }
 
@@ -107,6 +129,20 @@ public struct Store<Backend: OrderedKeyValueStore>: Sendable {
         }
         guard configuration.maxCartLines >= 1, configuration.maxReasonLength >= 1 else {
             throw VitrineError.invalidArgument(field: "configuration", reason: "limits must be positive")
+        }
+        // Upper bounds, so that every record fits one value at the configured maxima.
+        guard configuration.maxCartLines <= Configuration.maxCartLinesUpperBound else {
+            throw VitrineError.invalidArgument(
+                field: "maxCartLines", reason: "at most \(Configuration.maxCartLinesUpperBound) (an order must fit one value)")
+        }
+        guard configuration.maxReasonLength <= Configuration.maxReasonLengthUpperBound else {
+            throw VitrineError.invalidArgument(
+                field: "maxReasonLength", reason: "at most \(Configuration.maxReasonLengthUpperBound) characters")
+        }
+        guard configuration.idempotencyRetention >= .milliseconds(1),
+            configuration.idempotencyRetention <= Configuration.maxIdempotencyRetention
+        else {
+            throw VitrineError.invalidArgument(field: "idempotencyRetention", reason: "1 ms ... 10 years")
         }
         guard configuration.maxHoldRenewals >= 0, configuration.maxUnitsPerBuyer >= 1,
             (0...10_000).contains(configuration.maxHeldShareBasisPoints)
@@ -206,6 +242,15 @@ extension OrderedKeyValueReader {
 extension OrderedKeyValueWriter {
     func store<R: BinaryRecord>(_ record: R, _ key: [UInt8]) throws {
         try set(key, record.recordBytes)
+    }
+
+    /// Adds `delta` to the counter under `key`, refusing a sum that does not fit 64 bits with
+    /// ``VitrineError/amountOverflow(field:)``. The bound is checked here, before `atomicAdd`,
+    /// because a backend need not check it (FoundationDB's ADD wraps). The read makes the
+    /// counter part of the transaction's reads: the price of never wrapping a money total.
+    func addToCounter(_ key: [UInt8], _ delta: Int64, field: String) throws {
+        _ = try checkedAdd(try counter(key), delta, field)
+        try atomicAdd(key, delta)
     }
 }
 

@@ -95,6 +95,9 @@ public enum VitrineError: Error, Hashable, Sendable {
     /// Prices changed since the lines were added; call again accepting price changes to buy at
     /// the new prices.
     case priceChanged([PriceChange])
+    /// The checkout's total is not the one the caller agreed to (`expectedTotalFen`): prices
+    /// changed since the buyer saw them. Nothing was bought.
+    case totalMismatch(expectedFen: Int64, actualFen: Int64)
     /// The idempotency key was already used for a checkout of different content.
     case idempotencyKeyReused(key: String, order: OrderID)
     /// The order's status does not allow this change (cancel or settle twice, cancel after settle).

@@ -13,9 +13,11 @@ enum Checkout: Command {
             .db, .json,
             .value("--key", "K", "idempotency key, required: a retry with the same key returns the same order"),
             .flag("--accept-price-changes", "buy at the current prices when they changed since the lines were added"),
+            .value("--expect-total", "FEN", "the total the buyer agreed to, in fen: buy only at exactly this total"),
         ],
         details: """
-            Prints the order. Exit 1 when the cart is empty, stock is short or prices changed, or when
+            Prints the order. Exit 1 when the cart is empty, stock is short or prices changed (with
+            --expect-total: when the total is not that one), or when
             the key was already used and the cart holds lines its order did not buy: the old order is
             printed (with "linesNotBought" in --json), the lines stay in the cart; buy them with a new key.
             """)
@@ -23,8 +25,10 @@ enum Checkout: Command {
     static func run(_ args: ParsedArguments) throws -> Int32 {
         let user = UserID(try ParsedArguments.text(args.positionals[0], "USER"))
         let key = try ParsedArguments.text(try args.required("--key"), "--key")
+        let expectedTotal = try args.integer("--expect-total", default: nil, in: 0...Int64.max)
         return try withDatabase(args) { db in
-            let result = try db.store().checkout(user: user, idempotencyKey: key, acceptPriceChanges: args.flag("--accept-price-changes"))
+            let result = try db.store().checkout(user: user, idempotencyKey: key, acceptPriceChanges: args.flag("--accept-price-changes"),
+                                                    expectedTotalFen: expectedTotal)
             let notBought = result.linesNotBought
             if args.json {
                 try printJSON(OrderJSON(result.order, replay: result.isReplay, linesNotBought: notBought.isEmpty ? nil : notBought))

@@ -68,6 +68,8 @@ func describe(_ error: VitrineError) -> String {
         return "prices changed (use --accept-price-changes): " + changes.map { c in
             "product \(c.product): \(money(c.oldUnitPriceFen)) -> \(money(c.newUnitPriceFen))"
         }.joined(separator: "; ")
+    case .totalMismatch(let expected, let actual):
+        return "the total is \(money(actual)), not the \(money(expected)) agreed (--expect-total): prices changed"
     case .idempotencyKeyReused(let key, let order): return "idempotency key \"\(key)\" was already used for order \(order) with other lines"
     case .orderStatusConflict(let id, let status): return "order \(id) is \(statusName(status))"
     case .emptyCheckout: return "nothing to check out: the cart is empty"

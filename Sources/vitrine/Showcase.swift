@@ -20,6 +20,8 @@ enum Showcase: Command {
     struct EntryJSON: Encodable {
         var recommendation: Recommendation
         var product: Product
+        /// Units buyable through the recommendation now (its quantity and the stock, less holds).
+        var available: Int64
     }
 
     struct PageJSON: Encodable {
@@ -38,7 +40,7 @@ enum Showcase: Command {
         return try withDatabase(args) { db in
             let page = try db.readingStore().showcase(of: expert, category: category, after: cursor, limit: limit)
             if args.json {
-                try printJSON(PageJSON(expert: expert.rawValue, items: page.items.map { EntryJSON(recommendation: $0.recommendation, product: $0.product) },
+                try printJSON(PageJSON(expert: expert.rawValue, items: page.items.map { EntryJSON(recommendation: $0.recommendation, product: $0.product, available: $0.available) },
                                        next: page.next?.token))
                 return 0
             }
@@ -52,7 +54,7 @@ enum Showcase: Command {
     static func printEntry(_ e: ShowcaseEntry) {
         let r = e.recommendation, p = e.product
         print("- \(p.title) [\(p.id)] \(money(p.priceFen)), stock \(p.stock)\(p.isOnSale ? "" : " (off sale)"), "
-              + "\(r.quantity) of \(r.offeredQuantity) left through \(r.id)")
+              + "\(e.available) of \(r.offeredQuantity) left through \(r.id)")
         print("  “\(r.reason)” — \(p.merchant), \(p.partner)")
     }
 }

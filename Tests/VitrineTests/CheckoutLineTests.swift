@@ -48,4 +48,49 @@ import Testing
         #expect(try f.store.product(p1).sold == 0)
         try expectIntact(f.store)
     }
+
+    /// Accepting price changes accepts only the total the buyer agreed to, when it is given.
+    @Test func expectedTotalBoundsAcceptedPriceChanges() throws {
+        let f = try Fixture(stock: 10)
+        var p = f.products[0]
+        try f.store.addToCart(owner, product: p.id, recommendation: "r0", quantity: 2)
+        #expect(p.priceFen == 9_900)
+        p.priceFen = 12_000
+        try f.store.upsertProduct(p)
+        // The buyer agreed to the old total: refused, nothing bought.
+        #expect(throws: VitrineError.totalMismatch(expectedFen: 19_800, actualFen: 24_000)) {
+            try f.store.checkout(user: user, idempotencyKey: "k", acceptPriceChanges: true, expectedTotalFen: 19_800)
+        }
+        #expect(try f.store.product(p.id).sold == 0)
+        #expect(try f.store.orders(of: user).items.isEmpty)
+        #expect(try f.store.cart(owner).checkoutLines.count == 1)
+        // Without accepting changes, a changed price is still priceChanged, whatever the total.
+        #expect(throws: VitrineError.self) {
+            try f.store.checkout(user: user, idempotencyKey: "k", expectedTotalFen: 24_000)
+        }
+        // A total that does not match even without price changes is refused too.
+        try f.store.addToCart(owner, product: f.products[1].id, quantity: 1)
+        #expect(throws: VitrineError.totalMismatch(expectedFen: 1, actualFen: 10_000)) {
+            try f.store.checkout(user: user, lines: [CheckoutLine(product: f.products[1].id, quantity: 1)],
+                                 idempotencyKey: "k", expectedTotalFen: 1)
+        }
+        // The new total, agreed: bought.
+        let bought = try f.store.checkout(
+            user: user, lines: [CheckoutLine(product: p.id, recommendation: "r0", quantity: 2)], idempotencyKey: "k",
+            acceptPriceChanges: true, expectedTotalFen: 24_000)
+        #expect(!bought.isReplay && bought.order.totalFen == 24_000)
+        // A retry with the same total replays; with another it is another purchase under a used key.
+        let lines = [CheckoutLine(product: p.id, recommendation: "r0", quantity: 2)]
+        #expect(try f.store.checkout(user: user, lines: lines, idempotencyKey: "k", acceptPriceChanges: true,
+                                     expectedTotalFen: 24_000).isReplay)
+        #expect(throws: VitrineError.idempotencyKeyReused(key: "k", order: bought.order.id)) {
+            try f.store.checkout(user: user, lines: lines, idempotencyKey: "k", acceptPriceChanges: true, expectedTotalFen: 19_800)
+        }
+        // Without an expected total, accepting price changes works as before.
+        var q = f.products[1]
+        q.priceFen = 1
+        try f.store.upsertProduct(q)
+        #expect(try f.store.checkout(user: user, idempotencyKey: "k2", acceptPriceChanges: true).order.totalFen == 1)
+        try expectIntact(f.store)
+    }
 }

@@ -7,7 +7,7 @@ import Testing
 @Suite(.serialized) struct CommandTests {
     static let names = [
         "demo", "load", "generate", "dump", "inspect", "check", "checkpoint", "compact", "showcase", "cart",
-        "add-to-cart", "checkout", "order", "restock", "earnings", "workload", "guest",
+        "add-to-cart", "checkout", "order", "restock", "earnings", "workload", "guest", "sweep",
     ]
 
     @Test func topLevelHelpAndDispatchErrors() throws {

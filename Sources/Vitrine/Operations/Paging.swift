@@ -1,4 +1,5 @@
-// Opaque paging cursors for newest-first lists (showcases, feeds, favourites, orders).
+// Opaque paging cursors for newest-first lists (showcases, feeds, favourites, orders), and for an
+// expert's earnings per order (there the position is the order id, in key order: Store+Orders.swift).
 //
 // A cursor names the last item of a page by its position in the index: (time, id). The next page
 // is the range strictly before that position in reverse key order, so items added later (which
@@ -59,6 +60,7 @@ public struct Page<Item: Sendable>: Sendable {
 }
 
 extension Page: Equatable where Item: Equatable {}
+extension Page: Hashable where Item: Hashable {}
 
 /// Validates a page size.
 func validateLimit(_ limit: Int) throws {

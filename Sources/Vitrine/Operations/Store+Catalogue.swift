@@ -182,7 +182,10 @@ extension Store {
     /// stored recommendation and changes nothing.
     ///
     /// - Parameters:
-    ///   - createdAt: when it was posted; the store's clock when nil (imports pass their own).
+    ///   - createdAt: when it was posted; the store's clock when nil (imports pass their own, in
+    ///     the past as far as they like). At most ``Configuration/maxClockSkew`` (5 minutes)
+    ///     ahead of the store's clock: feeds are newest first, so a post dated in the future would
+    ///     stay on top of them.
     /// - Throws: ``VitrineError/unknownExpert(_:)``, ``VitrineError/unknownProduct(_:)``,
     ///   ``VitrineError/productOffSale(_:)``, ``VitrineError/reasonTooLong(length:limit:)``,
     ///   ``VitrineError/quantityOutOfRange(_:allowed:)`` (quantity < 1),
@@ -198,6 +201,11 @@ extension Store {
         try product.validate()
         try validateReason(reason)
         guard quantity >= 1 else { throw VitrineError.quantityOutOfRange(quantity, allowed: 1...Int64.max) }
+        let now = self.now
+        if let createdAt, createdAt > now.adding(milliseconds: Configuration.maxClockSkew.wholeMilliseconds) {
+            throw VitrineError.invalidArgument(
+                field: "createdAt", reason: "more than \(Configuration.maxClockSkew.wholeMilliseconds / 60_000) minutes ahead of the store's clock")
+        }
         let createdAt = createdAt ?? now
         return try backend.write { tx in
             try Self.writeRecommendation(

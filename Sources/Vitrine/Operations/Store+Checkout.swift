@@ -4,17 +4,24 @@
 //   1. If (user, idempotencyKey) already produced an order, return that order and change nothing
 //      (or throw `idempotencyKeyReused` when explicit lines differ from it). A whole-cart replay
 //      also returns the lines in the cart now, which it did not buy (`linesNotBought`).
+//      A key is remembered for `configuration.idempotencyRetention` after its order was placed
+//      (Store+Idempotency.swift): past that it counts as unused, lazily, whether or not the sweep
+//      has deleted its record yet, and this checkout places a new order under it.
 //   2. Resolve the lines (explicit, or the whole cart); each must be a cart line, and an explicit
 //      line asks for at most the cart line's quantity.
 //   3. Re-check every line: product exists and is on sale, recommendation exists, is active and
 //      for that product, and the demand summed per product and per recommendation is available
 //      (the holds of the lines being bought count as available; all other holds do not). Every short line is reported at once: `outOfStock`.
 //   4. Compare each line's captured price with the current one; unless the caller accepts price
-//      changes, throw `priceChanged` listing them all.
+//      changes, throw `priceChanged` listing them all. When the caller gives the total it agreed
+//      to (`expectedTotalFen`, what the intermediate page showed), the order's total must be
+//      exactly that, or `totalMismatch`: accepting price changes then means accepting the
+//      prices that make up that total, not any price.
 //   5. Decrement product stock (and add to sold) and recommendation quantity; write the order
 //      with commission per line; remove or shrink the bought cart lines and their holds (a line
 //      bought in part keeps what is left of a live hold, with its expiry: Store+Holds.swift); record
-//      the idempotency key; add the commission to each expert's pending earnings (atomicAdd).
+//      the idempotency key; add the commission to each expert's pending earnings (atomicAdd,
+//      after checking that the sum fits: `addToCounter`).
 //
 // Commission rule: per line, lineTotalFen * commissionBasisPoints / 10000 rounded down to the
 // fen (`commission(onLineTotal:basisPoints:)`); the order's commission is the sum of its lines.
@@ -41,18 +48,27 @@ extension Store {
     ///   - lines: what to buy, each a line of the user's cart and at most its quantity (buying
     ///     fewer than the line holds leaves the rest in the cart); nil buys the whole cart.
     ///   - idempotencyKey: required, at most 128 bytes, unique per purchase of this user. A retry
-    ///     with the same key returns the original order and changes nothing (a whole-cart retry
-    ///     lists the cart lines it did not buy in ``CheckoutResult/linesNotBought``).
+    ///     with the same key within ``Configuration/idempotencyRetention`` (30 days by default) of
+    ///     the original order returns that order and changes nothing (a whole-cart retry lists the
+    ///     cart lines it did not buy in ``CheckoutResult/linesNotBought``). After that window the
+    ///     key is forgotten: a retry places a new order.
     ///   - acceptPriceChanges: buy at the current price when it differs from the captured one.
+    ///   - expectedTotalFen: the total the buyer agreed to (shown on the intermediate page); when
+    ///     given, the order is placed only at exactly this total. With `acceptPriceChanges`, this
+    ///     bounds what is accepted: changed prices, as long as they make up this total. A retry
+    ///     with a used key and another expected total than its order's is
+    ///     ``VitrineError/idempotencyKeyReused(key:order:)``. nil: no check (as before).
     /// - Throws: ``VitrineError/outOfStock(_:)`` (every short line, with what is available; nothing
-    ///   changed), ``VitrineError/priceChanged(_:)``, ``VitrineError/idempotencyKeyReused(key:order:)``,
+    ///   changed), ``VitrineError/priceChanged(_:)``, ``VitrineError/totalMismatch(expectedFen:actualFen:)``,
+    ///   ``VitrineError/idempotencyKeyReused(key:order:)``,
     ///   ``VitrineError/notInCart(_:recommendation:)``,
     ///   ``VitrineError/moreThanInCart(_:recommendation:requested:inCart:)``, ``VitrineError/emptyCheckout``,
     ///   ``VitrineError/quantityOutOfRange(_:allowed:)``, ``VitrineError/unknownExpert(_:)``,
     ///   ``VitrineError/amountOverflow(field:)``, ``VitrineError/invalidArgument(field:reason:)``,
     ///   ``VitrineError/corruptRecord(key:_:)``; backend errors.
     public func checkout(
-        user: UserID, lines: [CheckoutLine]? = nil, idempotencyKey: String, acceptPriceChanges: Bool = false
+        user: UserID, lines: [CheckoutLine]? = nil, idempotencyKey: String, acceptPriceChanges: Bool = false,
+        expectedTotalFen: Int64? = nil
     ) throws -> CheckoutResult {
         try user.validate()
         try validateKeyText(idempotencyKey, field: "idempotencyKey", maxBytes: Limits.requestIDBytes)
@@ -73,9 +89,13 @@ extension Store {
         return try backend.write { tx in
             // 1. Idempotency.
             let idempotencyKeyBytes = Keys.idempotency(user, idempotencyKey)
-            if let done = try tx.load(IdempotencyRecord.self, idempotencyKeyBytes) {
-                let order = try tx.order(done.order)
+            if let done = try tx.load(IdempotencyRecord.self, idempotencyKeyBytes),
+                let order = try liveIdempotentOrder(tx, done, user: user, key: idempotencyKey, now: now)
+            {
                 if let lines, !Self.sameContent(lines, order) {
+                    throw VitrineError.idempotencyKeyReused(key: idempotencyKey, order: order.id)
+                }
+                if let expectedTotalFen, expectedTotalFen != order.totalFen {
                     throw VitrineError.idempotencyKeyReused(key: idempotencyKey, order: order.id)
                 }
                 // A whole-cart retry cannot tell a lost reply from a new purchase under an old
@@ -106,6 +126,8 @@ extension Store {
                 }
             }
             guard !wanted.isEmpty else { throw VitrineError.emptyCheckout }
+            // A cart filled under an older, larger limit: its order would not fit one value.
+            guard wanted.count <= configuration.maxCartLines else { throw VitrineError.cartFull(limit: configuration.maxCartLines) }
 
             // 3. Re-check every line.
             var products: [ProductID: Product] = [:]
@@ -185,6 +207,9 @@ extension Store {
                     commissionByExpert[e.id] = try checkedAdd(commissionByExpert[e.id] ?? 0, lineCommission, "commissionFen")
                 }
             }
+            if let expectedTotalFen, expectedTotalFen != total {
+                throw VitrineError.totalMismatch(expectedFen: expectedTotalFen, actualFen: total)
+            }
             for (id, demand) in productDemand {
                 guard var p = products[id] else { continue }
                 p.stock = try checkedSubtract(p.stock, demand, "stock")
@@ -230,11 +255,12 @@ extension Store {
             try tx.store(order, Keys.order(orderID))
             try tx.set(Keys.orderOfUser(order), [])
             try tx.store(IdempotencyRecord(order: orderID), idempotencyKeyBytes)
+            try tx.set(Keys.idempotencyByTime(now, user, idempotencyKey), [])
             for (expert, amount) in commissionByExpert {
                 try tx.store(
                     OrderEarning(expert: expert, order: orderID, commissionFen: amount, status: .placed, placedAt: now),
                     Keys.earning(expert, orderID))
-                try tx.atomicAdd(Keys.pendingTotal(expert), amount)
+                try tx.addToCounter(Keys.pendingTotal(expert), amount, field: "pendingFen")
             }
             return CheckoutResult(order: order, priceChanges: priceChanges, isReplay: false)
         }

@@ -5,7 +5,8 @@
 // current status and changes nothing, so a retried cancel or settle is harmless.
 //
 // Earnings: per (expert, order) an Earning record with the commission and status; per expert two
-// counters, pending (placed orders) and settled, changed with atomicAdd.
+// counters, pending (placed orders) and settled, changed with atomicAdd after checking that the
+// sum fits (`addToCounter`: a backend's add may wrap, as FoundationDB's does).
 
 /// An expert's commission: totals and per order.
 public struct ExpertEarnings: Hashable, Sendable {
@@ -16,6 +17,17 @@ public struct ExpertEarnings: Hashable, Sendable {
     public var settledFen: Int64
     /// Per order, including cancelled ones (which count in neither total).
     public var orders: [OrderEarning]
+}
+
+/// An expert's commission totals and one page of it per order (``Store/earningsPage(of:after:limit:)``).
+public struct ExpertEarningsPage: Hashable, Sendable {
+    public var expert: ExpertID
+    /// Commission of placed orders, not yet payable, in fen.
+    public var pendingFen: Int64
+    /// Commission of settled orders (payable), in fen.
+    public var settledFen: Int64
+    /// Per order, including cancelled ones (which count in neither total), by order id.
+    public var orders: Page<OrderEarning>
 }
 
 extension Store {
@@ -93,14 +105,18 @@ extension Store {
         for expert in experts.sorted() {
             let key = Keys.earning(expert, order.id)
             guard var earning = try tx.load(OrderEarning.self, key) else { continue }
-            try tx.atomicAdd(Keys.pendingTotal(expert), try checkedSubtract(0, earning.commissionFen, "commissionFen"))
-            if status == .settled { try tx.atomicAdd(Keys.settledTotal(expert), earning.commissionFen) }
+            try tx.addToCounter(Keys.pendingTotal(expert), try checkedSubtract(0, earning.commissionFen, "commissionFen"), field: "pendingFen")
+            if status == .settled { try tx.addToCounter(Keys.settledTotal(expert), earning.commissionFen, field: "settledFen") }
             earning.status = status
             try tx.store(earning, key)
         }
     }
 
     /// An expert's earnings: pending and settled totals, and the commission of every order.
+    ///
+    /// Reads every one of the expert's orders in one snapshot, so its cost grows with them: meant
+    /// for tools and small stores. Request paths use ``earningsPage(of:after:limit:)``, which reads
+    /// the totals (two counters) and one page.
     /// - Throws: ``VitrineError/unknownExpert(_:)``, ``VitrineError/corruptRecord(key:_:)``; backend errors.
     public func earnings(of expert: ExpertID) throws -> ExpertEarnings {
         try backend.read { tx in
@@ -111,6 +127,33 @@ extension Store {
             return ExpertEarnings(
                 expert: expert, pendingFen: try tx.counter(Keys.pendingTotal(expert)),
                 settledFen: try tx.counter(Keys.settledTotal(expert)), orders: orders)
+        }
+    }
+
+    /// An expert's pending and settled totals (two counters, whatever the number of orders) and
+    /// one page of the commission per order, in the order of the order ids' bytes (the key order
+    /// of the earnings; stable while orders are added, each order appears once over the pages).
+    ///
+    /// - Parameters:
+    ///   - cursor: the `next` of the previous page; nil for the first page.
+    ///   - limit: page size, 1...1000.
+    /// - Throws: ``VitrineError/unknownExpert(_:)``, ``VitrineError/invalidArgument(field:reason:)``,
+    ///   ``VitrineError/corruptRecord(key:_:)``; backend errors.
+    public func earningsPage(of expert: ExpertID, after cursor: PageCursor? = nil, limit: Int = 20) throws -> ExpertEarningsPage {
+        try expert.validate()
+        try validateLimit(limit)
+        return try backend.read { tx in
+            _ = try tx.expert(expert)
+            let prefix = Keys.earnings(expert)
+            var (begin, end) = prefix.range
+            if let cursor { begin = Keys.earning(expert, OrderID(cursor.id)) + [0x00] }
+            if !begin.lexicographicallyPrecedes(end) { begin = end }
+            let pairs = try tx.getRange(from: begin, to: end, limit: limit + 1, reverse: false)
+            let items = try pairs.prefix(limit).map { try decodeRecord(OrderEarning.self, $0.value, key: $0.key) }
+            let next = pairs.count > limit ? items.last.map { PageCursor(time: $0.placedAt, id: $0.order.rawValue) } : nil
+            return ExpertEarningsPage(
+                expert: expert, pendingFen: try tx.counter(Keys.pendingTotal(expert)),
+                settledFen: try tx.counter(Keys.settledTotal(expert)), orders: Page(items: items, next: next))
         }
     }
 

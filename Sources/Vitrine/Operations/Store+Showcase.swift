@@ -1,10 +1,18 @@
 // Showcases (an expert's recommendations) and the interest feed (recommendations across
 // categories), newest first, paged by cursor. Each page is read from one snapshot.
+//
+// What is left through a recommendation is what a buyer could buy through it now: the smaller of
+// the recommendation's quantity and the product's stock, each less the live holds on it
+// (Availability.swift), and 0 when the product is off sale. The recommendation's own quantity
+// alone would say "3 left" of a product whose stock is 0.
 
 /// A recommendation with its product as it is now (price, stock).
 public struct ShowcaseEntry: Hashable, Sendable {
     public var recommendation: Recommendation
     public var product: Product
+    /// Units that can be bought through the recommendation now: min(recommendation quantity,
+    /// product stock), each less live holds, 0 when off sale (never more than either).
+    public var available: Int64
 }
 
 extension Store {
@@ -25,7 +33,7 @@ extension Store {
             _ = try tx.expert(expert)
             let prefix = category.map { Keys.showcase(expert, category: $0) } ?? Keys.showcase(expert)
             let positions = try indexPositions(tx, prefix, before: cursor, limit: limit + 1)
-            return try Self.page(tx, positions, limit: limit)
+            return try page(tx, positions, limit: limit)
         }
     }
 
@@ -55,7 +63,7 @@ extension Store {
                 positions += try indexPositions(tx, Keys.feed(category), before: cursor, limit: limit + 1)
             }
             positions.sort(by: isNewer)
-            return try Self.page(tx, Array(positions.prefix(limit + 1)), limit: limit)
+            return try page(tx, Array(positions.prefix(limit + 1)), limit: limit)
         }
     }
 
@@ -66,11 +74,14 @@ extension Store {
     }
 
     /// Loads the entries of up to `limit` positions; a position past `limit` means there is more.
-    static func page<R: OrderedKeyValueReader>(_ tx: R, _ positions: [PageCursor], limit: Int) throws -> Page<ShowcaseEntry> {
+    func page<R: OrderedKeyValueReader>(_ tx: R, _ positions: [PageCursor], limit: Int) throws -> Page<ShowcaseEntry> {
         var entries: [ShowcaseEntry] = []
+        let now = self.now
         for position in positions.prefix(limit) {
             let r = try tx.recommendation(RecommendationID(position.id))
-            entries.append(ShowcaseEntry(recommendation: r, product: try tx.product(r.product)))
+            let p = try tx.product(r.product)
+            let left = try availability(tx, product: p, recommendation: r, excluding: [], now: now).units
+            entries.append(ShowcaseEntry(recommendation: r, product: p, available: left))
         }
         let next = positions.count > limit ? positions.prefix(limit).last : nil
         return Page(items: entries, next: next)

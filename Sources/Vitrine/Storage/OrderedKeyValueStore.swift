@@ -38,7 +38,11 @@ public protocol OrderedKeyValueWriter: OrderedKeyValueReader {
     /// Removes every key with `begin <= key < end`.
     func clearRange(from begin: [UInt8], to end: [UInt8]) throws
     /// Adds `delta` to the little-endian signed 64-bit integer stored under `key`
-    /// (a missing key counts as 0) and stores the sum. Overflow is an error, never a wrap.
+    /// (a missing key counts as 0) and stores the sum.
+    ///
+    /// On overflow an implementation may wrap (FoundationDB's `ADD` mutation wraps modulo 2^64,
+    /// silently) or throw (the in-memory and embedded stores throw): callers must not rely on
+    /// either, and check that the sum fits before adding (the domain does: `addToCounter`).
     func atomicAdd(_ key: [UInt8], _ delta: Int64) throws
 }
 

@@ -23,7 +23,7 @@ import Foundation
 public enum RecordTables {
     /// Every table, in key order.
     public static let all: [String] = [
-        "cart", "earn", "earn_total", "expert", "fav", "fav_time", "feed", "guest", "hold", "hold_exp", "idem",
+        "cart", "earn", "earn_total", "expert", "fav", "fav_time", "feed", "guest", "hold", "hold_exp", "idem", "idem_time",
         "meta", "order", "order_user", "partner", "product", "rec", "restock", "showcase", "showcase_cat", "user",
     ].sorted { Tuple([.string($0)]).packed.lexicographicallyPrecedes(Tuple([.string($1)]).packed) }
 }
@@ -195,6 +195,7 @@ private struct ValueCodec: Sendable {
         "order": .record(Order.self),
         "order_user": .empty,
         "idem": .mirrored(IdempotencyRecord.self, { IdempotencyJSON(order: $0.order) }, { IdempotencyRecord(order: $0.order) }),
+        "idem_time": .empty,
         "earn": .record(OrderEarning.self),
         "earn_total": .counter,
         "guest": .record(Guest.self),
