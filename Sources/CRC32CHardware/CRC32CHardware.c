@@ -33,6 +33,24 @@ uint32_t vitrine_crc32c_hardware_update(uint32_t reg, const void *bytes, size_t 
     return c32;
 }
 
+__attribute__((target("sse4.2")))
+void vitrine_crc32c_hardware_update3(uint32_t registers[3], const void *bytes, size_t segment) {
+    const unsigned char *p = bytes;
+    uint64_t a = registers[0], b = 0, c = 0;
+    for (size_t o = 0; o + 8 <= segment; o += 8) {
+        uint64_t x, y, z;
+        memcpy(&x, p + o, 8);
+        memcpy(&y, p + segment + o, 8);
+        memcpy(&z, p + 2 * segment + o, 8);
+        a = __builtin_ia32_crc32di(a, x);
+        b = __builtin_ia32_crc32di(b, y);
+        c = __builtin_ia32_crc32di(c, z);
+    }
+    registers[0] = (uint32_t)a;
+    registers[1] = (uint32_t)b;
+    registers[2] = (uint32_t)c;
+}
+
 #elif defined(__aarch64__) && defined(__linux__)
 #include <sys/auxv.h>
 #ifndef HWCAP_CRC32
@@ -61,6 +79,24 @@ uint32_t vitrine_crc32c_hardware_update(uint32_t reg, const void *bytes, size_t 
     return c;
 }
 
+__attribute__((target("crc")))
+void vitrine_crc32c_hardware_update3(uint32_t registers[3], const void *bytes, size_t segment) {
+    const unsigned char *p = bytes;
+    uint32_t a = registers[0], b = 0, c = 0;
+    for (size_t o = 0; o + 8 <= segment; o += 8) {
+        uint64_t x, y, z;
+        memcpy(&x, p + o, 8);
+        memcpy(&y, p + segment + o, 8);
+        memcpy(&z, p + 2 * segment + o, 8);
+        a = __builtin_arm_crc32cd(a, x);
+        b = __builtin_arm_crc32cd(b, y);
+        c = __builtin_arm_crc32cd(c, z);
+    }
+    registers[0] = a;
+    registers[1] = b;
+    registers[2] = c;
+}
+
 #else
 
 int vitrine_crc32c_hardware_available(void) { return 0; }
@@ -69,6 +105,12 @@ uint32_t vitrine_crc32c_hardware_update(uint32_t reg, const void *bytes, size_t 
     (void)bytes;
     (void)count;
     return reg;  // never called: unavailable
+}
+
+void vitrine_crc32c_hardware_update3(uint32_t registers[3], const void *bytes, size_t segment) {
+    (void)registers;
+    (void)bytes;
+    (void)segment;  // never called: unavailable
 }
 
 #endif

@@ -16,4 +16,10 @@ int vitrine_crc32c_hardware_available(void);
 /// `vitrine_crc32c_hardware_available()` returned 1.
 uint32_t vitrine_crc32c_hardware_update(uint32_t reg, const void *bytes, size_t count);
 
+/// Three registers at once over three consecutive segments of `segment` bytes each (a multiple
+/// of 8) at `bytes`: `registers[0]` starts from its given value, the other two from 0. The three
+/// chains run interleaved (the instruction has a latency of three cycles and a throughput of
+/// one), and the caller combines them by shifting (CRC32C.swift). Only call it when available.
+void vitrine_crc32c_hardware_update3(uint32_t registers[3], const void *bytes, size_t segment);
+
 #endif

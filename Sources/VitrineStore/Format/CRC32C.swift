@@ -45,7 +45,7 @@ enum CRC32C {
     /// CRC-32C of `count` bytes at `pointer`, continuing from `crc` (start with 0).
     static func checksum(_ pointer: UnsafeRawPointer, count: Int, continuing crc: UInt32 = 0) -> UInt32 {
         // A page image (the checksum of bytes [4, 4096)): the interleaved path, with no gap.
-        if usesHardware { return ~vitrine_crc32c_hardware_update(~crc, pointer, count) }
+        if usesHardware { return ~hardwareUpdate(~crc, pointer, count) }
         if count == pageBytes && crc == 0 { return pageChecksum(pointer - 4, gapFrom: 4, to: 4) }
         return tables.withUnsafeBufferPointer { tb in
             ~update(~crc, pointer, count, tb.baseAddress.unsafelyUnwrapped)
@@ -118,11 +118,34 @@ enum CRC32C {
         let size = pageBytes + 4
         guard 4 <= gapStart, gapStart <= gapEnd, gapEnd <= size else { return checksum(page + 4, count: pageBytes) }
         if usesHardware {
-            var r = vitrine_crc32c_hardware_update(~0, page + 4, gapStart - 4)
+            var r = hardwareUpdate(~0, page + 4, gapStart - 4)
             if gapEnd > gapStart { r = zeroShift.withUnsafeBufferPointer { multiply($0[gapEnd - gapStart], r) } }
-            return ~vitrine_crc32c_hardware_update(r, page + gapEnd, size - gapEnd)
+            return ~hardwareUpdate(r, page + gapEnd, size - gapEnd)
         }
         return softwarePageChecksum(page, gapFrom: gapStart, to: gapEnd)
+    }
+
+    /// Advances `register` over `count` bytes with the instruction: long runs as three interleaved
+    /// chains combined by shifts (`register(s, A ++ B) = shift_|B|(register(s, A)) xor register(0, B)`),
+    /// about three times the speed of one chain.
+    private static func hardwareUpdate(_ register: UInt32, _ pointer: UnsafeRawPointer, _ count: Int) -> UInt32 {
+        var c = register
+        var p = pointer
+        var n = count
+        // Segments of at most 4096 bytes, so that the shift comes from the table.
+        while n >= 768 {
+            let segment = min(4096, (n / 3) & ~7)
+            var registers: (UInt32, UInt32, UInt32) = (c, 0, 0)
+            withUnsafeMutableBytes(of: &registers) { raw in
+                vitrine_crc32c_hardware_update3(raw.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: UInt32.self), p, segment)
+            }
+            let shift = zeroShift.withUnsafeBufferPointer { $0[segment] }
+            c = multiply(shift, registers.0) ^ registers.1
+            c = multiply(shift, c) ^ registers.2
+            p += 3 * segment
+            n -= 3 * segment
+        }
+        return vitrine_crc32c_hardware_update(c, p, n)
     }
 
     /// `pageChecksum` in software: four interleaved streams (see the top of the file).
