@@ -83,11 +83,12 @@ extension Database {
         // 2.
         try pager.sync()
         // 3.
+        let salt = WriteAheadLog.newSalt()
         let next = Meta(checkpointSequence: meta.checkpointSequence + 1, txid: state.txid,
                         pageCount: allocator.pageCount, catalogRoot: state.catalogRoot,
                         freeListHead: chain.first ?? 0, freeCount: UInt64(entries.count),
                         logGeneration: max(meta.logGeneration, log.generation) + 1, nextTableId: state.nextTableId,
-                        databaseId: meta.databaseId)
+                        databaseId: meta.databaseId, logSalt: salt)
         // The counters are bounded at open (MetaPage.counterLimit) and grow by one per
         // checkpoint or commit, so this cannot fail in practice; if it ever did, the meta page
         // must not be written, or the next open would refuse it.
@@ -98,11 +99,37 @@ extension Database {
         try pager.sync()
         meta = next
         // 4.
-        log.reset(generation: next.logGeneration, baseTxid: state.txid)
+        log.reset(generation: next.logGeneration, salt: salt, baseTxid: state.txid, anchored: true)
         // 5.
         allocator.checkpointed(at: state.txid, newChain: chain)
         latest.pageCount = allocator.pageCount
         latest.mapping = writerMapping
         markDurable(latest)
+    }
+}
+
+extension Database {
+    /// Names the log's current generation and salt in a durable meta page before the first
+    /// record of that generation is written (writer lock held; the commit calls it). Needed
+    /// only for a generation started at open (a checkpoint names its own): without it, two
+    /// copies of one database opened and written separately would share the meta page, so
+    /// nothing in the data file could tell its own log from the other copy's.
+    ///
+    /// The new meta page describes the same state as the current one (same txid, pages and free
+    /// list) with the next checkpoint sequence, in the other slot, so either slot is a valid
+    /// fallback. Costs one page write and one data-file sync per session that commits.
+    /// - Throws: `.io`; the caller poisons the database (the meta write's outcome is unknown).
+    func anchorLogGeneration() throws {
+        var next = meta
+        next.checkpointSequence = meta.checkpointSequence + 1
+        next.logGeneration = log.generation
+        next.logSalt = log.salt
+        if let problem = next.rangeProblem {
+            throw StoreError.corruptPage(page: next.slot, reason: "refusing to write a meta page: \(problem)")
+        }
+        try dataFile.write(next.encode(), at: Int64(next.slot) * Int64(PageLayout.size))
+        try pager.sync()
+        meta = next
+        log.markAnchored()
     }
 }

@@ -36,7 +36,9 @@ extension Database {
                 try checkpointLocked()
                 committedByCheckpoint = true
             } else {
-                try log.append(tx.log.seal(generation: log.generation, txid: txid, databaseId: log.databaseId))
+                if !log.anchored { try anchorLogGeneration() }
+                try log.append(tx.log.seal(generation: log.generation, salt: log.salt, txid: txid,
+                                           durableTxid: durableTxidNow(), databaseId: log.databaseId))
             }
         } catch {
             poison(error)
@@ -76,6 +78,13 @@ extension Database {
             do { try checkpointLocked() } catch { poison(error) }
         }
         return waitFor
+    }
+
+    /// Every record up to this txid is on stable storage (or in the checkpoint).
+    func durableTxidNow() -> UInt64 {
+        commitLock.lock()
+        defer { commitLock.unlock() }
+        return durableTxid
     }
 
     /// Records that everything up to `snapshot.txid` is durable and publishes it.

@@ -36,7 +36,7 @@ extension Database {
                                  ("page count", "\(m.pageCount)"), ("catalog root", "\(m.catalogRoot)"),
                                  ("free-list head", "\(m.freeListHead)"), ("free pages", "\(m.freeCount)"),
                                  ("log generation", "\(m.logGeneration)"), ("next table id", "\(m.nextTableId)"),
-                                 ("database id", String(m.databaseId, radix: 16))]
+                                 ("database id", String(m.databaseId, radix: 16)), ("log salt", String(m.logSalt, radix: 16))]
             case .wrongMagic: result.problem = "no magic number"
             case .newerVersion(let v): result.problem = "format version \(v) is newer than this build"
             case .damaged(let reason): result.problem = reason

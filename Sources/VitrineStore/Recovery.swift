@@ -12,14 +12,19 @@
 //      has our magic: not a database. Magic but a newer version: unsupported.
 //   3. Check the file holds every page the meta counts; load the free-list chain.
 //   4. Decide whether the log continues this checkpoint: same database id, base txid equal to
-//      the meta's txid and generation >= the meta's. (A base above the meta's txid means the
-//      newest meta page is lost: an error, never a silent rollback. A damaged header does not
-//      hide records: the log is then scanned with the meta's generation.) If it does,
-//      re-execute each valid record in txid order from meta.txid + 1, stopping at the first
-//      torn or foreign one (the tail).
+//      the meta's txid, and the generation and salt the meta page names. (A base above the
+//      meta's txid means the newest meta page is lost: an error, never a silent rollback. The
+//      same checkpoint with a generation or salt the file never named is the log of a diverged
+//      copy: an error, since replaying it grafts foreign commits on and dropping it destroys
+//      them. A damaged header does not hide records: the log is then scanned with the meta's
+//      generation and salt.) If it does, re-execute each valid record in txid order from
+//      meta.txid + 1, stopping at the first torn or stale one (the tail), unless a later intact
+//      record says it was durable: damage in the middle of the log, an error naming its offset,
+//      with nothing written. Format-1 files (no salt) follow the older rules.
 //   5. If anything was replayed, checkpoint: the recovered state becomes the base and the log
 //      a new generation, so nothing of the old tail can ever be mistaken for a new record.
-//      Otherwise just start a new log generation lazily (no I/O at open).
+//      Otherwise just start a new log generation lazily (no I/O at open); the first commit
+//      names it in a meta page before writing it (Database.anchorLogGeneration).
 
 import Glibc
 
@@ -82,7 +87,7 @@ enum Recovery {
                 try fs.syncDirectory(of: path)
                 header = try WriteAheadLog.readHeader(logFile)
                 log = try WriteAheadLog(file: logFile, databaseId: meta.databaseId, generation: meta.logGeneration,
-                                        baseTxid: meta.txid, growthBytes: options.logGrowthBytes,
+                                        salt: meta.logSalt, baseTxid: meta.txid, growthBytes: options.logGrowthBytes,
                                         defersWrites: options.durability == .grouped)
                 // Durable modes write the log directly and synchronously: .full one record per
                 // commit, .grouped one write per group (the leader's). .relaxed keeps cheap
@@ -181,6 +186,15 @@ enum Recovery {
         throw StoreError.corruptPage(page: 0, reason: "no valid meta page (" + problems.joined(separator: "; ") + ")")
     }
 
+    /// Whether the meta slot other than `meta`'s holds a valid page of this database: if not,
+    /// `meta` may be the fallback for a newer, damaged slot.
+    static func otherMetaSlotIsValid(_ file: StorageFile, meta: Meta) -> Bool {
+        let other = 1 - meta.slot
+        guard let page = try? file.readBytes(count: PageLayout.size, at: Int64(other) * Int64(PageLayout.size)),
+              case .valid(let m) = Meta.decode(page) else { return false }
+        return m.slot == other && m.databaseId == meta.databaseId
+    }
+
     static func loadFreeList(meta: Meta, pager: Pager, mapping: Mapping) throws -> (free: [PageNumber], chain: [PageNumber]) {
         var free: [PageNumber] = []
         var chain: [PageNumber] = []
@@ -243,19 +257,41 @@ extension Database {
     func recover(logHeader: WriteAheadLog.Header?) throws {
         writer.lock()
         defer { writer.unlock() }
-        // nil: the header cannot be trusted; take the generation of the first record of ours.
-        var replayGeneration: UInt64? = nil
+        // A meta page with a salt (format 2) names the one generation that continues it, and its
+        // records carry the salt. Without one (format 1), the records carry none; nil generation:
+        // the header cannot be trusted, take the generation of the first record of ours.
+        let salted = meta.logSalt != 0
+        var replayGeneration: UInt64? = salted ? meta.logGeneration : nil
+        var replaySalt: UInt64? = salted ? meta.logSalt : nil
         var scanLog = true
         var highestGeneration = meta.logGeneration
         if let header = logHeader {
             if header.databaseId != meta.databaseId {
                 // A header from another database (a stale log at this path, or damage): only
-                // records tagged with our id are replayed, scanned as for a damaged header.
+                // records tagged with our id (and salt) are replayed, as for a damaged header.
                 highestGeneration = max(highestGeneration, header.generation)
             } else if header.baseTxid > meta.txid {
                 throw StoreError.corruptLog(offset: 0, reason: "log continues txid \(header.baseTxid) but the database file stops at txid \(meta.txid) (its newest meta page is lost)")
             } else if header.baseTxid == meta.txid && header.generation >= meta.logGeneration {
-                replayGeneration = header.generation
+                if header.version == 1 && !salted {
+                    replayGeneration = header.generation
+                } else if header.version >= 2 && header.generation == meta.logGeneration && header.salt == meta.logSalt {
+                    // The log this meta page names.
+                } else if header.version >= 2 && header.generation > meta.logGeneration
+                            && !Recovery.otherMetaSlotIsValid(dataFile, meta: meta) {
+                    // The newest meta page, which named this generation before its first record
+                    // was written, is damaged; the slot we fell back to describes the same
+                    // checkpoint (same txid), so the log still continues it.
+                    replayGeneration = header.generation
+                    replaySalt = header.salt
+                } else {
+                    // Same database, same checkpoint, but a generation or salt this file never
+                    // named: the log of a diverged copy (files copied, then both written). Its
+                    // commits were never made in this file; replaying them would graft them on,
+                    // and dropping them (the log is cut back after an open) would destroy the
+                    // only copy of commits the other file acknowledged. Refuse.
+                    throw StoreError.corruptLog(offset: 0, reason: "the log belongs to another copy of this database: it holds generation \(header.generation) (salt \(String(header.salt, radix: 16))) after txid \(header.baseTxid), the database file names generation \(meta.logGeneration) (salt \(String(meta.logSalt, radix: 16))); put back this database's own log, or move this one aside to open the file as of its checkpoint")
+                }
                 highestGeneration = header.generation
             } else {
                 // The log predates the checkpoint: everything in it is already applied.
@@ -266,6 +302,7 @@ extension Database {
         var replayed = 0
         if scanLog {
             let generation = replayGeneration
+            let salt = replaySalt
             replaying = true
             defer { replaying = false }
             // Records are re-executed in batches: one write transaction applies consecutive
@@ -283,7 +320,7 @@ extension Database {
                 _ = try commit(tx)
             }
             _ = try WriteAheadLog.scan(log.file, generation: generation, minimumGeneration: meta.logGeneration,
-                                       firstTxid: meta.txid + 1, databaseId: meta.databaseId) { record in
+                                       salt: salt, firstTxid: meta.txid + 1, databaseId: meta.databaseId) { record in
                 highestGeneration = max(highestGeneration, record.generation)
                 try loadFreeListIfNeeded()
                 let tx = batch ?? WriteTransaction(database: self, base: latest)
@@ -303,11 +340,14 @@ extension Database {
             }
             try commitBatch()
         }
+        // The new generation is not named by the meta page yet: the checkpoint after a replay
+        // names its own; otherwise the first commit anchors it (anchorLogGeneration), and until
+        // then nothing of it, not even its header, is written.
         if replayed > 0 {
-            log.reset(generation: highestGeneration, baseTxid: meta.txid)
+            log.reset(generation: highestGeneration, salt: WriteAheadLog.newSalt(), baseTxid: meta.txid, anchored: false)
             try checkpointLocked()
         } else {
-            log.reset(generation: highestGeneration + 1, baseTxid: meta.txid)
+            log.reset(generation: highestGeneration + 1, salt: WriteAheadLog.newSalt(), baseTxid: meta.txid, anchored: false)
         }
         // After an unclean stop the log may still hold records nobody replayed (a torn tail, or
         // records after one whose header never reached the disk). Cut them off, durably, so no

@@ -2,8 +2,10 @@
 // transaction (layout in Format/LogRecord.swift and formats/write-ahead-log.md).
 //
 // The file is reused, not truncated (except to give space back at close): a checkpoint starts
-// a new generation by rewriting the header, and new records overwrite old ones from offset 4096;
-// stale records beyond the write position carry an older generation and are ignored. Reusing an
+// a new generation (new number, new random salt) by rewriting the header, and new records
+// overwrite old ones from offset 4096; stale records beyond the write position carry an older
+// generation and are ignored. A generation is written only once a durable meta page names its
+// number and salt (`anchored`), so a log is tied to one data file, not to a copy of it. Reusing an
 // already-written file keeps fdatasync cheap (no block allocation or size change to journal), so
 // the file grows only when a generation needs more room than any before it, and it grows by
 // writing zeros in large steps.
@@ -36,6 +38,12 @@ final class WriteAheadLog: @unchecked Sendable {
     /// The generation new records carry.
     private(set) var generation: UInt64
     private(set) var baseTxid: UInt64
+    /// The current generation's salt (random, never 0), in its header and every record.
+    private(set) var salt: UInt64
+    /// Whether a durable meta page names the current generation and salt. Records (and the
+    /// header) of a generation are written only once it is: the commit anchors the generation
+    /// first (`Database.anchorLogGeneration`), so recovery can tie the log to the data file.
+    private(set) var anchored: Bool
     /// A header not yet written: a new generation starts lazily, with the first record after
     /// it, so that one fdatasync makes both durable and an idle open or checkpoint writes nothing.
     private var headerPending = false
@@ -68,12 +76,14 @@ final class WriteAheadLog: @unchecked Sendable {
     /// A flush's private copy of the blocks it writes (flushLock held).
     private let flushCopy = UnsafeMutableRawPointer.allocate(byteCount: tailCapacity, alignment: block)
 
-    init(file: StorageFile, databaseId: UInt64, generation: UInt64, baseTxid: UInt64, growthBytes: Int64 = 4 << 20,
-         defersWrites: Bool = false) throws {
+    init(file: StorageFile, databaseId: UInt64, generation: UInt64, salt: UInt64, baseTxid: UInt64,
+         growthBytes: Int64 = 4 << 20, defersWrites: Bool = false) throws {
         self.file = file
         self.growthBytes = min(max(64 << 10, growthBytes), WriteAheadLog.maxGrowthBytes)
         self.databaseId = databaseId
         self.generation = generation
+        self.salt = salt
+        self.anchored = salt != 0
         self.baseTxid = baseTxid
         self.defersWrites = defersWrites
         self.allocatedSize = max(try file.size(), LogFormat.firstRecordOffset)
@@ -88,7 +98,14 @@ final class WriteAheadLog: @unchecked Sendable {
     /// Bytes of records in the current generation.
     var logBytes: Int64 { writeOffset - LogFormat.firstRecordOffset }
 
-    static func encodeHeader(generation: UInt64, baseTxid: UInt64, databaseId: UInt64) -> [UInt8] {
+    /// A new generation's salt: random, never 0 (0 stands for "no salt", version 1).
+    static func newSalt() -> UInt64 {
+        var salt: UInt64 = 0
+        while salt == 0 { salt = UInt64.random(in: 1...UInt64.max) }
+        return salt
+    }
+
+    static func encodeHeader(generation: UInt64, baseTxid: UInt64, databaseId: UInt64, salt: UInt64) -> [UInt8] {
         var h = [UInt8](repeating: 0, count: LogFormat.headerSize + 4)
         h.replaceSubrange(0..<8, with: LogFormat.magic)
         h.withUnsafeMutableBytes { raw in
@@ -96,6 +113,7 @@ final class WriteAheadLog: @unchecked Sendable {
             raw.storeBytes(of: generation.littleEndian, toByteOffset: 16, as: UInt64.self)
             raw.storeBytes(of: baseTxid.littleEndian, toByteOffset: 24, as: UInt64.self)
             raw.storeBytes(of: databaseId.littleEndian, toByteOffset: 32, as: UInt64.self)
+            raw.storeBytes(of: salt.littleEndian, toByteOffset: 40, as: UInt64.self)
         }
         let crc = CRC32C.checksum(Array(h[0..<LogFormat.headerSize]))
         h.withUnsafeMutableBytes { $0.storeBytes(of: crc.littleEndian, toByteOffset: LogFormat.headerSize, as: UInt32.self) }
@@ -105,10 +123,14 @@ final class WriteAheadLog: @unchecked Sendable {
     /// Starts a new generation continuing the checkpoint at `baseTxid`. The header is written
     /// with the first record (see `headerPending`); until then the old header's records are
     /// all at or below the checkpoint, or of another base, and recovery ignores them.
-    func reset(generation: UInt64, baseTxid: UInt64) {
+    /// `anchored`: a durable meta page already names `generation` and `salt` (a checkpoint's);
+    /// otherwise the first commit must anchor it before appending.
+    func reset(generation: UInt64, salt: UInt64, baseTxid: UInt64, anchored: Bool) {
         bufferLock.lock()
         defer { bufferLock.unlock() }
         self.generation = generation
+        self.salt = salt
+        self.anchored = anchored
         self.baseTxid = baseTxid
         headerPending = true
         memset(tail, 0, Int(writeOffset - tailStart))
@@ -129,7 +151,14 @@ final class WriteAheadLog: @unchecked Sendable {
     }
 
     private var currentHeader: [UInt8] {
-        Self.encodeHeader(generation: generation, baseTxid: baseTxid, databaseId: databaseId)
+        Self.encodeHeader(generation: generation, baseTxid: baseTxid, databaseId: databaseId, salt: salt)
+    }
+
+    /// The meta page now durably names the current generation and salt (writer lock held).
+    func markAnchored() {
+        bufferLock.lock()
+        anchored = true
+        bufferLock.unlock()
     }
 
     /// Adds a sealed record at the write position. Not synced; with `defersWrites`, usually not
@@ -249,7 +278,10 @@ final class WriteAheadLog: @unchecked Sendable {
         bufferLock.lock()
         defer { bufferLock.unlock() }
         guard writeOffset == LogFormat.firstRecordOffset else { return }
-        if headerPending {
+        // A generation no meta page names is never written, not even its header: recovery
+        // would take it for a log of another copy of the database. The old header stays; the
+        // truncation removes every record after it.
+        if headerPending && anchored {
             try writeHeader(currentHeader)
             headerPending = false
         }
@@ -275,90 +307,5 @@ final class WriteAheadLog: @unchecked Sendable {
             offset += step
         }
         allocatedSize = target
-    }
-
-    // MARK: - Reading (recovery)
-
-    struct Header {
-        var generation: UInt64
-        var baseTxid: UInt64
-        var databaseId: UInt64
-    }
-
-    /// The header, or nil when the file is empty or its header is not valid (a log that was
-    /// never written, or a torn first write: in both cases it holds no records that count).
-    static func readHeader(_ file: StorageFile) throws -> Header? {
-        guard let h = try file.readBytes(count: LogFormat.headerSize + 4, at: 0) else { return nil }
-        guard Array(h[0..<8]) == LogFormat.magic else { return nil }
-        let crc = h.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: LogFormat.headerSize, as: UInt32.self)) }
-        guard crc == CRC32C.checksum(Array(h[0..<LogFormat.headerSize])) else { return nil }
-        let version = h.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self)) }
-        if version > LogFormat.version { throw StoreError.unsupportedFormatVersion(found: version, supported: LogFormat.version) }
-        let header = h.withUnsafeBytes { raw in
-            Header(generation: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self)),
-                   baseTxid: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self)),
-                   databaseId: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 32, as: UInt64.self)))
-        }
-        // A header that checks out but counts beyond what any writer reaches is hostile (crafted,
-        // or from a buggy copy), not torn: refused, so recovery never adds to such a value.
-        for (name, value) in [("generation", header.generation), ("base txid", header.baseTxid)] where value >= MetaPage.counterLimit {
-            throw StoreError.corruptLog(offset: 0, reason: "log header \(name) \(value) out of range (limit \(MetaPage.counterLimit))")
-        }
-        return header
-    }
-
-    struct Record {
-        var generation: UInt64
-        var txid: UInt64
-        var operations: [LogOperation]
-        var endOffset: Int64
-    }
-
-    /// Reads records of `generation` starting at txid `firstTxid`, calling `body` for each valid
-    /// one in order. Stops at the first record that is torn, of another generation or database,
-    /// out of sequence or unparsable. Returns the offset just past the last valid record.
-    /// With `generation` nil (the header is unusable), the first record's generation is taken if
-    /// it is at least `minimumGeneration`.
-    static func scan(_ file: StorageFile, generation wanted: UInt64?, minimumGeneration: UInt64 = 0,
-                     firstTxid: UInt64, databaseId: UInt64,
-                     _ body: (Record) throws -> Void) throws -> Int64 {
-        let fileSize = try file.size()
-        var generation = wanted ?? 0
-        var offset = LogFormat.firstRecordOffset
-        var expected = firstTxid
-        while offset + Int64(LogFormat.recordHeaderSize) <= fileSize {
-            guard let header = try file.readBytes(count: LogFormat.recordHeaderSize, at: offset) else { break }
-            let tag = header.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 28, as: UInt32.self)) }
-            if tag != UInt32(truncatingIfNeeded: databaseId) { break }
-            let (crc, length, gen, txid, opCount) = header.withUnsafeBytes { raw in
-                (UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt32.self)),
-                 Int64(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4, as: UInt32.self))),
-                 UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
-                 UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self)),
-                 UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 24, as: UInt32.self)))
-            }
-            if wanted == nil && offset == LogFormat.firstRecordOffset && gen >= minimumGeneration
-                && gen < MetaPage.counterLimit { generation = gen }
-            if gen != generation || txid != expected { break }
-            let total = Int64(LogFormat.recordHeaderSize) + length
-            if offset + total > fileSize { break }
-            guard let record = try file.readBytes(count: Int(total), at: offset) else { break }
-            let computed = record.withUnsafeBytes { CRC32C.checksum($0.baseAddress.unsafelyUnwrapped + 4, count: $0.count - 4) }
-            if computed != crc { break }
-            var reader = LogPayloadReader(bytes: record, start: LogFormat.recordHeaderSize)
-            var operations: [LogOperation] = []
-            var parsed = true
-            for _ in 0..<opCount {
-                guard let op = reader.next() else { parsed = false; break }
-                operations.append(op)
-            }
-            if !parsed || reader.position != record.count {
-                throw StoreError.corruptLog(offset: offset, reason: "record for txid \(txid) passed its checksum but does not parse")
-            }
-            try body(Record(generation: gen, txid: txid, operations: operations, endOffset: offset + total))
-            offset += total
-            expected += 1
-        }
-        return offset
     }
 }

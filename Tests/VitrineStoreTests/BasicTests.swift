@@ -180,7 +180,7 @@ import CRC32CHardware
             for i in 0..<4 { data[o + MetaPage.checksumOffset + i] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i))) }
         }
         try Data(data).write(to: URL(fileURLWithPath: path))
-        #expect(throws: StoreError.unsupportedFormatVersion(found: 99, supported: 1)) { _ = try Database(path: path) }
+        #expect(throws: StoreError.unsupportedFormatVersion(found: 99, supported: 2)) { _ = try Database(path: path) }
     }
 
     @Test func secondOpenIsLocked() throws {

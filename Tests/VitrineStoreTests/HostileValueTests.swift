@@ -138,7 +138,7 @@ import Testing
         let meta = try Self.newestMeta(path)
         var log = try readAll(path + "-wal")
         log.replaceSubrange(0..<(LogFormat.headerSize + 4),
-                            with: WriteAheadLog.encodeHeader(generation: UInt64.max, baseTxid: meta.txid, databaseId: meta.databaseId))
+                            with: WriteAheadLog.encodeHeader(generation: UInt64.max, baseTxid: meta.txid, databaseId: meta.databaseId, salt: meta.logSalt))
         try writeAll(path + "-wal", log)
         let error = Self.exercise(path)
         guard case .corruptLog(let offset, let why)? = error else {
@@ -153,7 +153,7 @@ import Testing
         let path = try Self.makeDatabase(dir)
         var log = try readAll(path + "-wal")
         log.replaceSubrange(0..<(LogFormat.headerSize + 4),
-                            with: WriteAheadLog.encodeHeader(generation: UInt64.max - 1, baseTxid: UInt64.max, databaseId: 42))
+                            with: WriteAheadLog.encodeHeader(generation: UInt64.max - 1, baseTxid: UInt64.max, databaseId: 42, salt: 7))
         try writeAll(path + "-wal", log)
         let error = Self.exercise(path)
         guard case .corruptLog? = error else {

@@ -4,37 +4,53 @@
 //
 // Log header, at offset 0 (the rest of the first 4096 bytes is zero):
 //    0   8  magic "VITRWAL\0"
-//    8   4  format version (1)
+//    8   4  format version (2; version 1 is still read, see below)
 //   12   4  zero
-//   16   8  generation (>= the meta page's log generation when the log continues it)
+//   16   8  generation (equal to the meta page's log generation when the log continues it)
 //   24   8  base txid: the checkpoint's txid; the first record carries base + 1
 //   32   8  database id (equal to the meta page's)
-//   40   4  CRC-32C of bytes [0, 40)
+//   40   8  salt: random, chosen for each generation, never 0; named by the meta page before the
+//           generation's first record is written, so a log of a diverged copy of the database
+//           (same id, generation and txids) is recognised and never replayed
+//   48   4  CRC-32C of bytes [0, 48)
 //
 // Records, back to back from offset 4096:
-//    0   4  CRC-32C of bytes [4, 32 + payload length): header rest and payload
+//    0   4  CRC-32C of bytes [4, 48 + payload length): header rest and payload
 //    4   4  payload length
 //    8   8  generation (equal to the header's)
-//   16   8  txid (previous record's txid + 1)
-//   24   4  operation count
-//   28   4  database tag: the low 32 bits of the database id (a log, or a header, from
-//           another database at the same path is never replayed)
-//   32      payload: `operation count` operations:
+//   16   8  salt (equal to the header's)
+//   24   8  txid (previous record's txid + 1)
+//   32   8  durable txid: every record up to this txid was on stable storage when this one
+//           was sealed (below txid). A later intact record vouching for an earlier damaged one
+//           proves damage, not a torn tail (recovery then refuses to open)
+//   40   4  operation count
+//   44   4  database tag: the low 32 bits of the database id
+//   48      payload: `operation count` operations:
 //           1 put          u32 table id, u16 key length, u32 value length, key, value
 //           2 delete       u32 table id, u16 key length, key
 //           3 delete range u32 table id, u16 begin length, u16 end length, begin, end
 //           4 create table u32 table id, u16 name length, name (UTF-8)
 //           5 drop table   u32 table id
 //
-// A record counts only if its checksum, generation, database tag and txid all check out; the first one that
-// does not ends the log (a torn tail, or older records from before the last reset).
+// A record counts only if its checksum, generation, salt, database tag and txid all check out;
+// the first one that does not ends the log (a torn tail, or older records from before the last
+// reset) unless a later intact record of the generation vouches for it (damage: an error).
+//
+// Version 1 (read, for logs written by earlier builds, then replaced by a version-2 generation
+// at the checkpoint that follows the replay): a 40-byte header without the salt (CRC at 40) and
+// 32-byte record headers: 0 CRC of [4, 32 + length), 4 length, 8 generation, 16 txid,
+// 24 operation count, 28 database tag.
 
 enum LogFormat {
     static let magic: [UInt8] = Array("VITRWAL".utf8) + [0]
-    static let version: UInt32 = 1
-    static let headerSize = 40
+    static let version: UInt32 = 2
+    /// Bytes of header fields the header's checksum covers (the checksum follows them).
+    static let headerSize = 48
     static let firstRecordOffset: Int64 = 4096
-    static let recordHeaderSize = 32
+    static let recordHeaderSize = 48
+    /// Version 1 (no salt): header fields and record header sizes.
+    static let version1HeaderSize = 40
+    static let version1RecordHeaderSize = 32
 }
 
 enum LogOperation: Equatable {
@@ -105,14 +121,18 @@ struct LogRecordBuilder {
     }
 
     /// Fills in the header and checksum; the result is ready to append to the log.
-    mutating func seal(generation: UInt64, txid: UInt64, databaseId: UInt64) -> [UInt8] {
+    /// `durableTxid`: every record up to it is on stable storage now (clamped below `txid`).
+    mutating func seal(generation: UInt64, salt: UInt64, txid: UInt64, durableTxid: UInt64, databaseId: UInt64) -> [UInt8] {
         let payload = UInt32(bytes.count - LogFormat.recordHeaderSize)
+        let durable = txid == 0 ? 0 : min(durableTxid, txid - 1)
         bytes.withUnsafeMutableBytes { raw in
             raw.storeBytes(of: payload.littleEndian, toByteOffset: 4, as: UInt32.self)
             raw.storeBytes(of: generation.littleEndian, toByteOffset: 8, as: UInt64.self)
-            raw.storeBytes(of: txid.littleEndian, toByteOffset: 16, as: UInt64.self)
-            raw.storeBytes(of: operationCount.littleEndian, toByteOffset: 24, as: UInt32.self)
-            raw.storeBytes(of: UInt32(truncatingIfNeeded: databaseId).littleEndian, toByteOffset: 28, as: UInt32.self)
+            raw.storeBytes(of: salt.littleEndian, toByteOffset: 16, as: UInt64.self)
+            raw.storeBytes(of: txid.littleEndian, toByteOffset: 24, as: UInt64.self)
+            raw.storeBytes(of: durable.littleEndian, toByteOffset: 32, as: UInt64.self)
+            raw.storeBytes(of: operationCount.littleEndian, toByteOffset: 40, as: UInt32.self)
+            raw.storeBytes(of: UInt32(truncatingIfNeeded: databaseId).littleEndian, toByteOffset: 44, as: UInt32.self)
             let crc = CRC32C.checksum(raw.baseAddress.unsafelyUnwrapped + 4, count: raw.count - 4)
             raw.storeBytes(of: crc.littleEndian, toByteOffset: 0, as: UInt32.self)
         }

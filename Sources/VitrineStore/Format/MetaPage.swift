@@ -4,7 +4,8 @@
 //
 //   offset size  field
 //    0      8    magic "VITRINE\0"   (56 49 54 52 49 4E 45 00)
-//    8      4    format version (1)
+//    8      4    format version (2; version 1 files are read, and rewritten as 2 by the next
+//                meta write)
 //   12      4    page size (4096)
 //   16      8    checkpoint sequence (1, 2, 3, ...; slot = sequence % 2)
 //   24      8    txid: the last transaction contained in this checkpoint
@@ -16,7 +17,11 @@
 //   72      8    next table id
 //   80      8    database id: random, chosen at creation; the log header repeats it, so a
 //                log left over from another database at the same path is never replayed
-//   88   4004    zero
+//   88      8    log salt: the random salt of the log generation named at 64 (version 2; 0 in a
+//                version-1 page, whose log records carry no salt). Every record that continues
+//                this checkpoint carries it, so a log from a diverged copy of the database
+//                (same id, generation and txids) is told apart and never replayed
+//   96   3996    zero
 // 4092      4    CRC-32C of bytes [0, 4092)
 //
 // Range checks at decode, after the checksum (a page that passes them may be hostile, crafted or
@@ -27,7 +32,9 @@
 
 enum MetaPage {
     static let magic: [UInt8] = [0x56, 0x49, 0x54, 0x52, 0x49, 0x4E, 0x45, 0x00]
-    static let formatVersion: UInt32 = 1
+    static let formatVersion: UInt32 = 2
+    /// The oldest version still read: version 1 has no log salt (offset 88 is zero).
+    static let oldestReadableVersion: UInt32 = 1
     static let checksumOffset = PageLayout.size - 4
     /// Checkpoint sequences, txids and log generations stay below this. Counting one a
     /// microsecond it is reached after 146,000 years; a value at or above it can only be
@@ -50,6 +57,8 @@ struct Meta: Equatable, Sendable {
     var logGeneration: UInt64
     var nextTableId: UInt64
     var databaseId: UInt64
+    /// The salt of log generation `logGeneration` (0: none named; version-1 page, or a new file).
+    var logSalt: UInt64 = 0
 
     static func initial(databaseId: UInt64) -> Meta {
         Meta(checkpointSequence: 1, txid: 0, pageCount: 2, catalogRoot: 0, freeListHead: 0,
@@ -73,6 +82,7 @@ struct Meta: Equatable, Sendable {
         b.setU64(logGeneration, at: 64)
         b.setU64(nextTableId, at: 72)
         b.setU64(databaseId, at: 80)
+        b.setU64(logSalt, at: 88)
         let crc = CRC32C.checksum(Array(b.bytes[0..<MetaPage.checksumOffset]))
         b.setU32(crc, at: MetaPage.checksumOffset)
         return b.bytes
@@ -103,7 +113,7 @@ struct Meta: Equatable, Sendable {
         if u32(12) != UInt32(PageLayout.size) { return .damaged("page size \(u32(12)) is not \(PageLayout.size)") }
         let meta = Meta(checkpointSequence: u64(16), txid: u64(24), pageCount: u64(32), catalogRoot: u64(40),
                         freeListHead: u64(48), freeCount: u64(56), logGeneration: u64(64), nextTableId: u64(72),
-                        databaseId: u64(80))
+                        databaseId: u64(80), logSalt: version >= 2 ? u64(88) : 0)
         if let reason = meta.rangeProblem { return .damaged(reason) }
         return .valid(meta)
     }

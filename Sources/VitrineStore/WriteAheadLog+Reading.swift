@@ -1,0 +1,191 @@
+// Reading the write-ahead log at recovery: the header, the records of the generation that
+// continues the checkpoint, and the check that tells damage in the middle of the log from a torn
+// tail (layout in Format/LogRecord.swift; rules in formats/write-ahead-log.md sections 3, 6, 14).
+
+import Glibc
+
+extension WriteAheadLog {
+    struct Header {
+        var generation: UInt64
+        var baseTxid: UInt64
+        var databaseId: UInt64
+        /// 0 in a version-1 header (no salt).
+        var salt: UInt64
+        var version: UInt32
+    }
+
+    /// The header, or nil when the file is empty or its header is not valid (a log that was
+    /// never written, or a torn first write: in both cases it holds no records that count).
+    static func readHeader(_ file: StorageFile) throws -> Header? {
+        // A version-1 log may be only 44 bytes long: read what there is of the 52.
+        let size = try file.size()
+        let wanted = Int(min(size, Int64(LogFormat.headerSize + 4)))
+        guard wanted >= LogFormat.version1HeaderSize + 4, let h = try file.readBytes(count: wanted, at: 0) else { return nil }
+        guard Array(h[0..<8]) == LogFormat.magic else { return nil }
+        func u32(_ o: Int) -> UInt32 { h.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: o, as: UInt32.self)) } }
+        func u64(_ o: Int) -> UInt64 { h.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: o, as: UInt64.self)) } }
+        // The version decides where the checksum is; it is believed only once the checksum
+        // agrees, so a flipped version bit reads as a damaged header, not as a newer format.
+        // Versions above 2 are assumed to keep version 2's first 52 bytes.
+        let version = u32(8)
+        let fields = version <= 1 ? LogFormat.version1HeaderSize : LogFormat.headerSize
+        guard h.count >= fields + 4, u32(fields) == CRC32C.checksum(Array(h[0..<fields])) else { return nil }
+        if version > LogFormat.version { throw StoreError.unsupportedFormatVersion(found: version, supported: LogFormat.version) }
+        let header = Header(generation: u64(16), baseTxid: u64(24), databaseId: u64(32),
+                            salt: version <= 1 ? 0 : u64(40), version: max(version, 1))
+        // A header that checks out but counts beyond what any writer reaches is hostile (crafted,
+        // or from a buggy copy), not torn: refused, so recovery never adds to such a value.
+        for (name, value) in [("generation", header.generation), ("base txid", header.baseTxid)] where value >= MetaPage.counterLimit {
+            throw StoreError.corruptLog(offset: 0, reason: "log header \(name) \(value) out of range (limit \(MetaPage.counterLimit))")
+        }
+        if header.version >= 2 && header.salt == 0 {
+            throw StoreError.corruptLog(offset: 0, reason: "log header of version \(header.version) has salt 0")
+        }
+        return header
+    }
+
+    struct Record {
+        var generation: UInt64
+        var txid: UInt64
+        var operations: [LogOperation]
+        var endOffset: Int64
+    }
+
+    /// A record header's fields, in either format.
+    private struct RecordHeader {
+        var checksum: UInt32
+        var length: Int64
+        var generation: UInt64
+        var salt: UInt64
+        var txid: UInt64
+        var durableTxid: UInt64
+        var operationCount: UInt32
+        var tag: UInt32
+
+        /// `salted`: version 2 (48 bytes), otherwise version 1 (32 bytes, no salt).
+        init(_ h: [UInt8], salted: Bool) {
+            func u32(_ o: Int) -> UInt32 { h.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: o, as: UInt32.self)) } }
+            func u64(_ o: Int) -> UInt64 { h.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: o, as: UInt64.self)) } }
+            checksum = u32(0)
+            length = Int64(u32(4))
+            generation = u64(8)
+            if salted {
+                salt = u64(16); txid = u64(24); durableTxid = u64(32); operationCount = u32(40); tag = u32(44)
+            } else {
+                salt = 0; txid = u64(16); durableTxid = 0; operationCount = u32(24); tag = u32(28)
+            }
+        }
+    }
+
+    /// Reads the `total` bytes of the record at `offset` if its checksum agrees.
+    private static func checkedRecord(_ file: StorageFile, at offset: Int64, total: Int64, checksum: UInt32) throws -> [UInt8]? {
+        guard let record = try file.readBytes(count: Int(total), at: offset) else { return nil }
+        let computed = record.withUnsafeBytes { CRC32C.checksum($0.baseAddress.unsafelyUnwrapped + 4, count: $0.count - 4) }
+        return computed == checksum ? record : nil
+    }
+
+    /// Reads records of `generation` starting at txid `firstTxid`, calling `body` for each valid
+    /// one in order. Stops at the first record that is torn, of another generation or database,
+    /// out of sequence or unparsable. Returns the offset just past the last valid record.
+    /// `salt` nil: version-1 records (no salt); with `generation` nil (version 1, the header is
+    /// unusable), the first record's generation is taken if it is at least `minimumGeneration`.
+    /// - Throws: `.corruptLog` for a record that passed its checksum but does not parse, a
+    ///   record of this generation and txid with another salt (a log of a diverged copy), and
+    ///   damage in the middle of the log: a version-2 record that ends the log although a later
+    ///   intact record of the generation says it was durable (`damagedRecord`).
+    static func scan(_ file: StorageFile, generation wanted: UInt64?, minimumGeneration: UInt64 = 0,
+                     salt: UInt64?, firstTxid: UInt64, databaseId: UInt64,
+                     _ body: (Record) throws -> Void) throws -> Int64 {
+        let fileSize = try file.size()
+        let headerSize = salt == nil ? LogFormat.version1RecordHeaderSize : LogFormat.recordHeaderSize
+        var generation = wanted ?? 0
+        var offset = LogFormat.firstRecordOffset
+        var expected = firstTxid
+        while offset + Int64(headerSize) <= fileSize {
+            guard let bytes = try file.readBytes(count: headerSize, at: offset) else { break }
+            let header = RecordHeader(bytes, salted: salt != nil)
+            if header.tag != UInt32(truncatingIfNeeded: databaseId) { break }
+            if wanted == nil && offset == LogFormat.firstRecordOffset && header.generation >= minimumGeneration
+                && header.generation < MetaPage.counterLimit { generation = header.generation }
+            if header.generation != generation || header.txid != expected { break }
+            let total = Int64(headerSize) + header.length
+            if offset + total > fileSize { break }
+            guard let record = try checkedRecord(file, at: offset, total: total, checksum: header.checksum) else { break }
+            if let salt, header.salt != salt {
+                // A generation's number is given one salt, named by the meta page before any
+                // record of it is written: an intact record with our generation and txid but
+                // another salt was written by a diverged copy of this database.
+                throw StoreError.corruptLog(offset: offset, reason: "record for txid \(header.txid) has salt \(hex64(header.salt)), the database file expects \(hex64(salt)): the log belongs to another copy of this database")
+            }
+            var reader = LogPayloadReader(bytes: record, start: headerSize)
+            var operations: [LogOperation] = []
+            var parsed = true
+            for _ in 0..<header.operationCount {
+                guard let op = reader.next() else { parsed = false; break }
+                operations.append(op)
+            }
+            if !parsed || reader.position != record.count {
+                throw StoreError.corruptLog(offset: offset, reason: "record for txid \(header.txid) passed its checksum but does not parse")
+            }
+            try body(Record(generation: header.generation, txid: header.txid, operations: operations, endOffset: offset + total))
+            offset += total
+            expected += 1
+        }
+        if let salt, offset < fileSize,
+           let (at, txid) = try vouchingRecord(file, from: offset, fileSize: fileSize, generation: generation, salt: salt,
+                                               missingTxid: expected, databaseId: databaseId) {
+            throw StoreError.corruptLog(offset: offset, reason: "damaged record for txid \(expected) at offset \(offset): the intact record for txid \(txid) at offset \(at), written after it, says it was durable; the log is damaged in the middle, not torn (formats/write-ahead-log.md section 6 says what to do)")
+        }
+        return offset
+    }
+
+    /// Damage or a torn tail? Looks past `from` (where the valid prefix ends) for an intact
+    /// record of this generation and salt whose durable txid reaches `missingTxid`: it was
+    /// sealed after the missing record was on stable storage, so no crash can have taken that
+    /// record back. Returns its offset and txid. Records are not aligned, so every byte offset
+    /// is a candidate; `memchr` for a byte of the salt skips the zeros of growth quickly, and
+    /// the full generation and salt (random, 64 bits) must match before a checksum is computed.
+    private static func vouchingRecord(_ file: StorageFile, from: Int64, fileSize: Int64, generation: UInt64, salt: UInt64,
+                                       missingTxid: UInt64, databaseId: UInt64) throws -> (Int64, UInt64)? {
+        let saltOffset = 16, headerSize = LogFormat.recordHeaderSize
+        // The salt is never 0: search for its first non-zero byte.
+        var saltBytes = [UInt8](repeating: 0, count: 8)
+        for k in 0..<8 { saltBytes[k] = UInt8(truncatingIfNeeded: salt >> (8 * UInt64(k))) }
+        guard let pick = saltBytes.firstIndex(where: { $0 != 0 }) else { return nil }
+        let chunk = 1 << 20
+        var start = from   // first record start not yet examined
+        while start + Int64(headerSize) <= fileSize {
+            let count = Int(min(Int64(chunk + headerSize), fileSize - start))
+            guard let bytes = try file.readBytes(count: count, at: start) else { return nil }
+            let lastStart = count - headerSize   // last record start whose header is in `bytes`
+            var hits: [Int] = []
+            bytes.withUnsafeBytes { raw in
+                let base = raw.baseAddress.unsafelyUnwrapped
+                var i = saltOffset + pick
+                while i <= lastStart + saltOffset + pick {
+                    guard let found = memchr(base + i, Int32(saltBytes[pick]), lastStart + saltOffset + pick + 1 - i) else { break }
+                    let at = base.distance(to: UnsafeRawPointer(found))
+                    let r = at - saltOffset - pick
+                    if raw.loadUnaligned(fromByteOffset: r + saltOffset, as: UInt64.self) == salt.littleEndian,
+                       raw.loadUnaligned(fromByteOffset: r + 8, as: UInt64.self) == generation.littleEndian {
+                        hits.append(r)
+                    }
+                    i = at + 1
+                }
+            }
+            for r in hits {
+                let header = RecordHeader(Array(bytes[r..<(r + headerSize)]), salted: true)
+                let at = start + Int64(r)
+                guard header.tag == UInt32(truncatingIfNeeded: databaseId), header.durableTxid >= missingTxid,
+                      header.durableTxid < header.txid, at + Int64(headerSize) + header.length <= fileSize,
+                      try checkedRecord(file, at: at, total: Int64(headerSize) + header.length, checksum: header.checksum) != nil
+                else { continue }
+                return (at, header.txid)
+            }
+            start += Int64(lastStart + 1)
+        }
+        return nil
+    }
+}
+
+private func hex64(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
