@@ -14,7 +14,7 @@ struct EngineKind: Sendable {
     /// `workload.prepare(E.self, context)`.
     let prepare: @Sendable (any Workload, BenchContext) throws -> EngineRun
     /// The `child open` subcommand for this engine.
-    let childOpen: @Sendable (_ directory: String, _ key: [UInt8], _ count: Bool) throws -> Void
+    let childOpen: @Sendable (_ directory: String, _ key: [UInt8], _ verify: Int?) throws -> Void
     /// The `child crash` subcommand for this engine.
     let childCrash: @Sendable (_ directory: String, _ products: Int) throws -> Void
 
@@ -23,7 +23,7 @@ struct EngineKind: Sendable {
         version = E.version
         configuration = { E.configuration($0) }
         prepare = { workload, context in try workload.prepare(E.self, context) }
-        childOpen = { directory, key, count in try ChildMain.open(E.self, directory: directory, key: key, count: count) }
+        childOpen = { directory, key, verify in try ChildMain.open(E.self, directory: directory, key: key, verify: verify) }
         childCrash = { directory, products in try ChildMain.crash(E.self, directory: directory, products: products) }
     }
 }

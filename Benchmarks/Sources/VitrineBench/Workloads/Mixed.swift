@@ -21,6 +21,7 @@ struct Mixed: Workload {
                 let nonce = context.nextNonce()
                 let stop = StopFlag()
                 let pages = Tally(), checkouts = Tally()
+                let sales = SalesLog()
                 let engine = opened.engine
                 let elapsed = try runThreads(readers + self.writers, whileRunning: {
                     Thread.sleep(forTimeInterval: seconds)
@@ -43,16 +44,20 @@ struct Mixed: Workload {
                     var orders = OrderSequence(nonce: nonce, thread: UInt32(t))
                     return {
                         var count = 0
-                        defer { checkouts.add(count) }
+                        var acknowledged: [UInt64] = []
+                        acknowledged.reserveCapacity(1 << 14)
+                        defer { checkouts.add(count); sales.add(acknowledged) }
                         while !stop.isSet {
                             let product = data.randomProduct(&rng), user = rng.below(data.userIDs.count)
                             try session.write { tx in
                                 try Checkout.one(tx, data, product: product, user: user, &orders, &scratch)
                             }
+                            acknowledged.append(Sale.pack(product: product, user: user))
                             count += 1
                         }
                     }
                 })
+                try Verify.checkouts(opened.session, context, engine: E.name, nonce: nonce, acknowledged: sales.all)
                 return [Double(pages.total) / elapsed, Double(checkouts.total) / elapsed]
             },
             finish: { opened.close() })

@@ -19,11 +19,15 @@ struct DurableAddToCart: Workload {
             round: { round in
                 var rng = SplitMix64(seed: 0x5000 + UInt64(round))
                 var scratch = Scratch()
+                var acknowledged: [UInt64] = []
+                acknowledged.reserveCapacity(1 << 16)
                 let rate = try throughput(seconds: context.size.seconds) {
                     let product = data.randomProduct(&rng), user = rng.below(data.userIDs.count)
                     try opened.session.write { tx in try AddToCart.one(tx, data, product: product, user: user, &scratch) }
+                    acknowledged.append(Sale.pack(product: product, user: user))
                     return 1
                 }
+                try Verify.cartLines(opened.session, context, engine: E.name, acknowledged: acknowledged)
                 return [rate]
             },
             finish: { opened.close() })
@@ -57,18 +61,23 @@ struct CheckoutThroughput: Workload {
                     var rng = SplitMix64(seed: 0x6000 + UInt64(round))
                     var scratch = Scratch()
                     var orders = OrderSequence(nonce: nonce, thread: 0)
+                    var acknowledged: [UInt64] = []
+                    acknowledged.reserveCapacity(1 << 16)
                     let rate = try throughput(seconds: seconds) {
                         let product = data.randomProduct(&rng), user = rng.below(data.userIDs.count)
                         try opened.session.write { tx in
                             try Checkout.one(tx, data, product: product, user: user, &orders, &scratch)
                         }
+                        acknowledged.append(Sale.pack(product: product, user: user))
                         return 1
                     }
+                    try Verify.checkouts(opened.session, context, engine: E.name, nonce: nonce, acknowledged: acknowledged)
                     return [rate]
                 }
                 let stop = StopFlag()
                 let done = Tally()
                 let latencies = LatencyLog()
+                let sales = SalesLog()
                 let engine = opened.engine
                 let before = engine.batchCounts()
                 let elapsed = try runThreads(threads, whileRunning: {
@@ -81,8 +90,10 @@ struct CheckoutThroughput: Workload {
                     var orders = OrderSequence(nonce: nonce, thread: UInt32(t))
                     return {
                         var count = 0
-                        var mine: [UInt64] = []
-                        defer { done.add(count); latencies.add(mine) }
+                        var mine: [UInt64] = [], acknowledged: [UInt64] = []
+                        mine.reserveCapacity(1 << 14)
+                        acknowledged.reserveCapacity(1 << 14)
+                        defer { done.add(count); latencies.add(mine); sales.add(acknowledged) }
                         while !stop.isSet {
                             let product = data.randomProduct(&rng), user = rng.below(data.userIDs.count)
                             let start = monotonicNanoseconds()
@@ -90,11 +101,13 @@ struct CheckoutThroughput: Workload {
                                 try Checkout.one(tx, data, product: product, user: user, &orders, &scratch)
                             }
                             mine.append(monotonicNanoseconds() - start)
+                            acknowledged.append(Sale.pack(product: product, user: user))
                             count += 1
                         }
                     }
                 })
                 let after = engine.batchCounts()
+                try Verify.checkouts(opened.session, context, engine: E.name, nonce: nonce, acknowledged: sales.all)
                 var perCommit = 1.0
                 if let before, let after, after.batches > before.batches {
                     let batched = after.callers - before.callers
