@@ -20,7 +20,7 @@ struct SizeConfig: Codable, Sendable {
     var loadBatch: Int
     /// Lookups per read transaction in the point-read workload.
     var readsPerTransaction: Int
-    /// Products the crash child writes (100 per transaction, relaxed) before it may be killed.
+    /// Products the crash child writes (100 per transaction, durable) before it may be killed.
     var crashProducts: Int
 
     static let smoke = SizeConfig(

@@ -8,8 +8,8 @@ struct Mixed: Workload {
     let title = "Mixed: 8 threads read showcases while 2 threads check out (durable)"
     let writers = 2
     let metrics = [
-        Metric(name: "mixed: showcase reads", unit: "pages/s", higherIsBetter: true),
-        Metric(name: "mixed: checkouts", unit: "txn/s", higherIsBetter: true),
+        Metric(name: "mixed (durable): showcase reads", unit: "pages/s", higherIsBetter: true),
+        Metric(name: "mixed (durable): checkouts", unit: "txn/s", higherIsBetter: true),
     ]
 
     func prepare<E: BenchEngine>(_ engine: E.Type, _ context: BenchContext) throws -> EngineRun {

@@ -10,7 +10,7 @@ import Foundation
 struct DurableAddToCart: Workload {
     let id = "5"
     let title = "Durable add-to-cart, 1 thread"
-    let metrics = [Metric(name: "add-to-cart", unit: "txn/s", higherIsBetter: true)]
+    let metrics = [Metric(name: "durable add-to-cart, 1 thread", unit: "txn/s", higherIsBetter: true)]
 
     func prepare<E: BenchEngine>(_ engine: E.Type, _ context: BenchContext) throws -> EngineRun {
         let opened = try Opened(E.self, directory: context.mainDirectory(E.self), durability: .durable)
@@ -41,7 +41,8 @@ struct CheckoutThroughput: Workload {
     let threads: Int
     let durability: Durability
     var metrics: [Metric] {
-        let name = "checkout, \(threads) thread\(threads == 1 ? "" : "s")"
+        let mode = durability == .relaxed ? "relaxed" : "durable"
+        let name = "\(mode) checkout, \(threads) thread\(threads == 1 ? "" : "s")"
         let rate = Metric(name: name, unit: "txn/s", higherIsBetter: true)
         guard threads > 1 else { return [rate] }
         return [rate,
@@ -133,10 +134,10 @@ struct FlashSale: Workload {
     var metrics: [Metric] {
         let who = callers == 8 ? "8 threads" : "\(callers) callers"
         return [
-            Metric(name: "flash sale, \(who)", unit: "units/s", higherIsBetter: true),
-            Metric(name: "flash sale, \(who): p50 latency", unit: "µs", higherIsBetter: false),
-            Metric(name: "flash sale, \(who): p99 latency", unit: "µs", higherIsBetter: false),
-            Metric(name: "flash sale, \(who): callers per commit", unit: "mean", higherIsBetter: true),
+            Metric(name: "durable flash sale, \(who)", unit: "units/s", higherIsBetter: true),
+            Metric(name: "durable flash sale, \(who): p50 latency", unit: "µs", higherIsBetter: false),
+            Metric(name: "durable flash sale, \(who): p99 latency", unit: "µs", higherIsBetter: false),
+            Metric(name: "durable flash sale, \(who): callers per commit", unit: "mean", higherIsBetter: true),
         ]
     }
 
