@@ -63,10 +63,11 @@ func main() throws {
 
     var engines: [EngineKind] = []
     for name in engineNames ?? allEngines.map({ $0.name }) {
-        guard let engine = engineKind(named: name) else {
+        let kinds = engineKinds(named: name)
+        guard !kinds.isEmpty else {
             throw BenchFailure("unknown engine \(name); known: \(allEngines.map { $0.name }.joined(separator: ", "))")
         }
-        engines.append(engine)
+        engines += kinds.filter { kind in !engines.contains { $0.name == kind.name } }
     }
     let workloads = try workloadIDs.map { ids in
         try ids.map { id in
@@ -92,10 +93,10 @@ func main() throws {
         gitCommit: ProcessInfo.processInfo.environment["BENCH_GIT_COMMIT"] ?? "unknown",
         machine: Machine.current(dataRoot: dataRoot),
         engines: engines.map {
-            EngineInfo(name: $0.name, version: $0.version, durable: $0.configuration(.durable),
+            EngineInfo(name: $0.name, family: $0.family, variant: $0.variant, version: $0.version, durable: $0.configuration(.durable),
                        durableConcurrent: $0.configuration(.durableConcurrent), relaxed: $0.configuration(.relaxed))
         },
-        subject: engines.contains { $0.name == subject } ? subject : nil,
+        subject: engines.contains { $0.family == subject } ? subject : nil,
         results: results,
         failures: failures)
     try FileManager.default.createDirectory(atPath: resultsDirectory, withIntermediateDirectories: true)

@@ -45,6 +45,8 @@ struct Machine: Codable {
 
 struct EngineInfo: Codable {
     var name: String
+    var family: String
+    var variant: String?
     var version: String
     var durable: String
     var durableConcurrent: String
@@ -71,7 +73,8 @@ struct Report: Codable {
     }
 
     func markdown() -> String {
-        let names = engines.map(\.name)
+        var names: [String] = []
+        for engine in engines where !names.contains(engine.family) { names.append(engine.family) }
         let peers = subject.map { s in names.filter { $0 != s } } ?? []
         var lines: [String] = []
         lines.append("Run: `\(size.name)` size, \(size.products) products, \(size.rounds) interleaved rounds, "
@@ -83,11 +86,14 @@ struct Report: Codable {
         for engine in engines {
             let concurrent = engine.durableConcurrent == engine.durable
                 ? "" : "; durable, several threads: \(engine.durableConcurrent)"
-            lines.append("- **\(engine.name) \(engine.version)**: durable: \(engine.durable)\(concurrent); relaxed: \(engine.relaxed).")
+            let mark = engine.variant.map { " (\($0))" } ?? ""
+            lines.append("- **\(engine.name)\(mark) \(engine.version)**: durable: \(engine.durable)\(concurrent); relaxed: \(engine.relaxed).")
         }
         lines.append("")
         lines.append("Each cell: median [min – max] over the rounds. Ratios: median [min – max] of the per-round ratio "
-            + "\(subject ?? "subject")/peer; ↑ higher is better, ↓ lower is better.")
+            + "\(subject ?? "subject")/peer; ↑ higher is better, ↓ lower is better. Where an engine ran in several "
+            + "configurations, its cell is the better one's (by median), marked with the configuration's letter above, "
+            + "and the ratio is taken against it.")
         lines.append("")
         var header = "| # | Metric | " + names.joined(separator: " | ")
         var rule = "|---|---|" + String(repeating: "---:|", count: names.count)
@@ -106,6 +112,7 @@ struct Report: Codable {
                 let failed = series.rounds.filter { !$0.isFinite }.count
                 if failed == series.rounds.count { row += " | **FAILED**"; continue }
                 row += " | \(format(s.median, unit: result.metric.unit)) [\(format(s.min, unit: result.metric.unit)) – \(format(s.max, unit: result.metric.unit))]"
+                if let variant = series.variant { row += " (\(variant))" }
                 if failed > 0 { row += " (\(failed) failed)" }
             }
             for peer in peers {

@@ -7,6 +7,7 @@ import Foundation
 
 struct PointReads: Workload {
     let id = "2"
+    let comparesConfigurations = false
     let title = "Random point reads of products"
     let metrics = [Metric(name: "point reads", unit: "reads/s", higherIsBetter: true)]
 
@@ -36,6 +37,7 @@ struct PointReads: Workload {
 
 struct ShowcasePages: Workload {
     let id = "3"
+    let comparesConfigurations = false
     let title = "Showcase pages (20 newest recommendations of a random expert, with their products)"
     let metrics = [Metric(name: "showcase pages", unit: "pages/s", higherIsBetter: true)]
 
@@ -59,6 +61,7 @@ struct ShowcasePages: Workload {
 
 struct FullScan: Workload {
     let id = "4"
+    let comparesConfigurations = false
     let title = "Full scan of all products"
     let metrics = [Metric(name: "full scan", unit: "rows/s", higherIsBetter: true)]
 
