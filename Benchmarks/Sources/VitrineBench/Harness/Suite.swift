@@ -15,6 +15,9 @@ struct Metric: Codable, Sendable {
     /// Belongs to the metric before it (a latency quantile of a throughput row): shown in the
     /// latency table, and a family's configuration is the one chosen for that metric.
     var followsPrevious: Bool = false
+    /// For a latency quantile: the throughput row it belongs to, and which quantile ("p99").
+    var latencyOf: String? = nil
+    var quantile: String? = nil
 }
 
 /// One engine's part in a workload: `round` runs one timed measurement and returns one value per

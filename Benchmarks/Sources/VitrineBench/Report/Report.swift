@@ -103,7 +103,7 @@ struct Report: Codable {
         }
         lines.append(header + " |")
         lines.append(rule)
-        for result in results {
+        for result in results where result.metric.latencyOf == nil {
             let arrow = result.metric.higherIsBetter ? "↑" : "↓"
             var row = "| \(result.workload) | \(result.metric.name) (\(result.metric.unit) \(arrow))"
             for name in names {
@@ -122,6 +122,7 @@ struct Report: Codable {
             }
             lines.append(row + " |")
         }
+        lines += latencyTable(names: names, peers: peers)
         if !failures.isEmpty {
             lines.append("")
             lines.append("**Failures** (the run went on; failed rounds count as missing):")
@@ -131,6 +132,52 @@ struct Report: Codable {
             }
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+extension Report {
+    /// Latency of every transaction workload: per engine the medians over the rounds of each
+    /// round's p50 / p99 / p99.9 (µs, as the caller saw each operation), and the ratio of the p99s.
+    func latencyTable(names: [String], peers: [String]) -> [String] {
+        var rows: [(workload: String, name: String, cells: [String: [Double]], variant: [String: String], ratio: [String: Summary])] = []
+        for result in results {
+            guard let of = result.metric.latencyOf, let quantile = result.metric.quantile else { continue }
+            if rows.last?.name != of || rows.last?.workload != result.workload {
+                rows.append((result.workload, of, [:], [:], [:]))
+            }
+            for series in result.engines {
+                rows[rows.count - 1].cells[series.engine, default: []].append(series.summary.median)
+                if let v = series.variant { rows[rows.count - 1].variant[series.engine] = v }
+            }
+            if quantile == "p99" {
+                for ratio in result.ratios { rows[rows.count - 1].ratio[ratio.peer] = ratio.summary }
+            }
+        }
+        guard !rows.isEmpty else { return [] }
+        var lines = ["", "Latency of each operation as its caller saw it, µs ↓: p50 / p99 / p99.9 (each the median over the "
+            + "rounds of that round's quantile); ratios: the per-round p99 ratio, median [min – max].", ""]
+        var header = "| # | Operation | " + names.joined(separator: " | ")
+        var rule = "|---|---|" + String(repeating: "---:|", count: names.count)
+        for peer in peers {
+            header += " | p99 \(subject!)/\(peer)"
+            rule += "---:|"
+        }
+        lines.append(header + " |")
+        lines.append(rule)
+        for row in rows {
+            var line = "| \(row.workload) | \(row.name)"
+            for name in names {
+                let values = row.cells[name] ?? []
+                line += values.isEmpty ? " | –" : " | " + values.map { format($0, unit: "µs") }.joined(separator: " / ")
+                if let v = row.variant[name] { line += " (\(v))" }
+            }
+            for peer in peers {
+                guard let s = row.ratio[peer] else { line += " | –"; continue }
+                line += " | **\(ratioText(s.median))** [\(ratioText(s.min)) – \(ratioText(s.max))]"
+            }
+            lines.append(line + " |")
+        }
+        return lines
     }
 }
 

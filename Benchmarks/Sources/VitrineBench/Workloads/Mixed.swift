@@ -16,10 +16,9 @@ struct Mixed: Workload {
     }
     var metrics: [Metric] {
         let who = "\(readers)R+\(writers)W"
-        return [
-            Metric(name: "mixed \(who) (durable): showcase reads", unit: "pages/s", higherIsBetter: true),
-            Metric(name: "mixed \(who) (durable): checkouts", unit: "txn/s", higherIsBetter: true),
-        ]
+        let reads = "mixed \(who) (durable): showcase reads", checkouts = "mixed \(who) (durable): checkouts"
+        return [Metric(name: reads, unit: "pages/s", higherIsBetter: true)] + Latency.metrics(reads)
+            + [Metric(name: checkouts, unit: "txn/s", higherIsBetter: true)] + Latency.metrics(checkouts)
     }
 
     func prepare<E: BenchEngine>(_ engine: E.Type, _ context: BenchContext) throws -> EngineRun {
@@ -32,6 +31,7 @@ struct Mixed: Workload {
                 let stop = StopFlag()
                 let pages = Tally(), checkouts = Tally()
                 let sales = SalesLog()
+                let readLatencies = LatencyLog(), writeLatencies = LatencyLog()
                 let engine = opened.engine
                 let before = engine.diagnostics()
                 let elapsed = try runThreads(readers + self.writers, whileRunning: {
@@ -44,10 +44,14 @@ struct Mixed: Workload {
                     if t < readers {
                         return {
                             var count = 0
-                            defer { pages.add(count) }
+                            var mine: [UInt64] = []
+                            mine.reserveCapacity(1 << 16)
+                            defer { pages.add(count); readLatencies.add(mine) }
                             while !stop.isSet {
                                 let expert = rng.below(data.expertCount)
+                                let start = monotonicNanoseconds()
                                 _ = try session.read { tx in try Showcase.page(tx, data, expert: expert, &scratch) }
+                                mine.append(monotonicNanoseconds() - start)
                                 count += 1
                             }
                         }
@@ -55,14 +59,17 @@ struct Mixed: Workload {
                     var orders = OrderSequence(nonce: nonce, thread: UInt32(t))
                     return {
                         var count = 0
-                        var acknowledged: [UInt64] = []
+                        var acknowledged: [UInt64] = [], mine: [UInt64] = []
                         acknowledged.reserveCapacity(1 << 14)
-                        defer { checkouts.add(count); sales.add(acknowledged) }
+                        mine.reserveCapacity(1 << 14)
+                        defer { checkouts.add(count); sales.add(acknowledged); writeLatencies.add(mine) }
                         while !stop.isSet {
                             let product = data.randomProduct(&rng), user = rng.below(data.userIDs.count)
+                            let start = monotonicNanoseconds()
                             try session.write { tx in
                                 try Checkout.one(tx, data, product: product, user: user, &orders, &scratch)
                             }
+                            mine.append(monotonicNanoseconds() - start)
                             acknowledged.append(Sale.pack(product: product, user: user))
                             count += 1
                         }
@@ -73,7 +80,8 @@ struct Mixed: Workload {
                         + "WAL \(format(Double(after.logBytes) / 1_048_576, unit: "MiB")) MiB after the round")
                 }
                 try Verify.checkouts(opened.session, context, engine: E.name, nonce: nonce, acknowledged: sales.all)
-                return [Double(pages.total) / elapsed, Double(checkouts.total) / elapsed]
+                return [Double(pages.total) / elapsed] + Latency.values(readLatencies.all)
+                    + [Double(checkouts.total) / elapsed] + Latency.values(writeLatencies.all)
             },
             finish: { opened.close() })
     }
