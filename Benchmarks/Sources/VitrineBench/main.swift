@@ -100,13 +100,17 @@ func main() throws {
         results: results,
         failures: failures)
     try FileManager.default.createDirectory(atPath: resultsDirectory, withIntermediateDirectories: true)
-    let markdown = report.markdown()
+    let markdown = report.markdown(chart: "\(resultsName).svg")
     try report.json().write(to: URL(fileURLWithPath: "\(resultsDirectory)/\(resultsName).json"))
     try markdown.write(toFile: "\(resultsDirectory)/\(resultsName).md", atomically: true, encoding: .utf8)
+    try report.svg().write(toFile: "\(resultsDirectory)/\(resultsName).svg", atomically: true, encoding: .utf8)
     print(markdown)
-    log("wrote \(resultsDirectory)/\(resultsName).md and .json")
+    log("wrote \(resultsDirectory)/\(resultsName).md, .json and .svg")
     if !isCustom, let readme = readmePath {
-        try updateReadme(readme, size: size.name, markdown: markdown)
+        // The README shows the chart by its path from the README's folder.
+        let chart = relativePath(of: "\(resultsDirectory)/\(resultsName).svg",
+                                 from: URL(fileURLWithPath: readme).deletingLastPathComponent().path)
+        try updateReadme(readme, size: size.name, markdown: report.markdown(chart: chart))
     }
     if !failures.isEmpty {
         throw BenchFailure("\(failures.count) failure(s); see the report")
@@ -132,6 +136,12 @@ func updateReadme(_ path: String, size: String, markdown: String) throws {
     let section = "<!-- results:begin size=\(size) -->\n\(markdown)"
     try (text[..<begin.lowerBound] + section + text[end.lowerBound...]).write(toFile: path, atomically: true, encoding: .utf8)
     log("updated the results in \(path)")
+}
+
+/// `path` relative to `directory` when inside it, else `path` itself.
+func relativePath(of path: String, from directory: String) -> String {
+    let prefix = directory.hasSuffix("/") ? directory : directory + "/"
+    return path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : path
 }
 
 func absolute(_ path: String, _ cwd: String) -> String {

@@ -72,7 +72,9 @@ struct Report: Codable {
         return try encoder.encode(self)
     }
 
-    func markdown() -> String {
+    /// `chart`: the path of the run's SVG chart relative to where the markdown goes, shown above
+    /// the table.
+    func markdown(chart: String? = nil) -> String {
         var names: [String] = []
         for engine in engines where !names.contains(engine.family) { names.append(engine.family) }
         let peers = subject.map { s in names.filter { $0 != s } } ?? []
@@ -95,6 +97,10 @@ struct Report: Codable {
             + "configurations, its cell is the better one's (by median), marked with the configuration's letter above, "
             + "and the ratio is taken against it.")
         lines.append("")
+        if let chart, subject != nil {
+            lines.append("![\(subject!)/peer ratios per row: bars at the median, whiskers min – max, logarithmic axis](\(chart))")
+            lines.append("")
+        }
         var header = "| # | Metric | " + names.joined(separator: " | ")
         var rule = "|---|---|" + String(repeating: "---:|", count: names.count)
         for peer in peers {
