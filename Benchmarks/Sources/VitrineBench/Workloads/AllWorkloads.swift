@@ -15,5 +15,7 @@ let allWorkloads: [any Workload] = [
     CheckoutThroughput(id: "8", title: "Relaxed checkout, 1 thread", threads: 1, durability: .relaxed),
     Mixed(id: "9", readers: ProcessInfo.processInfo.activeProcessorCount, writers: 1),
     Mixed(id: "9b", readers: 8, writers: 2),
+    ColdReads(),
+    LongReader(),
     OpenAndRecovery(),
 ]
