@@ -95,7 +95,8 @@ struct Report: Codable {
         lines.append("Each cell: median [min – max] over the rounds. Ratios: median [min – max] of the per-round ratio "
             + "\(subject ?? "subject")/peer; ↑ higher is better, ↓ lower is better. Where an engine ran in several "
             + "configurations, its cell is the better one's (by median), marked with the configuration's letter above, "
-            + "and the ratio is taken against it.")
+            + "and the ratio is taken against it. *sync-bound*: a durable row, bound for every engine by the disk's "
+            + "sync latency.")
         lines.append("")
         if let chart, subject != nil {
             lines.append("![\(subject!)/peer ratios per row: bars at the median, whiskers min – max, logarithmic axis](\(chart))")
@@ -111,7 +112,8 @@ struct Report: Codable {
         lines.append(rule)
         for result in results where result.metric.latencyOf == nil {
             let arrow = result.metric.higherIsBetter ? "↑" : "↓"
-            var row = "| \(result.workload) | \(result.metric.name) (\(result.metric.unit) \(arrow))"
+            let bound = result.metric.isSyncBound ? " *sync-bound*" : ""
+            var row = "| \(result.workload) | \(result.metric.name) (\(result.metric.unit) \(arrow))\(bound)"
             for name in names {
                 guard let series = result.engines.first(where: { $0.engine == name }) else { row += " | –"; continue }
                 let s = series.summary
@@ -138,6 +140,13 @@ struct Report: Codable {
             }
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+extension Metric {
+    /// A durable row: every engine waits for the disk's sync on each commit (or group).
+    var isSyncBound: Bool {
+        (name.hasPrefix("durable") || name.contains("(durable)")) && !name.contains("showcase reads") && !name.contains("callers per commit")
     }
 }
 
