@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole benchmark suite: installs the peers' libraries if missing, builds in release
 # mode, runs every workload on every engine, and writes results/<size>.md and results/<size>.json;
-# a whole-suite run also puts its table into README.md (a smoke run never replaces a full run's).
+# a whole-suite run also puts its table into README.md (a smoke run never replaces a full run's),
+# and writes results/<size>.svg, the chart of the ratios, which this script checks renders.
 #
 #   Benchmarks/run.sh                 # smoke size: well under a minute once built
 #   Benchmarks/run.sh --size full     # 1,000,000 products, 5 rounds
@@ -18,4 +19,19 @@ BENCH_GIT_COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 if [ -n "$(git status --porcelain -- .. 2>/dev/null)" ]; then BENCH_GIT_COMMIT="$BENCH_GIT_COMMIT+dirty"; fi
 export BENCH_SWIFT_VERSION BENCH_GIT_COMMIT
 
-exec "$(swift build -c release --show-bin-path)/VitrineBench" --readme README.md "$@"
+# Charts written by this run are rendered to PNG (next to them, not committed: results/*.png is
+# ignored) to check that they are valid SVG a renderer accepts.
+mkdir -p results
+started="$(mktemp)"
+status=0
+"$(swift build -c release --show-bin-path)/VitrineBench" --readme README.md "$@" || status=$?
+for svg in $(find results -name '*.svg' -newer "$started"); do
+    if rsvg-convert "$svg" -o "${svg%.svg}.png"; then
+        echo "run.sh: $svg renders (${svg%.svg}.png)" >&2
+    else
+        echo "run.sh: $svg does not render" >&2
+        status=1
+    fi
+done
+rm -f "$started"
+exit $status

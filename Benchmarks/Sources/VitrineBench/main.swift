@@ -9,7 +9,7 @@ import Foundation
 
 let usage = """
     usage: VitrineBench [--size smoke|full] [--rounds N] [--seconds S] [--products N]
-                        [--engines sqlite,lmdb,vitrine] [--workloads 1,2,...,10] [--subject NAME]
+                        [--engines sqlite,lmdb,vitrine] [--workloads 1,2,...,12] [--subject NAME]
                         [--data-dir DIR] [--results-dir DIR] [--keep-data] [--readme FILE]
     """
 
@@ -63,10 +63,11 @@ func main() throws {
 
     var engines: [EngineKind] = []
     for name in engineNames ?? allEngines.map({ $0.name }) {
-        guard let engine = engineKind(named: name) else {
+        let kinds = engineKinds(named: name)
+        guard !kinds.isEmpty else {
             throw BenchFailure("unknown engine \(name); known: \(allEngines.map { $0.name }.joined(separator: ", "))")
         }
-        engines.append(engine)
+        engines += kinds.filter { kind in !engines.contains { $0.name == kind.name } }
     }
     let workloads = try workloadIDs.map { ids in
         try ids.map { id in
@@ -92,20 +93,24 @@ func main() throws {
         gitCommit: ProcessInfo.processInfo.environment["BENCH_GIT_COMMIT"] ?? "unknown",
         machine: Machine.current(dataRoot: dataRoot),
         engines: engines.map {
-            EngineInfo(name: $0.name, version: $0.version, durable: $0.configuration(.durable),
+            EngineInfo(name: $0.name, family: $0.family, variant: $0.variant, version: $0.version, durable: $0.configuration(.durable),
                        durableConcurrent: $0.configuration(.durableConcurrent), relaxed: $0.configuration(.relaxed))
         },
-        subject: engines.contains { $0.name == subject } ? subject : nil,
+        subject: engines.contains { $0.family == subject } ? subject : nil,
         results: results,
         failures: failures)
     try FileManager.default.createDirectory(atPath: resultsDirectory, withIntermediateDirectories: true)
-    let markdown = report.markdown()
+    let markdown = report.markdown(chart: "\(resultsName).svg")
     try report.json().write(to: URL(fileURLWithPath: "\(resultsDirectory)/\(resultsName).json"))
     try markdown.write(toFile: "\(resultsDirectory)/\(resultsName).md", atomically: true, encoding: .utf8)
+    try report.svg().write(toFile: "\(resultsDirectory)/\(resultsName).svg", atomically: true, encoding: .utf8)
     print(markdown)
-    log("wrote \(resultsDirectory)/\(resultsName).md and .json")
+    log("wrote \(resultsDirectory)/\(resultsName).md, .json and .svg")
     if !isCustom, let readme = readmePath {
-        try updateReadme(readme, size: size.name, markdown: markdown)
+        // The README shows the chart by its path from the README's folder.
+        let chart = relativePath(of: "\(resultsDirectory)/\(resultsName).svg",
+                                 from: URL(fileURLWithPath: readme).deletingLastPathComponent().path)
+        try updateReadme(readme, size: size.name, markdown: report.markdown(chart: chart))
     }
     if !failures.isEmpty {
         throw BenchFailure("\(failures.count) failure(s); see the report")
@@ -131,6 +136,12 @@ func updateReadme(_ path: String, size: String, markdown: String) throws {
     let section = "<!-- results:begin size=\(size) -->\n\(markdown)"
     try (text[..<begin.lowerBound] + section + text[end.lowerBound...]).write(toFile: path, atomically: true, encoding: .utf8)
     log("updated the results in \(path)")
+}
+
+/// `path` relative to `directory` when inside it, else `path` itself.
+func relativePath(of path: String, from directory: String) -> String {
+    let prefix = directory.hasSuffix("/") ? directory : directory + "/"
+    return path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : path
 }
 
 func absolute(_ path: String, _ cwd: String) -> String {

@@ -50,6 +50,12 @@ protocol BenchEngine: AnyObject, Sendable {
 
     /// The engine's display name: "SQLite", "LMDB", "Vitrine".
     static var name: String { get }
+    /// The column the engine's results go in: configurations of one engine share a family, and
+    /// the report shows the better configuration per row.
+    static var family: String { get }
+    /// The configuration's mark in the report when its family has several ("d", "m"); nil for
+    /// an engine run in one configuration.
+    static var variant: String? { get }
     /// The library version linked in.
     static var version: String { get }
     /// How the engine is configured for each durability, for the report.
@@ -72,6 +78,10 @@ protocol BenchEngine: AnyObject, Sendable {
     /// caller's transaction commits on its own.
     func batchCounts() -> (batches: Int, callers: Int)?
 
+    /// For explaining a peer's variance: busy-handler calls so far (process-wide) and the size of
+    /// its log file now; nil where the engine has neither.
+    func diagnostics() -> (busyCalls: Int, logBytes: Int)?
+
     /// Runs `callers` concurrent callers of a flash sale, each in the engine's best form, until
     /// every one of them has seen `SoldOut`; `buy(caller, index)` is one caller's checkout. The
     /// default: one thread per caller, each with its own session (what SQLite and LMDB offer).
@@ -80,6 +90,11 @@ protocol BenchEngine: AnyObject, Sendable {
 }
 
 extension BenchEngine {
+    func diagnostics() -> (busyCalls: Int, logBytes: Int)? { nil }
+
+    static var family: String { name }
+    static var variant: String? { nil }
+
     func batchCounts() -> (batches: Int, callers: Int)? { nil }
 
     func runCrowd(_ callers: Int, _ buy: @escaping @Sendable (Session.Writer, Int, UInt64) throws -> Void) throws -> (Double, [UInt64]) {

@@ -6,7 +6,14 @@
 // - `page_size=4096`, `journal_mode=WAL`, `synchronous=FULL` (durable) or `NORMAL` (relaxed, the
 //   documented WAL setting that can lose the last commits on power loss but never corrupts),
 //   `cache_size` 1 GiB, `mmap_size` at the library's compile-time maximum, `secure_delete=OFF`
-//   (Debian compiles it on), `temp_store=MEMORY`, default `wal_autocheckpoint` (1000 pages).
+//   (Debian compiles it on), `temp_store=MEMORY`.
+// - Two checkpoint schedules, as two engine configurations (`SQLiteProfile`): the default
+//   `wal_autocheckpoint` (1000 pages) and 16,384 pages, matched to Vitrine's checkpoint volume
+//   (Vitrine checkpoints after 16,384 pages written or 8 MiB of log). The report shows, per row,
+//   the better of the two and says which it was.
+// - Rows are written with an UPSERT (`INSERT ... ON CONFLICT(k) DO UPDATE SET v = excluded.v`),
+//   which updates an existing row in place; `INSERT OR REPLACE` deletes and reinserts it (see
+//   `putStatement` for the measurement).
 // - Connections opened `SQLITE_OPEN_NOMUTEX` (each used by one thread at a time), memory
 //   accounting off (`SQLITE_CONFIG_MEMSTATUS`), every statement prepared once
 //   (`SQLITE_PREPARE_PERSISTENT`) and reused with `SQLITE_STATIC` bindings (no copies).
@@ -19,24 +26,42 @@ import CBenchSupport
 import CSQLite
 import Foundation
 
-final class SQLiteEngine: BenchEngine, @unchecked Sendable {
+/// One SQLite configuration the suite runs: its checkpoint schedule.
+protocol SQLiteProfile: Sendable {
+    /// The engine name of this configuration, in logs and the JSON report.
+    static var name: String { get }
+    /// What the report's cells say when this configuration was the better one.
+    static var variant: String { get }
+    /// `PRAGMA wal_autocheckpoint`: WAL pages after which a commit checkpoints.
+    static var autocheckpoint: Int { get }
+}
+
+/// SQLite's default checkpoint schedule.
+enum SQLiteDefaultCheckpoint: SQLiteProfile {
     static let name = "SQLite"
+    static let variant = "d"
+    static let autocheckpoint = 1000
+}
+
+/// A checkpoint schedule matched to Vitrine's (16,384 pages between checkpoints).
+enum SQLiteMatchedCheckpoint: SQLiteProfile {
+    static let name = "SQLite-ckpt16k"
+    static let variant = "m"
+    static let autocheckpoint = 16_384
+}
+
+final class SQLiteEngine<Profile: SQLiteProfile>: BenchEngine, @unchecked Sendable {
+    static var name: String { Profile.name }
+    static var family: String { "SQLite" }
+    static var variant: String? { Profile.variant }
     static var version: String { String(cString: sqlite3_libversion()) }
 
     static func configuration(_ durability: Durability) -> String {
         let sync = durability == .relaxed ? "NORMAL" : "FULL"
-        return "WAL, synchronous=\(sync), page_size=4096, cache_size=1GiB, mmap_size=\(mmapSize), "
-            + "secure_delete=OFF, WITHOUT ROWID tables, prepared statements, one writer connection behind a mutex"
+        return "WAL, synchronous=\(sync), wal_autocheckpoint=\(Profile.autocheckpoint), page_size=4096, cache_size=1GiB, "
+            + "mmap_size=\(SQLiteMmap.size), secure_delete=OFF, WITHOUT ROWID tables, prepared statements, UPSERT, "
+            + "one writer connection behind a mutex"
     }
-
-    /// SQLite caps `mmap_size` at SQLITE_MAX_MMAP_SIZE (0x7fff0000 in Debian's build); asking for
-    /// the cap maps the whole database file.
-    static let mmapSize: Int64 = 0x7fff_0000
-
-    /// Must run before the first SQLite call of the process.
-    static let configureLibrary: Void = {
-        _ = bench_sqlite3_disable_memstatus()
-    }()
 
     let path: String
     let durability: Durability
@@ -44,18 +69,24 @@ final class SQLiteEngine: BenchEngine, @unchecked Sendable {
     private var writer: SQLiteConnection?
 
     init(directory: String, durability: Durability) throws {
-        _ = Self.configureLibrary
+        _ = SQLiteLibrary.configure
         self.path = directory + "/bench.sqlite"
         self.durability = durability
-        self.writer = try SQLiteConnection(path: path, durability: durability, createSchema: true)
+        self.writer = try SQLiteConnection(path: path, durability: durability, autocheckpoint: Profile.autocheckpoint,
+                                           createSchema: true)
     }
 
-    func makeSession() throws -> SQLiteSession { try SQLiteSession(engine: self) }
+    func makeSession() throws -> SQLiteSession<Profile> { try SQLiteSession(engine: self) }
 
     func checkpoint() throws {
         writerLock.lock()
         defer { writerLock.unlock() }
         try writer!.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    }
+
+    func diagnostics() -> (busyCalls: Int, logBytes: Int)? {
+        var info = stat()
+        return (SQLiteLibrary.busyCalls, stat(path + "-wal", &info) == 0 ? Int(info.st_size) : 0)
     }
 
     func close() {
@@ -82,14 +113,15 @@ final class SQLiteEngine: BenchEngine, @unchecked Sendable {
     }
 }
 
-final class SQLiteSession: BenchSession {
-    private let engine: SQLiteEngine
+final class SQLiteSession<Profile: SQLiteProfile>: BenchSession {
+    private let engine: SQLiteEngine<Profile>
     /// This thread's read connection, opened with the session so no measurement pays for it.
     private let reader: SQLiteConnection
 
-    fileprivate init(engine: SQLiteEngine) throws {
+    fileprivate init(engine: SQLiteEngine<Profile>) throws {
         self.engine = engine
-        reader = try SQLiteConnection(path: engine.path, durability: engine.durability, createSchema: false)
+        reader = try SQLiteConnection(path: engine.path, durability: engine.durability,
+                                      autocheckpoint: Profile.autocheckpoint, createSchema: false)
     }
 
     deinit { reader.close() }
@@ -180,6 +212,32 @@ struct SQLiteTransaction: BenchWriter {
     }
 }
 
+enum SQLiteMmap {
+    /// SQLite caps `mmap_size` at SQLITE_MAX_MMAP_SIZE (0x7fff0000 in Debian's build); asking for
+    /// the cap maps the whole database file.
+    static let size: Int64 = 0x7fff_0000
+}
+
+enum SQLiteLibrary {
+    /// Must run before the first SQLite call of the process.
+    static let configure: Void = {
+        _ = bench_sqlite3_disable_memstatus()
+    }()
+
+    /// How a row is written. Measured (smoke size, `BENCH_SQLITE_PUT=replace|upsert`, see README):
+    /// the UPSERT updates an existing row in place, where `INSERT OR REPLACE` deletes it and
+    /// inserts it again (two B-tree edits).
+    static let upsert = ProcessInfo.processInfo.environment["BENCH_SQLITE_PUT"] != "replace"
+
+    static func putStatement(_ table: String) -> String {
+        upsert ? "INSERT INTO \(table) (k, v) VALUES (?1, ?2) ON CONFLICT(k) DO UPDATE SET v = excluded.v"
+               : "INSERT OR REPLACE INTO \(table) (k, v) VALUES (?1, ?2)"
+    }
+
+    /// Calls of the busy handler so far (every connection of the process).
+    static var busyCalls: Int { bench_sqlite3_busy_calls() }
+}
+
 /// One SQLite connection with its prepared statements. Used by one thread at a time.
 final class SQLiteConnection {
     fileprivate let db: OpaquePointer
@@ -195,7 +253,7 @@ final class SQLiteConnection {
     private var statements: [OpaquePointer] = []
     private var isOpen = true
 
-    init(path: String, durability: Durability, createSchema: Bool) throws {
+    init(path: String, durability: Durability, autocheckpoint: Int, createSchema: Bool) throws {
         var handle: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let code = sqlite3_open_v2(path, &handle, flags, nil)
@@ -205,13 +263,15 @@ final class SQLiteConnection {
                               message: String(cString: sqlite3_errstr(code)))
         }
         db = handle
-        sqlite3_busy_timeout(db, 60_000)
+        // As sqlite3_busy_timeout(db, 60_000), counting the busy handler's calls.
+        _ = bench_sqlite3_busy_counting(db, 60_000)
         // page_size takes effect only before the file's first page is written.
         try execute("PRAGMA page_size=4096")
         try execute("PRAGMA journal_mode=WAL")
         try execute("PRAGMA synchronous=\(durability == .relaxed ? "NORMAL" : "FULL")")
         try execute("PRAGMA cache_size=-1048576")
-        try execute("PRAGMA mmap_size=\(SQLiteEngine.mmapSize)")
+        try execute("PRAGMA mmap_size=\(SQLiteMmap.size)")
+        try execute("PRAGMA wal_autocheckpoint=\(autocheckpoint)")
         try execute("PRAGMA secure_delete=OFF")
         try execute("PRAGMA temp_store=MEMORY")
         if createSchema {
@@ -224,7 +284,7 @@ final class SQLiteConnection {
             get.append(try prepare("SELECT v FROM \(t) WHERE k = ?1"))
             scanFrom.append(try prepare("SELECT k, v FROM \(t) WHERE k >= ?1 ORDER BY k"))
             scanAll.append(try prepare("SELECT k, v FROM \(t) ORDER BY k"))
-            put.append(try prepare("INSERT OR REPLACE INTO \(t) (k, v) VALUES (?1, ?2)"))
+            put.append(try prepare(SQLiteLibrary.putStatement(t)))
             delete.append(try prepare("DELETE FROM \(t) WHERE k = ?1"))
         }
         begin = try prepare("BEGIN DEFERRED")

@@ -20,7 +20,7 @@ struct SizeConfig: Codable, Sendable {
     var loadBatch: Int
     /// Lookups per read transaction in the point-read workload.
     var readsPerTransaction: Int
-    /// Products the crash child writes (100 per transaction, relaxed) before it may be killed.
+    /// Products the crash child writes (100 per transaction, durable) before it may be killed.
     var crashProducts: Int
 
     static let smoke = SizeConfig(
@@ -46,6 +46,9 @@ final class BenchContext: Sendable {
     private let nonce = Atomic<UInt32>(1)
     private let built = Mutex<Set<String>>([])
     private let notedFailures = Mutex<[Failure]>([])
+    /// Per engine: units of each product sold by acknowledged checkouts on its catalogue database
+    /// so far (the flash sale's hot product aside), so every stock record can be checked.
+    private let sold = Mutex<[String: [Int32]]>([:])
 
     init(size: SizeConfig, dataRoot: String, executable: String) {
         self.size = size
@@ -69,6 +72,17 @@ final class BenchContext: Sendable {
         notedFailures.withLock { failures in
             defer { failures = [] }
             return failures
+        }
+    }
+
+    /// Adds acknowledged checkouts (`Sale.pack`ed) to `engine`'s sales; returns the units sold of
+    /// every product so far.
+    func recordSales(_ engine: String, _ sales: [UInt64]) -> [Int32] {
+        sold.withLock { all in
+            var units = all[engine] ?? Array(repeating: 0, count: data.productCount)
+            for sale in sales { units[Sale.product(sale)] += 1 }
+            all[engine] = units
+            return units
         }
     }
 

@@ -41,6 +41,12 @@ struct Dataset: Sendable {
     let sortedProducts: [Int]
     let expertIDs: [[UInt8]]
     let userIDs: [[UInt8]]
+    /// Every product id in ascending order, 16 bytes each, back to back: what a full scan of the
+    /// products (or stock) table must return, key by key.
+    let sortedIDBytes: [UInt8]
+    /// Each expert's showcase page as the data set defines it: the newest `Showcase.pageSize`
+    /// recommendations, newest first, as (recommendation index, product index).
+    let expectedPages: [[(recommendation: Int32, product: Int32)]]
     private let template: [UInt8]
     let seed: UInt64
 
@@ -63,6 +69,19 @@ struct Dataset: Sendable {
         let experts = max(1, products / Self.recommendationsPerExpert)
         expertIDs = (0..<experts).map { _ in Self.id(rng.next(), rng.next()) }
         userIDs = (0..<max(100, min(100_000, products / 10))).map { _ in Self.id(rng.next(), rng.next()) }
+        var flat = [UInt8]()
+        flat.reserveCapacity(products * 16)
+        for i in sortedProducts { flat.append(contentsOf: productIDs[i]) }
+        sortedIDBytes = flat
+        // Times grow with the index, so walking backwards visits each expert's newest first.
+        var pages = Array(repeating: [(recommendation: Int32, product: Int32)](), count: experts)
+        for j in stride(from: products - 1, through: 0, by: -1) {
+            let r = Self.recommendation(j, seed: seed, experts: experts, products: products)
+            if pages[r.expert].count < Showcase.pageSize {
+                pages[r.expert].append((Int32(j), Int32(r.product)))
+            }
+        }
+        expectedPages = pages
         let alphabet = Array("abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ,.".utf8)
         template = (0..<Self.productValueSize).map { _ in alphabet[rng.below(alphabet.count)] }
     }
@@ -105,9 +124,16 @@ struct Dataset: Sendable {
 
     /// Recommendation `j`: expert, product, and time (unique, increasing with j).
     func recommendation(_ j: Int) -> (expert: Int, product: Int, time: UInt64) {
-        var rng = SplitMix64(seed: seed ^ (UInt64(j) &* 0xD1B5_4A32_D192_ED03))
-        return (rng.below(expertCount), rng.below(productCount), 1_700_000_000_000 + UInt64(j))
+        Self.recommendation(j, seed: seed, experts: expertCount, products: productCount)
     }
+
+    private static func recommendation(_ j: Int, seed: UInt64, experts: Int, products: Int)
+        -> (expert: Int, product: Int, time: UInt64) {
+        var rng = SplitMix64(seed: seed ^ (UInt64(j) &* 0xD1B5_4A32_D192_ED03))
+        return (rng.below(experts), rng.below(products), recommendationTime(j))
+    }
+
+    static func recommendationTime(_ j: Int) -> UInt64 { 1_700_000_000_000 + UInt64(j) }
 
     func recommendationKey(expert: Int, time: UInt64, into key: inout [UInt8]) {
         if key.count != 24 { key = [UInt8](repeating: 0, count: 24) }

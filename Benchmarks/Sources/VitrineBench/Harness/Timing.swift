@@ -103,6 +103,40 @@ private final class ThreadErrors: Sendable {
     var first: String? { messages.withLock { $0.first } }
 }
 
+/// Runs `operation` until `seconds` have passed, timing each call; returns operations per second
+/// and appends each operation's nanoseconds to `latencies` (reserve it ahead: no allocation in
+/// the loop).
+func timedOperations(seconds: Double, latencies: inout [UInt64], _ operation: () throws -> Void) rethrows -> Double {
+    let start = monotonicNanoseconds()
+    let deadline = start + UInt64(seconds * 1e9)
+    var now = start, operations = 0
+    repeat {
+        try operation()
+        let end = monotonicNanoseconds()
+        latencies.append(end - now)
+        now = end
+        operations += 1
+    } while now < deadline
+    return Double(operations) / (Double(now - start) / 1e9)
+}
+
+/// The latency rows that follow a throughput row: p50, p99, p99.9 of each operation as its
+/// caller saw it.
+enum Latency {
+    static let quantiles: [(label: String, q: Double)] = [("p50", 0.50), ("p99", 0.99), ("p99.9", 0.999)]
+
+    static func metrics(_ name: String) -> [Metric] {
+        quantiles.map { Metric(name: "\(name): \($0.label) latency", unit: "µs", higherIsBetter: false,
+                               followsPrevious: true, latencyOf: name, quantile: $0.label) }
+    }
+
+    /// The quantiles of `nanoseconds`, in microseconds, in `metrics`' order.
+    static func values(_ nanoseconds: [UInt64]) -> [Double] {
+        let sorted = nanoseconds.sorted()
+        return quantiles.map { LatencyLog.quantileMicroseconds(sorted: sorted, $0.q) }
+    }
+}
+
 /// Per-operation latencies, added by each worker once when it finishes.
 final class LatencyLog: Sendable {
     private let values = Mutex<[UInt64]>([])
@@ -111,8 +145,11 @@ final class LatencyLog: Sendable {
 
     /// The `q` quantile (0...1) of `nanoseconds`, in microseconds; NaN when empty.
     static func quantileMicroseconds(_ nanoseconds: [UInt64], _ q: Double) -> Double {
-        guard !nanoseconds.isEmpty else { return .nan }
-        let sorted = nanoseconds.sorted()
+        quantileMicroseconds(sorted: nanoseconds.sorted(), q)
+    }
+
+    static func quantileMicroseconds(sorted: [UInt64], _ q: Double) -> Double {
+        guard !sorted.isEmpty else { return .nan }
         let i = min(sorted.count - 1, Int((Double(sorted.count) * q).rounded(.up)) - 1)
         return Double(sorted[max(0, i)]) / 1000
     }

@@ -45,6 +45,8 @@ struct Machine: Codable {
 
 struct EngineInfo: Codable {
     var name: String
+    var family: String
+    var variant: String?
     var version: String
     var durable: String
     var durableConcurrent: String
@@ -70,8 +72,11 @@ struct Report: Codable {
         return try encoder.encode(self)
     }
 
-    func markdown() -> String {
-        let names = engines.map(\.name)
+    /// `chart`: the path of the run's SVG chart relative to where the markdown goes, shown above
+    /// the table.
+    func markdown(chart: String? = nil) -> String {
+        var names: [String] = []
+        for engine in engines where !names.contains(engine.family) { names.append(engine.family) }
         let peers = subject.map { s in names.filter { $0 != s } } ?? []
         var lines: [String] = []
         lines.append("Run: `\(size.name)` size, \(size.products) products, \(size.rounds) interleaved rounds, "
@@ -83,12 +88,20 @@ struct Report: Codable {
         for engine in engines {
             let concurrent = engine.durableConcurrent == engine.durable
                 ? "" : "; durable, several threads: \(engine.durableConcurrent)"
-            lines.append("- **\(engine.name) \(engine.version)**: durable: \(engine.durable)\(concurrent); relaxed: \(engine.relaxed).")
+            let mark = engine.variant.map { " (\($0))" } ?? ""
+            lines.append("- **\(engine.name)\(mark) \(engine.version)**: durable: \(engine.durable)\(concurrent); relaxed: \(engine.relaxed).")
         }
         lines.append("")
         lines.append("Each cell: median [min – max] over the rounds. Ratios: median [min – max] of the per-round ratio "
-            + "\(subject ?? "subject")/peer; ↑ higher is better, ↓ lower is better.")
+            + "\(subject ?? "subject")/peer; ↑ higher is better, ↓ lower is better. Where an engine ran in several "
+            + "configurations, its cell is the better one's (by median), marked with the configuration's letter above, "
+            + "and the ratio is taken against it. *sync-bound*: a durable row, bound for every engine by the disk's "
+            + "sync latency.")
         lines.append("")
+        if let chart, subject != nil {
+            lines.append("![\(subject!)/peer ratios per row: bars at the median, whiskers min – max, logarithmic axis](\(chart))")
+            lines.append("")
+        }
         var header = "| # | Metric | " + names.joined(separator: " | ")
         var rule = "|---|---|" + String(repeating: "---:|", count: names.count)
         for peer in peers {
@@ -97,15 +110,17 @@ struct Report: Codable {
         }
         lines.append(header + " |")
         lines.append(rule)
-        for result in results {
+        for result in results where result.metric.latencyOf == nil {
             let arrow = result.metric.higherIsBetter ? "↑" : "↓"
-            var row = "| \(result.workload) | \(result.metric.name) (\(result.metric.unit) \(arrow))"
+            let bound = result.metric.isSyncBound ? " *sync-bound*" : ""
+            var row = "| \(result.workload) | \(result.metric.name) (\(result.metric.unit) \(arrow))\(bound)"
             for name in names {
                 guard let series = result.engines.first(where: { $0.engine == name }) else { row += " | –"; continue }
                 let s = series.summary
                 let failed = series.rounds.filter { !$0.isFinite }.count
                 if failed == series.rounds.count { row += " | **FAILED**"; continue }
                 row += " | \(format(s.median, unit: result.metric.unit)) [\(format(s.min, unit: result.metric.unit)) – \(format(s.max, unit: result.metric.unit))]"
+                if let variant = series.variant { row += " (\(variant))" }
                 if failed > 0 { row += " (\(failed) failed)" }
             }
             for peer in peers {
@@ -115,6 +130,7 @@ struct Report: Codable {
             }
             lines.append(row + " |")
         }
+        lines += latencyTable(names: names, peers: peers)
         if !failures.isEmpty {
             lines.append("")
             lines.append("**Failures** (the run went on; failed rounds count as missing):")
@@ -124,6 +140,59 @@ struct Report: Codable {
             }
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+extension Metric {
+    /// A durable row: every engine waits for the disk's sync on each commit (or group).
+    var isSyncBound: Bool {
+        (name.hasPrefix("durable") || name.contains("(durable)")) && !name.contains("showcase reads") && !name.contains("callers per commit")
+    }
+}
+
+extension Report {
+    /// Latency of every transaction workload: per engine the medians over the rounds of each
+    /// round's p50 / p99 / p99.9 (µs, as the caller saw each operation), and the ratio of the p99s.
+    func latencyTable(names: [String], peers: [String]) -> [String] {
+        var rows: [(workload: String, name: String, cells: [String: [Double]], variant: [String: String], ratio: [String: Summary])] = []
+        for result in results {
+            guard let of = result.metric.latencyOf, let quantile = result.metric.quantile else { continue }
+            if rows.last?.name != of || rows.last?.workload != result.workload {
+                rows.append((result.workload, of, [:], [:], [:]))
+            }
+            for series in result.engines {
+                rows[rows.count - 1].cells[series.engine, default: []].append(series.summary.median)
+                if let v = series.variant { rows[rows.count - 1].variant[series.engine] = v }
+            }
+            if quantile == "p99" {
+                for ratio in result.ratios { rows[rows.count - 1].ratio[ratio.peer] = ratio.summary }
+            }
+        }
+        guard !rows.isEmpty else { return [] }
+        var lines = ["", "Latency of each operation as its caller saw it, µs ↓: p50 / p99 / p99.9 (each the median over the "
+            + "rounds of that round's quantile); ratios: the per-round p99 ratio, median [min – max].", ""]
+        var header = "| # | Operation | " + names.joined(separator: " | ")
+        var rule = "|---|---|" + String(repeating: "---:|", count: names.count)
+        for peer in peers {
+            header += " | p99 \(subject!)/\(peer)"
+            rule += "---:|"
+        }
+        lines.append(header + " |")
+        lines.append(rule)
+        for row in rows {
+            var line = "| \(row.workload) | \(row.name)"
+            for name in names {
+                let values = row.cells[name] ?? []
+                line += values.isEmpty ? " | –" : " | " + values.map { format($0, unit: "µs") }.joined(separator: " / ")
+                if let v = row.variant[name] { line += " (\(v))" }
+            }
+            for peer in peers {
+                guard let s = row.ratio[peer] else { line += " | –"; continue }
+                line += " | **\(ratioText(s.median))** [\(ratioText(s.min)) – \(ratioText(s.max))]"
+            }
+            lines.append(line + " |")
+        }
+        return lines
     }
 }
 

@@ -1,4 +1,6 @@
-// The ten workloads of issue 6, in order.
+// The workloads of issues 6 and 12, in order.
+
+import Foundation
 
 let allWorkloads: [any Workload] = [
     BulkLoad(),
@@ -11,6 +13,9 @@ let allWorkloads: [any Workload] = [
     FlashSale(id: "7", callers: 8),
     FlashSale(id: "7b", callers: 256),
     CheckoutThroughput(id: "8", title: "Relaxed checkout, 1 thread", threads: 1, durability: .relaxed),
-    Mixed(),
+    Mixed(id: "9", readers: ProcessInfo.processInfo.activeProcessorCount, writers: 1),
+    Mixed(id: "9b", readers: 8, writers: 2),
+    ColdReads(),
+    LongReader(),
     OpenAndRecovery(),
 ]

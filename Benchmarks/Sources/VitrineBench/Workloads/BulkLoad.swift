@@ -9,8 +9,8 @@ struct BulkLoad: Workload {
     let id = "1"
     let title = "Bulk load of the catalogue"
     let metrics = [
-        Metric(name: "random-order load", unit: "products/s", higherIsBetter: true),
-        Metric(name: "in-order load", unit: "products/s", higherIsBetter: true),
+        Metric(name: "random-order load (relaxed)", unit: "products/s", higherIsBetter: true),
+        Metric(name: "in-order load (relaxed)", unit: "products/s", higherIsBetter: true),
         Metric(name: "size on disk after random-order load", unit: "MiB", higherIsBetter: false),
         Metric(name: "size on disk after in-order load", unit: "MiB", higherIsBetter: false),
     ]

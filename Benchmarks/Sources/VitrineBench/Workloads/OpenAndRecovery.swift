@@ -10,9 +10,10 @@
 //   durable, each engine's default checkpoint policy, so the log is as large as that policy lets
 //   it grow), says "ready", keeps writing, and is killed with SIGKILL mid-transaction. The files'
 //   size at that moment is reported ("files at crash": data + log). A second child then opens the
-//   database and reads one product: that is the recovery time. It then counts the products,
-//   which must include every one acknowledged before "ready" (durable commits: none may be lost;
-//   relaxed modes may legitimately lose a window of commits, so they would prove nothing here).
+//   database and reads one product: that is the recovery time. It then looks up every product
+//   acknowledged before "ready", by key, and checks its record (durable commits: none may be
+//   lost; relaxed modes may legitimately lose a window of commits, so they would prove nothing
+//   here), and counts the rows (no product may appear twice or from nowhere).
 
 import Foundation
 
@@ -32,7 +33,7 @@ struct OpenAndRecovery: Workload {
         let crashProducts = context.size.crashProducts
         return EngineRun(
             round: { round in
-                let open = try ChildProcess.openReport(context, engine: E.name, directory: main, key: firstKey, count: false)
+                let open = try ChildProcess.openReport(context, engine: E.name, directory: main, key: firstKey, verify: nil)
 
                 let crashDirectory = try context.directory(E.name, "crash", fresh: true)
                 defer { context.removeDirectory(crashDirectory) }
@@ -41,13 +42,13 @@ struct OpenAndRecovery: Workload {
                 var recoverySeconds = Double.nan
                 do {
                     let recovered = try ChildProcess.openReport(context, engine: E.name, directory: crashDirectory,
-                                                                key: firstKey, count: true)
-                    if recovered.found, (recovered.products ?? 0) >= crashProducts {
+                                                                key: firstKey, verify: crashProducts)
+                    if recovered.found, recovered.verified == crashProducts, recovered.products == crashProducts {
                         recoverySeconds = recovered.seconds
                     } else {
                         context.noteFailure(workload: id, engine: E.name, round: round,
-                            "lost acknowledged commits in the crash: \(recovered.products ?? 0) products after recovery, "
-                            + "\(crashProducts) acknowledged (durable)")
+                            "lost acknowledged commits in the crash: of \(crashProducts) acknowledged products (durable), "
+                            + "\(recovered.verified ?? 0) found intact by key; \(recovered.products ?? 0) rows after recovery")
                     }
                 } catch {
                     context.noteFailure(workload: id, engine: E.name, round: round, "recovery after the crash: \(error)")
@@ -67,15 +68,18 @@ struct OpenReport: Codable {
     var rssBeforeKiB: Int
     var rssAfterKiB: Int
     var found: Bool
+    /// Rows in the products table (with `--verify`).
     var products: Int?
+    /// Of products 0..<N (`--verify N`), how many were found by key with their record intact.
+    var verified: Int?
 }
 
 enum ChildProcess {
     static func openReport(
-        _ context: BenchContext, engine: String, directory: String, key: String, count: Bool
+        _ context: BenchContext, engine: String, directory: String, key: String, verify: Int?
     ) throws -> OpenReport {
         var arguments = ["child", "open", "--engine", engine, "--dir", directory, "--key", key]
-        if count { arguments.append("--count") }
+        if let verify { arguments += ["--verify", String(verify)] }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: context.executable)
         process.arguments = arguments
@@ -122,11 +126,9 @@ enum ChildProcess {
 enum ChildMain {
     static func run(_ arguments: [String]) throws {
         var options: [String: String] = [:]
-        var flags: Set<String> = []
         var i = 1
         while i < arguments.count {
             let argument = arguments[i]
-            if argument == "--count" { flags.insert(argument); i += 1; continue }
             guard argument.hasPrefix("--"), i + 1 < arguments.count else { throw BenchFailure("child: bad argument \(argument)") }
             options[argument] = arguments[i + 1]
             i += 2
@@ -136,7 +138,7 @@ enum ChildMain {
         switch arguments.first {
         case "open":
             guard let key = options["--key"].flatMap(unhex) else { throw BenchFailure("child open: --key HEX required") }
-            try engine.childOpen(directory, key, flags.contains("--count"))
+            try engine.childOpen(directory, key, options["--verify"].flatMap { Int($0) })
         case "crash":
             guard let products = options["--products"].flatMap({ Int($0) }) else { throw BenchFailure("child crash: --products N required") }
             try engine.childCrash(directory, products)
@@ -145,7 +147,9 @@ enum ChildMain {
         }
     }
 
-    static func open<E: BenchEngine>(_: E.Type, directory: String, key: [UInt8], count: Bool) throws {
+    /// `verify`: look up products 0..<verify of the data set by key and check each record (the
+    /// crash child wrote them; its later passes only change byte 12), and count the rows.
+    static func open<E: BenchEngine>(_: E.Type, directory: String, key: [UInt8], verify: Int?) throws {
         let rssBefore = residentKiB()
         let start = monotonicNanoseconds()
         let engine = try E(directory: directory, durability: .durable)
@@ -153,15 +157,23 @@ enum ChildMain {
         let found = try session!.read { tx in try tx.withValue(.products, key, { $0.count }) } != nil
         let seconds = Double(monotonicNanoseconds() - start) / 1e9
         let rssAfter = residentKiB()
-        var products: Int?
-        if count {
-            var rows = 0
-            try session!.read { tx in try tx.scan(.products, from: []) { _, _ in rows += 1; return true } }
+        var products: Int?, verified: Int?
+        if let verify {
+            let data = Dataset(products: verify)
+            var rows = 0, intact = 0
+            try session!.read { tx in
+                try tx.scan(.products, from: []) { _, _ in rows += 1; return true }
+                for i in 0..<verify where try tx.withValue(.products, data.productIDs[i], { Dataset.isProduct(i, $0) }) == true {
+                    intact += 1
+                }
+            }
             products = rows
+            verified = intact
         }
         session = nil
         engine.close()
-        let report = OpenReport(seconds: seconds, rssBeforeKiB: rssBefore, rssAfterKiB: rssAfter, found: found, products: products)
+        let report = OpenReport(seconds: seconds, rssBeforeKiB: rssBefore, rssAfterKiB: rssAfter, found: found, products: products,
+                                verified: verified)
         print(String(decoding: try JSONEncoder().encode(report), as: UTF8.self))
     }
 

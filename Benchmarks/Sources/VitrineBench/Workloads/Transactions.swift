@@ -1,6 +1,7 @@
 // The logical steps of each transaction, written once for every engine.
 
 import Foundation
+import Synchronization
 
 /// Thrown inside a checkout when the product is sold out: the transaction rolls back.
 struct SoldOut: Error {}
@@ -32,14 +33,26 @@ enum Showcase {
 
     /// One showcase page: the expert's 20 newest recommendations (one range read on the
     /// recommendations index) and each recommended product (20 point reads). Returns the number
-    /// of products read; throws if a recommended product is missing.
+    /// of products read. The page must be exactly the one the data set defines (same
+    /// recommendations, same order, each product's record): anything else throws, so an engine
+    /// that returned less (or the wrong rows) fails instead of looking fast.
     static func page<R: BenchReader>(_ tx: R, _ data: Dataset, expert: Int, _ scratch: inout Scratch) throws -> Int {
         let expertID = data.expertIDs[expert]
+        let expected = data.expectedPages[expert]
         var count = 0
+        var wrong = false
         try expertID.withUnsafeBytes { prefix in
             try tx.scan(.recommendations, from: expertID) { key, value in
-                guard count < pageSize, key.count == 24, value.count >= 16,
+                guard count < pageSize, key.count == 24,
                       memcmp(key.baseAddress!, prefix.baseAddress!, 16) == 0 else { return false }
+                guard count < expected.count, value.count == 24 else { wrong = true; return false }
+                let entry = expected[count]
+                let time = Dataset.recommendationTime(Int(entry.recommendation))
+                let productID = data.productIDs[Int(entry.product)]
+                let same = key.loadUnaligned(fromByteOffset: 16, as: UInt64.self) == (UInt64.max - time).bigEndian
+                    && value.loadUnaligned(fromByteOffset: 16, as: UInt64.self) == time.littleEndian
+                    && productID.withUnsafeBytes { memcmp(value.baseAddress!, $0.baseAddress!, 16) == 0 }
+                guard same else { wrong = true; return false }
                 scratch.pageProducts[count].withUnsafeMutableBytes {
                     $0.baseAddress!.copyMemory(from: value.baseAddress!, byteCount: 16)
                 }
@@ -47,14 +60,16 @@ enum Showcase {
                 return true
             }
         }
-        var checksum = 0
-        for n in 0..<count {
-            guard let stamp = try tx.withValue(.products, scratch.pageProducts[n], {
-                $0.count == Dataset.productValueSize ? Int($0.loadUnaligned(as: UInt32.self)) : -1
-            }), stamp >= 0 else { throw BenchFailure("showcase: recommended product missing or malformed") }
-            checksum &+= stamp
+        guard !wrong, count == expected.count else {
+            throw BenchFailure("showcase of expert \(expert): \(wrong ? "a wrong recommendation" : "\(count) recommendations") "
+                + "where the data set has \(expected.count)")
         }
-        consume(checksum)
+        for n in 0..<count {
+            let product = Int(expected[n].product)
+            guard try tx.withValue(.products, scratch.pageProducts[n], { Dataset.isProduct(product, $0) }) == true else {
+                throw BenchFailure("showcase of expert \(expert): recommended product \(product) missing or wrong")
+            }
+        }
         return count
     }
 }
@@ -95,6 +110,91 @@ enum Checkout {
             return true
         }
         return count
+    }
+}
+
+/// An acknowledged operation on (product, user), packed in one word so that recording it in the
+/// measured loop costs one append to a preallocated array.
+enum Sale {
+    static func pack(product: Int, user: Int) -> UInt64 { UInt64(product) << 32 | UInt64(user) }
+    static func product(_ sale: UInt64) -> Int { Int(sale >> 32) }
+    static func user(_ sale: UInt64) -> Int { Int(sale & 0xFFFF_FFFF) }
+}
+
+/// Acknowledged operations, added by each worker once when it finishes.
+final class SalesLog: Sendable {
+    private let values = Mutex<[UInt64]>([])
+    func add(_ mine: [UInt64]) { values.withLock { $0.append(contentsOf: mine) } }
+    var all: [UInt64] { values.withLock { $0 } }
+}
+
+/// The checks after a write workload's round, in one read transaction: the answers the engine
+/// gives must be exactly those its acknowledged commits imply.
+enum Verify {
+    /// After checkouts: the orders stored under `nonce` are exactly the acknowledged checkouts,
+    /// each one's cart line says "ordered", and every stock record (the whole table, in key
+    /// order) equals the initial stock less the units sold by every checkout acknowledged on this
+    /// engine's catalogue so far: stock is conserved, nothing oversold or lost.
+    static func checkouts<S: BenchSession>(
+        _ session: S, _ context: BenchContext, engine: String, nonce: UInt32, acknowledged: [UInt64]
+    ) throws {
+        let data = context.data
+        let units = context.recordSales(engine, acknowledged)
+        try session.read { tx in
+            let orders = try Checkout.countOrders(tx, nonce: nonce)
+            guard orders == acknowledged.count else {
+                throw BenchFailure("\(acknowledged.count) checkouts acknowledged, \(orders) orders stored")
+            }
+            var key = [UInt8]()
+            for sale in acknowledged {
+                data.cartKey(user: Sale.user(sale), product: Sale.product(sale), into: &key)
+                guard try tx.withValue(.carts, key, { $0.count == 16 ? $0.loadUnaligned(fromByteOffset: 8, as: Int64.self) : -1 }) == 2 else {
+                    throw BenchFailure("cart line of acknowledged checkout (product \(Sale.product(sale))) not marked ordered")
+                }
+            }
+            try stock(tx, data, units: units)
+        }
+    }
+
+    /// Every stock record, in key order: initial stock less `units` sold (the hot product's is
+    /// set by the flash sale and checked there).
+    static func stock<R: BenchReader>(_ tx: R, _ data: Dataset, units: [Int32]) throws {
+        var rows = 0, wrongAt = -1
+        let expected = data.productCount
+        try data.sortedIDBytes.withUnsafeBytes { ids in
+            try tx.scan(.stock, from: []) { key, value in
+                guard rows < expected, key.count == 16, memcmp(key.baseAddress!, ids.baseAddress! + rows &* 16, 16) == 0,
+                      let left = Dataset.int64(value) else { wrongAt = rows; return false }
+                let product = data.sortedProducts[rows]
+                if product != Dataset.hotProduct && left != Dataset.initialStock - Int64(units[product]) {
+                    wrongAt = rows
+                    return false
+                }
+                rows += 1
+                return true
+            }
+        }
+        guard wrongAt < 0, rows == expected else {
+            throw BenchFailure(wrongAt >= 0
+                ? "stock not conserved: product \(data.sortedProducts[wrongAt]) (row \(wrongAt)) holds the wrong stock"
+                : "stock table has \(rows) rows, expected \(expected)")
+        }
+    }
+
+    /// After add-to-cart: every acknowledged cart line is there, "in cart", and stock untouched.
+    static func cartLines<S: BenchSession>(_ session: S, _ context: BenchContext, engine: String, acknowledged: [UInt64]) throws {
+        let data = context.data
+        let units = context.recordSales(engine, [])
+        try session.read { tx in
+            var key = [UInt8]()
+            for sale in acknowledged {
+                data.cartKey(user: Sale.user(sale), product: Sale.product(sale), into: &key)
+                guard try tx.withValue(.carts, key, { $0.count == 16 ? $0.loadUnaligned(fromByteOffset: 8, as: Int64.self) : -1 }) == 1 else {
+                    throw BenchFailure("acknowledged cart line (product \(Sale.product(sale))) missing or not in cart")
+                }
+            }
+            try stock(tx, data, units: units)
+        }
     }
 }
 

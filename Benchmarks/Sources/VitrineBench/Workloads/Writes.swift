@@ -10,7 +10,8 @@ import Foundation
 struct DurableAddToCart: Workload {
     let id = "5"
     let title = "Durable add-to-cart, 1 thread"
-    let metrics = [Metric(name: "add-to-cart", unit: "txn/s", higherIsBetter: true)]
+    let metrics = [Metric(name: "durable add-to-cart, 1 thread", unit: "txn/s", higherIsBetter: true)]
+        + Latency.metrics("durable add-to-cart, 1 thread")
 
     func prepare<E: BenchEngine>(_ engine: E.Type, _ context: BenchContext) throws -> EngineRun {
         let opened = try Opened(E.self, directory: context.mainDirectory(E.self), durability: .durable)
@@ -19,12 +20,16 @@ struct DurableAddToCart: Workload {
             round: { round in
                 var rng = SplitMix64(seed: 0x5000 + UInt64(round))
                 var scratch = Scratch()
-                let rate = try throughput(seconds: context.size.seconds) {
+                var acknowledged: [UInt64] = [], latencies: [UInt64] = []
+                acknowledged.reserveCapacity(1 << 16)
+                latencies.reserveCapacity(1 << 16)
+                let rate = try timedOperations(seconds: context.size.seconds, latencies: &latencies) {
                     let product = data.randomProduct(&rng), user = rng.below(data.userIDs.count)
                     try opened.session.write { tx in try AddToCart.one(tx, data, product: product, user: user, &scratch) }
-                    return 1
+                    acknowledged.append(Sale.pack(product: product, user: user))
                 }
-                return [rate]
+                try Verify.cartLines(opened.session, context, engine: E.name, acknowledged: acknowledged)
+                return [rate] + Latency.values(latencies)
             },
             finish: { opened.close() })
     }
@@ -37,13 +42,12 @@ struct CheckoutThroughput: Workload {
     let threads: Int
     let durability: Durability
     var metrics: [Metric] {
-        let name = "checkout, \(threads) thread\(threads == 1 ? "" : "s")"
+        let mode = durability == .relaxed ? "relaxed" : "durable"
+        let name = "\(mode) checkout, \(threads) thread\(threads == 1 ? "" : "s")"
         let rate = Metric(name: name, unit: "txn/s", higherIsBetter: true)
-        guard threads > 1 else { return [rate] }
-        return [rate,
-                Metric(name: name + ": p50 latency", unit: "µs", higherIsBetter: false),
-                Metric(name: name + ": p99 latency", unit: "µs", higherIsBetter: false),
-                Metric(name: name + ": callers per commit", unit: "mean", higherIsBetter: true)]
+        guard threads > 1 else { return [rate] + Latency.metrics(name) }
+        return [rate] + Latency.metrics(name)
+            + [Metric(name: name + ": callers per commit", unit: "mean", higherIsBetter: true, followsPrevious: true)]
     }
 
     func prepare<E: BenchEngine>(_ engine: E.Type, _ context: BenchContext) throws -> EngineRun {
@@ -57,18 +61,23 @@ struct CheckoutThroughput: Workload {
                     var rng = SplitMix64(seed: 0x6000 + UInt64(round))
                     var scratch = Scratch()
                     var orders = OrderSequence(nonce: nonce, thread: 0)
-                    let rate = try throughput(seconds: seconds) {
+                    var acknowledged: [UInt64] = [], latencies: [UInt64] = []
+                    acknowledged.reserveCapacity(1 << 16)
+                    latencies.reserveCapacity(1 << 16)
+                    let rate = try timedOperations(seconds: seconds, latencies: &latencies) {
                         let product = data.randomProduct(&rng), user = rng.below(data.userIDs.count)
                         try opened.session.write { tx in
                             try Checkout.one(tx, data, product: product, user: user, &orders, &scratch)
                         }
-                        return 1
+                        acknowledged.append(Sale.pack(product: product, user: user))
                     }
-                    return [rate]
+                    try Verify.checkouts(opened.session, context, engine: E.name, nonce: nonce, acknowledged: acknowledged)
+                    return [rate] + Latency.values(latencies)
                 }
                 let stop = StopFlag()
                 let done = Tally()
                 let latencies = LatencyLog()
+                let sales = SalesLog()
                 let engine = opened.engine
                 let before = engine.batchCounts()
                 let elapsed = try runThreads(threads, whileRunning: {
@@ -81,8 +90,10 @@ struct CheckoutThroughput: Workload {
                     var orders = OrderSequence(nonce: nonce, thread: UInt32(t))
                     return {
                         var count = 0
-                        var mine: [UInt64] = []
-                        defer { done.add(count); latencies.add(mine) }
+                        var mine: [UInt64] = [], acknowledged: [UInt64] = []
+                        mine.reserveCapacity(1 << 14)
+                        acknowledged.reserveCapacity(1 << 14)
+                        defer { done.add(count); latencies.add(mine); sales.add(acknowledged) }
                         while !stop.isSet {
                             let product = data.randomProduct(&rng), user = rng.below(data.userIDs.count)
                             let start = monotonicNanoseconds()
@@ -90,19 +101,19 @@ struct CheckoutThroughput: Workload {
                                 try Checkout.one(tx, data, product: product, user: user, &orders, &scratch)
                             }
                             mine.append(monotonicNanoseconds() - start)
+                            acknowledged.append(Sale.pack(product: product, user: user))
                             count += 1
                         }
                     }
                 })
                 let after = engine.batchCounts()
+                try Verify.checkouts(opened.session, context, engine: E.name, nonce: nonce, acknowledged: sales.all)
                 var perCommit = 1.0
                 if let before, let after, after.batches > before.batches {
                     let batched = after.callers - before.callers
                     perCommit = Double(done.total) / Double(after.batches - before.batches + max(0, done.total - batched))
                 }
-                let all = latencies.all
-                return [Double(done.total) / elapsed, LatencyLog.quantileMicroseconds(all, 0.50),
-                        LatencyLog.quantileMicroseconds(all, 0.99), perCommit]
+                return [Double(done.total) / elapsed] + Latency.values(latencies.all) + [perCommit]
             },
             finish: { opened.close() })
     }
@@ -112,19 +123,16 @@ struct CheckoutThroughput: Workload {
 /// Each engine serves them in its best form (`BenchEngine.runCrowd`): SQLite and LMDB one thread
 /// per caller behind their writer lock; Vitrine 8 threads on its contended-write path, or a crowd
 /// of Swift tasks on `batchWrite`. Reported: units/s, each checkout's latency as its caller saw it
-/// (p50, p99), and callers per commit (1 where each caller's transaction commits alone).
+/// (p50, p99, p99.9), and callers per commit (1 where each caller's transaction commits alone).
 struct FlashSale: Workload {
     let id: String
     let callers: Int
     var title: String { "Flash sale: \(callers) concurrent callers check out one hot product until it sells out" }
     var metrics: [Metric] {
         let who = callers == 8 ? "8 threads" : "\(callers) callers"
-        return [
-            Metric(name: "flash sale, \(who)", unit: "units/s", higherIsBetter: true),
-            Metric(name: "flash sale, \(who): p50 latency", unit: "µs", higherIsBetter: false),
-            Metric(name: "flash sale, \(who): p99 latency", unit: "µs", higherIsBetter: false),
-            Metric(name: "flash sale, \(who): callers per commit", unit: "mean", higherIsBetter: true),
-        ]
+        let name = "durable flash sale, \(who)"
+        return [Metric(name: name, unit: "units/s", higherIsBetter: true)] + Latency.metrics(name)
+            + [Metric(name: name + ": callers per commit", unit: "mean", higherIsBetter: true, followsPrevious: true)]
     }
 
     func prepare<E: BenchEngine>(_ engine: E.Type, _ context: BenchContext) throws -> EngineRun {
@@ -165,10 +173,7 @@ struct FlashSale: Workload {
                     let total = stock + callers
                     perCommit = Double(total) / Double(after.batches - before.batches + max(0, total - batched))
                 }
-                return [Double(stock) / elapsed,
-                        LatencyLog.quantileMicroseconds(latencies, 0.50),
-                        LatencyLog.quantileMicroseconds(latencies, 0.99),
-                        perCommit]
+                return [Double(stock) / elapsed] + Latency.values(latencies) + [perCommit]
             },
             finish: { opened.close() })
     }
