@@ -2,7 +2,9 @@
 // (seeds/catalogue.json, found from the current directory or the package the executable was
 // built in; else made by the generator, which gives the same catalogue). Then: an expert's
 // showcase page, a favourite, two cart lines, a checkout, the order, the stock before and after,
-// and the expert's commission. Each run places a new order, so it can be run again and again.
+// the intermediate page's purchase intents, the partners' confirmations, the paid order, the
+// commission pending then settled (settling through a store whose window is 0), and a return
+// with its commission clawed back. Each run places a new order, so it can be run again and again.
 
 import Foundation
 import Vitrine
@@ -161,8 +163,20 @@ enum Demo: Command {
         return c
     }
 
-    /// After-sale, once the order is settled (nothing yet).
-    static func afterSale(_ store: Store<EngineStore>, _ order: Order, _ expert: Expert) throws {}
+    /// After-sale, once the order is settled: the buyer returns one unit, which goes back in
+    /// stock; the expert's commission on it is clawed back as a negative earning.
+    static func afterSale(_ store: Store<EngineStore>, _ order: Order, _ expert: Expert) throws {
+        guard let line = order.lines.first(where: { $0.keptQuantity > 0 }) else { return }
+        let r = try store.returnLines(
+            of: order.id, [CheckoutLine(product: line.product, recommendation: line.recommendation, quantity: 1)], restock: true)
+        let clawback = r.clawbackFen[expert.id] ?? 0
+        print("\nThe buyer returns 1 × \(line.title) [\(line.product)] (vitrine return \(order.id) --product \(line.product)"
+              + "\(line.recommendation.map { " --rec \($0)" } ?? "") --restock): refund \(money(r.refundFen)), commission clawed back \(money(clawback)).")
+        let totals = try store.earnings(of: expert.id)
+        let ledger = try store.earningEntries(of: expert.id, limit: 2).items
+        print("Settled for \(expert.displayName) now \(money(totals.settledFen)); latest ledger entries: "
+              + ledger.map { "\(money($0.amountFen)) (\($0.reason))" }.joined(separator: ", ") + ".")
+    }
 
     /// Showcase entries (first pages) with at least one unit to buy through them.
     static func buyableEntries(_ store: Store<EngineStore>, _ expert: ExpertID) throws -> [ShowcaseEntry] {

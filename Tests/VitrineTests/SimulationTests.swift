@@ -5,7 +5,8 @@ import Testing
 
 /// Random operations against a small catalogue, with every invariant checked after each step
 /// (bbolt's strict mode): whole and partial checkouts, merges, hold renewals and expiries,
-/// payment confirmations (and retries), order expiry and settlement among them, and after each step live holds <= stock and the stock ledger for every product, and a
+/// payment confirmations (and retries), order expiry, settlement, partial cancels and returns
+/// (with and without restock) among them, and after each step live holds <= stock and the stock ledger for every product, and a
 /// buyer whose every line is fully held is never refused for stock. The seed is printed so a
 /// failure can be replayed; VITRINE_SIM_STEPS sets the length (400 by default).
 @Suite struct SimulationTests {
@@ -32,7 +33,7 @@ import Testing
             let rec: RecommendationID? = Bool.random(using: &rng) ? f.recommendations[i].id : nil
             let name: String
             do {
-                switch Int.random(in: 0..<14, using: &rng) {
+                switch Int.random(in: 0..<16, using: &rng) {
                 case 0, 1, 2:
                     name = "add"
                     try f.store.addToCart(owner, product: product, recommendation: rec, quantity: Int64.random(in: 1...4, using: &rng))
@@ -70,9 +71,9 @@ import Testing
                     try f.store.cancelOrder(o)
                 case 8:
                     name = "settle"
-                    // Mostly a paid order (the others are refused).
+                    // A paid order when there is one (the others are refused).
                     let paid = try orders.filter { try f.store.order($0).status == .paid }
-                    guard let o = (Bool.random(using: &rng) ? paid.randomElement(using: &rng) : nil) ?? orders.randomElement(using: &rng) else { continue }
+                    guard let o = paid.randomElement(using: &rng) ?? orders.randomElement(using: &rng) else { continue }
                     try f.store.settleOrder(o)
                 case 9:
                     name = "restock/price"
@@ -99,6 +100,16 @@ import Testing
                         try f.store.confirmPayment(order: o, partner: intent.partner, reference: reference)
                         references.append((intent.partner, reference))
                     }
+                case 14:
+                    name = "partial cancel"
+                    guard let o = orders.randomElement(using: &rng), let l = try f.store.order(o).lines.randomElement(using: &rng) else { continue }
+                    try f.store.cancelLines(of: o, [CheckoutLine(product: l.product, recommendation: l.recommendation, quantity: Int64.random(in: 1...2, using: &rng))])
+                case 15:
+                    name = "return"
+                    let paid = try orders.filter { [.paid, .settled].contains(try f.store.order($0).status) }
+                    guard let o = paid.randomElement(using: &rng), let l = try f.store.order(o).lines.randomElement(using: &rng) else { continue }
+                    try f.store.returnLines(of: o, [CheckoutLine(product: l.product, recommendation: l.recommendation, quantity: Int64.random(in: 1...2, using: &rng))],
+                                            restock: Bool.random(using: &rng))
                 case 13:
                     name = "expire"
                     try f.store.expireOverdueOrders(limit: Int.random(in: 1...3, using: &rng))
@@ -113,7 +124,7 @@ import Testing
                 switch error {
                 case .outOfStock, .priceChanged, .cartFull, .quantityOutOfRange, .notInCart, .emptyCheckout, .orderStatusConflict,
                     .buyerLimitExceeded, .paymentOverdue, .settlementWindowOpen, .paymentAlreadyConfirmed,
-                    .paymentReferenceInUse, .partnerNotInOrder:
+                    .paymentReferenceInUse, .partnerNotInOrder, .moreThanInOrder:
                     break  // refusals a UI handles; they must change nothing, which the check below verifies
                 default:
                     Issue.record("step \(step): unexpected \(error)")
@@ -132,6 +143,7 @@ import Testing
         print("SimulationTests: \(steps) steps, " + expected.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         #expect((expected["checkout"] ?? 0) > 0 && (expected["partial checkout"] ?? 0) > 0 && (expected["merge"] ?? 0) > 0)
         #expect((expected["confirm"] ?? 0) > 0 && (expected["expire"] ?? 0) > 0 && (expected["settle"] ?? 0) > 0)
+        #expect((expected["partial cancel"] ?? 0) > 0 && (expected["return"] ?? 0) > 0)
         #expect(refusedWhileHeld == 0)
     }
 
