@@ -23,6 +23,9 @@
 //   ("earn_total", expertID, "pending" | "settled")     -> 8-byte little-endian Int64 (atomicAdd)
 //   ("restock", productID, restockKey)                  -> Restock record
 //   ("guest", guestID)                                  -> Guest record
+//   ("order_due", paymentDueAt, orderID)                -> empty   (orders awaiting payment)
+//   ("pay", orderID, partnerID)                         -> Payment record (a confirmed sub-order)
+//   ("pay_ref", partnerID, reference, orderID)          -> empty   (one order per partner reference)
 //
 // Times are integers (ms since the epoch); ownerKind is 1 (user) or 2 (guest); recID|null is the
 // recommendation id or the tuple null when the line did not come from a recommendation.
@@ -146,4 +149,28 @@ enum Keys {
     static func restock(_ product: ProductID, _ key: String) -> [UInt8] {
         Tuple(["restock", .string(product.rawValue), .string(key)]).packed
     }
+
+    // The purchase flow (Store+Payment.swift).
+    static let ordersDue: Tuple = ["order_due"]
+    static func orderDue(_ o: Order) -> [UInt8]? {
+        o.paymentDueAt.map { Tuple(["order_due", .int($0.millisecondsSinceEpoch), .string(o.id.rawValue)]).packed }
+    }
+    /// Due entries with `paymentDueAt <= now`.
+    static func ordersDue(upTo now: Timestamp) -> (begin: [UInt8], end: [UInt8]) {
+        let all = ordersDue.range
+        let (next, overflow) = now.millisecondsSinceEpoch.addingReportingOverflow(1)
+        return (all.begin, overflow ? all.end : Tuple(["order_due", .int(next)]).packed)
+    }
+    static func payments(_ order: OrderID) -> Tuple { ["pay", .string(order.rawValue)] }
+    static func payment(_ order: OrderID, _ partner: PartnerID) -> [UInt8] {
+        payments(order).appending(.string(partner.rawValue)).packed
+    }
+    static let allPayments: Tuple = ["pay"]
+    static func paymentReferences(_ partner: PartnerID, _ reference: String) -> Tuple {
+        ["pay_ref", .string(partner.rawValue), .string(reference)]
+    }
+    static func paymentReference(_ p: Payment) -> [UInt8] {
+        paymentReferences(p.partner, p.reference).appending(.string(p.order.rawValue)).packed
+    }
+    static let allPaymentReferences: Tuple = ["pay_ref"]
 }

@@ -44,6 +44,14 @@ public struct Configuration: Sendable {
     /// order; after it the key counts as unused, so a retry places a new order (as Stripe's keys
     /// do after 24 hours), and ``Store/sweepExpiredIdempotencyKeys(limit:)`` may delete the record.
     public var idempotencyRetention: Duration
+    /// How long a checkout's order waits for the partners' payment confirmations (1 ms ...
+    /// ``maxPaymentWindow``) before it expires and gives back its stock, recommendation quantity
+    /// and commission. Written on the order at checkout (`paymentDueAt`), so a later change of the
+    /// configuration does not move the deadline of orders already placed.
+    public var paymentWindow: Duration
+    /// How long after payment the commission stays pending (returns are cheap then) before
+    /// `settleOrder` may make it payable (0 ... ``maxSettlementWindow``).
+    public var settlementWindow: Duration
     /// Where the store reads the time.
     public var clock: VitrineClock
 
@@ -58,6 +66,10 @@ public struct Configuration: Sendable {
     public static let maxClockSkew: Duration = .seconds(300)
     /// The longest allowed ``idempotencyRetention``: 10 years.
     public static let maxIdempotencyRetention: Duration = .seconds(10 * 366 * 86_400)
+    /// The longest allowed ``paymentWindow``: 30 days.
+    public static let maxPaymentWindow: Duration = .seconds(30 * 86_400)
+    /// The longest allowed ``settlementWindow``: 366 days.
+    public static let maxSettlementWindow: Duration = .seconds(366 * 86_400)
 
     public init(
         partners: [Partner] = Partner.defaults,
@@ -69,8 +81,12 @@ public struct Configuration: Sendable {
         maxUnitsPerBuyer: Int64 = 99,
         maxHeldShareBasisPoints: Int64 = 10_000,
         idempotencyRetention: Duration = .seconds(30 * 86_400),
+        paymentWindow: Duration = .seconds(30 * 60),
+        settlementWindow: Duration = .seconds(7 * 86_400),
         clock: VitrineClock = .system
     ) {
+        self.paymentWindow = paymentWindow
+        self.settlementWindow = settlementWindow
         self.partners = partners
         self.lineQuantity = lineQuantity
         self.maxCartLines = maxCartLines
@@ -85,7 +101,8 @@ public struct Configuration: Sendable {
 
     /// The defaults: Tmall, Taobao, Weimai; 1...99 per line; 50 lines; 500-character reasons;
     /// no reservations (when turned on: 3 renewals per line, 99 units of a product per cart, all
-    /// of the stock may be held); idempotency keys kept 30 days; the system clock.
+    /// of the stock may be held); idempotency keys kept 30 days; 30 minutes to pay; commission
+    /// settles 7 days after payment; the system clock.
     public static let standard = Configuration()
 }
 
@@ -143,6 +160,12 @@ public struct Store<Backend: OrderedKeyValueStore>: Sendable {
             configuration.idempotencyRetention <= Configuration.maxIdempotencyRetention
         else {
             throw VitrineError.invalidArgument(field: "idempotencyRetention", reason: "1 ms ... 10 years")
+        }
+        guard configuration.paymentWindow >= .milliseconds(1), configuration.paymentWindow <= Configuration.maxPaymentWindow else {
+            throw VitrineError.invalidArgument(field: "paymentWindow", reason: "1 ms ... 30 days")
+        }
+        guard configuration.settlementWindow >= .zero, configuration.settlementWindow <= Configuration.maxSettlementWindow else {
+            throw VitrineError.invalidArgument(field: "settlementWindow", reason: "0 ... 366 days")
         }
         guard configuration.maxHoldRenewals >= 0, configuration.maxUnitsPerBuyer >= 1,
             (0...10_000).contains(configuration.maxHeldShareBasisPoints)

@@ -105,6 +105,23 @@ public enum VitrineError: Error, Hashable, Sendable {
     /// A checkout with no lines.
     case emptyCheckout
 
+    // Payment and after-sale.
+    /// The order was not paid in time (its `paymentDueAt` passed): it is expired, or will be at
+    /// the next sweep, and takes no more confirmations.
+    case paymentOverdue(OrderID, dueAt: Timestamp)
+    /// The order has no line from this partner.
+    case partnerNotInOrder(OrderID, partner: PartnerID)
+    /// The partner's sub-order of this order was already confirmed with another reference.
+    case paymentAlreadyConfirmed(OrderID, partner: PartnerID, reference: String)
+    /// The partner's order reference is already recorded for another order.
+    case paymentReferenceInUse(reference: String, partner: PartnerID, order: OrderID)
+    /// The settlement window is still open: the order may be settled from `settleableAt`.
+    case settlementWindowOpen(OrderID, settleableAt: Timestamp)
+    /// An after-sale change names a line the order does not have.
+    case notInOrder(OrderID, product: ProductID, recommendation: RecommendationID?)
+    /// An after-sale change asks for more units than the line has left for it.
+    case moreThanInOrder(OrderID, product: ProductID, requested: Int64, available: Int64)
+
     // Content.
     /// The recommendation reason is longer than the limit (in characters).
     case reasonTooLong(length: Int, limit: Int)

@@ -2,7 +2,9 @@
 // (seeds/catalogue.json, found from the current directory or the package the executable was
 // built in; else made by the generator, which gives the same catalogue). Then: an expert's
 // showcase page, a favourite, two cart lines, a checkout, the order, the stock before and after,
-// and the expert's commission. Each run places a new order, so it can be run again and again.
+// the intermediate page's purchase intents, the partners' confirmations, the paid order, the
+// commission pending then settled (settling through a store whose window is 0), and a return
+// with its commission clawed back. Each run places a new order, so it can be run again and again.
 
 import Foundation
 import Vitrine
@@ -116,12 +118,64 @@ enum Demo: Command {
             print("  \(p.title) [\(p.id)]: \(p.stock) -> \(after.stock) (sold \(p.sold) -> \(after.sold))")
         }
 
+        // The intermediate page: one hand-off per partner, the partner's own link with attribution.
+        print("\nThe intermediate page (vitrine intent \(result.order.id)):")
+        let intents = try store.purchaseIntents(for: result.order.id)
+        for i in intents {
+            print("  pay \(money(i.totalFen)) at \(i.partner):")
+            for item in i.items { print("    \(item.quantity) × [\(item.product)] \(item.url)") }
+        }
+
+        // Each partner confirms its sub-order with its own reference: the order is paid.
+        var order = result.order
+        for i in intents {
+            let reference = "\(i.partner)-" + UUID().uuidString.prefix(8).lowercased()
+            order = try store.confirmPayment(order: order.id, partner: i.partner, reference: reference).order
+            print("\n\(i.partner) confirms payment, its order reference \(reference) (vitrine confirm \(order.id) --partner \(i.partner) --ref \(reference)).")
+        }
+        printOrder(order)
+
         let earning = try store.earning(of: expert.id, order: result.order.id)
         let totals = try store.earnings(of: expert.id)
-        print("\nCommission for \(expert.displayName) at \(percent(expert.commissionBasisPoints)): \(money(earning.commissionFen)) on this order; "
+        print("\nCommission for \(expert.displayName) at \(percent(expert.commissionBasisPoints)): \(money(earning.commissionFen)) on this order, \(statusName(earning.status)); "
               + "pending \(money(totals.pendingFen)), settled \(money(totals.settledFen)) over \(totals.orders.count) order(s).")
+
+        // Settlement: after the window (7 days by default); the demo's store uses a window of 0.
+        do {
+            try store.settleOrder(order.id)
+        } catch let error as VitrineError {
+            print("\nSettling now is refused with the standard window: \(describe(error)).")
+        }
+        let settling = try Store(backend: engine, configuration: demoConfiguration(settlementWindow: .zero))
+        order = try settling.settleOrder(order.id)
+        let afterSettle = try store.earnings(of: expert.id)
+        print("With the settlement window passed (the demo sets it to 0), order \(order.id) is \(statusName(order.status)): "
+              + "pending \(money(afterSettle.pendingFen)), settled \(money(afterSettle.settledFen)).")
+        try afterSale(store, order, expert)
         print("\nTry: vitrine order \(result.order.id)   vitrine earnings \(expert.id)   vitrine check   vitrine inspect")
         return 0
+    }
+
+    /// The standard configuration with another settlement window.
+    static func demoConfiguration(settlementWindow: Duration) -> Configuration {
+        var c = Configuration.standard
+        c.settlementWindow = settlementWindow
+        return c
+    }
+
+    /// After-sale, once the order is settled: the buyer returns one unit, which goes back in
+    /// stock; the expert's commission on it is clawed back as a negative earning.
+    static func afterSale(_ store: Store<EngineStore>, _ order: Order, _ expert: Expert) throws {
+        guard let line = order.lines.first(where: { $0.keptQuantity > 0 }) else { return }
+        let r = try store.returnLines(
+            of: order.id, [CheckoutLine(product: line.product, recommendation: line.recommendation, quantity: 1)], restock: true)
+        let clawback = r.clawbackFen[expert.id] ?? 0
+        print("\nThe buyer returns 1 × \(line.title) [\(line.product)] (vitrine return \(order.id) --product \(line.product)"
+              + "\(line.recommendation.map { " --rec \($0)" } ?? "") --restock): refund \(money(r.refundFen)), commission clawed back \(money(clawback)).")
+        let totals = try store.earnings(of: expert.id)
+        let ledger = try store.earningEntries(of: expert.id, limit: 2).items
+        print("Settled for \(expert.displayName) now \(money(totals.settledFen)); latest ledger entries: "
+              + ledger.map { "\(money($0.amountFen)) (\($0.reason))" }.joined(separator: ", ") + ".")
     }
 
     /// Showcase entries (first pages) with at least one unit to buy through them.

@@ -73,6 +73,17 @@ func describe(_ error: VitrineError) -> String {
     case .idempotencyKeyReused(let key, let order): return "idempotency key \"\(key)\" was already used for order \(order) with other lines"
     case .orderStatusConflict(let id, let status): return "order \(id) is \(statusName(status))"
     case .emptyCheckout: return "nothing to check out: the cart is empty"
+    case .paymentOverdue(let id, let due): return "order \(id) was due to be paid by \(isoTime(due)): it expired"
+    case .partnerNotInOrder(let id, let partner): return "order \(id) has no line from partner \"\(partner)\""
+    case .paymentAlreadyConfirmed(let id, let partner, let ref):
+        return "partner \"\(partner)\" of order \(id) was already confirmed with reference \"\(ref)\""
+    case .paymentReferenceInUse(let ref, let partner, let order):
+        return "reference \"\(ref)\" of partner \"\(partner)\" is already recorded for order \(order)"
+    case .settlementWindowOpen(let id, let at): return "order \(id) may be settled from \(isoTime(at)) (settlement window)"
+    case .notInOrder(let id, let product, let rec):
+        return "order \(id) has no line of product \"\(product)\"\(rec.map { " through \"\($0)\"" } ?? "")"
+    case .moreThanInOrder(let id, let product, let requested, let available):
+        return "\(requested) units of product \"\(product)\" asked, order \(id) has \(available) left for that"
     case .reasonTooLong(let length, let limit): return "reason of \(length) characters is longer than \(limit)"
     case .idConflict(let kind, let id): return "\(kind) \"\(id)\" already exists with other content"
     case .invalidArgument(let field, let reason): return "\(field) \(reason)"

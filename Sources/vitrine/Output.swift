@@ -18,6 +18,8 @@ func statusName(_ s: OrderStatus) -> String {
     case .placed: return "placed"
     case .settled: return "settled"
     case .cancelled: return "cancelled"
+    case .paid: return "paid"
+    case .expired: return "expired"
     }
 }
 
@@ -45,6 +47,9 @@ struct OrderJSON: Encodable {
     var idempotencyKey: String
     var placedAt: Int64
     var statusChangedAt: Int64?
+    /// When an unpaid order expires (absent on orders placed before the purchase flow).
+    var paymentDueAt: Int64?
+    var paidAt: Int64?
     var lines: [OrderLine]
     var replay: Bool?
     /// On a replay: the cart lines the call did not buy (absent when there are none).
@@ -60,6 +65,8 @@ struct OrderJSON: Encodable {
         idempotencyKey = o.idempotencyKey
         placedAt = o.placedAt.millisecondsSinceEpoch
         statusChangedAt = o.statusChangedAt?.millisecondsSinceEpoch
+        paymentDueAt = o.paymentDueAt?.millisecondsSinceEpoch
+        paidAt = o.paidAt?.millisecondsSinceEpoch
         lines = o.lines
         self.replay = replay
         self.linesNotBought = linesNotBought

@@ -4,14 +4,16 @@
 // (every third product with 1...4 units, so stock runs out; recommendations in one transaction,
 // so a kill during setup leaves either all of them or none, and the next run sets up again).
 // Then T threads (Foundation `Thread`s: blocking work, so no GCD pool to starve) loop over:
-// add-to-cart (45%), checkout of the whole cart with a fresh idempotency key (25%), restock
-// (10%), cancel of an order this process placed (20%: cancels give recommendations their units
-// back, so a long run keeps finding something to buy). Refusals (out of stock, empty cart,
-// already cancelled, ...) are normal outcomes and count as operations. Only after the library
-// call (the commit) returns is the ACK written, with one write(2) per line under a lock:
+// add-to-cart (40%), checkout of the whole cart with a fresh idempotency key (25%), restock
+// (10%), cancel of an order this process placed (15%: cancels give recommendations their units
+// back, so a long run keeps finding something to buy), payment confirmation of the first
+// unconfirmed partner of such an order (10%). Refusals (out of stock, empty cart, already
+// cancelled, ...) are normal outcomes and count as operations. Only after the library call (the
+// commit) returns is the ACK written, with one write(2) per line under a lock:
 //   ACK checkout order=<order id> key=<idempotency key> user=<user id> units=<total units>
 //   ACK cancel order=<order id>
 //   ACK restock product=<product id> units=<n>
+//   ACK confirm order=<order id> partner=<partner id> ref=<partner reference>
 // It stops after --ops operations (all threads together), or runs until killed.
 // With --tasks N the same mix runs in N Swift tasks through the async API instead: their
 // checkouts, adds, restocks and cancels share the engine's batches (Batch.swift), and each ACK
@@ -39,6 +41,7 @@ enum Workload: Command {
               ACK checkout order=<order id> key=<idempotency key> user=<user id> units=<total units>
               ACK cancel order=<order id>
               ACK restock product=<product id> units=<n>
+              ACK confirm order=<order id> partner=<partner id> ref=<partner reference>
             A line is printed only after the commit returned, i.e. is durable under the chosen mode.
             Exit 1 on a storage error (refusals such as out of stock are normal outcomes).
             """)
@@ -197,21 +200,33 @@ enum Workload: Command {
             case checkout(UserID, key: String)
             case restock(ProductID, Int64, key: String)
             case cancel(OrderID)
+            case confirm(OrderID, reference: String)
             case nothing
         }
 
-        /// Picks the next operation: add-to-cart 45%, checkout 25%, restock 10%, cancel 20%.
+        /// What an operation did that an ACK reports.
+        enum Outcome: Sendable {
+            case placed(Order)
+            case confirmed(OrderID, PartnerID, String)
+            case done
+        }
+
+        /// Picks the next operation: add-to-cart 40%, checkout 25%, restock 10%, cancel 15%,
+        /// confirm 10%.
         func choose(_ rng: inout Random, _ placed: inout [OrderID], key: String) -> Action {
             let roll = rng.below(100)
             let user = world.users[rng.below(world.users.count)]
             switch roll {
-            case 0..<45:
+            case 0..<40:
                 let r = world.recommendations[rng.below(world.recommendations.count)]
                 return .addToCart(user, r.product, r.recommendation, Int64(1 + rng.below(3)))
-            case 45..<70:
+            case 40..<65:
                 return .checkout(user, key: key)
-            case 70..<80:
+            case 65..<75:
                 return .restock(world.products[rng.below(world.products.count)], Int64(1 + rng.below(10)), key: key)
+            case 75..<85:
+                guard !placed.isEmpty else { return .nothing }
+                return .confirm(placed[rng.below(placed.count)], reference: "ref-" + key)
             default:
                 guard !placed.isEmpty else { return .nothing }
                 return .cancel(placed.remove(at: rng.below(placed.count)))
@@ -219,27 +234,36 @@ enum Workload: Command {
         }
 
         /// Runs `action` (one transaction); the order it placed, if any.
-        static func perform(_ action: Action, on store: Store<EngineStore>) throws -> Order? {
+        static func perform(_ action: Action, on store: Store<EngineStore>) throws -> Outcome {
             switch action {
             case .addToCart(let user, let product, let rec, let quantity):
                 try store.addToCart(.user(user), product: product, recommendation: rec, quantity: quantity)
             case .checkout(let user, let key):
-                return try store.checkout(user: user, idempotencyKey: key, acceptPriceChanges: true).order
+                return .placed(try store.checkout(user: user, idempotencyKey: key, acceptPriceChanges: true).order)
             case .restock(let product, let units, let key):
                 try store.restock(product, units: units, restockKey: key)
             case .cancel(let id):
                 try store.cancelOrder(id)
+            case .confirm(let id, let reference):
+                // The first partner not confirmed yet (the intents read and the confirmation are
+                // two transactions: a partner confirmed in between makes this one a refusal).
+                guard let intent = try store.purchaseIntents(for: id).first(where: { $0.payment == nil }) else { return .done }
+                try store.confirmPayment(order: id, partner: intent.partner, reference: reference)
+                return .confirmed(id, intent.partner, reference)
             case .nothing:
                 break
             }
-            return nil
+            return .done
         }
 
         /// Prints the ACK line of a durable commit.
-        func acknowledge(_ action: Action, _ order: Order?, _ placed: inout [OrderID]) {
+        func acknowledge(_ action: Action, _ outcome: Outcome, _ placed: inout [OrderID]) {
             switch action {
+            case .confirm:
+                guard case .confirmed(let id, let partner, let reference) = outcome else { return }
+                ack("ACK confirm order=\(id) partner=\(partner) ref=\(reference)")
             case .checkout:
-                guard let o = order else { return }
+                guard case .placed(let o) = outcome else { return }
                 ack("ACK checkout order=\(o.id) key=\(o.idempotencyKey) user=\(o.user) units=\(totalUnits(o))")
                 placed.append(o.id)
             case .restock(let product, let units, _):

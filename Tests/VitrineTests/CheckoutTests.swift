@@ -149,6 +149,9 @@ import Testing
         let f = try Fixture()
         try f.store.addToCart(owner, product: f.products[0].id, recommendation: "r0", quantity: 1)
         let order = try f.store.checkout(user: user, idempotencyKey: "k").order
+        // Settling takes a paid order and the settlement window (the purchase flow).
+        try f.store.confirmPayment(order: order.id, reference: "tmall-1")
+        f.clock.advance(by: f.store.configuration.settlementWindow)
         #expect(try f.store.settleOrder(order.id).status == .settled)
         #expect(throws: VitrineError.orderStatusConflict(order.id, status: .settled)) { try f.store.settleOrder(order.id) }
         #expect(throws: VitrineError.orderStatusConflict(order.id, status: .settled)) { try f.store.cancelOrder(order.id) }

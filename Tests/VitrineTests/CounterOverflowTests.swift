@@ -29,7 +29,7 @@ struct WrappingAddStore: OrderedKeyValueStore {
 
 @Suite struct CounterOverflowTests {
     func store() throws -> Store<WrappingAddStore> {
-        let store = try Store(backend: WrappingAddStore(), configuration: Configuration(clock: .manual(ManualClock())))
+        let store = try Store(backend: WrappingAddStore(), configuration: Configuration(settlementWindow: .zero, clock: .manual(ManualClock())))
         try store.upsertExpert(Expert(id: "mei", displayName: "Mei", categories: ["beauty"], commissionBasisPoints: 1000))
         try store.upsertProduct(Product(
             id: "p", partner: "tmall", link: "https://detail.tmall.com/item.htm?id=1", title: "t", priceFen: 10_000,
@@ -58,10 +58,11 @@ struct WrappingAddStore: OrderedKeyValueStore {
         let store = try store()
         try store.addToCart(.user("u"), product: "p", recommendation: "r", quantity: 1)
         let order = try store.checkout(user: "u", idempotencyKey: "k").order
+        try store.confirmPayment(order: order.id, reference: "t1")  // settling takes a paid order
         try setCounter(store, Keys.settledTotal("mei"), .max - 10)
         #expect(throws: VitrineError.amountOverflow(field: "settledFen")) { try store.settleOrder(order.id) }
         let earnings = try store.earnings(of: "mei")
         #expect(earnings.pendingFen == 1_000 && earnings.settledFen == .max - 10)
-        #expect(try store.order(order.id).status == .placed)
+        #expect(try store.order(order.id).status == .paid)
     }
 }

@@ -10,7 +10,11 @@ import Testing
         for i in 0..<5 {
             try f.store.addToCart(.user("u"), product: f.products[0].id, recommendation: "r0", quantity: Int64(i + 1))
             let order = try f.store.checkout(user: "u", idempotencyKey: "k\(i)").order
-            if i == 1 { try f.store.settleOrder(order.id) }
+            if i == 1 {  // settling takes a paid order and the settlement window
+                try f.store.confirmPayment(order: order.id, reference: "t\(i)")
+                f.clock.advance(by: f.store.configuration.settlementWindow)
+                try f.store.settleOrder(order.id)
+            }
             if i == 2 { try f.store.cancelOrder(order.id) }
         }
         let all = try f.store.earnings(of: f.expert.id)

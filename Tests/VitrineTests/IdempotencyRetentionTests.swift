@@ -14,7 +14,7 @@ import Testing
     /// Inside the window a retry returns the same order; after it the key is forgotten and a
     /// retry places a new order (the old one stays).
     @Test func aRetryAfterTheWindowPlacesANewOrder() throws {
-        let f = try Fixture { $0.idempotencyRetention = .seconds(3600) }
+        let f = try Fixture { $0.idempotencyRetention = .seconds(3600); $0.paymentWindow = .seconds(86_400) }
         let p = f.products[0].id
         try f.store.addToCart(.user(user), product: p, quantity: 1)
         let first = try f.store.checkout(user: user, idempotencyKey: "k")

@@ -15,6 +15,8 @@ import Testing
         try f.store.addToCart(.guest(try f.store.issueGuestID()), product: f.products[1].id)
         let order = try f.store.checkout(user: "u", idempotencyKey: "k").order
         try f.store.addToCart(.user("u"), product: f.products[2].id, recommendation: "r2", quantity: 1)
+        try f.store.confirmPayment(order: order.id, reference: "tmall-1")
+        f.clock.advance(by: f.store.configuration.settlementWindow)
         try f.store.settleOrder(order.id)
 
         let pairs = try f.store.backend.read { tx in try tx.getRange(from: [], to: [0xFF], limit: 0, reverse: false) }
@@ -37,6 +39,8 @@ import Testing
             case .earning: reencoded = try OrderEarning(recordBytes: pair.value).recordBytes
             case .restock: reencoded = try RestockRecord(recordBytes: pair.value).recordBytes
             case .guest: reencoded = try Guest(recordBytes: pair.value).recordBytes
+            case .payment: reencoded = try Payment(recordBytes: pair.value).recordBytes
+            case .earningEntry: reencoded = try EarningEntry(recordBytes: pair.value).recordBytes
             }
             #expect(reencoded == pair.value, "\(Tuple.describe(pair.key))")
             decodedRecords += 1

@@ -4,8 +4,9 @@ import Testing
 @_spi(Testing) import VitrineTestSupport
 
 /// Random operations against a small catalogue, with every invariant checked after each step
-/// (bbolt's strict mode): whole and partial checkouts, merges, hold renewals and expiries among
-/// them, and after each step live holds <= stock and the stock ledger for every product, and a
+/// (bbolt's strict mode): whole and partial checkouts, merges, hold renewals and expiries,
+/// payment confirmations (and retries), order expiry, settlement, partial cancels and returns
+/// (with and without restock) among them, and after each step live holds <= stock and the stock ledger for every product, and a
 /// buyer whose every line is fully held is never refused for stock. The seed is printed so a
 /// failure can be replayed; VITRINE_SIM_STEPS sets the length (400 by default).
 @Suite struct SimulationTests {
@@ -17,12 +18,14 @@ import Testing
         let steps = Int(ProcessInfo.processInfo.environment["VITRINE_SIM_STEPS"] ?? "400") ?? 400
         let f = try Fixture(stock: 6, recommendationQuantity: 8) {
             $0.reservationHold = .seconds(5); $0.maxCartLines = 4; $0.maxHoldRenewals = 2; $0.maxUnitsPerBuyer = 7
+            $0.paymentWindow = .seconds(12); $0.settlementWindow = .seconds(6)
         }
         let guests = [try f.store.issueGuestID(), try f.store.issueGuestID()]
         let owners: [CartOwner] = [.user("a"), .user("b"), .user("c"), .guest(guests[0]), .guest(guests[1])]
         var orders: [OrderID] = []
         var expected: [String: Int] = [:]
         var refusedWhileHeld = 0
+        var references: [(partner: PartnerID, reference: String)] = []
         for step in 0..<steps {
             let owner = owners[Int.random(in: 0..<owners.count, using: &rng)]
             let i = Int.random(in: 0..<f.products.count, using: &rng)
@@ -30,7 +33,7 @@ import Testing
             let rec: RecommendationID? = Bool.random(using: &rng) ? f.recommendations[i].id : nil
             let name: String
             do {
-                switch Int.random(in: 0..<12, using: &rng) {
+                switch Int.random(in: 0..<16, using: &rng) {
                 case 0, 1, 2:
                     name = "add"
                     try f.store.addToCart(owner, product: product, recommendation: rec, quantity: Int64.random(in: 1...4, using: &rng))
@@ -68,7 +71,9 @@ import Testing
                     try f.store.cancelOrder(o)
                 case 8:
                     name = "settle"
-                    guard let o = orders.randomElement(using: &rng) else { continue }
+                    // A paid order when there is one (the others are refused).
+                    let paid = try orders.filter { try f.store.order($0).status == .paid }
+                    guard let o = paid.randomElement(using: &rng) ?? orders.randomElement(using: &rng) else { continue }
                     try f.store.settleOrder(o)
                 case 9:
                     name = "restock/price"
@@ -83,6 +88,31 @@ import Testing
                 case 10:
                     name = "merge"
                     try f.store.mergeGuestCart(guests[Int.random(in: 0...1, using: &rng)], into: ["a", "b", "c"][Int.random(in: 0...2, using: &rng)])
+                case 12:
+                    name = "confirm"
+                    // The first unconfirmed partner of an order; sometimes a retry of an old reference.
+                    guard let o = orders.randomElement(using: &rng) else { continue }
+                    if Int.random(in: 0..<4, using: &rng) == 0, let old = references.randomElement(using: &rng) {
+                        try f.store.confirmPayment(order: o, partner: old.partner, reference: old.reference)
+                    } else {
+                        guard let intent = try f.store.purchaseIntents(for: o).first(where: { $0.payment == nil }) else { continue }
+                        let reference = "ref-\(step)"
+                        try f.store.confirmPayment(order: o, partner: intent.partner, reference: reference)
+                        references.append((intent.partner, reference))
+                    }
+                case 14:
+                    name = "partial cancel"
+                    guard let o = orders.randomElement(using: &rng), let l = try f.store.order(o).lines.randomElement(using: &rng) else { continue }
+                    try f.store.cancelLines(of: o, [CheckoutLine(product: l.product, recommendation: l.recommendation, quantity: Int64.random(in: 1...2, using: &rng))])
+                case 15:
+                    name = "return"
+                    let paid = try orders.filter { [.paid, .settled].contains(try f.store.order($0).status) }
+                    guard let o = paid.randomElement(using: &rng), let l = try f.store.order(o).lines.randomElement(using: &rng) else { continue }
+                    try f.store.returnLines(of: o, [CheckoutLine(product: l.product, recommendation: l.recommendation, quantity: Int64.random(in: 1...2, using: &rng))],
+                                            restock: Bool.random(using: &rng))
+                case 13:
+                    name = "expire"
+                    try f.store.expireOverdueOrders(limit: Int.random(in: 1...3, using: &rng))
                 default:
                     name = "time"
                     // Holds (5 s) often lapse; the sweep is rare, so lapsed holds stay as records.
@@ -93,7 +123,8 @@ import Testing
             } catch let error as VitrineError {
                 switch error {
                 case .outOfStock, .priceChanged, .cartFull, .quantityOutOfRange, .notInCart, .emptyCheckout, .orderStatusConflict,
-                    .buyerLimitExceeded:
+                    .buyerLimitExceeded, .paymentOverdue, .settlementWindowOpen, .paymentAlreadyConfirmed,
+                    .paymentReferenceInUse, .partnerNotInOrder, .moreThanInOrder:
                     break  // refusals a UI handles; they must change nothing, which the check below verifies
                 default:
                     Issue.record("step \(step): unexpected \(error)")
@@ -111,6 +142,8 @@ import Testing
         }
         print("SimulationTests: \(steps) steps, " + expected.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         #expect((expected["checkout"] ?? 0) > 0 && (expected["partial checkout"] ?? 0) > 0 && (expected["merge"] ?? 0) > 0)
+        #expect((expected["confirm"] ?? 0) > 0 && (expected["expire"] ?? 0) > 0 && (expected["settle"] ?? 0) > 0)
+        #expect((expected["partial cancel"] ?? 0) > 0 && (expected["return"] ?? 0) > 0)
         #expect(refusedWhileHeld == 0)
     }
 

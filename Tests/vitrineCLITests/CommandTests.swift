@@ -196,7 +196,7 @@ import Testing
     @Test func workloadPrintsOnlyAcks() throws {
         let s = try Sandbox()
         let r = try s.ok("workload", "--db", "w.db", "--seed", "3", "--threads", "2", "--ops", "80", "--durability", "grouped")
-        let pattern = /ACK (checkout order=[0-9a-f-]+ key=\S+ user=\S+ units=[0-9]+|cancel order=[0-9a-f-]+|restock product=\S+ units=[0-9]+)/
+        let pattern = /ACK (checkout order=[0-9a-f-]+ key=\S+ user=\S+ units=[0-9]+|cancel order=[0-9a-f-]+|restock product=\S+ units=[0-9]+|confirm order=[0-9a-f-]+ partner=\S+ ref=\S+)/
         #expect(!r.lines.isEmpty)
         for line in r.lines { #expect(line.wholeMatch(of: pattern) != nil, "not an ACK line: \(line)") }
         #expect(try s.ok("check", "--db", "w.db").stdout == "ok\n")

@@ -45,6 +45,7 @@ import Testing
         var corrupt = 0
         var relaxedTailLost = 0
         var cancels = 0
+        var confirms = 0
     }
 
     @Test func killCampaignMatrix() throws {
@@ -66,7 +67,7 @@ import Testing
         let seconds = Date().timeIntervalSince(started)
         print("kill-campaign: \(totals.kills) kills (1/4/8 threads, 64 tasks x full/grouped/relaxed), \(totals.verified) acked orders verified, "
               + "\(totals.lost) lost, \(totals.corrupt) corrupt, relaxed tail lost: \(totals.relaxedTailLost) "
-              + "(\(totals.checks) order checks over all rounds, \(totals.acked) checkout ACKs, \(totals.cancels) cancel ACKs, \(String(format: "%.1f", seconds)) s, seed \(seed))")
+              + "(\(totals.checks) order checks over all rounds, \(totals.acked) checkout ACKs, \(totals.cancels) cancel ACKs, \(totals.confirms) confirm ACKs, \(String(format: "%.1f", seconds)) s, seed \(seed))")
         #expect(totals.lost == 0 && totals.corrupt == 0, "seed \(seed)")
         #expect(totals.verified > 0, "no acknowledged order was verified")
     }
@@ -85,6 +86,7 @@ import Testing
         // round 1 must still be there after round 5).
         var checkouts: [String: Int64] = [:]
         var cancels: Set<String> = []
+        var confirms: [String: String] = [:]  // "order partner" -> acknowledged reference
         for round in 0..<rounds {
             let process = try s.start(["workload", "--db", db, "--seed", "\(seed)"] + driver.args + ["--durability", mode],
                                       stdout: "acks-\(round).out", stderr: "acks-\(round).err")
@@ -126,12 +128,17 @@ import Testing
             // This round's ACKs.
             var roundCheckouts: [(id: String, units: Int64, seenAt: Date)] = []
             var roundCancels: [(id: String, seenAt: Date)] = []
+            var roundConfirms: [(key: String, reference: String, seenAt: Date)] = []
             for ack in acks {
                 let fields = Self.fields(ack.line)
                 if ack.line.hasPrefix("ACK checkout "), let id = fields["order"], let units = fields["units"].flatMap({ Int64($0) }) {
                     roundCheckouts.append((id, units, ack.seenAt))
                 } else if ack.line.hasPrefix("ACK cancel "), let id = fields["order"] {
                     roundCancels.append((id, ack.seenAt))
+                } else if ack.line.hasPrefix("ACK confirm "), let id = fields["order"], let partner = fields["partner"],
+                    let reference = fields["ref"]
+                {
+                    roundConfirms.append((id + " " + partner, reference, ack.seenAt))
                 } else if !ack.line.hasPrefix("ACK restock product=") {
                     Issue.record("\(driver.label) \(mode) round \(round): unexpected line \(ack.line)")
                 }
@@ -140,6 +147,8 @@ import Testing
             totals.cancels += roundCancels.count
             for c in roundCheckouts { checkouts[c.id] = c.units }
             for c in roundCancels { cancels.insert(c.id) }
+            totals.confirms += roundConfirms.count
+            for c in roundConfirms { confirms[c.key] = c.reference }
 
             // Verify: check, then one dump of the order table.
             let what = "\(driver.label), \(mode), round \(round) (seed \(seed), kill after \(Int(delay * 1000)) ms\(fromStart ? " from start" : " after first ACK"))"
@@ -184,6 +193,27 @@ import Testing
                 } else {
                     totals.lost += 1
                     Issue.record("acknowledged cancel of \(id) not stored (status \(orders[id]?.status ?? -1)) after \(what)")
+                }
+            }
+            // Every acknowledged confirmation is stored with its reference.
+            let pay = try s.run(["dump", "--table", "pay", "--db", db])
+            var payments: [String: String] = [:]
+            for line in pay.stdout.split(separator: "\n") {
+                guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                    let value = object["value"] as? [String: Any], let order = value["order"] as? String,
+                    let partner = value["partner"] as? String, let reference = value["reference"] as? String
+                else { continue }
+                payments[order + " " + partner] = reference
+            }
+            let confirmSeenAt = Dictionary(roundConfirms.map { ($0.key, $0.seenAt) }, uniquingKeysWith: { a, _ in a })
+            for (key, reference) in confirms.sorted(by: { $0.key < $1.key }) where payments[key] != reference {
+                let order = String(key.split(separator: " ")[0])
+                if mode == "relaxed", (confirmSeenAt[key].map { $0 >= tailStart } ?? false) || checkouts[order] == nil {
+                    totals.relaxedTailLost += 1
+                    confirms[key] = nil
+                } else {
+                    totals.lost += 1
+                    Issue.record("acknowledged confirmation \(key) ref \(reference) not stored (\(payments[key] ?? "none")) after \(what)")
                 }
             }
             // One order through `vitrine order --json` too (the reader path of the CLI).

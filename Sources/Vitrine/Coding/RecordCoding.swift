@@ -261,6 +261,8 @@ enum RecordKind: UInt8, CaseIterable {
     case earning = 12
     case restock = 13
     case guest = 14
+    case payment = 15
+    case earningEntry = 16
 }
 
 /// A value stored in the binary record encoding.

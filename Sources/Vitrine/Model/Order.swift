@@ -2,10 +2,14 @@
 //
 // Order: record kind 10. Fields: 1 id (text), 2 user (text), 3 lines (message, repeated),
 // 4 totalFen (sint), 5 commissionFen (sint), 6 idempotencyKey (text), 7 placedAt (sint, ms),
-// 8 status (varint: 1 placed, 2 settled, 3 cancelled), 9 statusChangedAt (sint, ms, optional).
+// 8 status (varint: 1 placed = awaiting payment, 2 settled, 3 cancelled, 4 paid, 5 expired),
+// 9 statusChangedAt (sint, ms, optional), 10 paymentDueAt (sint, ms, optional: absent on orders
+// placed before the purchase flow), 11 paidAt (sint, ms, optional).
 // OrderLine message: 1 product (text), 2 partner (text), 3 recommendation (text, optional),
 // 4 expert (text, optional), 5 quantity (sint), 6 unitPriceFen (sint), 7 lineTotalFen (sint),
-// 8 commissionBasisPoints (sint), 9 commissionFen (sint), 10 title (text).
+// 8 commissionBasisPoints (sint), 9 commissionFen (sint), 10 title (text),
+// 11 cancelledQuantity, 12 returnedQuantity, 13 restockedQuantity (sint, optional, absent when 0;
+// an explicit 0 is refused as non-canonical).
 //
 // Idempotency: record kind 11. Fields: 1 order (text).
 // Earning: record kind 12. Fields: 1 expert (text), 2 order (text), 3 commissionFen (sint),
@@ -15,13 +19,35 @@
 //
 // Invariants: lineTotalFen == unitPriceFen * quantity;
 //   commissionFen == lineTotalFen * commissionBasisPoints / 10000, rounded down (see `commission`);
-//   totalFen == sum of lineTotalFen; order.commissionFen == sum of line commissionFen.
+//   totalFen == sum of lineTotalFen; order.commissionFen == sum of line commissionFen (both as at
+//   checkout: after-sale changes are in the lines' cancelled/returned quantities);
+//   0 <= restockedQuantity <= returnedQuantity; cancelledQuantity + returnedQuantity <= quantity.
 
-/// Where an order is in its life: placed, then settled (commission payable) or cancelled.
+/// Where an order is in its life (the machine is in Store+Payment.swift):
+///
+///     placed (awaiting payment) --confirm every partner--> paid --settle, after the window--> settled
+///     placed --payment time passes--> expired        placed | paid --cancel--> cancelled
+///
+/// `placed` keeps its number and name from before the purchase flow, so old databases read as
+/// they are: an old `placed` order has no `paymentDueAt`, never expires, and settles as a paid one.
 public enum OrderStatus: UInt8, Hashable, Sendable, Codable {
+    /// Checked out, awaiting payment at the partners (stock taken, commission pending).
     case placed = 1
+    /// Commission payable (the settlement window passed); after-sale is by returns only.
     case settled = 2
     case cancelled = 3
+    /// Every partner sub-order confirmed paid (commission pending until settled).
+    case paid = 4
+    /// Not paid in time: stock, recommendation quantity and commission given back.
+    case expired = 5
+
+    /// The state a checkout creates: `placed`, waiting for the partners' payment confirmations.
+    public static var awaitingPayment: OrderStatus { .placed }
+
+    /// Whether the order's commission counts in the expert's pending total.
+    public var isPending: Bool { self == .placed || self == .paid }
+    /// Whether the order is over without a sale (its live units were given back).
+    public var isVoid: Bool { self == .cancelled || self == .expired }
 }
 
 /// One bought line: what, how many, at what price, and the expert's commission on it.
@@ -38,12 +64,27 @@ public struct OrderLine: Hashable, Sendable, Codable {
     public var commissionFen: Int64
     /// The product title at checkout.
     public var title: String
+    /// Units cancelled (before settlement: given back to stock and to the recommendation).
+    public var cancelledQuantity: Int64 = 0
+    /// Units returned and refunded after payment.
+    public var returnedQuantity: Int64 = 0
+    /// Of the returned units, those put back in stock (and in the recommendation's quantity).
+    public var restockedQuantity: Int64 = 0
+
+    /// Units the buyer keeps: the commission is on these.
+    public var keptQuantity: Int64 { quantity &- cancelledQuantity &- returnedQuantity }
+    /// Units out of stock because of this line (counted in the product's `sold`).
+    public var soldQuantity: Int64 { quantity &- cancelledQuantity &- restockedQuantity }
 
     public init(
         product: ProductID, partner: PartnerID, recommendation: RecommendationID?, expert: ExpertID?,
         quantity: Int64, unitPriceFen: Int64, lineTotalFen: Int64, commissionBasisPoints: Int64,
-        commissionFen: Int64, title: String
+        commissionFen: Int64, title: String, cancelledQuantity: Int64 = 0, returnedQuantity: Int64 = 0,
+        restockedQuantity: Int64 = 0
     ) {
+        self.cancelledQuantity = cancelledQuantity
+        self.returnedQuantity = returnedQuantity
+        self.restockedQuantity = restockedQuantity
         self.product = product
         self.partner = partner
         self.recommendation = recommendation
@@ -54,6 +95,47 @@ public struct OrderLine: Hashable, Sendable, Codable {
         self.commissionBasisPoints = commissionBasisPoints
         self.commissionFen = commissionFen
         self.title = title
+    }
+
+    // Codable by hand only so that the after-sale quantities are left out at 0 and optional when
+    // read, as in the record: dumps of orders without after-sale stay as they were.
+    enum CodingKeys: String, CodingKey {
+        case product, partner, recommendation, expert, quantity, unitPriceFen, lineTotalFen, commissionBasisPoints
+        case commissionFen, title, cancelledQuantity, returnedQuantity, restockedQuantity
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        product = try c.decode(ProductID.self, forKey: .product)
+        partner = try c.decode(PartnerID.self, forKey: .partner)
+        recommendation = try c.decodeIfPresent(RecommendationID.self, forKey: .recommendation)
+        expert = try c.decodeIfPresent(ExpertID.self, forKey: .expert)
+        quantity = try c.decode(Int64.self, forKey: .quantity)
+        unitPriceFen = try c.decode(Int64.self, forKey: .unitPriceFen)
+        lineTotalFen = try c.decode(Int64.self, forKey: .lineTotalFen)
+        commissionBasisPoints = try c.decode(Int64.self, forKey: .commissionBasisPoints)
+        commissionFen = try c.decode(Int64.self, forKey: .commissionFen)
+        title = try c.decode(String.self, forKey: .title)
+        cancelledQuantity = try c.decodeIfPresent(Int64.self, forKey: .cancelledQuantity) ?? 0
+        returnedQuantity = try c.decodeIfPresent(Int64.self, forKey: .returnedQuantity) ?? 0
+        restockedQuantity = try c.decodeIfPresent(Int64.self, forKey: .restockedQuantity) ?? 0
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(product, forKey: .product)
+        try c.encode(partner, forKey: .partner)
+        try c.encodeIfPresent(recommendation, forKey: .recommendation)
+        try c.encodeIfPresent(expert, forKey: .expert)
+        try c.encode(quantity, forKey: .quantity)
+        try c.encode(unitPriceFen, forKey: .unitPriceFen)
+        try c.encode(lineTotalFen, forKey: .lineTotalFen)
+        try c.encode(commissionBasisPoints, forKey: .commissionBasisPoints)
+        try c.encode(commissionFen, forKey: .commissionFen)
+        try c.encode(title, forKey: .title)
+        if cancelledQuantity != 0 { try c.encode(cancelledQuantity, forKey: .cancelledQuantity) }
+        if returnedQuantity != 0 { try c.encode(returnedQuantity, forKey: .returnedQuantity) }
+        if restockedQuantity != 0 { try c.encode(restockedQuantity, forKey: .restockedQuantity) }
     }
 }
 
@@ -68,13 +150,21 @@ public struct Order: Hashable, Sendable, Codable {
     public var idempotencyKey: String
     public var placedAt: Timestamp
     public var status: OrderStatus
-    /// When the order was settled or cancelled.
+    /// When the order last changed status.
     public var statusChangedAt: Timestamp?
+    /// When an unpaid order expires (checkout time + the payment window); nil on orders placed
+    /// before the purchase flow, which never expire.
+    public var paymentDueAt: Timestamp?
+    /// When the last partner sub-order was confirmed paid.
+    public var paidAt: Timestamp?
 
     public init(
         id: OrderID, user: UserID, lines: [OrderLine], totalFen: Int64, commissionFen: Int64,
-        idempotencyKey: String, placedAt: Timestamp, status: OrderStatus, statusChangedAt: Timestamp? = nil
+        idempotencyKey: String, placedAt: Timestamp, status: OrderStatus, statusChangedAt: Timestamp? = nil,
+        paymentDueAt: Timestamp? = nil, paidAt: Timestamp? = nil
     ) {
+        self.paymentDueAt = paymentDueAt
+        self.paidAt = paidAt
         self.id = id
         self.user = user
         self.lines = lines
@@ -115,6 +205,9 @@ extension Order: BinaryRecord {
                 m.writeInt(8, line.commissionBasisPoints)
                 m.writeInt(9, line.commissionFen)
                 m.writeString(10, line.title)
+                if line.cancelledQuantity != 0 { m.writeInt(11, line.cancelledQuantity) }
+                if line.returnedQuantity != 0 { m.writeInt(12, line.returnedQuantity) }
+                if line.restockedQuantity != 0 { m.writeInt(13, line.restockedQuantity) }
             }
         }
         w.writeInt(4, totalFen)
@@ -123,6 +216,8 @@ extension Order: BinaryRecord {
         w.writeInt(7, placedAt.millisecondsSinceEpoch)
         w.writeUInt(8, UInt64(status.rawValue))
         w.writeOptionalInt(9, statusChangedAt?.millisecondsSinceEpoch)
+        w.writeOptionalInt(10, paymentDueAt?.millisecondsSinceEpoch)
+        w.writeOptionalInt(11, paidAt?.millisecondsSinceEpoch)
         return w.bytes
     }
 
@@ -141,7 +236,9 @@ extension Order: BinaryRecord {
                 lineTotalFen: try m.int(7),
                 commissionBasisPoints: try m.int(8),
                 commissionFen: try m.int(9),
-                title: try m.string(10))
+                title: try m.string(10),
+                cancelledQuantity: try nonZero(m, 11), returnedQuantity: try nonZero(m, 12),
+                restockedQuantity: try nonZero(m, 13))
         }
         totalFen = try f.int(4)
         commissionFen = try f.int(5)
@@ -149,7 +246,16 @@ extension Order: BinaryRecord {
         placedAt = Timestamp(millisecondsSinceEpoch: try f.int(7))
         status = try f.uint8(8, as: OrderStatus.self)
         statusChangedAt = try f.optionalInt(9).map(Timestamp.init(millisecondsSinceEpoch:))
+        paymentDueAt = try f.optionalInt(10).map(Timestamp.init(millisecondsSinceEpoch:))
+        paidAt = try f.optionalInt(11).map(Timestamp.init(millisecondsSinceEpoch:))
     }
+}
+
+/// An optional quantity field that is absent when 0 (an explicit 0 is not canonical).
+private func nonZero(_ m: RecordFields, _ field: Int) throws -> Int64 {
+    guard let v = try m.optionalInt(field) else { return 0 }
+    if v == 0 { throw FormatError.invalidValue(field: field, reason: "0 must be absent") }
+    return v
 }
 
 /// An expert's commission from one order.
@@ -157,7 +263,9 @@ public struct OrderEarning: Hashable, Sendable, Codable {
     public var expert: ExpertID
     public var order: OrderID
     public var commissionFen: Int64
-    /// Placed: pending; settled: payable; cancelled: reversed (counts nowhere).
+    /// Placed or paid: pending; settled: payable; cancelled or expired: reversed (counts nowhere).
+    /// `commissionFen` is the commission on the units the buyer keeps (less cancelled and
+    /// returned ones) while the order is live.
     public var status: OrderStatus
     public var placedAt: Timestamp
 

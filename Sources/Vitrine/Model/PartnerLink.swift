@@ -53,9 +53,19 @@ public struct PartnerLink: Hashable, Sendable {
     /// - Throws: ``VitrineError/malformedLink(_:)`` (no scheme), ``VitrineError/linkNotHTTPS(link:scheme:)``,
     ///   ``VitrineError/invalidLink(link:reason:)`` for any other part of the policy.
     public init(parsing link: String) throws {
+        try self.init(parsing: link, maxBytes: Limits.linkBytes)
+    }
+
+    /// The longest link with attribution (Store+Payment.swift): a stored link of at most
+    /// `Limits.linkBytes` plus three parameters whose values are ids of at most 128 bytes, each
+    /// byte percent-encoded in the worst case.
+    static let maxAttributedBytes = Limits.linkBytes + 3 * (16 + 3 * 128)
+
+    /// Parses `link` strictly, allowing up to `maxBytes` bytes.
+    init(parsing link: String, maxBytes: Int) throws {
         let bytes = Array(link.utf8)
         func refuse(_ reason: String) -> VitrineError { .invalidLink(link: link, reason: reason) }
-        guard bytes.count <= Limits.linkBytes else { throw refuse("longer than \(Limits.linkBytes) bytes") }
+        guard bytes.count <= maxBytes else { throw refuse("longer than \(maxBytes) bytes") }
 
         // Scheme: ALPHA *(ALPHA / DIGIT / "+" / "-" / ".") ":".
         guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")), colon > 0, Self.isAlpha(bytes[0]),

@@ -40,4 +40,10 @@ extension Store where Backend: AsyncOrderedKeyValueStore {
     public func restock(_ id: ProductID, units: Int64, restockKey: String) async throws -> Product {
         try await backend.perform { try self.restock(id, units: units, restockKey: restockKey) }
     }
+
+    /// ``confirmPayment(order:partner:reference:)``, awaiting its durable commit.
+    @discardableResult
+    public func confirmPayment(order: OrderID, partner: PartnerID? = nil, reference: String) async throws -> PaymentConfirmation {
+        try await backend.perform { try self.confirmPayment(order: order, partner: partner, reference: reference) }
+    }
 }

@@ -1,4 +1,5 @@
-// Checkout: the purchase through the intermediate page, as one transaction.
+// Checkout: the purchase through the intermediate page, as one transaction. The order it places
+// awaits the partners' payment (Store+Payment.swift), which expires after `paymentWindow`.
 //
 // Steps, all inside one write transaction (so all or nothing):
 //   1. If (user, idempotencyKey) already produced an order, return that order and change nothing
@@ -86,7 +87,10 @@ extension Store {
         let orderID = OrderID.generate()  // made outside the transaction
         let now = self.now
         let owner = CartOwner.user(user)
+        let expiryID = OrderID.generate().rawValue
         return try backend.write { tx in
+            // 0. Overdue unpaid orders give their stock back first (lazy expiry, Store+Payment.swift).
+            _ = try expireOverdue(tx, now: now, limit: Self.expiriesPerCheckout, entryID: expiryID)
             // 1. Idempotency.
             let idempotencyKeyBytes = Keys.idempotency(user, idempotencyKey)
             if let done = try tx.load(IdempotencyRecord.self, idempotencyKeyBytes),
@@ -251,8 +255,10 @@ extension Store {
             }
             let order = Order(
                 id: orderID, user: user, lines: orderLines, totalFen: total, commissionFen: totalCommission,
-                idempotencyKey: idempotencyKey, placedAt: now, status: .placed)
+                idempotencyKey: idempotencyKey, placedAt: now, status: .awaitingPayment,
+                paymentDueAt: now.adding(milliseconds: configuration.paymentWindow.wholeMilliseconds))
             try tx.store(order, Keys.order(orderID))
+            if let due = Keys.orderDue(order) { try tx.set(due, []) }
             try tx.set(Keys.orderOfUser(order), [])
             try tx.store(IdempotencyRecord(order: orderID), idempotencyKeyBytes)
             try tx.set(Keys.idempotencyByTime(now, user, idempotencyKey), [])

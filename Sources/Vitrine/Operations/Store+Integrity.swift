@@ -4,7 +4,8 @@
 //   - every record and index key decodes;
 //   - partners and product links, re-validated (Store+LinkIntegrity.swift);
 //   - product ledger: stock == initialStock + restocked - sold, nothing negative;
-//   - product sold == sum of quantities of live (placed/settled) order lines for it;
+//   - product sold == sum over order lines of the units out of stock (quantity less cancelled
+//     and restocked units; of a cancelled or expired order only returns not restocked);
 //   - recommendation: 0 <= quantity <= offered, and quantity == offered - live order lines through it;
 //   - order: lines point at existing products (and recommendations), line totals and commissions
 //     follow the rules, totals add up;
@@ -14,6 +15,8 @@
 //     each live hold within its cart line (`checkLiveHolds`);
 //   - showcase/feed index entries point at active recommendations, and each active
 //     recommendation has its three entries.
+//   - the purchase flow (`checkPurchaseFlow`, Store+PaymentIntegrity.swift): after-sale
+//     quantities, payments, due entries, earnings per order, and the earnings ledger;
 //   - every string in a key (ids, categories, idempotency and restock keys) is in one byte form
 //     (`keyTextProblem`): records written before that rule, or loaded raw, are named here.
 
@@ -27,6 +30,10 @@ public struct IntegrityProblem: Hashable, Sendable, CustomStringConvertible {
         /// A string in a key that is not in one byte form (not NFC, or a control or invisible character).
         case invalidIdentifier
         case holdsExceedStock, invalidHold
+        /// An order's payment state, after-sale quantities or their records disagree.
+        case invalidOrderState, invalidPayment
+        /// An Earning does not match its order's lines, or the earnings ledger its counters.
+        case ledgerEntryMismatch
     }
 
     public var kind: Kind
@@ -81,10 +88,12 @@ extension Store {
                     if o2 || c / 10_000 != line.commissionFen { report(.orderArithmetic, subject, "commission of \(line.product)") }
                     total = total.addingReportingOverflow(line.lineTotalFen).partialValue
                     commissionSum = commissionSum.addingReportingOverflow(line.commissionFen).partialValue
-                    if o.status != .cancelled {
-                        soldByProduct[line.product, default: 0] &+= line.quantity
-                        if let rid = line.recommendation { soldByRecommendation[rid, default: 0] &+= line.quantity }
-                    }
+                    // Units out of stock because of the line: all but the cancelled and restocked
+                    // ones; of a cancelled or expired order, only returns not restocked (an order
+                    // cancelled before after-sale existed has no cancelled units recorded).
+                    let sold = o.status.isVoid ? line.returnedQuantity &- line.restockedQuantity : line.soldQuantity
+                    soldByProduct[line.product, default: 0] &+= sold
+                    if let rid = line.recommendation { soldByRecommendation[rid, default: 0] &+= sold }
                 }
                 if total != o.totalFen { report(.orderArithmetic, subject, "total \(o.totalFen) != sum of lines \(total)") }
                 if commissionSum != o.commissionFen { report(.orderArithmetic, subject, "commission \(o.commissionFen) != sum of lines \(commissionSum)") }
@@ -135,7 +144,7 @@ extension Store {
             // Earnings.
             try each(OrderEarning.self, Keys.allEarnings) { e, _ in
                 var sums = commissionByExpert[e.expert] ?? (0, 0)
-                if e.status == .placed { sums.pending &+= e.commissionFen }
+                if e.status.isPending { sums.pending &+= e.commissionFen }
                 if e.status == .settled { sums.settled &+= e.commissionFen }
                 commissionByExpert[e.expert] = sums
             }
@@ -170,6 +179,8 @@ extension Store {
             }
             try checkKeyStrings(tx, report)
             try checkLiveHolds(tx, products: products, recommendations: recommendations, report: report)
+            try checkPurchaseFlow(tx, report: report)
+            try checkEarningsLedger(tx, report: report)
             return problems
         }
     }

@@ -1,17 +1,20 @@
 // Orders after checkout: read, list, cancel, settle; and the experts' earnings.
 //
-// Status machine: placed -> settled, or placed -> cancelled. Each transition happens exactly once;
-// asking for it again (or cancelling a settled order) throws `orderStatusConflict` with the
-// current status and changes nothing, so a retried cancel or settle is harmless.
+// Status machine (the whole of it is at the top of Store+Payment.swift): placed | paid ->
+// cancelled; paid -> settled once the settlement window has passed (an order placed before the
+// purchase flow, without `paymentDueAt`, settles from placed as if paid at `placedAt`). Each
+// transition happens exactly once; asking for it again (or cancelling a settled order) throws
+// `orderStatusConflict` with the current status and changes nothing, so a retried cancel or
+// settle is harmless.
 //
 // Earnings: per (expert, order) an Earning record with the commission and status; per expert two
-// counters, pending (placed orders) and settled, changed with atomicAdd after checking that the
+// counters, pending (placed and paid orders) and settled, changed with atomicAdd after checking that the
 // sum fits (`addToCounter`: a backend's add may wrap, as FoundationDB's does).
 
 /// An expert's commission: totals and per order.
 public struct ExpertEarnings: Hashable, Sendable {
     public var expert: ExpertID
-    /// Commission of placed orders, not yet payable, in fen.
+    /// Commission of orders awaiting payment or paid, not yet payable, in fen.
     public var pendingFen: Int64
     /// Commission of settled orders (payable), in fen.
     public var settledFen: Int64
@@ -22,7 +25,7 @@ public struct ExpertEarnings: Hashable, Sendable {
 /// An expert's commission totals and one page of it per order (``Store/earningsPage(of:after:limit:)``).
 public struct ExpertEarningsPage: Hashable, Sendable {
     public var expert: ExpertID
-    /// Commission of placed orders, not yet payable, in fen.
+    /// Commission of orders awaiting payment or paid, not yet payable, in fen.
     public var pendingFen: Int64
     /// Commission of settled orders (payable), in fen.
     public var settledFen: Int64
@@ -49,66 +52,62 @@ extension Store {
         }
     }
 
-    /// Cancels a placed order: restores each line's units to the product (`stock` up, `sold` down)
-    /// and to its recommendation, and reverses the commission. Happens exactly once.
+    /// Cancels an order awaiting payment or paid (not yet settled): gives every unit the buyer
+    /// keeps back to the product (`stock` up, `sold` down) and to its recommendation, and reverses
+    /// the commission (a paid order's earned commission is clawed back in the ledger). Happens
+    /// exactly once.
     /// - Returns: the cancelled order.
-    /// - Throws: ``VitrineError/orderStatusConflict(_:status:)`` (already cancelled, or settled),
-    ///   ``VitrineError/unknownOrder(_:)``, ``VitrineError/amountOverflow(field:)``,
+    /// - Throws: ``VitrineError/orderStatusConflict(_:status:)`` (already cancelled, expired, or
+    ///   settled: use returns), ``VitrineError/unknownOrder(_:)``, ``VitrineError/amountOverflow(field:)``,
     ///   ``VitrineError/corruptRecord(key:_:)``; backend errors.
     @discardableResult
     public func cancelOrder(_ id: OrderID) throws -> Order {
         let now = self.now
+        let entryID = OrderID.generate().rawValue
         return try backend.write { tx in
             var order = try tx.order(id)
-            guard order.status == .placed else { throw VitrineError.orderStatusConflict(id, status: order.status) }
-            for line in order.lines {
-                if var p = try tx.load(Product.self, Keys.product(line.product)) {
-                    p.stock = try checkedAdd(p.stock, line.quantity, "stock")
-                    p.sold = try checkedSubtract(p.sold, line.quantity, "sold")
-                    try tx.store(p, Keys.product(p.id))
-                }
-                if let rid = line.recommendation, var r = try tx.load(Recommendation.self, Keys.recommendation(rid)) {
-                    r.quantity = try checkedAdd(r.quantity, line.quantity, "quantity")
-                    try tx.store(r, Keys.recommendation(rid))
-                }
+            guard order.status == .placed || order.status == .paid else {
+                throw VitrineError.orderStatusConflict(id, status: order.status)
             }
-            try moveEarnings(tx, order, to: .cancelled)
-            order.status = .cancelled
-            order.statusChangedAt = now
-            try tx.store(order, Keys.order(id))
+            let takenBack = try reduceLines(tx, &order, Self.everyKeptUnit(order))
+            try recordClawback(tx, order, takenBack, reason: .cancelled, now: now, entryID: entryID)
+            try cancelled(tx, &order, now: now)
             return order
         }
     }
 
-    /// Settles a placed order: its commission becomes payable; it can no longer be cancelled.
+    /// Marks `order` (its kept units already given back) cancelled, and stores it.
+    func cancelled<W: OrderedKeyValueWriter>(_ tx: W, _ order: inout Order, now: Timestamp) throws {
+        if order.status == .placed, let due = Keys.orderDue(order) { try tx.clear(due) }
+        order.status = .cancelled
+        order.statusChangedAt = now
+        try setEarningsStatus(tx, order, .cancelled)
+        try tx.store(order, Keys.order(order.id))
+    }
+
+    /// Settles a paid order once the settlement window has passed since its payment: its
+    /// commission becomes payable; it can no longer be cancelled (returns still claw back).
     /// Happens exactly once.
     /// - Returns: the settled order.
-    /// - Throws: ``VitrineError/orderStatusConflict(_:status:)`` (already settled, or cancelled),
-    ///   ``VitrineError/unknownOrder(_:)``, ``VitrineError/corruptRecord(key:_:)``; backend errors.
+    /// - Throws: ``VitrineError/settlementWindowOpen(_:settleableAt:)``,
+    ///   ``VitrineError/orderStatusConflict(_:status:)`` (awaiting payment, already settled,
+    ///   cancelled or expired), ``VitrineError/unknownOrder(_:)``, ``VitrineError/corruptRecord(key:_:)``;
+    ///   backend errors.
     @discardableResult
     public func settleOrder(_ id: OrderID) throws -> Order {
         let now = self.now
+        let window = configuration.settlementWindow.wholeMilliseconds
         return try backend.write { tx in
             var order = try tx.order(id)
-            guard order.status == .placed else { throw VitrineError.orderStatusConflict(id, status: order.status) }
-            try moveEarnings(tx, order, to: .settled)
+            let legacy = order.status == .placed && order.paymentDueAt == nil
+            guard order.status == .paid || legacy else { throw VitrineError.orderStatusConflict(id, status: order.status) }
+            let settleableAt = (order.paidAt ?? order.placedAt).adding(milliseconds: window)
+            guard settleableAt <= now else { throw VitrineError.settlementWindowOpen(id, settleableAt: settleableAt) }
+            try setEarningsStatus(tx, order, .settled)
             order.status = .settled
             order.statusChangedAt = now
             try tx.store(order, Keys.order(id))
             return order
-        }
-    }
-
-    /// Moves every earning of a placed order out of pending, into settled or nowhere (cancelled).
-    private func moveEarnings<W: OrderedKeyValueWriter>(_ tx: W, _ order: Order, to status: OrderStatus) throws {
-        let experts = Set(order.lines.compactMap(\.expert))
-        for expert in experts.sorted() {
-            let key = Keys.earning(expert, order.id)
-            guard var earning = try tx.load(OrderEarning.self, key) else { continue }
-            try tx.addToCounter(Keys.pendingTotal(expert), try checkedSubtract(0, earning.commissionFen, "commissionFen"), field: "pendingFen")
-            if status == .settled { try tx.addToCounter(Keys.settledTotal(expert), earning.commissionFen, field: "settledFen") }
-            earning.status = status
-            try tx.store(earning, key)
         }
     }
 

@@ -23,8 +23,8 @@ import Foundation
 public enum RecordTables {
     /// Every table, in key order.
     public static let all: [String] = [
-        "cart", "earn", "earn_total", "expert", "fav", "fav_time", "feed", "guest", "hold", "hold_exp", "idem", "idem_time",
-        "meta", "order", "order_user", "partner", "product", "rec", "restock", "showcase", "showcase_cat", "user",
+        "cart", "earn", "earn_day", "earn_entry", "earn_month", "earn_total", "expert", "fav", "fav_time", "feed", "guest", "hold", "hold_exp", "idem", "idem_time",
+        "meta", "order", "order_due", "order_user", "partner", "pay", "pay_ref", "product", "rec", "restock", "showcase", "showcase_cat", "user",
     ].sorted { Tuple([.string($0)]).packed.lexicographicallyPrecedes(Tuple([.string($1)]).packed) }
 }
 
@@ -194,10 +194,16 @@ private struct ValueCodec: Sendable {
         "hold_exp": .empty,
         "order": .record(Order.self),
         "order_user": .empty,
+        "order_due": .empty,
+        "pay": .record(Payment.self),
+        "pay_ref": .empty,
         "idem": .mirrored(IdempotencyRecord.self, { IdempotencyJSON(order: $0.order) }, { IdempotencyRecord(order: $0.order) }),
         "idem_time": .empty,
         "earn": .record(OrderEarning.self),
         "earn_total": .counter,
+        "earn_entry": .record(EarningEntry.self),
+        "earn_day": .counter,
+        "earn_month": .counter,
         "guest": .record(Guest.self),
         "restock": .mirrored(RestockRecord.self, { RestockJSON(product: $0.product, units: $0.units, at: $0.at) },
                              { RestockRecord(product: $0.product, units: $0.units, at: $0.at) }),
