@@ -33,6 +33,7 @@ enum Workload: Command {
             .value("--tasks", "N", "drive the async API from N concurrent tasks instead of threads, 1...100000"),
             .value("--ops", "N", "stop after N operations in all (default: run until killed)"),
             .value("--durability", "MODE", "full, grouped or relaxed (default full)"),
+            .value("--map", "FILE.svg", "with --ops: at the end, draw the page map (as inspect --map) before the closing checkpoint"),
         ],
         details: """
             Prints to stdout, flushed at once, one line per acknowledged commit:
@@ -49,6 +50,8 @@ enum Workload: Command {
         let tasks = try args.integer("--tasks", default: nil, in: 1...100_000).map(Int.init)
         let ops = try args.integer("--ops", default: nil, in: 0...Int64.max)
         let modeName = args.string("--durability") ?? "full"
+        let mapPath = try args.string("--map").map { try ParsedArguments.text($0, "--map") }
+        if mapPath != nil && ops == nil { throw UsageError("--map needs --ops (a run without it ends only when killed)") }
         guard let durability = Durability(rawValue: modeName) else {
             throw UsageError("--durability must be full, grouped or relaxed, got '\(modeName)'")
         }
@@ -63,6 +66,9 @@ enum Workload: Command {
             let run = Run(store: store, world: world, budget: ops.map(Int.init), threads: tasks ?? threads)
             if tasks != nil { run.startTasks(seed: seed) } else { run.start(seed: seed) }
             if let failure = run.failure.withLock({ $0 }) { throw CLIError.failed(failure) }
+            // Before close(): its checkpoint would release the frozen pages the picture shows.
+            // Nothing on stdout, which carries only ACK lines.
+            if let mapPath { _ = try Inspect.writeMap(db, to: mapPath) }
             if isatty(STDERR_FILENO) == 1 {
                 writeError("workload: \(run.done.load(ordering: .relaxed)) operations, \(run.acks.load(ordering: .relaxed)) acknowledged")
             }
