@@ -96,6 +96,8 @@ struct TreeWalker {
     /// labels of the tables' pages.
     var pageUses: [PageMap.Page]? = nil
     var labeller: PageLabeller? = nil
+    /// verify(progress:): told the pages checked so far, every 4096 pages.
+    var progress: ((Int) -> Void)? = nil
 
     init(pager: Pager, mapping: Mapping, limit: UInt64, freshChecks: Bool = true) {
         self.pager = pager
@@ -128,6 +130,7 @@ struct TreeWalker {
         if marks[Int(p)] != 0 { problem(p, "\(what) page is referenced twice"); return false }
         marks[Int(p)] = 1
         report.pagesChecked += 1
+        if report.pagesChecked & 4095 == 0 { progress?(report.pagesChecked) }
         return true
     }
 
@@ -280,14 +283,23 @@ struct TreeWalker {
 extension Database {
     /// Walks the whole file and reports every problem found (see Verify.swift for the list).
     /// Holds the writer lock while it runs; readers continue.
+    /// - Parameter progress: called now and then (every 4096 pages) with the pages checked so
+    ///   far and the pages of the file, on the calling thread.
     /// - Throws: `.closed`, `.nestedWriteTransaction`.
-    public func verify() throws -> VerificationReport {
+    public func verify(progress: (_ pagesChecked: Int, _ pageCount: Int) -> Void = { _, _ in }) throws -> VerificationReport {
+        try withoutActuallyEscaping(progress) { try verify(reporting: $0) }
+    }
+
+    private func verify(reporting progress: @escaping (Int, Int) -> Void) throws -> VerificationReport {
         if writer.isHeldByCurrentThread { throw StoreError.nestedWriteTransaction }
         writer.lock()
         defer { writer.unlock() }
         if snapshots.isClosed { throw StoreError.closed }
         let state = latest
         var walker = TreeWalker(pager: pager, mapping: writerMapping, limit: allocator.pageCount)
+        let pageCount = Int(allocator.pageCount)
+        walker.progress = { progress($0, pageCount) }
+        defer { walker.progress = nil }
         _ = walker.walkAll(catalogRoot: state.catalogRoot)
         walker.table = nil
         do {
