@@ -6,8 +6,10 @@ import Glibc
 
 extension Database {
     /// Writes a compacted copy of the current state to a new database file at `path`.
-    /// - Parameter progress: called after each batch of entries copied, with the entries
-    ///   copied so far and the entries of all tables, on the calling thread.
+    /// - Parameters:
+    ///   - path: the new database file.
+    ///   - progress: called after each batch of entries copied, with the entries copied so far
+    ///     and the entries of all tables, on the calling thread.
     /// - Throws: `.io` with EEXIST if `path` or `path-wal` exists (a symlink included, even a
     ///   dangling one); `.corruptPage` if the source is damaged; `.io` for write failures (the
     ///   partial copy is removed).
