@@ -6,10 +6,14 @@ import Glibc
 
 extension Database {
     /// Writes a compacted copy of the current state to a new database file at `path`.
+    /// - Parameters:
+    ///   - path: the new database file.
+    ///   - progress: called after each batch of entries copied, with the entries copied so far
+    ///     and the entries of all tables, on the calling thread.
     /// - Throws: `.io` with EEXIST if `path` or `path-wal` exists (a symlink included, even a
     ///   dangling one); `.corruptPage` if the source is damaged; `.io` for write failures (the
     ///   partial copy is removed).
-    public func compact(to path: String) throws {
+    public func compact(to path: String, progress: (_ entriesCopied: Int, _ entries: Int) -> Void = { _, _ in }) throws {
         // Claim both names atomically (O_EXCL, and link() for the data file) rather than check
         // and then open: whatever appears at either name meanwhile is left alone, never opened.
         let walPath = Recovery.logPath(for: path)
@@ -35,6 +39,9 @@ extension Database {
                 copyOptions.logGrowthBytes = options.logGrowthBytes
                 let copy = try Database(path: path, options: copyOptions)
                 defer { copy.close() }
+                var total = 0
+                for name in try tx.tableNames() { total += try tx.table(name)?.count ?? 0 }
+                var copied = 0
                 for name in try tx.tableNames() {
                     guard let table = try tx.table(name) else { continue }
                     let cursor = try table.makeCursor()
@@ -49,7 +56,9 @@ extension Database {
                                 n += 1
                                 more = try cursor.next()
                             }
+                            copied += n
                         }
+                        progress(copied, total)
                     }
                 }
                 try copy.checkpoint()

@@ -92,6 +92,12 @@ struct TreeWalker {
     var leafDepth: Int? = nil
     /// verify() re-reads every checksum; statistics() trusts pages already verified.
     let freshChecks: Bool
+    /// pageMap() only: what each page reached holds (PageMap.swift), by page number, and the
+    /// labels of the tables' pages.
+    var pageUses: [PageMap.Page]? = nil
+    var labeller: PageLabeller? = nil
+    /// verify(progress:): told the pages checked so far, every 4096 pages.
+    var progress: ((Int) -> Void)? = nil
 
     init(pager: Pager, mapping: Mapping, limit: UInt64, freshChecks: Bool = true) {
         self.pager = pager
@@ -124,6 +130,7 @@ struct TreeWalker {
         if marks[Int(p)] != 0 { problem(p, "\(what) page is referenced twice"); return false }
         marks[Int(p)] = 1
         report.pagesChecked += 1
+        if report.pagesChecked & 4095 == 0 { progress?(report.pagesChecked) }
         return true
     }
 
@@ -142,6 +149,7 @@ struct TreeWalker {
             problem(page, "expected a tree page, found kind \(view.kindByte)"); return
         }
         let n = view.count
+        let usedBefore = used
         used += 2 * n
         var previous: [UInt8]? = nil
         for i in 0..<n {
@@ -157,13 +165,14 @@ struct TreeWalker {
         if view.isLeaf {
             leafPages += 1
             entries += n
+            defer { recordTreePage(page, view, bytes: used - usedBefore) }
             if let d = leafDepth, d != depth { problem(page, "leaf at depth \(depth), others at \(d)") }
             leafDepth = leafDepth ?? depth
             for i in 0..<n {
                 let v = view.value(i)
                 if v.overflow {
                     used += 8
-                    walkOverflow(view.overflowStart(i), length: v.length)
+                    walkOverflow(view.overflowStart(i), length: v.length, key: pageUses == nil ? nil : view.keyBytes(i))
                 } else {
                     used += v.length
                 }
@@ -171,6 +180,7 @@ struct TreeWalker {
         } else {
             branchPages += 1
             if n == 0 { problem(page, "empty branch page") }
+            recordTreePage(page, view, bytes: used - usedBefore)
             for i in 0..<n {
                 let lo = i == 0 ? lower : view.keyBytes(i)
                 let hi = i + 1 < n ? view.keyBytes(i + 1) : upper
@@ -179,7 +189,7 @@ struct TreeWalker {
         }
     }
 
-    mutating func walkOverflow(_ first: PageNumber, length: Int) {
+    mutating func walkOverflow(_ first: PageNumber, length: Int, key: [UInt8]? = nil) {
         var p = first
         let pages = PageLayout.overflowPageCount(valueLength: length)
         for k in 0..<pages {
@@ -188,11 +198,36 @@ struct TreeWalker {
             let view = PageView(base: mapping.base + Int(p) * PageLayout.size)
             guard view.kindByte == PageKind.overflow.rawValue else { problem(p, "expected an overflow page, found kind \(view.kindByte)"); return }
             overflowPages += 1
+            if pageUses != nil {
+                let bytes = min(PageLayout.overflowPayload, length - k * PageLayout.overflowPayload)
+                let label = labeller?.index(tree: table, key: key)
+                pageUses?[Int(p)] = .init(kind: .overflow, table: label, fill: Double(bytes) / Double(PageLayout.overflowPayload))
+            }
             let next = view.next
             if k + 1 < pages && next == 0 { problem(p, "overflow chain ends early"); return }
             if k + 1 == pages && next != 0 { problem(p, "overflow chain longer than its value") }
             p = next
         }
+    }
+
+    /// pageMap(): a tree page's kind, label and fill. A leaf is labelled by its first key; a
+    /// branch by its separators when the first and the last have the same label, otherwise (it
+    /// spans several) as the whole table (key nil).
+    private mutating func recordTreePage(_ page: PageNumber, _ view: PageView, bytes: Int) {
+        guard pageUses != nil, let labeller else { return }
+        let fill = Double(bytes) / Double(PageLayout.capacity)
+        guard table != nil else { pageUses?[Int(page)] = .init(kind: .catalog, table: nil, fill: fill); return }
+        let label: Int
+        if view.isLeaf {
+            label = labeller.index(tree: table, key: view.count > 0 ? view.keyBytes(0) : nil)
+        } else if view.count > 1 {
+            let first = labeller.index(tree: table, key: view.keyBytes(1))
+            let last = labeller.index(tree: table, key: view.keyBytes(view.count - 1))
+            label = first == last ? first : labeller.index(tree: table, key: nil)
+        } else {
+            label = labeller.index(tree: table, key: nil)
+        }
+        pageUses?[Int(page)] = .init(kind: view.isLeaf ? .leaf : .branch, table: label, fill: fill)
     }
 
     var fillFactor: Double {
@@ -248,14 +283,23 @@ struct TreeWalker {
 extension Database {
     /// Walks the whole file and reports every problem found (see Verify.swift for the list).
     /// Holds the writer lock while it runs; readers continue.
+    /// - Parameter progress: called now and then (every 4096 pages) with the pages checked so
+    ///   far and the pages of the file, on the calling thread.
     /// - Throws: `.closed`, `.nestedWriteTransaction`.
-    public func verify() throws -> VerificationReport {
+    public func verify(progress: (_ pagesChecked: Int, _ pageCount: Int) -> Void = { _, _ in }) throws -> VerificationReport {
+        try withoutActuallyEscaping(progress) { try verify(reporting: $0) }
+    }
+
+    private func verify(reporting progress: @escaping (Int, Int) -> Void) throws -> VerificationReport {
         if writer.isHeldByCurrentThread { throw StoreError.nestedWriteTransaction }
         writer.lock()
         defer { writer.unlock() }
         if snapshots.isClosed { throw StoreError.closed }
         let state = latest
         var walker = TreeWalker(pager: pager, mapping: writerMapping, limit: allocator.pageCount)
+        let pageCount = Int(allocator.pageCount)
+        walker.progress = { progress($0, pageCount) }
+        defer { walker.progress = nil }
         _ = walker.walkAll(catalogRoot: state.catalogRoot)
         walker.table = nil
         do {

@@ -42,8 +42,9 @@ struct ChunkedCatalogue {
 
     /// Imports everything; progress on stderr when it is a terminal.
     /// `addingPartners`: see ``Store/importCatalogue(_:batchSize:addingPartners:)``.
-    func importInto(_ store: Store<EngineStore>, label: String, chunk: Int = 4096, addingPartners: Bool = false) throws -> ImportSummary {
-        var progress = ProgressLine(label)
+    func importInto(_ store: Store<EngineStore>, label: String, chunk: Int = 4096, addingPartners: Bool = false,
+                    quiet: Bool = false) throws -> ImportSummary {
+        var progress = ProgressLine(label, quiet: quiet)
         var summary = try store.importCatalogue(head, addingPartners: addingPartners)
         var start = 0
         while start < productCount {

@@ -10,7 +10,7 @@ enum Check: Command {
     static let spec = CommandSpec(
         name: "check",
         summary: "verify the file (every page, tree and free page) and the domain invariants",
-        options: [.db, .json],
+        options: [.db, .json, .quiet],
         details: """
             Engine: page checksums and structure, key order and bounds, tree depth, overflow chains,
             entry counts, every page used or free exactly once. Domain: each product's stock ledger,
@@ -44,7 +44,7 @@ enum Check: Command {
     }
 
     static func run(_ args: ParsedArguments) throws -> Int32 {
-        let problems = try findProblems(path: args.dbPath)
+        let problems = try findProblems(path: args.dbPath, quiet: args.quiet)
         if args.json {
             struct Result: Encodable { var ok: Bool; var problems: [Problem] }
             try printJSON(Result(ok: problems.isEmpty, problems: problems))
@@ -57,7 +57,7 @@ enum Check: Command {
         return problems.isEmpty ? 0 : 1
     }
 
-    static func findProblems(path: String) throws -> [Problem] {
+    static func findProblems(path: String, quiet: Bool = true) throws -> [Problem] {
         let db: OpenDatabase
         do {
             db = try OpenDatabase(path: path, mustExist: true, passingCorruption: true)
@@ -66,7 +66,10 @@ enum Check: Command {
         }
         defer { db.close() }
         var problems: [Problem] = []
-        let report = try db.database.verify()
+        var progress = ProgressLine("check", quiet: quiet)
+        defer { progress.finish() }
+        let report = try db.database.verify { progress.update("engine: pages", $0, of: $1) }
+        progress.note("domain invariants")
         problems += report.problems.map { Problem(source: "engine", page: $0.page, table: $0.table, message: $0.message) }
         do {
             let store = try Store(readingFrom: db.engine)

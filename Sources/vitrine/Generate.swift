@@ -14,6 +14,7 @@ enum Generate: Command {
             .value("--products", "N", "products (default 320)"),
             .value("--experts", "N", "experts (default: products / 10, at least 8)"),
             .value("--seed", "S", "the generator's seed (default 20150601, the seeds' one)"),
+            .quiet,
         ],
         details: """
             The same seed and sizes always give the same catalogue. Recommendations number 1.5 per
@@ -29,7 +30,7 @@ enum Generate: Command {
         let size = CatalogueSize(experts: experts, products: products, recommendations: scaled.recommendations, users: scaled.users)
         return try withDatabase(args, mustExist: false) { db in
             let summary = try ChunkedCatalogue(generator: CatalogueGenerator(seed: seed), size: size)
-                .importInto(try db.store(), label: "generate")
+                .importInto(try db.store(), label: "generate", quiet: args.quiet)
             print("generated into \(db.path) (seed \(seed)): \(describe(summary))")
             return 0
         }

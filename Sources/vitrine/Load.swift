@@ -13,7 +13,7 @@ enum Load: Command {
         name: "load",
         summary: "import a catalogue (seeds JSON) or the JSON Lines that 'dump' writes",
         positionals: [PositionalSpec(name: "FILE", help: "the file to read ('-' for standard input)")],
-        options: [.db, .flag("--add-partners", "let a catalogue add partners that are not registered yet")],
+        options: [.db, .flag("--add-partners", "let a catalogue add partners that are not registered yet"), .quiet],
         details: """
             A catalogue (format "vitrine-catalogue", see seeds/README.md) is imported with every domain
             check; importing it again changes nothing. Its partners must be registered already with
@@ -49,7 +49,7 @@ enum Load: Command {
                     for p in problems { print("domain: \(p.kind.rawValue): \(p.subject): \(p.detail)") }
                     throw CLIError.failed("\(file): \(problems.count) problem\(problems.count == 1 ? "" : "s") found; nothing was restored")
                 }
-                try restore(records, into: db.engine)
+                try restore(records, into: db.engine, quiet: args.quiet)
                 print("restored \(records.count) records from \(file) into \(db.path)")
             case .catalogue:
                 let catalogue: Catalogue
@@ -57,7 +57,7 @@ enum Load: Command {
                     throw CLIError.failed("\(file): \(describe(error).message)")
                 }
                 let summary = try ChunkedCatalogue(catalogue)
-                    .importInto(store, label: "load", addingPartners: args.flags.contains("--add-partners"))
+                    .importInto(store, label: "load", addingPartners: args.flags.contains("--add-partners"), quiet: args.quiet)
                 print("imported \(file) into \(db.path): \(describe(summary))")
             }
             return 0
@@ -108,8 +108,8 @@ enum Load: Command {
     }
 
     /// Writes checked records, 2048 to a transaction.
-    static func restore(_ records: [DumpedRecord], into engine: EngineStore) throws {
-        var progress = ProgressLine("load")
+    static func restore(_ records: [DumpedRecord], into engine: EngineStore, quiet: Bool) throws {
+        var progress = ProgressLine("load", quiet: quiet)
         var start = 0
         while start < records.count {
             let end = min(records.count, start + 2048)

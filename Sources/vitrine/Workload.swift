@@ -35,6 +35,8 @@ enum Workload: Command {
             .value("--tasks", "N", "drive the async API from N concurrent tasks instead of threads, 1...100000"),
             .value("--ops", "N", "stop after N operations in all (default: run until killed)"),
             .value("--durability", "MODE", "full, grouped or relaxed (default full)"),
+            .quiet,
+            .value("--map", "FILE.svg", "with --ops: at the end, draw the page map (as inspect --map) before the closing checkpoint"),
         ],
         details: """
             Prints to stdout, flushed at once, one line per acknowledged commit:
@@ -52,6 +54,8 @@ enum Workload: Command {
         let tasks = try args.integer("--tasks", default: nil, in: 1...100_000).map(Int.init)
         let ops = try args.integer("--ops", default: nil, in: 0...Int64.max)
         let modeName = args.string("--durability") ?? "full"
+        let mapPath = try args.string("--map").map { try ParsedArguments.text($0, "--map") }
+        if mapPath != nil && ops == nil { throw UsageError("--map needs --ops (a run without it ends only when killed)") }
         guard let durability = Durability(rawValue: modeName) else {
             throw UsageError("--durability must be full, grouped or relaxed, got '\(modeName)'")
         }
@@ -64,8 +68,13 @@ enum Workload: Command {
             let world = try World(engine: db.engine)
             guard !world.recommendations.isEmpty else { throw CLIError.failed("no recommendations to buy through in \(db.path)") }
             let run = Run(store: store, world: world, budget: ops.map(Int.init), threads: tasks ?? threads)
+            let monitor = ops.map { ProgressMonitor(run: run, ops: Int($0), quiet: args.quiet) }
             if tasks != nil { run.startTasks(seed: seed) } else { run.start(seed: seed) }
+            monitor?.stop()
             if let failure = run.failure.withLock({ $0 }) { throw CLIError.failed(failure) }
+            // Before close(): its checkpoint would release the frozen pages the picture shows.
+            // Nothing on stdout, which carries only ACK lines.
+            if let mapPath { _ = try Inspect.writeMap(db, to: mapPath) }
             if isatty(STDERR_FILENO) == 1 {
                 writeError("workload: \(run.done.load(ordering: .relaxed)) operations, \(run.acks.load(ordering: .relaxed)) acknowledged")
             }
@@ -320,5 +329,34 @@ enum Workload: Command {
             return state &* 0x2545_F491_4F6C_DD1D
         }
         mutating func below(_ n: Int) -> Int { n <= 1 ? 0 : Int(next() % UInt64(n)) }
+    }
+}
+
+/// `workload --ops N`: the operations done so far on stderr (a terminal only), from a thread of
+/// its own that reads the run's counter every 100 ms while the workers run.
+final class ProgressMonitor: Sendable {
+    private let stopped = Atomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(run: Workload.Run, ops: Int, quiet: Bool) {
+        let progress = ProgressLine("workload", quiet: quiet)
+        guard progress.enabled else { finished.signal(); return }
+        let thread = Thread { [self] in
+            var line = progress
+            while !stopped.load(ordering: .relaxed) {
+                line.update("operations", run.done.load(ordering: .relaxed), of: ops)
+                usleep(100_000)
+            }
+            line.finish()
+            finished.signal()
+        }
+        thread.name = "workload-progress"
+        thread.start()
+    }
+
+    /// Stops the thread and clears the line.
+    func stop() {
+        stopped.store(true, ordering: .relaxed)
+        finished.wait()
     }
 }

@@ -71,6 +71,10 @@ extension Store {
     /// and ``Configuration/maxHeldShareBasisPoints`` for when they are not, or only partly).
     ///
     /// - Parameters:
+    ///   - owner: the cart's owner, a user or a guest the store issued.
+    ///   - product: the product to add.
+    ///   - recommendation: the recommendation it is bought through, if any.
+    ///   - quantity: units to add.
     ///   - requestID: makes the call safe to retry: an add whose request id equals the line's
     ///     last one changes nothing.
     /// - Returns: the cart after the change.
@@ -131,7 +135,7 @@ extension Store {
     /// stock and shrinks the hold without extending it. Idempotent.
     ///
     /// - Throws: ``VitrineError/unknownGuest(_:)`` (a guest id the store did not issue), ``VitrineError/notInCart(_:recommendation:)``, ``VitrineError/quantityOutOfRange(_:allowed:)``,
-    ///   and, when raising, what ``addToCart(_:product:recommendation:quantity:requestID:)`` throws for stock
+    ///   and, when raising, what ``addToCart(_:product:recommendation:quantity:requestID:)-7ns31`` throws for stock
     ///   and ``VitrineError/buyerLimitExceeded(_:limit:)``.
     @discardableResult
     public func setCartQuantity(

@@ -33,7 +33,7 @@ extension Store {
     /// For a new product the ledger is taken as given and must be consistent
     /// (`stock == initialStock + restocked - sold`, nothing negative). For an existing product
     /// the stored ledger (`stock`, `initialStock`, `restocked`, `sold`) is kept and the given
-    /// one ignored: change stock with ``restock(_:units:restockKey:)`` and checkout.
+    /// one ignored: change stock with ``restock(_:units:restockKey:)-72nfc`` and checkout.
     ///
     /// The link is parsed strictly (``PartnerLink``) and stored in its canonical form.
     ///
@@ -182,6 +182,11 @@ extension Store {
     /// stored recommendation and changes nothing.
     ///
     /// - Parameters:
+    ///   - id: the recommendation's id (a fresh one by default).
+    ///   - expert: the expert who recommends.
+    ///   - product: the product recommended.
+    ///   - reason: why, in the expert's words.
+    ///   - quantity: units offered through this recommendation, at least 1.
     ///   - createdAt: when it was posted; the store's clock when nil (imports pass their own, in
     ///     the past as far as they like). At most ``Configuration/maxClockSkew`` (5 minutes)
     ///     ahead of the store's clock: feeds are newest first, so a post dated in the future would

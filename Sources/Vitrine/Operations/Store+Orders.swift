@@ -134,6 +134,7 @@ extension Store {
     /// of the earnings; stable while orders are added, each order appears once over the pages).
     ///
     /// - Parameters:
+    ///   - expert: whose earnings.
     ///   - cursor: the `next` of the previous page; nil for the first page.
     ///   - limit: page size, 1...1000.
     /// - Throws: ``VitrineError/unknownExpert(_:)``, ``VitrineError/invalidArgument(field:reason:)``,

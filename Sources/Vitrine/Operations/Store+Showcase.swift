@@ -19,6 +19,7 @@ extension Store {
     /// An expert's active recommendations, newest first.
     ///
     /// - Parameters:
+    ///   - expert: whose showcase.
     ///   - category: only recommendations of products in this category (as when posted).
     ///   - cursor: the `next` of the previous page; nil for the first page.
     ///   - limit: page size, 1...1000.
