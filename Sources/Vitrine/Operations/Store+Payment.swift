@@ -146,6 +146,7 @@ extension Store {
     /// `reference`; the order becomes paid when every partner of its kept lines is.
     ///
     /// - Parameters:
+    ///   - id: the order.
     ///   - partner: the sub-order's partner; nil when the order has one partner only.
     ///   - reference: the partner's order reference (a key string of at most 128 bytes).
     /// - Returns: the order, and whether the call was a replay (same partner and reference again:
