@@ -11,7 +11,7 @@ enum Experts: Command {
         options: [.db, .json, .limit, .after],
         details: """
             With --json: {"items": [{"id", "displayName", "categories", "commissionBasisPoints"}],
-            "next": CURSOR, absent on the last page}.
+            "next": CURSOR} ("next" absent on the last page).
             """)
 
     struct PageJSON: Encodable {

@@ -18,8 +18,9 @@ enum FavouritesCommand: Command {
         ],
         details: """
             Prints one page of the favourites with each product's price and stock. With --json:
-            {"user", "items": [{"product": PRODUCT, "addedAt": ms}], "next": CURSOR, absent on the last page}, and
-            "removed": true|false with --remove. Exit 1 when --add names an unknown product.
+            {"user", "items": [{"product": PRODUCT, "addedAt": ms}], "next": CURSOR} ("next"
+            absent on the last page), and "removed": true|false with --remove.
+            Exit 1 when --add names an unknown product.
             """)
 
     struct ItemJSON: Encodable {

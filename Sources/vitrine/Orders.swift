@@ -12,7 +12,8 @@ enum OrdersCommand: Command {
         options: [.db, .json, .limit, .after],
         details: """
             Each order is printed as 'order' prints it; with --json: {"user", "items": [ORDER as
-            'order --json' prints it], "next": CURSOR, absent on the last page}. A user without orders has an empty list.
+            'order --json' prints it], "next": CURSOR} ("next" absent on the last page).
+            A user without orders has an empty list.
             """)
 
     struct PageJSON: Encodable {

@@ -18,8 +18,8 @@ enum Products: Command {
         ],
         details: """
             Exactly one of --category, --merchant, --partner. With --json: {"items": [PRODUCT],
-            "next": CURSOR, absent on the last page}. Exit 1 when --partner names no registered partner; an unknown
-            category or merchant has an empty list.
+            "next": CURSOR} ("next" absent on the last page). Exit 1 when --partner names no
+            registered partner; an unknown category or merchant has an empty list.
             """)
 
     struct PageJSON: Encodable {

@@ -34,6 +34,21 @@ import Testing
         try s.fails(2, "no database at", "experts", "--db", "none.db")
     }
 
+    /// `load` of product lines without their discovery entries (a dump of the product table, or
+    /// one from before the entries) adds them; a whole dump reloads byte for byte.
+    @Test func loadAddsTheEntriesOfDumpedProducts() throws {
+        let s = try Sandbox()
+        try s.write("tiny.json", tinyCatalogue)
+        try s.ok("load", "tiny.json")
+        try s.write("products.jsonl", try s.ok("dump", "--table", "product").stdout)
+        #expect(try s.ok("load", "products.jsonl", "--db", "p.db").stdout.contains("restored 2 records"))
+        #expect(try s.ok("check", "--db", "p.db").stdout == "ok\n")
+        #expect(try s.ok("products", "--partner", "tmall", "--db", "p.db").stdout.contains("[mask]"))
+        try s.write("all.jsonl", try s.ok("dump").stdout)
+        try s.ok("load", "all.jsonl", "--db", "all.db")
+        #expect(try s.ok("dump", "--db", "all.db").stdout == (try s.ok("dump").stdout))
+    }
+
     @Test func favouritesAndFeed() throws {
         let s = try Sandbox()
         try s.write("tiny.json", tinyCatalogue)
