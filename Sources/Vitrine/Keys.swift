@@ -26,6 +26,9 @@
 //   ("order_due", paymentDueAt, orderID)                -> empty   (orders awaiting payment)
 //   ("pay", orderID, partnerID)                         -> Payment record (a confirmed sub-order)
 //   ("pay_ref", partnerID, reference, orderID)          -> empty   (one order per partner reference)
+//   ("prod_cat", category, productID)                   -> empty   (products by category)
+//   ("prod_merch", merchantHash, productID)             -> empty   (products by merchant)
+//   ("prod_partner", partnerID, productID)              -> empty   (products by partner)
 //
 // Times are integers (ms since the epoch); ownerKind is 1 (user) or 2 (guest); recID|null is the
 // recommendation id or the tuple null when the line did not come from a recommendation.
@@ -173,4 +176,28 @@ enum Keys {
         paymentReferences(p.partner, p.reference).appending(.string(p.order.rawValue)).packed
     }
     static let allPaymentReferences: Tuple = ["pay_ref"]
+
+    // Discovery (Store+Discovery.swift): products by category, merchant and partner, by product id.
+    static func productsInCategory(_ category: String) -> Tuple { ["prod_cat", .string(category)] }
+    static func productsOfMerchant(_ merchant: String) -> Tuple { ["prod_merch", .int(merchantHash(merchant))] }
+    static func productsOfPartner(_ partner: PartnerID) -> Tuple { ["prod_partner", .string(partner.rawValue)] }
+    static let productIndexTables: [Tuple] = [["prod_cat"], ["prod_merch"], ["prod_partner"]]
+
+    /// The three discovery entries of a product.
+    static func productIndexEntries(of p: Product) -> [[UInt8]] {
+        [productsInCategory(p.category), productsOfMerchant(p.merchant), productsOfPartner(p.partner)]
+            .map { $0.appending(.string(p.id.rawValue)).packed }
+    }
+
+    /// The merchant's place in `prod_merch`: 64-bit FNV-1a of its UTF-8 bytes, as a signed
+    /// integer. A merchant name may be 1024 bytes, as long as a whole key may be, so the index
+    /// holds this hash; readers compare the product's merchant bytes to skip a collision.
+    static func merchantHash(_ merchant: String) -> Int64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in merchant.utf8 {
+            h ^= UInt64(byte)
+            h = h &* 0x0000_0100_0000_01b3
+        }
+        return Int64(bitPattern: h)
+    }
 }

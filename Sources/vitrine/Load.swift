@@ -43,14 +43,15 @@ enum Load: Command {
             let store = try db.store()
             switch format {
             case .dumpLines:
-                let records = try readLines(data, file: file)
+                let lines = try readLines(data, file: file)
+                let records = Store<EngineStore>.recordsWithDiscoveryEntries(lines)
                 let problems = try store.restoreProblems(records)
                 guard problems.isEmpty else {
                     for p in problems { print("domain: \(p.kind.rawValue): \(p.subject): \(p.detail)") }
                     throw CLIError.failed("\(file): \(problems.count) problem\(problems.count == 1 ? "" : "s") found; nothing was restored")
                 }
                 try restore(records, into: db.engine, quiet: args.quiet)
-                print("restored \(records.count) records from \(file) into \(db.path)")
+                print("restored \(lines.count) records from \(file) into \(db.path)")
             case .catalogue:
                 let catalogue: Catalogue
                 do { catalogue = try Catalogue(json: data) } catch {

@@ -7,6 +7,7 @@ let commands: [any Command.Type] = [
     Showcase.self, CartCommand.self, AddToCart.self, Checkout.self, OrderCommand.self, Restock.self, Earnings.self,
     Workload.self, GuestCommand.self,
     Intent.self, Confirm.self, Expire.self, CancelCommand.self, Settle.self, CancelLines.self, ReturnCommand.self, Conversion.self, Sweep.self,
+    Products.self, Experts.self, FavouritesCommand.self, Feed.self, Merge.self, OrdersCommand.self,
 ]
 
 exit(Dispatcher(commands: commands).run(Array(CommandLine.arguments.dropFirst())))

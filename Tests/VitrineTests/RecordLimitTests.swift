@@ -95,6 +95,9 @@ import Testing
             Keys.restock(product, Self.requestID), Keys.guest(Self.requestID),
         ]
         keys += Keys.indexEntries(of: recommendation)
+        keys += Keys.productIndexEntries(of: Product(
+            id: product, partner: PartnerID(Self.id), link: "https://detail.tmall.com/", title: "t", priceFen: 1,
+            merchant: Self.text(Limits.textBytes), category: Self.category, initialStock: 1))
         for key in keys {
             #expect(key.count < Self.keyLimit, "\(Tuple.describe(key).prefix(40)) is \(key.count) bytes")
         }

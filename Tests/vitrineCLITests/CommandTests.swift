@@ -8,6 +8,7 @@ import Testing
     static let names = [
         "demo", "load", "generate", "dump", "inspect", "check", "checkpoint", "compact", "showcase", "cart",
         "add-to-cart", "checkout", "order", "restock", "earnings", "workload", "guest", "sweep",
+        "products", "experts", "favourites", "feed", "merge", "orders",
     ]
 
     @Test func topLevelHelpAndDispatchErrors() throws {

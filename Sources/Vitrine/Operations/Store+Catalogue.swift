@@ -65,7 +65,8 @@ extension Store {
     static func writeProduct<W: OrderedKeyValueWriter>(_ tx: W, _ product: Product) throws -> Product {
         var stored = product
         stored.link = try validateLink(product.link, partner: product.partner, in: tx)
-        if let existing = try tx.load(Product.self, Keys.product(product.id)) {
+        let existing = try tx.load(Product.self, Keys.product(product.id))
+        if let existing {
             stored.stock = existing.stock
             stored.initialStock = existing.initialStock
             stored.restocked = existing.restocked
@@ -75,6 +76,10 @@ extension Store {
                 field: "ledger", reason: "stock must equal initialStock + restocked - sold, nothing negative")
         }
         try tx.store(stored, Keys.product(stored.id))
+        // The discovery entries follow category, merchant and partner (Store+Discovery.swift).
+        let entries = Keys.productIndexEntries(of: stored)
+        for key in existing.map(Keys.productIndexEntries) ?? [] where !entries.contains(key) { try tx.clear(key) }
+        for key in entries { try tx.set(key, []) }
         return stored
     }
 

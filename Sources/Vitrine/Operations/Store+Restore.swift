@@ -16,6 +16,24 @@
 // small database (a dump is reloaded into a fresh file), and the records are in memory anyway.
 
 extension Store {
+    /// `records` followed by the discovery entries (`prod_cat`, `prod_merch`,
+    /// `prod_partner`: Store+Discovery.swift) of each product record among them that are not
+    /// among them already. A whole dump holds them, so it comes back unchanged and reloads
+    /// identically; a dump of the product table alone, or one taken before these entries existed,
+    /// gets them. Stale entries of a stored product that a record replaces are not removed:
+    /// ``restoreProblems(_:)`` reports them, so such a restore writes nothing.
+    public static func recordsWithDiscoveryEntries(_ records: [DumpedRecord]) -> [DumpedRecord] {
+        var keys = Set(records.map(\.key))
+        var result = records
+        for record in records where record.table == "product" {
+            guard let p = try? Product(recordBytes: record.value) else { continue }
+            for key in Keys.productIndexEntries(of: p) where keys.insert(key).inserted {
+                result.append(DumpedRecord(key: key, value: []))
+            }
+        }
+        return result
+    }
+
     /// Every problem restoring `records` into this store would create (empty when the restore is
     /// safe): see the top of Store+Restore.swift. Writes nothing.
     /// - Throws: backend errors.

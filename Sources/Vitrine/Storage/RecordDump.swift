@@ -24,7 +24,7 @@ public enum RecordTables {
     /// Every table, in key order.
     public static let all: [String] = [
         "cart", "earn", "earn_day", "earn_entry", "earn_month", "earn_total", "expert", "fav", "fav_time", "feed", "guest", "hold", "hold_exp", "idem", "idem_time",
-        "meta", "order", "order_due", "order_user", "partner", "pay", "pay_ref", "product", "rec", "restock", "showcase", "showcase_cat", "user",
+        "meta", "order", "order_due", "order_user", "partner", "pay", "pay_ref", "product", "prod_cat", "prod_merch", "prod_partner", "rec", "restock", "showcase", "showcase_cat", "user",
     ].sorted { Tuple([.string($0)]).packed.lexicographicallyPrecedes(Tuple([.string($1)]).packed) }
 }
 
@@ -183,6 +183,7 @@ private struct ValueCodec: Sendable {
                           { MetaRecord(formatVersion: $0.formatVersion, createdAt: $0.createdAt) }),
         "partner": .record(Partner.self),
         "product": .record(Product.self),
+        "prod_cat": .empty, "prod_merch": .empty, "prod_partner": .empty,
         "expert": .record(Expert.self),
         "user": .record(User.self),
         "rec": .record(Recommendation.self),
