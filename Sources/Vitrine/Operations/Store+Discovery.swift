@@ -27,6 +27,7 @@ extension Store {
     /// One page of the products in a category, of a merchant or on a partner platform, by product id.
     ///
     /// - Parameters:
+    ///   - filter: which products: of a category, a merchant or a partner.
     ///   - cursor: the `next` of the previous page; nil for the first page.
     ///   - limit: page size, 1...1000.
     /// - Throws: ``VitrineError/unknownPartner(_:)`` (a `.partner` filter naming no partner),
