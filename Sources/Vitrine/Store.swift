@@ -177,8 +177,12 @@ public struct Store<Backend: OrderedKeyValueStore>: Sendable {
         let now = configuration.clock.now()
         try backend.write { tx in
             if let meta = try tx.load(MetaRecord.self, Keys.meta) {
-                guard meta.formatVersion == MetaRecord.currentFormatVersion else {
+                guard meta.formatVersion <= MetaRecord.currentFormatVersion else {
                     throw VitrineError.incompatibleFormat(found: meta.formatVersion, supported: MetaRecord.currentFormatVersion)
+                }
+                if meta.formatVersion < MetaRecord.currentFormatVersion {
+                    try Self.upgrade(tx, from: meta.formatVersion, now: now)  // Store+Upgrade.swift
+                    try tx.store(MetaRecord(formatVersion: MetaRecord.currentFormatVersion, createdAt: meta.createdAt), Keys.meta)
                 }
             } else {
                 try tx.store(MetaRecord(formatVersion: MetaRecord.currentFormatVersion, createdAt: now), Keys.meta)
@@ -201,7 +205,9 @@ public struct Store<Backend: OrderedKeyValueStore>: Sendable {
         self.backend = backend
         self.configuration = configuration
         try backend.read { tx in
-            if let meta = try tx.load(MetaRecord.self, Keys.meta), meta.formatVersion != MetaRecord.currentFormatVersion {
+            // An older version reads as it is (the records are the same; `check` reports what its
+            // upgrade, at the first writing open, would add).
+            if let meta = try tx.load(MetaRecord.self, Keys.meta), meta.formatVersion > MetaRecord.currentFormatVersion {
                 throw VitrineError.incompatibleFormat(found: meta.formatVersion, supported: MetaRecord.currentFormatVersion)
             }
         }

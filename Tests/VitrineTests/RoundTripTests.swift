@@ -65,7 +65,7 @@ import Testing
     @Test func incompatibleFormatIsRefused() throws {
         let backend = try makeBackend()
         try backend.write { tx in try tx.set(Keys.meta, MetaRecord(formatVersion: 99, createdAt: Timestamp(millisecondsSinceEpoch: 0)).recordBytes) }
-        #expect(throws: VitrineError.incompatibleFormat(found: 99, supported: 1)) { try Store(backend: backend) }
+        #expect(throws: VitrineError.incompatibleFormat(found: 99, supported: MetaRecord.currentFormatVersion)) { try Store(backend: backend) }
     }
 
     @Test func corruptRecordsAreTypedErrors() throws {

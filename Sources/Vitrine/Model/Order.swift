@@ -347,7 +347,8 @@ struct RestockRecord: BinaryRecord, Hashable {
 
 /// The store's format marker, under `("meta", "format")`.
 struct MetaRecord: BinaryRecord, Hashable {
-    static let currentFormatVersion: UInt64 = 1
+    /// 2: discovery entries, the idempotency retention index and issued guests (Store+Upgrade.swift).
+    static let currentFormatVersion: UInt64 = 2
     var formatVersion: UInt64
     var createdAt: Timestamp
 

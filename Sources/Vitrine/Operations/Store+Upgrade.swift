@@ -1,0 +1,38 @@
+// Upgrading a store written by an earlier format version: once, at open, inside `Store.init`'s
+// transaction (so all or nothing), before anything else touches it.
+//
+// Version 1 -> 2. The records are the same; what is new is data derived from them that every write
+// path now maintains, and that a version-1 store lacks:
+//   - the discovery entries of every product ("prod_cat", "prod_merch", "prod_partner");
+//   - the retention index of every idempotency record ("idem_time", placedAt, user, key), with
+//     placedAt from the order it names (a record whose order is missing is left to `check`);
+//   - a Guest record for each guest id that owns cart lines: guest ids are now issued by the
+//     store, and carts made before that would otherwise be refused (`unknownGuest`).
+// The cost is one pass over products, idempotency records and carts, in one transaction.
+
+extension Store {
+    static func upgrade<W: OrderedKeyValueWriter>(_ tx: W, from version: UInt64, now: Timestamp) throws {
+        guard version < 2 else { return }
+        try tx.scan(Keys.products) { pair in
+            let p = try decodeRecord(Product.self, pair.value, key: pair.key)
+            for key in Keys.productIndexEntries(of: p) where try tx.get(key) == nil { try tx.set(key, []) }
+        }
+        try tx.scan(["idem"]) { pair in
+            guard let elements = try? Tuple(unpacking: pair.key).elements, elements.count == 3,
+                case .string(let user) = elements[1], case .string(let key) = elements[2],
+                let record = try? IdempotencyRecord(recordBytes: pair.value),
+                let order = try tx.load(Order.self, Keys.order(record.order))
+            else { return }
+            let entry = Keys.idempotencyByTime(order.placedAt, UserID(user), key)
+            if try tx.get(entry) == nil { try tx.set(entry, []) }
+        }
+        var guests = Set<String>()
+        try tx.scan(Keys.carts) { pair in
+            guard let elements = try? Tuple(unpacking: pair.key).elements, elements.count >= 3,
+                case .int(let kind) = elements[1], kind == 2, case .string(let id) = elements[2],
+                guests.insert(id).inserted, try tx.get(Keys.guest(id)) == nil
+            else { return }
+            try tx.store(Guest(id: id, createdAt: now), Keys.guest(id))
+        }
+    }
+}
