@@ -29,6 +29,12 @@
 // Closures run on the batch thread with the writer lock held: they must not start another write
 // (`write` or `batchWrite` throw `.nestedWriteTransaction` there), nor wait for other threads
 // that write. The domain layer's operations join the running batch through `batchTransaction`.
+// Because they run on another thread, nothing bound to the caller's thread is there: no
+// thread-local or `@TaskLocal` values, no actor isolation (`MainActor.assumeIsolated` fails), no
+// lock the caller holds. With `write(batching: .whenContended)` that is true only while others
+// write, so such code would fail only under load: keep transaction closures free of it. A
+// synchronous `batchWrite` called from a Swift task blocks its thread until the batch is durable;
+// tasks should use the `async` form.
 
 import Foundation
 import Glibc
@@ -163,6 +169,15 @@ final class BatchCommitter: @unchecked Sendable {
         syncer.start()
     }
 
+    /// `stop()` for a `close()` running on the batch thread itself (its database's last reference
+    /// dropped there, say): the threads are told to end, and end once this batch is over.
+    func requestStop() {
+        lock.lock()
+        stopping = true
+        lock.broadcast()
+        lock.unlock()
+    }
+
     /// Fails queued callers with `.closed`, lets a running batch finish and become durable, and
     /// waits for both threads to end. Called by `close()` before it takes the writer lock.
     func stop() {
@@ -189,9 +204,13 @@ final class BatchCommitter: @unchecked Sendable {
             }
             if limits.maxDelayMicroseconds > 0 && pending.count < limits.maxCount {
                 let deadline = ContinuousClock.now.advanced(by: .microseconds(limits.maxDelayMicroseconds))
-                while pending.count < limits.maxCount && !stopping && ContinuousClock.now < deadline {
-                    lock.wait(microseconds: limits.maxDelayMicroseconds)
+                while pending.count < limits.maxCount && !stopping {
+                    let left = ContinuousClock.now.duration(to: deadline)
+                    guard left > .zero else { break }
+                    lock.wait(microseconds: max(1, Int(left.components.seconds) * 1_000_000 + Int(left.components.attoseconds / 1_000_000_000_000)))
                 }
+                // Stopped while waiting for stragglers: the queue is refused, not run (at the top).
+                if stopping { continue }
             }
             let take = min(pending.count, limits.maxCount)
             let batch = Array(pending.prefix(take))
@@ -233,15 +252,20 @@ final class BatchCommitter: @unchecked Sendable {
             committed = []
             lock.unlock()
             var syncFailure: Error? = nil
+            var durableBefore: UInt64 = 0
             if let target = items.compactMap({ $0.failure == nil ? $0.waitFor : nil }).max() {
                 if let db = database {
                     do { try db.waitUntilDurable(target) } catch { syncFailure = error }
+                    // A sync that failed may come after another committer's sync that did cover
+                    // the earlier batches of this group: those are durable, and succeed.
+                    if syncFailure != nil { durableBefore = db.durableTransactionId() }
                 } else {
                     syncFailure = StoreError.closed
                 }
             }
             for item in items {
-                for r in item.requests { r.finish(item.failure ?? syncFailure ?? r.error) }
+                let durable = item.waitFor.map { $0 <= durableBefore } ?? true
+                for r in item.requests { r.finish(item.failure ?? (durable ? nil : syncFailure) ?? r.error) }
             }
             lock.lock()
         }

@@ -87,6 +87,13 @@ extension Database {
         return durableTxid
     }
 
+    /// The highest txid known to be durable.
+    func durableTransactionId() -> UInt64 {
+        commitLock.lock()
+        defer { commitLock.unlock() }
+        return durableTxid
+    }
+
     /// Records that everything up to `snapshot.txid` is durable and publishes it.
     func markDurable(_ snapshot: Snapshot) {
         commitLock.lock()

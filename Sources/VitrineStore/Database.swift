@@ -190,7 +190,7 @@ public final class Database: @unchecked Sendable {
     /// that `close()` needs (and a batch closure would wait for its own batch to end).
     public func close() {
         // Before the writer lock: a running batch holds it, and must finish and become durable.
-        if !batch.isBatchThread { batch.stop() }
+        if batch.isBatchThread { batch.requestStop() } else { batch.stop() }
         writer.lock()
         if !snapshots.markClosed() {
             stopFlusher()

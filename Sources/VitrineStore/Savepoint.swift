@@ -88,15 +88,17 @@ extension WriteTransaction {
                 tablesById?[created.id] = nil
                 if let previous, !previous.dropped { tablesById?[previous.id] = previous }
             case .tableDropped(let dropped, let entries):
-                let revived = try createTableState(dropped.name, id: dropped.id, logged: false)
-                for (key, value) in entries { try put(key, value, in: revived, logged: false) }
-                // Steps journaled before the drop name the old state object; point them at the
-                // revived one so that undoing them further back lands in the right tree.
-                for i in undo.indices {
-                    if case .restore(let t, let k, let v) = undo[i], t === dropped {
-                        undo[i] = .restore(revived, key: k, value: v)
-                    }
-                }
+                // Revived in place, so that table handles taken before the savepoint (which hold
+                // this state object) go on working, as if the drop had never run.
+                dropped.dropped = false
+                dropped.root = 0
+                dropped.count = 0
+                dropped.dirty = true
+                catalog.dirty = true
+                tables[dropped.name] = dropped
+                tablesById?[dropped.id] = dropped
+                modificationCount += 1
+                for (key, value) in entries { try put(key, value, in: dropped, logged: false) }
             }
         }
     }

@@ -56,7 +56,7 @@ public final class WriteTransaction: TreePages {
     /// holding a view of one reads valid memory before it notices the change and re-seeks.
     @exclusivity(unchecked) private var retired: [DirtyPage] = []
     var nextTableId: UInt64
-    @exclusivity(unchecked) private(set) var modificationCount = 0
+    @exclusivity(unchecked) var modificationCount = 0
     private(set) var isOpen = true
     /// Set when a change failed halfway: the transaction can then only roll back, even if the
     /// caller caught the error (its log and its trees might disagree).

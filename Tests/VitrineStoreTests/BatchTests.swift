@@ -232,4 +232,28 @@ import Testing
         db.close()
         #expect(throws: StoreError.closed) { try db.batchWrite { _ in } }
     }
+
+    /// A close while the batch thread waits for stragglers refuses the queued caller with
+    /// `.closed` instead of running it (formats/write-ahead-log.md 8.5b).
+    @Test func closeDuringTheStragglerWaitRefusesTheQueue() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        var options = DatabaseOptions(durability: .grouped)
+        options.batch = BatchLimits(maxCount: 8, maxDelayMicroseconds: 1_000_000)
+        let db = try Database(path: dir.file(), options: options)
+        let outcome = Mutex<String?>(nil)
+        let group = ThreadGroup()
+        group.spawn(1) { _ in
+            do {
+                try db.batchWrite { tx in try tx.createTable("t").put(bytes("k"), [1]) }
+                outcome.withLock { $0 = "committed" }
+            } catch {
+                outcome.withLock { $0 = "\(error)" }
+            }
+        }
+        // Wait until the closure is queued and the batch thread is waiting for more callers.
+        while db.batch.queued == 0 { usleep(1000) }
+        db.close()
+        group.join()
+        #expect(outcome.withLock { $0 } == "\(StoreError.closed)")
+    }
 }
