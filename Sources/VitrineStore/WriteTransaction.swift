@@ -330,7 +330,13 @@ public final class WriteTransaction: TreePages {
         let view = try treePage(root)
         if view.isLeaf {
             for i in 0..<view.count where view.value(i).overflow {
-                try releaseOverflow(first: view.overflowStart(i), length: view.value(i).length)
+                // A damaged or crafted leaf may share a chain between cells: freeing it twice
+                // would hand the same page out twice later.
+                let pages = try reader.overflowPages(first: view.overflowStart(i), length: view.value(i).length)
+                for p in pages where !seen.insert(p).inserted {
+                    throw StoreError.corruptPage(page: p, reason: "overflow page reached twice")
+                }
+                for p in pages { release(p) }
             }
         } else {
             for i in 0..<view.count { try freeTree(view.child(i), depth: depth + 1, seen: &seen) }

@@ -380,6 +380,43 @@ import Testing
         #expect(why.contains("corrupt page"), "\(why)")
     }
 
+    /// A crafted leaf whose two cells share one overflow chain (checksums valid): dropping the
+    /// table is refused instead of freeing the chain's pages twice (which would later hand the same
+    /// page out twice).
+    @Test func dropOfASharedOverflowChainIsRefused() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let path = dir.file()
+        let db = try Database(path: path)
+        try db.write { tx in
+            let t = try tx.createTable("t")
+            try t.put(bytes("a"), [UInt8](repeating: 1, count: 9000))
+            try t.put(bytes("b"), [UInt8](repeating: 2, count: 9000))
+        }
+        db.close()
+        let meta = try HostileValueTests.newestMeta(path)
+        var data = try readAll(path)
+        func page(_ p: UInt64) -> [UInt8] { Array(data[(Int(p) * PageLayout.size)..<((Int(p) + 1) * PageLayout.size)]) }
+        let root: UInt64 = page(meta.catalogRoot).withUnsafeBytes { raw in
+            let v = PageView(base: raw.baseAddress!)
+            let o = v.cellOffset(0)
+            return v.u64(o + PageLayout.leafCellHeader + v.u16(o) + 4)
+        }
+        var leaf = PageBuilder(kind: .leaf, pageNumber: root, txid: 0)
+        leaf.bytes = page(root)
+        let (first, at) = leaf.bytes.withUnsafeBytes { raw in
+            let v = PageView(base: raw.baseAddress!)
+            let o1 = v.cellOffset(1)
+            return (v.overflowStart(0), o1 + PageLayout.leafCellHeader + v.u16(o1))
+        }
+        #expect(leaf.bytes[4] == PageKind.leaf.rawValue)
+        leaf.setU64(first, at: at)  // cell 1 now points at cell 0's chain
+        data.replaceSubrange((Int(root) * PageLayout.size)..<((Int(root) + 1) * PageLayout.size), with: leaf.finish())
+        try writeAll(path, data)
+        let reopened = try Database(path: path)
+        defer { reopened.close() }
+        #expect(throws: StoreError.self) { try reopened.write { tx in try tx.dropTable("t") } }
+    }
+
     /// A cursor moved back and forth across the same leaf boundary many more times than the
     /// database has pages is not mistaken for a cycle.
     @Test func cursorMovingBackAndForthIsNotACycle() throws {
