@@ -17,5 +17,7 @@ let allWorkloads: [any Workload] = [
     Mixed(id: "9b", readers: 8, writers: 2),
     ColdReads(),
     LongReader(),
+    SkewedPopularity(),
+    LargeValues(),
     OpenAndRecovery(),
 ]
