@@ -19,5 +19,6 @@ let allWorkloads: [any Workload] = [
     LongReader(),
     SkewedPopularity(),
     LargeValues(),
+    PriceUpdates(),
     OpenAndRecovery(),
 ]
