@@ -9,7 +9,7 @@ import Foundation
 
 let usage = """
     usage: VitrineBench [--size smoke|full] [--rounds N] [--seconds S] [--products N]
-                        [--engines sqlite,lmdb,vitrine] [--workloads 1,2,...,15] [--subject NAME]
+                        [--engines sqlite,lmdb,vitrine] [--workloads 1,2,...,16] [--subject NAME]
                         [--data-dir DIR] [--results-dir DIR] [--keep-data] [--readme FILE]
     """
 

@@ -20,5 +20,6 @@ let allWorkloads: [any Workload] = [
     SkewedPopularity(),
     LargeValues(),
     PriceUpdates(),
+    CartChurn(),
     OpenAndRecovery(),
 ]
