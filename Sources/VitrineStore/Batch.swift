@@ -135,11 +135,10 @@ final class BatchCommitter: @unchecked Sendable {
 
     var isBatchThread: Bool { executorThread.load(ordering: .relaxed) == UInt(pthread_self()) }
 
-    /// Callers queued and not yet handed back.
-    var queued: Int {
-        lock.lock(); defer { lock.unlock() }
-        return pending.count
-    }
+    /// Callers queued and not yet taken into a batch: read on every contended-path decision, so
+    /// kept beside `pending` in an atomic rather than read under the lock.
+    private let queuedCount = Atomic<Int>(0)
+    var queued: Int { queuedCount.load(ordering: .relaxed) }
 
     /// Whether `stop()` has begun.
     var isStopping: Bool {
@@ -152,6 +151,7 @@ final class BatchCommitter: @unchecked Sendable {
         defer { lock.unlock() }
         if stopping { throw StoreError.closed }
         pending.append(request)
+        queuedCount.store(pending.count, ordering: .relaxed)
         if !started {
             started = true
             startThreads()
@@ -197,6 +197,7 @@ final class BatchCommitter: @unchecked Sendable {
             if stopping {
                 let refused = pending
                 pending = []
+                queuedCount.store(0, ordering: .relaxed)
                 lock.unlock()
                 for r in refused { r.finish(StoreError.closed) }
                 lock.lock()
@@ -215,6 +216,7 @@ final class BatchCommitter: @unchecked Sendable {
             let take = min(pending.count, limits.maxCount)
             let batch = Array(pending.prefix(take))
             pending.removeFirst(take)
+            queuedCount.store(pending.count, ordering: .relaxed)
             lock.unlock()
             let leftover: ArraySlice<BatchRequest>
             if let db = database {
@@ -224,7 +226,10 @@ final class BatchCommitter: @unchecked Sendable {
                 leftover = []
             }
             lock.lock()
-            if !leftover.isEmpty { pending.insert(contentsOf: leftover, at: 0) }
+            if !leftover.isEmpty {
+                pending.insert(contentsOf: leftover, at: 0)
+                queuedCount.store(pending.count, ordering: .relaxed)
+            }
         }
         executorDone = true
         lock.broadcast()
