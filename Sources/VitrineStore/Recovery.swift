@@ -21,10 +21,16 @@
 //      meta.txid + 1, stopping at the first torn or stale one (the tail), unless a later intact
 //      record says it was durable: damage in the middle of the log, an error naming its offset,
 //      with nothing written. Format-1 files (no salt) follow the older rules.
-//   5. If anything was replayed, checkpoint: the recovered state becomes the base and the log
-//      a new generation, so nothing of the old tail can ever be mistaken for a new record.
-//      Otherwise just start a new log generation lazily (no I/O at open); the first commit
-//      names it in a meta page before writing it (Database.anchorLogGeneration).
+//   5. If records of the generation the meta page names were replayed (from an intact header),
+//      that generation continues: everything after the last valid record is cut off and the
+//      log synced, so nothing of the old tail can ever be mistaken for a new record, and new
+//      records follow the replayed ones (WriteAheadLog.resume). The replayed pages are written
+//      but not synced, like any commit's, and the meta page is unchanged: a crash before the
+//      next checkpoint replays the same records again. If anything else was replayed (a
+//      damaged header, a generation found only in the records, a format-1 log), checkpoint:
+//      the recovered state becomes the base and the log a new generation. Otherwise just start
+//      a new log generation lazily (no I/O at open); the first commit names it in a meta page
+//      before writing it (Database.anchorLogGeneration).
 
 import Glibc
 
@@ -265,6 +271,9 @@ extension Database {
         var replaySalt: UInt64? = salted ? meta.logSalt : nil
         var scanLog = true
         var highestGeneration = meta.logGeneration
+        // The log's header is intact and is the very generation the meta page names: after a
+        // replay the generation can simply continue (no checkpoint needed).
+        var headerNamedByMeta = false
         if let header = logHeader {
             if header.databaseId != meta.databaseId {
                 // A header from another database (a stale log at this path, or damage): only
@@ -277,6 +286,7 @@ extension Database {
                     replayGeneration = header.generation
                 } else if header.version >= 2 && header.generation == meta.logGeneration && header.salt == meta.logSalt {
                     // The log this meta page names.
+                    headerNamedByMeta = true
                 } else if header.version >= 2 && header.generation > meta.logGeneration
                             && !Recovery.otherMetaSlotIsValid(dataFile, meta: meta) {
                     // The newest meta page, which named this generation before its first record
@@ -300,6 +310,7 @@ extension Database {
             }
         }
         var replayed = 0
+        var replayedEnd = LogFormat.firstRecordOffset
         if scanLog {
             let generation = replayGeneration
             let salt = replaySalt
@@ -319,7 +330,7 @@ extension Database {
                 tx.close()
                 _ = try commit(tx)
             }
-            _ = try WriteAheadLog.scan(log.file, generation: generation, minimumGeneration: meta.logGeneration,
+            replayedEnd = try WriteAheadLog.scan(log.file, generation: generation, minimumGeneration: meta.logGeneration,
                                        salt: salt, firstTxid: meta.txid + 1, databaseId: meta.databaseId) { record in
                 highestGeneration = max(highestGeneration, record.generation)
                 try loadFreeListIfNeeded()
@@ -340,9 +351,24 @@ extension Database {
             }
             try commitBatch()
         }
-        // The new generation is not named by the meta page yet: the checkpoint after a replay
-        // names its own; otherwise the first commit anchors it (anchorLogGeneration), and until
-        // then nothing of it, not even its header, is written.
+        // After a replay of the generation the meta page names (the usual case), that generation
+        // continues after its last valid record: the tail after it is cut off and the log synced
+        // (WriteAheadLog.resume), and the replayed pages stay in the data file unsynced, as any
+        // commit's do, until the next checkpoint; a crash before it replays the same records
+        // again from the same base. No checkpoint, so recovery costs no data-file sync.
+        if replayed > 0 && headerNamedByMeta && highestGeneration == meta.logGeneration {
+            do {
+                try log.resume(generation: meta.logGeneration, salt: meta.logSalt, baseTxid: meta.txid, at: replayedEnd)
+            } catch { poison(error); throw error }
+            commitLock.lock()
+            writtenTxid = latest.txid
+            commitLock.unlock()
+            markDurable(latest)
+            return
+        }
+        // Otherwise a new generation, not named by the meta page yet: the checkpoint after a
+        // replay names its own; without a replay the first commit anchors it
+        // (anchorLogGeneration), and until then nothing of it, not even its header, is written.
         if replayed > 0 {
             log.reset(generation: highestGeneration, salt: WriteAheadLog.newSalt(), baseTxid: meta.txid, anchored: false)
             try checkpointLocked()

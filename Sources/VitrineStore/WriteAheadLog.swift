@@ -140,6 +140,49 @@ final class WriteAheadLog: @unchecked Sendable {
         epoch &+= 1
     }
 
+    /// After recovery replayed this generation's records up to `end` (the offset just past the
+    /// last valid one): continue the generation there instead of starting a new one, so that
+    /// recovery needs no checkpoint (writer lock held, nothing appended yet). Everything after
+    /// `end` — a torn record, or intact records that followed it and were never acknowledged —
+    /// is cut off durably first: were it left, a new record of the same length could end
+    /// exactly where a stale one of the next txid begins, and a later recovery would replay a
+    /// commit that never happened. The block holding `end` is rewritten with its bytes before
+    /// `end` (identical to the file's, so a torn rewrite changes nothing before `end`) and zeros
+    /// after; the file is cut at the end of that block; then both are synced, which also makes
+    /// the replayed records themselves durable (a process killed in `.relaxed` mode may have
+    /// left them only in the page cache).
+    /// - Throws: `.io`; the caller poisons the database.
+    func resume(generation: UInt64, salt: UInt64, baseTxid: UInt64, at end: Int64) throws {
+        flushLock.lock()
+        defer { flushLock.unlock() }
+        bufferLock.lock()
+        defer { bufferLock.unlock() }
+        let block = Int64(Self.block)
+        let blockStart = max(LogFormat.firstRecordOffset, end / block * block)
+        let partial = Int(end - blockStart)
+        memset(tail, 0, Self.tailCapacity)
+        if partial > 0 {
+            guard let bytes = try file.readBytes(count: partial, at: blockStart) else {
+                throw StoreError.corruptLog(offset: blockStart, reason: "the log ends before the record that recovery just read")
+            }
+            bytes.withUnsafeBytes { raw in if let b = raw.baseAddress { memcpy(tail, b, partial) } }
+        }
+        self.generation = generation
+        self.salt = salt
+        self.baseTxid = baseTxid
+        anchored = true
+        headerPending = false
+        tailStart = blockStart
+        writeOffset = end
+        epoch &+= 1
+        let cut = partial > 0 ? blockStart + block : blockStart
+        if partial > 0 { try file.write(UnsafeRawPointer(tail), count: Self.block, at: blockStart) }
+        flushedOffset = end
+        try file.truncate(to: cut)
+        try file.sync()
+        allocatedSize = cut
+    }
+
     /// Writes the header block (header, then zeros up to the first record).
     private func writeHeader(_ header: [UInt8]) throws {
         try withUnsafeTemporaryAllocation(byteCount: Self.block, alignment: Self.block) { raw in
