@@ -37,6 +37,7 @@ extension Database {
     }
 
     private func checkpointSteps() throws {
+        try syncDirectoryOnce()
         try loadFreeListIfNeeded()
         let state = latest
         // 1. The free list: every page not reachable from `state`, including the previous
@@ -120,6 +121,7 @@ extension Database {
     /// fallback. Costs one page write and one data-file sync per session that commits.
     /// - Throws: `.io`; the caller poisons the database (the meta write's outcome is unknown).
     func anchorLogGeneration() throws {
+        try syncDirectoryOnce()
         var next = meta
         next.checkpointSequence = meta.checkpointSequence + 1
         next.logGeneration = log.generation

@@ -100,6 +100,8 @@ public final class Database: @unchecked Sendable {
     @exclusivity(unchecked) var allocator: PageAllocator
     /// The allocator holds the checkpoint's free list (read lazily, on the first write).
     var freeListLoaded = false
+    /// Whether this session synced the directory (Recovery.swift, step 1).
+    var directorySynced = false
     @exclusivity(unchecked) var latest: Snapshot
     @exclusivity(unchecked) var writerMapping: Mapping
     /// Dirty-page buffers kept between write transactions (writer only).

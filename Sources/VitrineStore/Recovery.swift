@@ -5,9 +5,11 @@
 //      to create it end up with one file). The temporary name has a random suffix and is
 //      created with O_EXCL | O_NOFOLLOW: nothing planted there (a symlink, or the file of a
 //      process with the same pid in another container on a shared volume) is followed or
-//      truncated. Lock it (flock on a descriptor of its own). Sync the directory at every open:
-//      the process that created the file or the log may have died before syncing their entries,
-//      and commits acknowledged through an entry a power cut can take away would be lost.
+//      truncated. Lock it (flock on a descriptor of its own). The directory is synced once per
+//      session before anything is made durable through its entries (the first commit's anchor,
+//      a checkpoint, or a replay; Database.syncDirectoryOnce): the process that created the file
+//      or the log may have died before syncing their entries, and commits acknowledged through
+//      an entry a power cut can take away would be lost. A session that only reads syncs nothing.
 //   2. Read both meta slots; keep the valid one with the higher checkpoint sequence. Neither
 //      has our magic: not a database. Magic but a newer version: unsupported.
 //   3. Check the file holds every page the meta counts; load the free-list chain.
@@ -88,9 +90,6 @@ enum Recovery {
             let header: WriteAheadLog.Header?
             let log: WriteAheadLog
             do {
-                // The data file and the log need durable directory entries before any commit is
-                // acknowledged through them, whoever created them (see step 1).
-                try fs.syncDirectory(of: path)
                 header = try WriteAheadLog.readHeader(logFile)
                 log = try WriteAheadLog(file: logFile, databaseId: meta.databaseId, generation: meta.logGeneration,
                                         salt: meta.logSalt, baseTxid: meta.txid, growthBytes: options.logGrowthBytes,
@@ -259,6 +258,14 @@ extension Database {
         freeListLoaded = true
     }
 
+    /// Syncs the directory holding the files, once per session, before the first thing made
+    /// durable through their entries (writer lock held): see step 1 at the top.
+    func syncDirectoryOnce() throws {
+        if directorySynced { return }
+        try options.fileSystem.syncDirectory(of: path)
+        directorySynced = true
+    }
+
     /// Replays the log if it continues the meta's checkpoint (see the steps at the top).
     func recover(logHeader: WriteAheadLog.Header?) throws {
         writer.lock()
@@ -358,6 +365,7 @@ extension Database {
         // again from the same base. No checkpoint, so recovery costs no data-file sync.
         if replayed > 0 && headerNamedByMeta && highestGeneration == meta.logGeneration {
             do {
+                try syncDirectoryOnce()
                 try log.resume(generation: meta.logGeneration, salt: meta.logSalt, baseTxid: meta.txid, at: replayedEnd)
             } catch { poison(error); throw error }
             commitLock.lock()

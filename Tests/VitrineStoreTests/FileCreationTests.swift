@@ -104,18 +104,51 @@ import Testing
     }
 
     /// A process that creates the database (or its log) and dies before syncing the directory
-    /// leaves entries a power cut can still take away: the next open, which acknowledges commits
-    /// through them, syncs the directory itself.
-    @Test func everyOpenSyncsTheDirectory() throws {
+    /// leaves entries a power cut can still take away: the next session, which acknowledges
+    /// commits through them, syncs the directory itself before its first commit returns, in
+    /// every durability mode and also when that commit is a large one (committed by checkpoint).
+    /// A session that only reads syncs nothing (opening costs no sync).
+    @Test(arguments: [Durability.full, .grouped, .relaxed])
+    func everySessionSyncsTheDirectoryBeforeItsFirstCommit(durability: Durability) throws {
+        for large in [false, true] {
+            let dir = TempDir(); defer { dir.remove() }
+            let made = try Database(path: dir.file())
+            made.close()
+            #expect(access(dir.file() + "-wal", F_OK) == 0)
+            var options = DatabaseOptions(durability: durability, largeTransactionBytes: 64 << 10)
+            let fs = CountingFileSystem()
+            options.fileSystem = fs
+            let db = try Database(path: dir.file(), options: options)
+            _ = try db.read { try $0.table("t") }
+            #expect(fs.syncs.n.load(ordering: .sequentiallyConsistent) == 0, "a read-only session synced the directory")
+            try db.write { tx in
+                let table = try tx.createTable("t")
+                try table.put(bytes("k"), [UInt8](repeating: 7, count: large ? 200_000 : 10))
+            }
+            #expect(fs.syncs.n.load(ordering: .sequentiallyConsistent) == 1, "large: \(large)")
+            try db.write { tx in try tx.createTable("t").put(bytes("k2"), bytes("v")) }
+            #expect(fs.syncs.n.load(ordering: .sequentiallyConsistent) == 1, "synced again in the same session")
+            db.close()
+        }
+    }
+
+    /// An open that replays a killed process's commits makes them durable (a log sync or a
+    /// checkpoint): the directory is synced first.
+    @Test func aRecoveringOpenSyncsTheDirectory() throws {
         let dir = TempDir(); defer { dir.remove() }
-        let made = try Database(path: dir.file())
-        made.close()
-        #expect(access(dir.file() + "-wal", F_OK) == 0)
+        let path = dir.file()
+        let killed = try Database(path: path)
+        try killed.write { tx in try tx.createTable("t").put(bytes("k"), bytes("v")) }
+        let files = [readFile(path), readFile(path + "-wal")]   // kill -9: the files as they are
+        killed.close()
+        writeFile(path, files[0])
+        writeFile(path + "-wal", files[1])
         var options = DatabaseOptions()
         let fs = CountingFileSystem()
         options.fileSystem = fs
-        let db = try Database(path: dir.file(), options: options)
-        #expect(fs.syncs.n.load(ordering: .sequentiallyConsistent) >= 1)
-        db.close()
+        let db = try Database(path: path, options: options)
+        defer { db.close() }
+        #expect(fs.syncs.n.load(ordering: .sequentiallyConsistent) == 1)
+        #expect(try db.read { try $0.table("t")?.get(bytes("k")) } == bytes("v"))
     }
 }
