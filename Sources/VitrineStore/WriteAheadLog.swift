@@ -327,6 +327,10 @@ final class WriteAheadLog: @unchecked Sendable {
         if headerPending && anchored {
             try writeHeader(currentHeader)
             headerPending = false
+        } else if try file.size() == LogFormat.firstRecordOffset {
+            // Nothing to give back and nothing written (a session that only read): no sync.
+            allocatedSize = LogFormat.firstRecordOffset
+            return
         }
         try file.truncate(to: LogFormat.firstRecordOffset)
         try file.sync()

@@ -132,6 +132,25 @@ import Testing
         }
     }
 
+    /// Opening, reading and closing a database writes, truncates and syncs nothing: a reader
+    /// process costs the disk nothing (and no sync stalls its open or close).
+    @Test func aReadOnlySessionTouchesNothingOnDisk() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let path = dir.file()
+        let made = try Database(path: path)
+        try made.write { tx in try tx.createTable("t").put(bytes("k"), bytes("v")) }
+        made.close()
+        let trace = IOTrace()
+        trace.register(path)
+        trace.register(path + "-wal")
+        var options = DatabaseOptions()
+        options.fileSystem = RecordingFileSystem(trace: trace)
+        let db = try Database(path: path, options: options)
+        #expect(try db.read { try $0.table("t")?.get(bytes("k")) } == bytes("v"))
+        db.close()
+        #expect(trace.events.isEmpty, "\(trace.events.map { "\($0)".prefix(40) })")
+    }
+
     /// An open that replays a killed process's commits makes them durable (a log sync or a
     /// checkpoint): the directory is synced first.
     @Test func aRecoveringOpenSyncsTheDirectory() throws {
