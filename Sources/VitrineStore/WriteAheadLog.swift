@@ -339,7 +339,9 @@ final class WriteAheadLog: @unchecked Sendable {
 
     private func grow(toAtLeast needed: Int64) throws {
         let step: Int64 = min(1 << 20, growthBytes)
-        var target = max(needed, min(allocatedSize * 2, allocatedSize + (64 << 20)), growthBytes)
+        // Linear steps, not doubling: a generation holds at most `checkpointLogBytes` plus one
+        // record, and doubling left up to twice that on disk (16 MiB for 8 MiB of records).
+        var target = max(needed, allocatedSize / step * step + growthBytes)
         target = (target + step - 1) / step * step
         let zeros = [UInt8](repeating: 0, count: Int(step))
         var offset = allocatedSize
