@@ -5,7 +5,7 @@
 //   plain ids    1...128 bytes, all of [a-z0-9-], not a reserved device name -> the id itself
 //                ("prd-000001" -> "prd-000001.html")
 //   other ids    "_" + base32 of the UTF-8 bytes (RFC 4648 alphabet in lowercase, no padding)
-//                ("Mei Li" -> "_jvswsictnrusj.html"); at most 1 + 205 characters
+//                ("Mei Li" -> "_jvswsicmne.html"); at most 1 + 205 characters
 //   longer ids   (more than 150 bytes: only a damaged record holds one) -> no file name; the
 //                page is skipped and counted
 //
