@@ -123,7 +123,7 @@ public enum ShopPageRenderer {
             let partnerName = partner?.name ?? partnerID.rawValue
             var intent: PurchaseIntent? = nil
             if case .intents(let all) = links { intent = all.first { $0.partner == partnerID } }
-            body += "<section class=\"card\">\n<h2>\(PageFrame.badge(partnerID, partners)) \(HTML.text(partnerName))</h2>\n"
+            body += "<section class=\"card\">\n<h2>Sub-order at \(PageFrame.badge(partnerID, partners))</h2>\n"
             if let payment = intent?.payment {
                 body += "<p class=\"note\">Paid: \(HTML.text(partnerName)) reference <code>\(HTML.text(payment.reference))</code>.</p>\n"
             }
