@@ -19,9 +19,12 @@ public enum LinkCheck: Hashable, Sendable {
     /// The link must be shown as text; `reason` says why.
     case refused(reason: String)
 
-    /// Checks `link` against `partner` (nil when the product's partner is not registered).
-    /// - Parameter attributed: whether `link` carries the purchase flow's attribution
-    ///   parameters, which allow a longer link.
+    /// Checks `link` against `partner`.
+    /// - Parameters:
+    ///   - link: the link as stored (or as the purchase flow attributed it).
+    ///   - partner: the product's partner; nil when it is not registered (always refused).
+    ///   - attributed: whether `link` carries the purchase flow's attribution parameters, which
+    ///     allow a longer link.
     public static func check(_ link: String, partner: Partner?, attributed: Bool = false) -> LinkCheck {
         guard let partner else { return .refused(reason: "the product's partner is not registered") }
         let parsed: PartnerLink

@@ -73,8 +73,11 @@ public struct ShopPages<Backend: OrderedKeyValueStore> {
 
     /// Writes the site into `directory` (created when missing). A directory written before by
     /// this tool has its pages replaced; any other non-empty directory is refused.
-    /// - Parameter progress: called now and then with what is being written and how many pages so far.
-    /// - Throws: ``ShopPagesError``, ``VitrineError`` from the reads; backend errors.
+    /// - Parameters:
+    ///   - directory: where the site goes (index.html at its top).
+    ///   - progress: called now and then with what is being written and how many pages so far.
+    /// - Returns: how many pages of each kind were written, and the limits reached.
+    /// - Throws: ``ShopPagesError``, `VitrineError` from the reads; backend errors.
     public func write(to directory: URL, progress: (String, Int) -> Void = { _, _ in }) throws -> ShopPagesSummary {
         let out = try SiteDirectory(directory)
         var summary = ShopPagesSummary()
