@@ -103,7 +103,9 @@ public enum ShopPageRenderer {
     /// The payment links of an intermediate page: the purchase intents, or why the store would
     /// not make them (a stored link that no longer passes the link policy) with the stored links.
     public enum PaymentLinks: Sendable {
+        /// The purchase intents the store made.
         case intents([PurchaseIntent])
+        /// The store refused the intents (`reason`); `storedLinks` are the products' links, shown as text.
         case refused(reason: String, storedLinks: [ProductID: String])
     }
 

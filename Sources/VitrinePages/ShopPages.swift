@@ -31,9 +31,13 @@ public struct ShopPagesOptions: Sendable {
 
 /// What ``ShopPages/write(to:progress:)`` wrote.
 public struct ShopPagesSummary: Sendable, Codable {
+    /// Showcase pages written.
     public var showcases = 0
+    /// Product pages written.
     public var products = 0
+    /// Cart pages written.
     public var carts = 0
+    /// Intermediate pages written.
     public var orders = 0
     /// Pages not written: an id with no safe file name (a damaged record), an order whose
     /// payment time passed (no sweep has expired it yet).
@@ -62,7 +66,9 @@ public enum ShopPagesError: Error, CustomStringConvertible {
 
 /// The shop as static web pages: showcases, products, carts and intermediate pages, and an index.
 public struct ShopPages<Backend: OrderedKeyValueStore> {
+    /// The store the pages are read from.
     public let store: Store<Backend>
+    /// What to write, and how much.
     public var options: ShopPagesOptions
 
     /// Pages of `store`, within `options`.

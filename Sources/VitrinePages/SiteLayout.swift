@@ -12,7 +12,14 @@
 
 /// The kinds of page, each in its own directory.
 public enum PageKind: String, CaseIterable, Sendable {
-    case showcase, product, cart, order
+    /// An expert's showcase.
+    case showcase
+    /// A product.
+    case product
+    /// A user's cart.
+    case cart
+    /// An order's intermediate page.
+    case order
 }
 
 enum SiteLayout {
