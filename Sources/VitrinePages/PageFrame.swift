@@ -13,6 +13,11 @@ enum PageFrame {
     /// A whole document. `title` is plain text (escaped here); `body` is markup built by the
     /// page renderers from escaped parts. `root` is the relative path to the site root ("" or "../").
     static func document(title: String, root: String, body: String) -> String {
+        head(title: title, root: root) + body + "\n" + tail
+    }
+
+    /// A document up to the start of its body's content (the index is streamed between the two).
+    static func head(title: String, root: String) -> String {
         """
         <!doctype html>
         <html lang="zh-Hans">
@@ -28,14 +33,18 @@ enum PageFrame {
         <body>
         <header class="bar"><a class="home" href="\(root)index.html">Vitrine 微橱窗</a></header>
         <main>
-        \(body)
+
+        """
+    }
+
+    /// The end of a document, after its body's content.
+    static let tail = """
         </main>
         <footer>Static pages written by <code>vitrine pages</code> from the database.</footer>
         </body>
         </html>
 
         """
-    }
 
     static let style = """
         *{box-sizing:border-box}

@@ -1,7 +1,8 @@
 // Writing the whole site from a store: each page is rendered, written and dropped before the
-// next is read, so memory holds one page plus the index's entries (bounded by the limits), never
-// the catalogue. The limits bound the work on a large store (a generated 1,000,000-product file
-// has 100,000 experts); the summary says when one was reached.
+// next is read, and the index's entries go to files as they come (IndexPage), so memory holds one
+// page and the ids of the products still to write (at most the limits times the showcase size),
+// never the catalogue. The limits bound the work on a large store (a generated 1,000,000-product
+// file has 100,000 experts); the summary says when one was reached.
 //
 // Order of work: showcases (expert directory order), carts (user id order, or the users asked
 // for), intermediate pages (orders awaiting payment, soonest deadline first), then the pages of
@@ -87,7 +88,7 @@ public struct ShopPages<Backend: OrderedKeyValueStore> {
     public func write(to directory: URL, progress: (String, Int) -> Void = { _, _ in }) throws -> ShopPagesSummary {
         let out = try SiteDirectory(directory)
         var summary = ShopPagesSummary()
-        var index = IndexPage()
+        let index = try IndexPage(parts: directory.appendingPathComponent(".index-parts"))
         var products = ProductSet()
         let partners = Dictionary(try store.partners().map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         func tick(_ what: String) {
@@ -109,7 +110,7 @@ public struct ShopPages<Backend: OrderedKeyValueStore> {
                 for e in entries.items { products.insert(e.product.id) }
                 try out.write(.showcase, name, ShopPageRenderer.showcase(
                     expert: expert, entries: entries.items, more: entries.next != nil, partners: partners))
-                index.add(.showcase, expert.id.rawValue, label: expert.displayName, detail: "\(entries.items.count)\(entries.next != nil ? "+" : "") recommendations")
+                try index.add(.showcase, expert.id.rawValue, label: expert.displayName, detail: "\(entries.items.count)\(entries.next != nil ? "+" : "") recommendations")
                 summary.showcases += 1
                 tick("showcases")
             }
@@ -140,7 +141,7 @@ public struct ShopPages<Backend: OrderedKeyValueStore> {
             do { displayName = try store.user(user).displayName } catch VitrineError.unknownUser { displayName = nil }
             for item in cart.items { products.insert(item.line.product) }
             try out.write(.cart, name, ShopPageRenderer.cart(user: user, displayName: displayName, cart: cart, partners: partners))
-            index.add(.cart, user.rawValue, label: displayName ?? user.rawValue, detail: "\(cart.items.count) line(s)")
+            try index.add(.cart, user.rawValue, label: displayName ?? user.rawValue, detail: "\(cart.items.count) line(s)")
             summary.carts += 1
             tick("carts")
         }
@@ -168,7 +169,7 @@ public struct ShopPages<Backend: OrderedKeyValueStore> {
                 }
                 for line in order.lines { products.insert(line.product) }
                 try out.write(.order, name, ShopPageRenderer.intermediate(order: order, links: links, partners: partners))
-                index.add(.order, order.id.rawValue, label: order.id.rawValue, detail: PageFrame.money(order.totalFen))
+                try index.add(.order, order.id.rawValue, label: order.id.rawValue, detail: PageFrame.money(order.totalFen))
                 summary.orders += 1
                 tick("intermediate pages")
             }
@@ -181,11 +182,11 @@ public struct ShopPages<Backend: OrderedKeyValueStore> {
             let product: Product
             do { product = try store.product(id) } catch VitrineError.unknownProduct { continue }
             try out.write(.product, name, ShopPageRenderer.product(product, partners: partners))
-            index.add(.product, id.rawValue, label: product.title, detail: PageFrame.money(product.priceFen))
+            try index.add(.product, id.rawValue, label: product.title, detail: PageFrame.money(product.priceFen))
             summary.products += 1
             tick("products")
         }
-        try out.writeIndex(index.render(limits: summary.limitsReached))
+        try index.write(to: directory.appendingPathComponent(SiteLayout.index), limits: summary.limitsReached)
         return summary
     }
 
@@ -251,10 +252,6 @@ struct SiteDirectory {
         try write(root.appendingPathComponent(kind.rawValue).appendingPathComponent(name), html)
     }
 
-    func writeIndex(_ html: String) throws {
-        try write(root.appendingPathComponent(SiteLayout.index), html)
-    }
-
     private func write(_ url: URL, _ html: String) throws {
         do { try Data(html.utf8).write(to: url) } catch { throw ShopPagesError.cannotWrite(path: url.path, reason: Self.reason(error)) }
     }
@@ -264,26 +261,81 @@ struct SiteDirectory {
     }
 }
 
-/// The index: links to every page written, by kind.
-struct IndexPage {
-    private var sections: [PageKind: [String]] = [:]
+/// The index: links to every page written, by kind. Entries are appended to one file per kind
+/// as pages are written (so memory does not grow with the site), then joined into index.html.
+final class IndexPage {
+    private static let order: [(PageKind, String)] = [
+        (.showcase, "Showcases"), (.order, "Intermediate pages (orders awaiting payment)"), (.cart, "Carts"), (.product, "Products"),
+    ]
+    private let parts: URL
+    private var buffers: [PageKind: String] = [:]
+    private var counts: [PageKind: Int] = [:]
 
-    mutating func add(_ kind: PageKind, _ id: String, label: String, detail: String) {
-        sections[kind, default: []].append("<li>\(SiteLayout.link(kind, id, label: label, root: "")) <span class=\"note\">\(HTML.text(detail))</span></li>")
+    init(parts: URL) throws {
+        self.parts = parts
+        do {
+            try? FileManager.default.removeItem(at: parts)
+            try FileManager.default.createDirectory(at: parts, withIntermediateDirectories: true)
+            for kind in PageKind.allCases { try Data().write(to: file(kind)) }
+        } catch {
+            throw ShopPagesError.cannotWrite(path: parts.path, reason: SiteDirectory.reason(error))
+        }
     }
 
-    func render(limits: [String]) -> String {
-        var body = "<h1>Vitrine 微橱窗</h1>\n<p class=\"meta\">Experts' showcases, products, carts and the pages that hand a purchase to the partner.</p>\n"
-        let titles: [(PageKind, String)] = [(.showcase, "Showcases"), (.order, "Intermediate pages (orders awaiting payment)"),
-                                            (.cart, "Carts"), (.product, "Products")]
-        for (kind, title) in titles {
-            let items = sections[kind] ?? []
-            body += "<h2>\(title) (\(items.count))</h2>\n"
-            body += items.isEmpty ? "<p class=\"note\">None.</p>\n" : "<ul class=\"links\">\n" + items.joined(separator: "\n") + "\n</ul>\n"
+    private func file(_ kind: PageKind) -> URL { parts.appendingPathComponent(kind.rawValue) }
+
+    func add(_ kind: PageKind, _ id: String, label: String, detail: String) throws {
+        buffers[kind, default: ""] += "<li>\(SiteLayout.link(kind, id, label: label, root: "")) <span class=\"note\">\(HTML.text(detail))</span></li>\n"
+        counts[kind, default: 0] += 1
+        if buffers[kind, default: ""].utf8.count >= 1 << 16 { try flush(kind) }
+    }
+
+    private func flush(_ kind: PageKind) throws {
+        guard let text = buffers[kind], !text.isEmpty else { return }
+        do {
+            let handle = try FileHandle(forWritingTo: file(kind))
+            defer { try? handle.close() }
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data(text.utf8))
+        } catch {
+            throw ShopPagesError.cannotWrite(path: file(kind).path, reason: SiteDirectory.reason(error))
         }
-        if !limits.isEmpty {
-            body += "<h2>Limits reached</h2>\n<ul class=\"links note\">\n" + limits.map { "<li>\(HTML.text($0))</li>" }.joined(separator: "\n") + "\n</ul>\n"
+        buffers[kind] = ""
+    }
+
+    /// Writes index.html to `url` from the parts, then removes them.
+    func write(to url: URL, limits: [String]) throws {
+        do {
+            for kind in PageKind.allCases { try flush(kind) }
+            _ = FileManager.default.createFile(atPath: url.path, contents: nil)
+            let out = try FileHandle(forWritingTo: url)
+            defer { try? out.close() }
+            try out.truncate(atOffset: 0)
+            var text = PageFrame.head(title: "Index", root: "")
+            text += "<h1>Vitrine 微橱窗</h1>\n<p class=\"meta\">Experts' showcases, products, carts and the pages that hand a purchase to the partner.</p>\n"
+            for (kind, title) in Self.order {
+                let count = counts[kind] ?? 0
+                text += "<h2>\(title) (\(count))</h2>\n" + (count == 0 ? "<p class=\"note\">None.</p>\n" : "<ul class=\"links\">\n")
+                try out.write(contentsOf: Data(text.utf8))
+                text = ""
+                if count > 0 {
+                    // Copied in chunks: the part may be larger than memory should hold at once.
+                    let part = try FileHandle(forReadingFrom: file(kind))
+                    defer { try? part.close() }
+                    while let chunk = try part.read(upToCount: 1 << 20), !chunk.isEmpty { try out.write(contentsOf: chunk) }
+                    text = "</ul>\n"
+                }
+            }
+            if !limits.isEmpty {
+                text += "<h2>Limits reached</h2>\n<ul class=\"links note\">\n" + limits.map { "<li>\(HTML.text($0))</li>" }.joined(separator: "\n") + "\n</ul>\n"
+            }
+            text += PageFrame.tail
+            try out.write(contentsOf: Data(text.utf8))
+            try FileManager.default.removeItem(at: parts)
+        } catch let error as ShopPagesError {
+            throw error
+        } catch {
+            throw ShopPagesError.cannotWrite(path: url.path, reason: SiteDirectory.reason(error))
         }
-        return PageFrame.document(title: "Index", root: "", body: body)
     }
 }

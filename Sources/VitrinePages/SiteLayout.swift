@@ -5,6 +5,7 @@
 //   product/<name>.html        a product                       (of the product id)
 //   cart/<name>.html           a user's cart                   (of the user id)
 //   order/<name>.html          an order's intermediate page    (of the order id)
+//   .index-parts/              the index's entries while the pages are written (removed after)
 //   .vitrine-pages             marker: the directory holds pages this tool wrote, so a later run
 //                              may replace them (it never clears a directory without it)
 //
