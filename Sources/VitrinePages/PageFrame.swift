@@ -62,6 +62,7 @@ enum PageFrame {
         .card{background:#fff;border-radius:12px;padding:.9rem 1rem;box-shadow:0 1px 2px rgba(0,0,0,.08);min-width:0}
         .card h2{margin-top:0}
         .card>:last-child{margin-bottom:0}
+        section.card{margin:.75rem 0}
         .card h3{font-size:1.05rem;margin:0 0 .35rem;line-height:1.3}
         .card h3 a{color:#1f2328;text-decoration:none}
         .reason{margin:.35rem 0;white-space:pre-line}
