@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .library(name: "VitrineStore", targets: ["VitrineStore"]),
         .library(name: "Vitrine", targets: ["Vitrine"]),
+        .library(name: "VitrinePages", targets: ["VitrinePages"]),
         .executable(name: "vitrine", targets: ["vitrine"]),
     ],
     targets: [
@@ -16,11 +17,14 @@ let package = Package(
         .target(name: "CRC32CHardware"),
         .target(name: "VitrineStore", dependencies: ["CRC32CHardware"]),
         .target(name: "Vitrine", dependencies: ["VitrineStore"]),
-        .executableTarget(name: "vitrine", dependencies: ["Vitrine", "VitrineStore"]),
+        // The shop as static web pages (`vitrine pages`), apart so that its escaping is tested directly.
+        .target(name: "VitrinePages", dependencies: ["Vitrine"]),
+        .executableTarget(name: "vitrine", dependencies: ["Vitrine", "VitrineStore", "VitrinePages"]),
         // Test support shared by the test targets (fault injection, disk images); never shipped.
         .target(name: "VitrineTestSupport", dependencies: ["VitrineStore"], path: "Tests/VitrineTestSupport"),
         .testTarget(name: "VitrineStoreTests", dependencies: ["VitrineStore", "CRC32CHardware", "VitrineTestSupport"]),
         .testTarget(name: "VitrineTests", dependencies: ["Vitrine", "VitrineStore", "VitrineTestSupport"]),
+        .testTarget(name: "VitrinePagesTests", dependencies: ["VitrinePages", "Vitrine", "VitrineStore"]),
         .testTarget(name: "vitrineCLITests", dependencies: ["Vitrine", "VitrineStore"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Builds the DocC documentation of VitrineStore and Vitrine with the toolchain's own tools, no
-# package plugin: `swift build`, then each module's symbol graph from the compiled module
+# Builds the DocC documentation of VitrineStore, Vitrine and VitrinePages with the toolchain's own
+# tools, no package plugin: `swift build`, then each module's symbol graph from the compiled module
 # (swift-symbolgraph-extract), then `docc convert` with the module's catalog
 # (Sources/<Module>/<Module>.docc). Fails on any DocC warning (broken ``Symbol`` links,
-# undocumented parameters in a Parameters list, ...).
+# undocumented parameters in a Parameters list, ...) and on any public symbol without a doc
+# comment (scripts/doc_coverage.py).
 #
 #   scripts/docs.sh [OUT]     archives in OUT (default .build/docs): VitrineStore.doccarchive,
-#                             Vitrine.doccarchive
+#                             Vitrine.doccarchive, VitrinePages.doccarchive
 # Look at one with `docc preview Sources/Vitrine/Vitrine.docc --additional-symbol-graph-dir
 # .build/docs/symbol-graphs/Vitrine`, or serve the archive's files (static hosting).
 set -euo pipefail
@@ -15,10 +16,10 @@ export PATH="/opt/swift/usr/bin:$PATH"
 OUT="${1:-.build/docs}"
 TRIPLE="$(swift -print-target-info | sed -n 's/.*"unversionedTriple": "\(.*\)".*/\1/p' | head -1)"
 
-swift build --target Vitrine
+swift build --target VitrinePages
 BIN="$(swift build --show-bin-path)"
 rm -rf "$OUT"
-for MODULE in VitrineStore Vitrine; do
+for MODULE in VitrineStore Vitrine VitrinePages; do
     GRAPHS="$OUT/symbol-graphs/$MODULE"
     mkdir -p "$GRAPHS"
     # The C target's module map, for VitrineStore's import of CRC32CHardware.
@@ -35,4 +36,11 @@ for MODULE in VitrineStore Vitrine; do
         exit 1
     fi
 done
-echo "docs: $OUT/VitrineStore.doccarchive and $OUT/Vitrine.doccarchive, no warnings"
+# Every public symbol is documented: one without a doc comment (scripts/doc_coverage.py, read
+# from the symbol graphs) fails the build, listed.
+if ! python3 scripts/doc_coverage.py "$OUT"/symbol-graphs/*/*.symbols.json > "$OUT/undocumented.txt"; then
+    cat "$OUT/undocumented.txt" >&2
+    echo "docs: public symbols without documentation (listed above; $OUT/undocumented.txt)" >&2
+    exit 1
+fi
+echo "docs: $OUT/{VitrineStore,Vitrine,VitrinePages}.doccarchive, no warnings; $(tail -1 "$OUT/undocumented.txt") (list: $OUT/undocumented.txt)"

@@ -13,3 +13,14 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "swift test"
 swift test "$@"
+
+# The DocC documentation of VitrineStore, Vitrine and VitrinePages: built with the toolchain's
+# own docc, failing on any warning (scripts/docs.sh).
+step "docs"
+scripts/docs.sh
+
+# The shop's static pages in a real browser (installs chromium when missing): no console error,
+# no overflow at phone or desktop width, no injected script or markup, no link off the partner
+# whitelist; screenshots in .build/browser-check/screenshots (scripts/browser-check.sh).
+step "browser check"
+scripts/browser-check.sh

@@ -71,6 +71,7 @@ public struct Configuration: Sendable {
     /// The longest allowed ``settlementWindow``: 366 days.
     public static let maxSettlementWindow: Duration = .seconds(366 * 86_400)
 
+    /// A configuration; each argument defaults to the value of ``Configuration/standard``, and the store checks the ranges when it opens.
     public init(
         partners: [Partner] = Partner.defaults,
         lineQuantity: ClosedRange<Int64> = 1...99,
@@ -130,6 +131,7 @@ public struct Configuration: Sendable {
 public struct Store<Backend: OrderedKeyValueStore>: Sendable {
     /// The backend the store reads and writes.
     public let backend: Backend
+    /// What the store was opened with.
     public let configuration: Configuration
 
     /// Opens a store over `backend`: checks the format marker (writing it on a new store) and

@@ -6,19 +6,28 @@ public struct Shortage: Hashable, Sendable, Codable {
     public enum Reason: String, Hashable, Sendable, Codable {
         /// Not enough units (of the product or of the recommendation's offered quantity).
         case insufficientStock
+        /// The product is off sale.
         case productOffSale
+        /// The product no longer exists.
         case productMissing
+        /// The recommendation was withdrawn.
         case recommendationWithdrawn
+        /// The recommendation no longer exists.
         case recommendationMissing
     }
 
+    /// The product of the line.
     public var product: ProductID
+    /// The recommendation of the line, or nil.
     public var recommendation: RecommendationID?
+    /// Units asked for.
     public var requested: Int64
     /// Units that could be bought through this line right now (0 unless `insufficientStock`).
     public var available: Int64
+    /// Why the line is short.
     public var reason: Reason
 
+    /// A shortage.
     public init(product: ProductID, recommendation: RecommendationID?, requested: Int64, available: Int64, reason: Reason) {
         self.product = product
         self.recommendation = recommendation
@@ -30,13 +39,16 @@ public struct Shortage: Hashable, Sendable, Codable {
 
 /// A cart line whose price changed since it was added.
 public struct PriceChange: Hashable, Sendable, Codable {
+    /// The product whose price changed.
     public var product: ProductID
+    /// The recommendation of the line, or nil.
     public var recommendation: RecommendationID?
     /// The unit price captured when the line was added.
     public var oldUnitPriceFen: Int64
     /// The unit price now.
     public var newUnitPriceFen: Int64
 
+    /// A price change.
     public init(product: ProductID, recommendation: RecommendationID?, oldUnitPriceFen: Int64, newUnitPriceFen: Int64) {
         self.product = product
         self.recommendation = recommendation
@@ -49,11 +61,17 @@ public struct PriceChange: Hashable, Sendable, Codable {
 /// errors of the storage backend itself pass through unchanged.
 public enum VitrineError: Error, Hashable, Sendable {
     // Unknown ids.
+    /// No partner with this id is registered.
     case unknownPartner(PartnerID)
+    /// No product with this id.
     case unknownProduct(ProductID)
+    /// No expert with this id.
     case unknownExpert(ExpertID)
+    /// No user with this id.
     case unknownUser(UserID)
+    /// No recommendation with this id.
     case unknownRecommendation(RecommendationID)
+    /// No order with this id.
     case unknownOrder(OrderID)
 
     // Links.

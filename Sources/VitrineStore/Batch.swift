@@ -49,6 +49,7 @@ public struct BatchLimits: Sendable {
     /// How long the batch thread waits for more callers when fewer than `maxCount` are queued.
     public var maxDelayMicroseconds: Int
 
+    /// Limits; the defaults are 256 closures, 1 MiB of log and no wait.
     public init(maxCount: Int = 256, maxLogBytes: Int = 1 << 20, maxDelayMicroseconds: Int = 0) {
         self.maxCount = maxCount
         self.maxLogBytes = maxLogBytes
@@ -66,6 +67,7 @@ public struct BatchStatistics: Sendable, Hashable {
     public var largest: Int
     /// Closures per batch: mean and the 99th percentile.
     public var meanSize: Double
+    /// The 99th percentile of closures per batch.
     public var p99Size: Int
 }
 

@@ -21,6 +21,7 @@ public final class Cursor {
     /// In a write transaction, a copy of the current key, to find the position again after the
     /// transaction changes the table (the node under the cursor may have shifted).
     @exclusivity(unchecked) private var savedKey: [UInt8] = []
+    /// Whether the cursor is at an entry (false before positioning and after running off an end).
     public private(set) var isValid = false
     /// Pages entered since the cursor was last positioned or changed direction. Moving one
     /// way through a sound tree enters each page at most once; more pages than the snapshot

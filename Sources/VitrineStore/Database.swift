@@ -44,6 +44,7 @@ public enum Durability: String, Sendable, CaseIterable {
 
 /// How to open a database.
 public struct DatabaseOptions: Sendable {
+    /// How commits reach the disk (see ``Durability``).
     public var durability: Durability
     /// Checkpoint automatically once the log holds this many bytes. It bounds recovery, which
     /// re-executes the log: 8 MiB replays in ~80 ms (a 1,000,000-product database, 100 products
@@ -75,6 +76,7 @@ public struct DatabaseOptions: Sendable {
     /// Recovery: dirty pages after which a batch of replayed records commits (tests lower it).
     var replayBatchPages: Int = 4096
 
+    /// Options; the defaults: full durability, a checkpoint at 8 MiB of log or 16,384 dirty pages.
     public init(durability: Durability = .full, checkpointLogBytes: Int = 8 << 20, checkpointPages: Int = 16_384,
                 largeTransactionBytes: Int = 16 << 20, relaxedSyncIntervalMilliseconds: Int = 100) {
         self.durability = durability
@@ -87,7 +89,9 @@ public struct DatabaseOptions: Sendable {
 
 /// An open Vitrine database. Share one instance between threads.
 public final class Database: @unchecked Sendable {
+    /// The data file's path (the log is beside it, with "-wal" added).
     public let path: String
+    /// The options it was opened with.
     public let options: DatabaseOptions
     let dataFile: StorageFile
     let log: WriteAheadLog

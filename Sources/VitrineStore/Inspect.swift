@@ -4,6 +4,7 @@
 
 /// One page as the inspector decodes it.
 public struct PageInspection: Sendable {
+    /// The page number.
     public var number: UInt64
     /// "meta", "branch", "leaf", "overflow", "free-list", "unused" or "unknown (k)".
     public var kind: String
@@ -13,6 +14,7 @@ public struct PageInspection: Sendable {
     public var cells: [String]
     /// Why the page fails its checks, or nil.
     public var problem: String?
+    /// The page's bytes as read from the file.
     public var bytes: [UInt8]
 }
 

@@ -23,12 +23,19 @@
 public struct PageMap: Sendable {
     /// What a page holds.
     public enum Kind: String, Sendable, CaseIterable {
+        /// One of the two meta pages.
         case meta
+        /// A page of the catalog tree (the tables' roots and counts).
         case catalog
+        /// A B+tree branch page.
         case branch
+        /// A B+tree leaf page.
         case leaf
+        /// A page of a large value's overflow chain.
         case overflow
+        /// A page of the free list written at the last checkpoint.
         case freeList = "free-list"
+        /// A free page, reusable now.
         case free
         /// Free but still part of the last durable checkpoint: not reusable until the next one.
         case frozen
@@ -38,6 +45,7 @@ public struct PageMap: Sendable {
 
     /// One page.
     public struct Page: Sendable, Equatable {
+        /// What the page holds.
         public var kind: Kind
         /// The index in ``PageMap/tables`` of the label of a branch, leaf or overflow page; nil
         /// for every other kind.
@@ -46,6 +54,7 @@ public struct PageMap: Sendable {
         /// bytes of an overflow page, entries of a free-list page; 0 for free pages.
         public var fill: Double
 
+        /// A page of `kind`, of table `table`, `fill` full.
         public init(kind: Kind, table: Int?, fill: Double) {
             self.kind = kind
             self.table = table

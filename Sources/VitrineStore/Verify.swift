@@ -10,11 +10,13 @@
 
 /// What `Database.verify()` found.
 public struct VerificationReport: Sendable, CustomStringConvertible {
+    /// One broken invariant.
     public struct Problem: Sendable, CustomStringConvertible, Equatable {
         /// The page concerned, when there is one.
         public var page: UInt64?
         /// The table concerned, when there is one.
         public var table: String?
+        /// What is wrong.
         public var message: String
 
         public var description: String {
@@ -25,9 +27,13 @@ public struct VerificationReport: Sendable, CustomStringConvertible {
         }
     }
 
+    /// Every problem found; empty when the file is sound.
     public internal(set) var problems: [Problem] = []
+    /// Pages read and checked.
     public internal(set) var pagesChecked = 0
+    /// Tables walked.
     public internal(set) var tablesChecked = 0
+    /// Whether no problem was found.
     public var isClean: Bool { problems.isEmpty }
 
     public var description: String {
@@ -38,11 +44,17 @@ public struct VerificationReport: Sendable, CustomStringConvertible {
 
 /// Shape and size of one table (for `inspect`).
 public struct TableStatistics: Sendable {
+    /// The table's name.
     public var name: String
+    /// Key-value pairs in it.
     public var entries: Int
+    /// Levels of its tree (1: the root is a leaf).
     public var depth: Int
+    /// Branch pages.
     public var branchPages: Int
+    /// Leaf pages.
     public var leafPages: Int
+    /// Overflow pages of its large values.
     public var overflowPages: Int
     /// Used bytes of branch and leaf pages over their capacity.
     public var fillFactor: Double
@@ -50,14 +62,23 @@ public struct TableStatistics: Sendable {
 
 /// Sizes and counts for the whole database (for `inspect`).
 public struct DatabaseStatistics: Sendable {
+    /// Bytes per page.
     public var pageSize: Int
+    /// Pages in the data file.
     public var pageCount: UInt64
+    /// The data file's size in bytes.
     public var fileBytes: Int64
+    /// The write-ahead log's size in bytes.
     public var logBytes: Int64
+    /// Pages free for reuse.
     public var freePages: Int
+    /// The id of the last committed transaction.
     public var lastTransactionId: UInt64
+    /// How many checkpoints the file has had.
     public var checkpointSequence: UInt64
+    /// Pages of the catalog tree.
     public var catalogPages: Int
+    /// Each table's shape.
     public var tables: [TableStatistics]
     /// How log records reach the disk.
     public var logWrites: LogWriteMode = .buffered

@@ -8,6 +8,7 @@ let commands: [any Command.Type] = [
     Workload.self, GuestCommand.self,
     Intent.self, Confirm.self, Expire.self, CancelCommand.self, Settle.self, CancelLines.self, ReturnCommand.self, Conversion.self, Sweep.self,
     Products.self, Experts.self, FavouritesCommand.self, Feed.self, Merge.self, OrdersCommand.self,
+    Pages.self,
 ]
 
 exit(Dispatcher(commands: commands).run(Array(CommandLine.arguments.dropFirst())))

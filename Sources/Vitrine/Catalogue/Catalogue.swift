@@ -12,22 +12,35 @@ import Foundation
 
 /// A catalogue to import: partners, experts, products, recommendations, users and favourites.
 public struct Catalogue: Hashable, Sendable, Codable {
+    /// The `format` every catalogue file carries: "vitrine-catalogue".
     public static let formatName = "vitrine-catalogue"
+    /// The catalogue format version this library reads and writes.
     public static let currentVersion = 1
 
     /// A product as listed in a catalogue: its stock ledger starts at `initialStock`.
     public struct ProductEntry: Hashable, Sendable, Codable {
+        /// The product's id.
         public var id: ProductID
+        /// The partner platform that sells it (a registered partner).
         public var partner: PartnerID
+        /// The `https` link on the partner platform; it must pass the partner link policy.
         public var link: String
+        /// The product's title.
         public var title: String
+        /// Unit price in fen (1 yuan = 100 fen).
         public var priceFen: Int64
+        /// The merchant (shop) on the partner platform.
         public var merchant: String
+        /// The product's category.
         public var category: String
+        /// Whether the product is on sale; absent means on sale.
         public var onSale: Bool?
+        /// The units the product starts with (its stock ledger's `initialStock`).
         public var initialStock: Int64
+        /// How long add-to-cart holds units of this product, in seconds; absent uses the store's configuration.
         public var reservationHoldSeconds: Int64?
 
+        /// A product entry; `onSale` nil means on sale, `reservationHoldSeconds` nil the store's default.
         public init(
             id: ProductID, partner: PartnerID, link: String, title: String, priceFen: Int64, merchant: String,
             category: String, onSale: Bool? = nil, initialStock: Int64, reservationHoldSeconds: Int64? = nil
@@ -55,13 +68,20 @@ public struct Catalogue: Hashable, Sendable, Codable {
 
     /// A recommendation as listed in a catalogue.
     public struct RecommendationEntry: Hashable, Sendable, Codable {
+        /// The recommendation's id.
         public var id: RecommendationID
+        /// The recommending expert.
         public var expert: ExpertID
+        /// The recommended product.
         public var product: ProductID
+        /// Why the expert recommends it (at most the configured reason length).
         public var reason: String
+        /// Units offered through the recommendation (at least 1).
         public var quantity: Int64
+        /// When it was posted (it orders showcases and feeds, newest first).
         public var createdAt: Timestamp
 
+        /// A recommendation entry.
         public init(id: RecommendationID, expert: ExpertID, product: ProductID, reason: String, quantity: Int64, createdAt: Timestamp) {
             self.id = id
             self.expert = expert
@@ -72,15 +92,24 @@ public struct Catalogue: Hashable, Sendable, Codable {
         }
     }
 
+    /// Always ``Catalogue/formatName``; a file with another value is refused.
     public var format: String
+    /// The format version, ``Catalogue/currentVersion``.
     public var version: Int
+    /// Partner platforms whose links the catalogue uses.
     public var partners: [Partner]
+    /// The experts (达人).
     public var experts: [Expert]
+    /// The products, with their starting stock.
     public var products: [ProductEntry]
+    /// The experts' recommendations.
     public var recommendations: [RecommendationEntry]
+    /// Signed-in users and their interests.
     public var users: [User]
+    /// Users' favourite products.
     public var favourites: [Favourite]
 
+    /// A catalogue of the current format and version with these lists.
     public init(
         partners: [Partner] = [], experts: [Expert] = [], products: [ProductEntry] = [],
         recommendations: [RecommendationEntry] = [], users: [User] = [], favourites: [Favourite] = []
@@ -178,11 +207,17 @@ public struct Catalogue: Hashable, Sendable, Codable {
 
 /// What an import wrote.
 public struct ImportSummary: Hashable, Sendable {
+    /// Partners written.
     public var partners = 0
+    /// Experts written.
     public var experts = 0
+    /// Products written.
     public var products = 0
+    /// Recommendations written.
     public var recommendations = 0
+    /// Users written.
     public var users = 0
+    /// Favourites written.
     public var favourites = 0
 }
 

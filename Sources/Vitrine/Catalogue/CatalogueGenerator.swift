@@ -16,12 +16,18 @@
 
 /// How big a generated catalogue is.
 public struct CatalogueSize: Hashable, Sendable, Codable {
+    /// Experts (at least 1).
     public var experts: Int
+    /// Products (at least 1).
     public var products: Int
+    /// Recommendations, spread over the experts.
     public var recommendations: Int
+    /// Users.
     public var users: Int
+    /// The most favourites each user has.
     public var favouritesPerUser: Int
 
+    /// A size; counts below their minimum are raised to it (negative counts to 0).
     public init(experts: Int, products: Int, recommendations: Int, users: Int, favouritesPerUser: Int = 5) {
         self.experts = max(1, experts)
         self.products = max(1, products)
@@ -43,8 +49,10 @@ public struct CatalogueSize: Hashable, Sendable, Codable {
 
 /// Makes deterministic demo catalogues of any size from a seed.
 public struct CatalogueGenerator: Sendable {
+    /// The seed every item is derived from: the same seed and size give the same catalogue.
     public let seed: UInt64
 
+    /// A generator for `seed` (the checked-in demo uses 20150601).
     public init(seed: UInt64) { self.seed = seed }
 
     /// 2015-06-01T00:00:00Z.
@@ -69,8 +77,10 @@ public struct CatalogueGenerator: Sendable {
 
     // MARK: Items
 
+    /// The categories generated items belong to.
     public static let categories = ["beauty", "fashion", "food", "home", "digital", "baby", "outdoor", "books"]
 
+    /// The `i`th expert (the same for the same seed, whatever the size).
     public func expert(at i: Int) -> Expert {
         var rng = random(.expert, i)
         let primary = Self.slot(i)
@@ -85,6 +95,7 @@ public struct CatalogueGenerator: Sendable {
             commissionBasisPoints: Int64(300 + 50 * rng.below(35)))
     }
 
+    /// The `i`th product (the same for the same seed, whatever the size).
     public func product(at i: Int) -> Catalogue.ProductEntry {
         var rng = random(.product, i)
         let c = Self.slot(i)
@@ -107,6 +118,7 @@ public struct CatalogueGenerator: Sendable {
             merchant: merchant, category: Self.categories[c], initialStock: Int64(20 + rng.below(481)))
     }
 
+    /// The `i`th recommendation of a catalogue of `size` (its expert and product are chosen within it).
     public func recommendation(at i: Int, _ size: CatalogueSize) -> Catalogue.RecommendationEntry {
         var rng = random(.recommendation, i)
         let e = Int(rng.below(UInt64(size.experts)))
@@ -131,6 +143,7 @@ public struct CatalogueGenerator: Sendable {
             createdAt: Self.epoch.adding(milliseconds: Int64(truncatingIfNeeded: i) &* 1_800_000 &+ Int64(rng.below(1_800_000))))
     }
 
+    /// The `i`th user.
     public func user(at i: Int) -> User {
         var rng = random(.user, i)
         let first = Self.categories[Int(rng.below(UInt64(Self.categories.count)))]
@@ -142,6 +155,7 @@ public struct CatalogueGenerator: Sendable {
             displayName: pick(Flavour.userNames, &rng) + String(i &+ 1), interests: interests)
     }
 
+    /// The favourites of user `u` in a catalogue of `size` (products within it, each at most once).
     public func favourites(ofUser u: Int, _ size: CatalogueSize) -> [Favourite] {
         var rng = random(.favourite, u)
         let user = user(at: u)

@@ -20,9 +20,13 @@
 
 /// One element of a key tuple.
 public enum TupleElement: Hashable, Sendable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral {
+    /// The null element (sorts first).
     case null
+    /// A byte string.
     case bytes([UInt8])
+    /// A text string, encoded as its UTF-8 bytes.
     case string(String)
+    /// A signed 64-bit integer (sorts numerically).
     case int(Int64)
 
     public init(stringLiteral value: String) { self = .string(value) }
@@ -57,8 +61,10 @@ public enum TupleElement: Hashable, Sendable, ExpressibleByStringLiteral, Expres
 
 /// A key as a tuple of elements, and its order-preserving byte encoding.
 public struct Tuple: Hashable, Sendable, ExpressibleByArrayLiteral {
+    /// The elements, in order.
     public var elements: [TupleElement]
 
+    /// A tuple of `elements`.
     public init(_ elements: [TupleElement]) { self.elements = elements }
     public init(arrayLiteral elements: TupleElement...) { self.elements = elements }
 

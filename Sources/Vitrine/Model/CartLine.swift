@@ -12,6 +12,7 @@
 
 /// Whose cart: a signed-in user's, or a guest session's (merged on sign-in).
 public enum CartOwner: Hashable, Sendable, Codable, CustomStringConvertible {
+    /// A signed-in user's cart.
     case user(UserID)
     /// A guest cart, identified by a guest id the store issued (``Store/issueGuestID()``); cart
     /// operations refuse other ids with ``VitrineError/unknownGuest(_:)``.
@@ -61,11 +62,15 @@ public enum CartOwner: Hashable, Sendable, Codable, CustomStringConvertible {
 /// One line of a cart: a product (and the recommendation it came from), a quantity, and the unit
 /// price captured when it was added.
 public struct CartLine: Hashable, Sendable, Codable {
+    /// The product in the cart.
     public var product: ProductID
+    /// The recommendation it was added through (commission goes to its expert), or nil.
     public var recommendation: RecommendationID?
+    /// Units, within ``Configuration/lineQuantity``.
     public var quantity: Int64
     /// The unit price in fen when the line was added; checkout reports a change from it.
     public var unitPriceFen: Int64
+    /// When the line was first added.
     public var addedAt: Timestamp
     /// The request id of the last add to this line, if the caller gave one.
     public var lastRequestID: String?
@@ -73,6 +78,7 @@ public struct CartLine: Hashable, Sendable, Codable {
     /// renewals); past `1 + Configuration.maxHoldRenewals` it gets no more.
     public var holdsGranted: UInt64
 
+    /// A cart line; `holdsGranted` counts the holds it was granted (0 for a new line).
     public init(
         product: ProductID, recommendation: RecommendationID?, quantity: Int64, unitPriceFen: Int64,
         addedAt: Timestamp, lastRequestID: String? = nil, holdsGranted: UInt64 = 0
@@ -145,12 +151,18 @@ extension CartLine: BinaryRecord {
 
 /// Units held for one cart line until `expiresAt` (reservations, for flash sales).
 public struct Hold: Hashable, Sendable, Codable {
+    /// Whose cart the held units are in.
     public var owner: CartOwner
+    /// The held product.
     public var product: ProductID
+    /// The recommendation of the cart line, or nil.
     public var recommendation: RecommendationID?
+    /// Units held.
     public var quantity: Int64
+    /// When the hold stops counting (see ``isLive(at:)``).
     public var expiresAt: Timestamp
 
+    /// A hold of `quantity` units for a cart line until `expiresAt`.
     public init(owner: CartOwner, product: ProductID, recommendation: RecommendationID?, quantity: Int64, expiresAt: Timestamp) {
         self.owner = owner
         self.product = product

@@ -23,13 +23,18 @@ public enum EarningReason: UInt8, Hashable, Sendable, Codable {
 
 /// One entry of an expert's earnings ledger.
 public struct EarningEntry: Hashable, Sendable, Codable {
+    /// The expert whose ledger the entry is in.
     public var expert: ExpertID
+    /// The order the commission is on.
     public var order: OrderID
     /// Positive when earned, negative for a clawback.
     public var amountFen: Int64
+    /// When it was written (the day and month it is summed into, in UTC+8).
     public var at: Timestamp
+    /// Why: paid, cancelled or returned.
     public var reason: EarningReason
 
+    /// A ledger entry.
     public init(expert: ExpertID, order: OrderID, amountFen: Int64, at: Timestamp, reason: EarningReason) {
         self.expert = expert
         self.order = order
@@ -62,10 +67,14 @@ extension EarningEntry: BinaryRecord {
 
 /// A day of the earnings calendar, in China Standard Time (UTC+8).
 public struct EarningsDay: Hashable, Sendable, Comparable, Codable {
+    /// The year (e.g. 2015).
     public var year: Int64
+    /// The month, 1...12.
     public var month: Int64
+    /// The day of the month, 1...31.
     public var day: Int64
 
+    /// A calendar day (not checked here; the earnings queries refuse an invalid one).
     public init(year: Int64, month: Int64, day: Int64) {
         self.year = year
         self.month = month

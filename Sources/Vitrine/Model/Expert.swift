@@ -6,7 +6,9 @@
 
 /// An expert (达人): the influencer who recommends products and earns commission on them.
 public struct Expert: Hashable, Sendable, Codable {
+    /// The expert's id.
     public var id: ExpertID
+    /// The name readers see.
     public var displayName: String
     /// Categories of expertise.
     public var categories: [String]
@@ -14,6 +16,7 @@ public struct Expert: Hashable, Sendable, Codable {
     /// (1/100 of a percent: 800 is 8%). 0...10000.
     public var commissionBasisPoints: Int64
 
+    /// An expert.
     public init(id: ExpertID, displayName: String, categories: [String], commissionBasisPoints: Int64) {
         self.id = id
         self.displayName = displayName
@@ -43,11 +46,14 @@ extension Expert: BinaryRecord {
 
 /// A signed-in user: display name and the categories of the interest feed.
 public struct User: Hashable, Sendable, Codable {
+    /// The user's id.
     public var id: UserID
+    /// The name shown for the user.
     public var displayName: String
     /// Categories the user follows (the interest feed's default).
     public var interests: [String]
 
+    /// A user.
     public init(id: UserID, displayName: String, interests: [String]) {
         self.id = id
         self.displayName = displayName

@@ -4,10 +4,14 @@
 
 /// A user's favourite product.
 public struct Favourite: Hashable, Sendable, Codable {
+    /// Whose favourite.
     public var user: UserID
+    /// The favourite product.
     public var product: ProductID
+    /// When it was added (favourites list newest first).
     public var addedAt: Timestamp
 
+    /// A favourite.
     public init(user: UserID, product: ProductID, addedAt: Timestamp) {
         self.user = user
         self.product = product

@@ -4,9 +4,12 @@
 
 /// A guest session issued by ``Store/issueGuestID()``.
 public struct Guest: Hashable, Sendable, Codable {
+    /// The guest id (a lowercase UUID), which ``CartOwner/guest(_:)`` carries.
     public var id: String
+    /// When the store issued it.
     public var createdAt: Timestamp
 
+    /// A guest record.
     public init(id: String, createdAt: Timestamp) {
         self.id = id
         self.createdAt = createdAt

@@ -24,13 +24,16 @@ public let maxIdentifierBytes = 128
 public protocol VitrineIdentifier: RawRepresentable, Hashable, Comparable, Sendable, Codable,
     ExpressibleByStringLiteral, CustomStringConvertible where RawValue == String
 {
+    /// An identifier with `rawValue` as it is (validated by the operations that take it).
     init(rawValue: String)
     /// The field name used in errors ("product", "expert", ...).
     static var label: String { get }
 }
 
 extension VitrineIdentifier {
+    /// An identifier from a string literal.
     public init(stringLiteral value: String) { self.init(rawValue: value) }
+    /// An identifier from a string.
     public init(_ value: String) { self.init(rawValue: value) }
     public var description: String { rawValue }
 

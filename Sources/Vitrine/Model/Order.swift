@@ -35,6 +35,7 @@ public enum OrderStatus: UInt8, Hashable, Sendable, Codable {
     case placed = 1
     /// Commission payable (the settlement window passed); after-sale is by returns only.
     case settled = 2
+    /// Cancelled: stock, recommendation quantity and commission given back.
     case cancelled = 3
     /// Every partner sub-order confirmed paid (commission pending until settled).
     case paid = 4
@@ -52,15 +53,23 @@ public enum OrderStatus: UInt8, Hashable, Sendable, Codable {
 
 /// One bought line: what, how many, at what price, and the expert's commission on it.
 public struct OrderLine: Hashable, Sendable, Codable {
+    /// The product bought.
     public var product: ProductID
+    /// The partner platform that sells it (each partner is paid for its own lines).
     public var partner: PartnerID
+    /// The recommendation it was bought through, or nil.
     public var recommendation: RecommendationID?
+    /// The expert of that recommendation, who earns the commission, or nil.
     public var expert: ExpertID?
+    /// Units bought at checkout.
     public var quantity: Int64
+    /// The unit price in fen at checkout.
     public var unitPriceFen: Int64
+    /// `quantity` × `unitPriceFen`, in fen.
     public var lineTotalFen: Int64
     /// The expert's rate at checkout (0 without a recommendation).
     public var commissionBasisPoints: Int64
+    /// The expert's commission on the line, in fen (rounded down).
     public var commissionFen: Int64
     /// The product title at checkout.
     public var title: String
@@ -76,6 +85,7 @@ public struct OrderLine: Hashable, Sendable, Codable {
     /// Units out of stock because of this line (counted in the product's `sold`).
     public var soldQuantity: Int64 { quantity &- cancelledQuantity &- restockedQuantity }
 
+    /// An order line; the after-sale quantities start at 0.
     public init(
         product: ProductID, partner: PartnerID, recommendation: RecommendationID?, expert: ExpertID?,
         quantity: Int64, unitPriceFen: Int64, lineTotalFen: Int64, commissionBasisPoints: Int64,
@@ -141,14 +151,21 @@ public struct OrderLine: Hashable, Sendable, Codable {
 
 /// A placed order.
 public struct Order: Hashable, Sendable, Codable {
+    /// The order's id.
     public var id: OrderID
+    /// The buyer.
     public var user: UserID
+    /// The lines, one per product and recommendation.
     public var lines: [OrderLine]
+    /// The sum of the lines' totals at checkout, in fen.
     public var totalFen: Int64
     /// Sum of the lines' commissions.
     public var commissionFen: Int64
+    /// The checkout's idempotency key (a retry with it returns this order).
     public var idempotencyKey: String
+    /// When the order was placed.
     public var placedAt: Timestamp
+    /// Where the order is in its life (see ``OrderStatus``).
     public var status: OrderStatus
     /// When the order last changed status.
     public var statusChangedAt: Timestamp?
@@ -158,6 +175,7 @@ public struct Order: Hashable, Sendable, Codable {
     /// When the last partner sub-order was confirmed paid.
     public var paidAt: Timestamp?
 
+    /// An order.
     public init(
         id: OrderID, user: UserID, lines: [OrderLine], totalFen: Int64, commissionFen: Int64,
         idempotencyKey: String, placedAt: Timestamp, status: OrderStatus, statusChangedAt: Timestamp? = nil,
@@ -260,15 +278,20 @@ private func nonZero(_ m: RecordFields, _ field: Int) throws -> Int64 {
 
 /// An expert's commission from one order.
 public struct OrderEarning: Hashable, Sendable, Codable {
+    /// The expert who earns it.
     public var expert: ExpertID
+    /// The order.
     public var order: OrderID
+    /// The expert's commission on the order, in fen.
     public var commissionFen: Int64
     /// Placed or paid: pending; settled: payable; cancelled or expired: reversed (counts nowhere).
     /// `commissionFen` is the commission on the units the buyer keeps (less cancelled and
     /// returned ones) while the order is live.
     public var status: OrderStatus
+    /// When the order was placed.
     public var placedAt: Timestamp
 
+    /// An expert's earning on one order.
     public init(expert: ExpertID, order: OrderID, commissionFen: Int64, status: OrderStatus, placedAt: Timestamp) {
         self.expert = expert
         self.order = order

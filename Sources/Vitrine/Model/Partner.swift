@@ -4,6 +4,7 @@
 
 /// A partner platform whose product links the store accepts (Tmall, Taobao, Weimai, ...).
 public struct Partner: Hashable, Sendable, Codable {
+    /// The partner's id ("tmall", "taobao", "weimai").
     public var id: PartnerID
     /// Display name, e.g. "天猫 Tmall".
     public var name: String
@@ -12,6 +13,7 @@ public struct Partner: Hashable, Sendable, Codable {
     /// host and never a public suffix (``PartnerLink/checkRegisteredDomain(_:)``).
     public var domains: [String]
 
+    /// A partner (its domains are checked when it is registered).
     public init(id: PartnerID, name: String, domains: [String]) {
         self.id = id
         self.name = name

@@ -56,6 +56,15 @@ public struct PartnerLink: Hashable, Sendable {
         try self.init(parsing: link, maxBytes: Limits.linkBytes)
     }
 
+    /// Parses a link with the purchase flow's attribution (``PurchaseIntent/Item/url``: a stored
+    /// link plus the `vt_order`, `vt_expert` and `vt_rec` parameters) by the same rules, allowing
+    /// the greater length such a link may have. For readers that check a link again before they
+    /// show it (the static pages).
+    /// - Throws: what ``init(parsing:)`` throws.
+    public init(parsingAttributed link: String) throws {
+        try self.init(parsing: link, maxBytes: Self.maxAttributedBytes)
+    }
+
     /// The longest link with attribution (Store+Payment.swift): a stored link of at most
     /// `Limits.linkBytes` plus three parameters whose values are ids of at most 128 bytes, each
     /// byte percent-encoded in the worst case.

@@ -7,12 +7,16 @@
 
 /// A partner's confirmation that its sub-order of an order was paid.
 public struct Payment: Hashable, Sendable, Codable {
+    /// The order paid.
     public var order: OrderID
+    /// The partner whose sub-order was paid.
     public var partner: PartnerID
     /// The partner's order reference.
     public var reference: String
+    /// When the store recorded the confirmation.
     public var confirmedAt: Timestamp
 
+    /// A payment confirmation.
     public init(order: OrderID, partner: PartnerID, reference: String, confirmedAt: Timestamp) {
         self.order = order
         self.partner = partner

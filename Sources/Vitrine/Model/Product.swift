@@ -11,14 +11,19 @@
 
 /// A product sold on a partner platform, with its stock ledger. Money is integer fen (CNY / 100).
 public struct Product: Hashable, Sendable, Codable {
+    /// The product's id.
     public var id: ProductID
+    /// The partner platform that sells it.
     public var partner: PartnerID
     /// The `https` link on the partner platform.
     public var link: String
+    /// The product's title.
     public var title: String
     /// Unit price in fen (1 yuan = 100 fen).
     public var priceFen: Int64
+    /// The merchant (shop) on the partner platform.
     public var merchant: String
+    /// The product's category.
     public var category: String
     /// Whether the product can be added to carts and bought.
     public var isOnSale: Bool

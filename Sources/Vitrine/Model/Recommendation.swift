@@ -10,14 +10,19 @@
 
 /// Whether a recommendation is shown.
 public enum RecommendationStatus: UInt8, Hashable, Sendable, Codable {
+    /// Shown in its expert's showcase and the feeds.
     case active = 1
+    /// Taken down by the expert: no longer shown or bought through.
     case withdrawn = 2
 }
 
 /// An expert's recommendation of a product, with the quantity offered through it.
 public struct Recommendation: Hashable, Sendable, Codable {
+    /// The recommendation's id.
     public var id: RecommendationID
+    /// The recommending expert.
     public var expert: ExpertID
+    /// The recommended product.
     public var product: ProductID
     /// The product's category when the recommendation was posted.
     public var category: String
@@ -27,10 +32,14 @@ public struct Recommendation: Hashable, Sendable, Codable {
     public var offeredQuantity: Int64
     /// Units still offered through this recommendation (checkout decrements it; never below 0).
     public var quantity: Int64
+    /// When it was posted (showcases and feeds are newest first).
     public var createdAt: Timestamp
+    /// Active or withdrawn.
     public var status: RecommendationStatus
+    /// When it was withdrawn, or nil.
     public var withdrawnAt: Timestamp?
 
+    /// A recommendation.
     public init(
         id: RecommendationID, expert: ExpertID, product: ProductID, category: String, reason: String,
         offeredQuantity: Int64, quantity: Int64, createdAt: Timestamp,

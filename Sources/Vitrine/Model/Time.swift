@@ -4,8 +4,10 @@ import Foundation
 
 /// A point in time: milliseconds since 1970-01-01T00:00:00Z (UTC).
 public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+    /// Milliseconds since 1970-01-01T00:00:00Z.
     public var millisecondsSinceEpoch: Int64
 
+    /// The time `millisecondsSinceEpoch` ms after the epoch.
     public init(millisecondsSinceEpoch: Int64) { self.millisecondsSinceEpoch = millisecondsSinceEpoch }
 
     /// The timestamp of a `Date`, truncated to the millisecond (clamped to the Int64 range).
@@ -16,6 +18,7 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringCo
         }
     }
 
+    /// The time as a `Date`.
     public var date: Date { Date(timeIntervalSince1970: Double(millisecondsSinceEpoch) / 1000) }
 
     /// This time plus `milliseconds`, saturating at the ends of the Int64 range.
@@ -41,8 +44,10 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringCo
 
 /// Where a store gets the current time. Inject a ``ManualClock`` to control time in tests.
 public struct VitrineClock: Sendable {
+    /// Reads the current time.
     public let now: @Sendable () -> Timestamp
 
+    /// A clock that reads the time with `now`.
     public init(now: @escaping @Sendable () -> Timestamp) { self.now = now }
 
     /// The system clock.
@@ -56,10 +61,12 @@ public struct VitrineClock: Sendable {
 public final class ManualClock: Sendable {
     private let current: Locked<Timestamp>
 
+    /// A clock standing at `start` until it is moved.
     public init(_ start: Timestamp = Timestamp(millisecondsSinceEpoch: 1_700_000_000_000)) {
         current = Locked(start)
     }
 
+    /// The time the clock stands at.
     public var now: Timestamp { current.withLock { $0 } }
 
     /// Moves the clock forward by `milliseconds`.

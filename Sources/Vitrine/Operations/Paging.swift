@@ -54,6 +54,7 @@ public struct PageCursor: Hashable, Sendable, Codable {
 
 /// One page of a newest-first list.
 public struct Page<Item: Sendable>: Sendable {
+    /// The items of this page, in the list's order.
     public var items: [Item]
     /// The cursor for the next page, nil when this is the last page.
     public var next: PageCursor?

@@ -10,6 +10,7 @@
 
 /// What a return did.
 public struct ReturnResult: Hashable, Sendable {
+    /// The order after the return.
     public var order: Order
     /// The amount refunded to the buyer: the unit price of each returned unit.
     public var refundFen: Int64

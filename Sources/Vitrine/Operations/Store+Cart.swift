@@ -10,9 +10,11 @@
 
 /// One cart line as it is now: current price, availability, and what stands in its way.
 public struct CartItem: Hashable, Sendable {
+    /// The cart line as stored.
     public var line: CartLine
     /// The product now (nil if it no longer exists).
     public var product: Product?
+    /// The recommendation as it is now (nil when the line has none, or it is gone).
     public var recommendation: Recommendation?
     /// Units this line could buy right now (its own hold counts as available).
     public var available: Int64
@@ -29,10 +31,14 @@ public struct CartItem: Hashable, Sendable {
 
 /// What to buy in a checkout: one cart line's product, recommendation and quantity.
 public struct CheckoutLine: Hashable, Sendable, Codable {
+    /// The product to buy.
     public var product: ProductID
+    /// The recommendation to buy through, or nil.
     public var recommendation: RecommendationID?
+    /// Units to buy.
     public var quantity: Int64
 
+    /// A line to buy.
     public init(product: ProductID, recommendation: RecommendationID? = nil, quantity: Int64) {
         self.product = product
         self.recommendation = recommendation
@@ -42,7 +48,9 @@ public struct CheckoutLine: Hashable, Sendable, Codable {
 
 /// A cart read in one snapshot.
 public struct Cart: Hashable, Sendable {
+    /// Whose cart.
     public var owner: CartOwner
+    /// The lines, with their products as they are now.
     public var items: [CartItem]
 
     /// The sum of quantity × current unit price, in fen (nil if it would overflow).

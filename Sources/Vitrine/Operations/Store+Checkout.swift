@@ -29,6 +29,7 @@
 
 /// The result of a checkout.
 public struct CheckoutResult: Hashable, Sendable {
+    /// The order placed (or, for a replay, the one placed before).
     public var order: Order
     /// Lines whose price changed since they were added (bought at the new price).
     public var priceChanges: [PriceChange]

@@ -17,9 +17,11 @@
 
 /// Which products ``Store/products(_:after:limit:)`` lists.
 public enum ProductFilter: Hashable, Sendable {
+    /// Products of this category.
     case category(String)
     /// Compared by the merchant name's UTF-8 bytes.
     case merchant(String)
+    /// Products on this partner platform.
     case partner(PartnerID)
 }
 

@@ -10,11 +10,13 @@
 public struct EarningsTotal: Hashable, Sendable, Codable {
     /// yyyymmdd for a day, yyyymm for a month (China Standard Time).
     public var period: Int64
+    /// The sum of the ledger entries in the period, in fen.
     public var amountFen: Int64
 }
 
 /// How a recommendation converts: how many people acted on it, and how many bought.
 public struct RecommendationConversion: Hashable, Sendable, Codable {
+    /// The recommendation.
     public var recommendation: RecommendationID
     /// Favourites of its product (favourites are per product, not per recommendation).
     public var favourites: Int64
@@ -22,6 +24,7 @@ public struct RecommendationConversion: Hashable, Sendable, Codable {
     public var cartLines: Int64
     /// Orders with a line through it, and of those the ones paid or settled.
     public var orders: Int64
+    /// Of those orders, the ones paid or settled.
     public var paidOrders: Int64
     /// Units bought through it and kept (not cancelled or returned), over live orders.
     public var unitsKept: Int64

@@ -2,7 +2,9 @@
 
 /// A favourite with its product as it is now.
 public struct FavouriteEntry: Hashable, Sendable {
+    /// The favourite.
     public var favourite: Favourite
+    /// Its product as it is now.
     public var product: Product
 }
 

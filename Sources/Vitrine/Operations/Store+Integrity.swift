@@ -24,23 +24,55 @@
 
 /// One problem found by ``Store/checkIntegrity()``.
 public struct IntegrityProblem: Hashable, Sendable, CustomStringConvertible {
+    /// What kind of invariant a problem breaks.
     public enum Kind: String, Hashable, Sendable {
-        case invalidPartner, invalidLink, invalidRecord
-        case corruptRecord, ledgerMismatch, negativeQuantity, soldMismatch, recommendationQuantityMismatch
-        case orderLineMissingProduct, orderLineMissingRecommendation, orderArithmetic, earningsMismatch
-        case invalidCartLine, danglingIndexEntry, missingIndexEntry
+        /// A partner record that breaks the partner rules, or is stored under another key.
+        case invalidPartner
+        /// A product link that fails the link policy, is not canonical, or names an unregistered partner.
+        case invalidLink
+        /// A record that decodes but breaks a rule of its kind (or sits under the wrong key).
+        case invalidRecord
+        /// A key that is no known table's, or a value that is not a canonical record.
+        case corruptRecord
+        /// A product whose stock is not initialStock + restocked - sold.
+        case ledgerMismatch
+        /// A negative stock or ledger count, or a line quantity below 1.
+        case negativeQuantity
+        /// A product's sold count that differs from the units of its live order lines.
+        case soldMismatch
+        /// A recommendation's quantity that is not offered less sold through it.
+        case recommendationQuantityMismatch
+        /// An order line whose product does not exist.
+        case orderLineMissingProduct
+        /// An order line whose recommendation does not exist.
+        case orderLineMissingRecommendation
+        /// A line total or commission that is not what its quantity, price and rate give.
+        case orderArithmetic
+        /// An order's earnings records that disagree with its lines or its status.
+        case earningsMismatch
+        /// A cart line with a quantity out of range or a missing product.
+        case invalidCartLine
+        /// An index entry with no record behind it.
+        case danglingIndexEntry
+        /// A record without the index entry it needs.
+        case missingIndexEntry
         /// A string in a key that is not in one byte form (not NFC, or a control or invisible character).
         case invalidIdentifier
-        case holdsExceedStock, invalidHold
+        /// Live holds on a product or recommendation beyond its stock or quantity.
+        case holdsExceedStock
+        /// A live hold without its cart line, or holding more than the line.
+        case invalidHold
         /// An order's payment state, after-sale quantities or their records disagree.
         case invalidOrderState, invalidPayment
         /// An Earning does not match its order's lines, or the earnings ledger its counters.
         case ledgerEntryMismatch
     }
 
+    /// What kind of problem.
     public var kind: Kind
     /// What it is about ("product p1", "order o9", ...).
     public var subject: String
+    /// What is wrong, in words.
     public var detail: String
 
     public var description: String { "\(kind.rawValue): \(subject): \(detail)" }

@@ -13,6 +13,7 @@
 
 /// An expert's commission: totals and per order.
 public struct ExpertEarnings: Hashable, Sendable {
+    /// The expert.
     public var expert: ExpertID
     /// Commission of orders awaiting payment or paid, not yet payable, in fen.
     public var pendingFen: Int64
@@ -24,6 +25,7 @@ public struct ExpertEarnings: Hashable, Sendable {
 
 /// An expert's commission totals and one page of it per order (``Store/earningsPage(of:after:limit:)``).
 public struct ExpertEarningsPage: Hashable, Sendable {
+    /// The expert.
     public var expert: ExpertID
     /// Commission of orders awaiting payment or paid, not yet payable, in fen.
     public var pendingFen: Int64

@@ -33,20 +33,29 @@
 
 /// The hand-off to one partner for its part of an order (the intermediate page's link).
 public struct PurchaseIntent: Hashable, Sendable, Codable {
+    /// One line of a partner's sub-order, with its link.
     public struct Item: Hashable, Sendable, Codable {
+        /// The product.
         public var product: ProductID
+        /// The recommendation it was bought through, or nil.
         public var recommendation: RecommendationID?
+        /// The expert who earns the commission, or nil.
         public var expert: ExpertID?
+        /// Units still bought (not cancelled).
         public var quantity: Int64
+        /// Those units at the checkout price, in fen.
         public var lineTotalFen: Int64
         /// The product's canonical partner link with the attribution parameters.
         public var url: String
     }
 
+    /// The order.
     public var order: OrderID
+    /// The partner paid on its own page for these lines.
     public var partner: PartnerID
     /// The lines of this partner's sub-order that are still bought (not cancelled).
     public var items: [Item]
+    /// The sum of the items' totals, in fen.
     public var totalFen: Int64
     /// The partner's confirmation, once recorded.
     public var payment: Payment?

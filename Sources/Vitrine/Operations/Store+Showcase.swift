@@ -8,7 +8,9 @@
 
 /// A recommendation with its product as it is now (price, stock).
 public struct ShowcaseEntry: Hashable, Sendable {
+    /// The recommendation.
     public var recommendation: Recommendation
+    /// Its product as it is now (price, stock).
     public var product: Product
     /// Units that can be bought through the recommendation now: min(recommendation quantity,
     /// product stock), each less live holds, 0 when off sale (never more than either).

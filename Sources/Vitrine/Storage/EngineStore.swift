@@ -28,6 +28,7 @@ public struct EngineStore: AsyncOrderedKeyValueStore {
         self.batching = batching
     }
 
+    /// A read transaction's view: a snapshot of the engine.
     public struct Reader: OrderedKeyValueReader {
         let table: Table?
 
@@ -42,6 +43,7 @@ public struct EngineStore: AsyncOrderedKeyValueStore {
         }
     }
 
+    /// A write transaction of the engine.
     public struct Writer: OrderedKeyValueWriter {
         let table: MutableTable
 
@@ -80,6 +82,7 @@ public struct EngineStore: AsyncOrderedKeyValueStore {
         }
     }
 
+    /// Runs `body` in a read transaction of the engine (a snapshot; never waits for writers).
     public func read<T>(_ body: (Reader) throws -> T) throws -> T {
         try database.read { tx in try body(Reader(table: try tx.table(Self.tableName))) }
     }

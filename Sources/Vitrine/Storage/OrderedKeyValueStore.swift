@@ -11,8 +11,11 @@
 
 /// One key/value pair returned by a range read.
 public struct KeyValue: Sendable, Hashable {
+    /// The key's bytes.
     public var key: [UInt8]
+    /// The value's bytes.
     public var value: [UInt8]
+    /// A pair.
     public init(key: [UInt8], value: [UInt8]) {
         self.key = key
         self.value = value
@@ -52,9 +55,13 @@ public protocol OrderedKeyValueWriter: OrderedKeyValueReader {
 /// `write` runs one transaction at a time; when `body` throws, nothing it wrote is kept.
 /// When `write` returns, the transaction is durable under the store's durability mode.
 public protocol OrderedKeyValueStore: Sendable {
+    /// What a read transaction's closure gets.
     associatedtype Reader: OrderedKeyValueReader
+    /// What a write transaction's closure gets.
     associatedtype Writer: OrderedKeyValueWriter
+    /// Runs `body` in a read transaction: every read sees one consistent snapshot.
     func read<T>(_ body: (Reader) throws -> T) throws -> T
+    /// Runs `body` in a write transaction, committed when `body` returns and rolled back when it throws.
     func write<T>(_ body: (Writer) throws -> T) throws -> T
 }
 

@@ -30,9 +30,12 @@ public enum RecordTables {
 
 /// One stored key and value, with a JSON form that decodes them (see the top of this file).
 public struct DumpedRecord: Hashable, Sendable {
+    /// The key's bytes.
     public var key: [UInt8]
+    /// The value's bytes.
     public var value: [UInt8]
 
+    /// A record of `key` and `value`.
     public init(key: [UInt8], value: [UInt8]) {
         self.key = key
         self.value = value
