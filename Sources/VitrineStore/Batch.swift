@@ -415,6 +415,7 @@ extension Database {
             failure = error
         }
         committer.handOff(requests[..<ran], waitFor: waitFor, failure: failure)
+        closeIfRequested()
         return requests[ran...]
     }
 }

@@ -117,6 +117,9 @@ public final class Database: @unchecked Sendable {
     let poison = Mutex<String?>(nil)
     /// 0 open; 2 once `close()` is done with the files and they may be released.
     let closeStage = Atomic<Int>(0)
+    /// `close()` was called inside a write transaction's closure: run it when that transaction
+    /// ends (`closeIfRequested`).
+    let closeRequested = Atomic<Bool>(false)
     /// Whether the map and the files have been released.
     let released = Mutex<Bool>(false)
 
@@ -192,9 +195,15 @@ public final class Database: @unchecked Sendable {
     /// waiting for its sync is covered by one last sync here (or gets `.closed`), and nothing
     /// touches the files once they are released.
     ///
-    /// Not from inside a `write` or `batchWrite` closure: the transaction holds the writer lock
-    /// that `close()` needs (and a batch closure would wait for its own batch to end).
+    /// Called from inside a `write` or `batchWrite` closure (whose transaction holds the writer
+    /// lock that `close()` needs), it takes effect when that transaction ends: the transaction
+    /// commits or rolls back as usual, its callers get their outcome, and then the database
+    /// closes.
     public func close() {
+        if writer.isHeldByCurrentThread {
+            closeRequested.store(true, ordering: .sequentiallyConsistent)
+            return
+        }
         // Before the writer lock: a running batch holds it, and must finish and become durable.
         if batch.isBatchThread { batch.requestStop() } else { batch.stop() }
         writer.lock()
@@ -283,6 +292,7 @@ public final class Database: @unchecked Sendable {
     ///   durable (the transaction is then not acknowledged).
     public func write<T>(_ body: (WriteTransaction) throws -> T) throws -> T {
         if writer.isHeldByCurrentThread || batch.isBatchThread { throw StoreError.nestedWriteTransaction }
+        defer { closeIfRequested() }
         writer.lock()
         var waitFor: UInt64? = nil
         let result: T
@@ -309,6 +319,12 @@ public final class Database: @unchecked Sendable {
             try waitUntilDurable(txid)
         }
         return result
+    }
+
+    /// Runs a `close()` that was called inside a write transaction's closure, once that
+    /// transaction has ended and the writer lock is free.
+    func closeIfRequested() {
+        if closeRequested.exchange(false, ordering: .sequentiallyConsistent) { close() }
     }
 
     /// A new write transaction on the latest state (writer lock held): refused once closed or

@@ -188,4 +188,52 @@ import Testing
         #expect(try reopened.read { try $0.table("t")?.get(bytes("k")) } == bytes("v"))
         reopened.close()
     }
+
+    /// close() called inside a write closure (which holds the writer lock close() needs) takes
+    /// effect when the transaction ends: it commits, durably, and then the database is closed.
+    @Test(arguments: [Durability.full, .grouped, .relaxed])
+    func closeInsideAWrite(durability: Durability) throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let db = try Database(path: dir.file(), options: DatabaseOptions(durability: durability))
+        let done = runBounded(seconds: 120) { () -> Bool in
+            do {
+                try db.write { tx in
+                    db.close()
+                    try tx.createTable("t").put(bytes("k"), bytes("v"))
+                }
+                return true
+            } catch {
+                return false
+            }
+        }
+        #expect(try #require(done, "close() inside a write deadlocked"))
+        #expect(throws: StoreError.closed) { try db.read { _ in } }
+        #expect(throws: StoreError.closed) { () throws -> Void in try db.write { _ in } }
+        let reopened = try Database(path: dir.file())
+        #expect(try reopened.read { try $0.table("t")?.get(bytes("k")) } == bytes("v"))
+        reopened.close()
+    }
+
+    /// The same inside a batch closure (run on the batch thread, under the writer lock): the
+    /// batch commits, its caller gets the result, then the database closes.
+    @Test func closeInsideABatchClosure() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let db = try Database(path: dir.file(), options: DatabaseOptions(durability: .grouped))
+        let done = runBounded(seconds: 120) { () -> Bool in
+            do {
+                try db.batchWrite { tx in
+                    db.close()
+                    try tx.createTable("t").put(bytes("k"), bytes("v"))
+                }
+                return true
+            } catch {
+                return false
+            }
+        }
+        #expect(try #require(done, "close() inside a batch closure deadlocked"))
+        #expect(throws: StoreError.closed) { () throws -> Void in try db.batchWrite { _ in } }
+        let reopened = try Database(path: dir.file())
+        #expect(try reopened.read { try $0.table("t")?.get(bytes("k")) } == bytes("v"))
+        reopened.close()
+    }
 }
