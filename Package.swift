@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .library(name: "VitrineStore", targets: ["VitrineStore"]),
         .library(name: "Vitrine", targets: ["Vitrine"]),
+        .library(name: "VitrineEtcd", targets: ["VitrineEtcd"]),
         .executable(name: "vitrine", targets: ["vitrine"]),
     ],
     targets: [
@@ -16,12 +17,16 @@ let package = Package(
         .target(name: "CRC32CHardware"),
         .target(name: "VitrineStore", dependencies: ["CRC32CHardware"]),
         .target(name: "Vitrine", dependencies: ["VitrineStore"]),
-        .executableTarget(name: "vitrine", dependencies: ["Vitrine", "VitrineStore"]),
+        // The domain's keyspace on an etcd cluster, over HTTP with Foundation's URLSession
+        // (issue 13). Nothing else depends on it but the tool and its tests.
+        .target(name: "VitrineEtcd", dependencies: ["Vitrine"]),
+        .executableTarget(name: "vitrine", dependencies: ["Vitrine", "VitrineStore", "VitrineEtcd"]),
         // Test support shared by the test targets (fault injection, disk images); never shipped.
         .target(name: "VitrineTestSupport", dependencies: ["VitrineStore"], path: "Tests/VitrineTestSupport"),
         .testTarget(name: "VitrineStoreTests", dependencies: ["VitrineStore", "CRC32CHardware", "VitrineTestSupport"]),
         .testTarget(name: "VitrineTests", dependencies: ["Vitrine", "VitrineStore", "VitrineTestSupport"]),
         .testTarget(name: "vitrineCLITests", dependencies: ["Vitrine", "VitrineStore"]),
+        .testTarget(name: "VitrineEtcdTests", dependencies: ["Vitrine", "VitrineStore", "VitrineEtcd"]),
     ],
     swiftLanguageModes: [.v6]
 )

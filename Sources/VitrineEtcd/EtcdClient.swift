@@ -1,0 +1,188 @@
+// The HTTP side: one POST of JSON to etcd's v3 gateway (`/v3/kv/range`, `/v3/kv/txn`), with
+// failover between members and a deadline over all of it.
+//
+// Failover rule: requests go to the current member; on a transport error or an error that says
+// the member cannot serve now (no leader, timeout, leader changed), the next member becomes
+// current and the request is tried there, until `operationTimeout` runs out (then
+// `EtcdError.unavailable`). A commit is only ever sent again when it is certain it was not
+// applied: the connection was refused, or the member answered that it has no leader. Any other
+// loss after sending is `EtcdError.commitOutcomeUnknown`.
+//
+// Synchronous on purpose: `OrderedKeyValueStore` is synchronous. The caller's thread waits on a
+// semaphore for URLSession's completion handler (which runs on the session's own queue); async
+// callers come through `EtcdKeyValueStore.perform`, which moves the wait off Swift's
+// cooperative pool.
+
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+final class EtcdClient: @unchecked Sendable {
+    let configuration: EtcdConfiguration
+    private let session: URLSession
+    private let lock = NSLock()
+    private var current = 0  // guarded by lock: the member requests go to first
+
+    /// What a request is: a read may be sent again after any failure; a commit only when it
+    /// certainly was not applied.
+    enum Kind { case read, commit }
+
+    init(_ configuration: EtcdConfiguration) throws {
+        try configuration.validate()
+        self.configuration = configuration
+        let c = URLSessionConfiguration.ephemeral
+        c.timeoutIntervalForRequest = configuration.requestTimeout
+        c.timeoutIntervalForResource = configuration.operationTimeout
+        c.httpMaximumConnectionsPerHost = 32
+        c.requestCachePolicy = .reloadIgnoringLocalCacheData
+        session = URLSession(configuration: c)
+    }
+
+    deinit { session.invalidateAndCancel() }
+
+    var endpointNames: [String] { configuration.endpoints.map(\.absoluteString) }
+
+    /// Sends `body` to `path` (for example "/v3/kv/txn") and returns the answer's JSON object.
+    /// - Throws: `EtcdError` (`unavailable`, `commitOutcomeUnknown`, `snapshotCompacted`,
+    ///   `transactionTooLarge`, `malformedResponse`, `server`).
+    func call(_ path: String, _ body: Data, kind: Kind) throws -> [String: Any] {
+        let deadline = Date().addingTimeInterval(configuration.operationTimeout)
+        var lastError = "no attempt"
+        var tried = 0
+        while true {
+            let index = lock.withLock { current }
+            let endpoint = configuration.endpoints[index % configuration.endpoints.count]
+            let name = endpoint.absoluteString
+            let outcome = send(endpoint.appendingPathComponent(String(path.drop(while: { $0 == "/" }))), body, deadline: deadline)
+            switch outcome {
+            case .answer(let status, let data):
+                let object = try Self.object(data, endpoint: name)
+                if status == 200 { return object }
+                let message = (object["message"] as? String) ?? (object["error"] as? String) ?? "HTTP \(status)"
+                let code = Wire.int(object["code"]) ?? -1
+                switch Self.classify(message) {
+                case .notServing:
+                    lastError = "\(name): \(message)"
+                case .maybeApplied:
+                    if kind == .commit { throw EtcdError.commitOutcomeUnknown(endpoint: name, reason: message) }
+                    lastError = "\(name): \(message)"
+                case .compacted:
+                    throw EtcdError.snapshotCompacted(revision: -1)
+                case .tooManyOps:
+                    throw EtcdError.transactionTooLarge(what: "operations (refused by the cluster)", count: -1, limit: configuration.maxTxnOps)
+                case .tooLarge:
+                    throw EtcdError.transactionTooLarge(what: "bytes (refused by the cluster)", count: body.count, limit: configuration.maxRequestBytes)
+                case .other:
+                    throw EtcdError.server(endpoint: name, code: code, message: message)
+                }
+            case .notSent(let reason):
+                lastError = "\(name): \(reason)"
+            case .lost(let reason):
+                if kind == .commit { throw EtcdError.commitOutcomeUnknown(endpoint: name, reason: reason) }
+                lastError = "\(name): \(reason)"
+            }
+            // This member cannot serve: the next one becomes current (unless another caller moved on already).
+            lock.withLock { if current == index { current = (index + 1) % configuration.endpoints.count } }
+            tried += 1
+            guard Date() < deadline else { throw EtcdError.unavailable(endpoints: endpointNames, lastError: lastError) }
+            // Once every member was tried, wait a little: an election takes about a second.
+            if tried % configuration.endpoints.count == 0 { Thread.sleep(forTimeInterval: 0.1) }
+            guard Date() < deadline else { throw EtcdError.unavailable(endpoints: endpointNames, lastError: lastError) }
+        }
+    }
+
+    private enum Outcome {
+        case answer(status: Int, data: Data)
+        /// Certainly never reached the member.
+        case notSent(String)
+        /// Sent, or maybe sent; no answer.
+        case lost(String)
+    }
+
+    private enum ServerError { case notServing, maybeApplied, compacted, tooManyOps, tooLarge, other }
+
+    /// etcd's error texts (etcdserver/api/v3rpc/rpctypes): which ones prove nothing was applied.
+    private static func classify(_ message: String) -> ServerError {
+        let m = message.lowercased()
+        if m.contains("compacted") { return .compacted }
+        if m.contains("too many operations") { return .tooManyOps }
+        if m.contains("request is too large") { return .tooLarge }
+        // Refused before a proposal was made: safe to send again elsewhere.
+        if m.contains("no leader") || m.contains("not capable") || m.contains("future revision") || m.contains("too many requests")
+            || m.contains("not started") || m.contains("unhealthy cluster")
+        {
+            return .notServing
+        }
+        // A proposal may be in flight: for a commit, the outcome is unknown.
+        if m.contains("timed out") || m.contains("leader changed") || m.contains("stopped") || m.contains("canceled")
+            || m.contains("cancelled") || m.contains("transport") || m.contains("unavailable") || m.contains("deadline")
+            || m.contains("connection") || m.contains("eof")
+        {
+            return .maybeApplied
+        }
+        return .other
+    }
+
+    private static func object(_ data: Data, endpoint: String) throws -> [String: Any] {
+        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw EtcdError.malformedResponse(endpoint: endpoint, reason: "not a JSON object (\(data.count) bytes)")
+        }
+        return object
+    }
+
+    /// One POST, waited for; never longer than the request timeout (plus a margin) or `deadline`.
+    private func send(_ url: URL, _ body: Data, deadline: Date) -> Outcome {
+        var request = URLRequest(url: url)
+        request.httpMethod = "POST"
+        request.httpBody = body
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        let remaining = deadline.timeIntervalSinceNow
+        guard remaining > 0 else { return .notSent("deadline passed") }
+        request.timeoutInterval = min(configuration.requestTimeout, max(0.05, remaining))
+        let box = ResultBox()
+        let task = session.dataTask(with: request) { data, response, error in
+            box.set(data: data, response: response, error: error)
+        }
+        task.resume()
+        // URLSession's own timeout should fire first; this bound guards against one that does not.
+        if box.wait(seconds: request.timeoutInterval + 1) == false {
+            task.cancel()
+            return .lost("no answer within \(request.timeoutInterval) s")
+        }
+        let (data, response, error) = box.get()
+        if let error {
+            let code = (error as? URLError)?.code
+            switch code {
+            case .cannotConnectToHost?, .cannotFindHost?, .dnsLookupFailed?, .badURL?, .unsupportedURL?, .notConnectedToInternet?:
+                return .notSent(error.localizedDescription)
+            default:
+                return .lost((code.map { "URLError \($0.rawValue)" } ?? "") + " " + error.localizedDescription)
+            }
+        }
+        guard let http = response as? HTTPURLResponse else { return .lost("no HTTP response") }
+        return .answer(status: http.statusCode, data: data ?? Data())
+    }
+}
+
+/// The completion handler's result, handed to the waiting thread.
+private final class ResultBox: @unchecked Sendable {
+    private let semaphore = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
+    private var data: Data?
+    private var response: URLResponse?
+    private var error: Error?
+
+    func set(data: Data?, response: URLResponse?, error: Error?) {
+        lock.withLock {
+            self.data = data
+            self.response = response
+            self.error = error
+        }
+        semaphore.signal()
+    }
+
+    func wait(seconds: TimeInterval) -> Bool { semaphore.wait(timeout: .now() + seconds) == .success }
+
+    func get() -> (Data?, URLResponse?, Error?) { lock.withLock { (data, response, error) } }
+}
