@@ -8,21 +8,18 @@
 // applied: the connection was refused, or the member answered that it has no leader. Any other
 // loss after sending is `EtcdError.commitOutcomeUnknown`.
 //
-// Synchronous on purpose: `OrderedKeyValueStore` is synchronous. The caller's thread waits on a
-// semaphore for URLSession's completion handler (which runs on the session's own queue); async
-// callers come through `EtcdKeyValueStore.perform`, which moves the wait off Swift's
+// Synchronous on purpose: `OrderedKeyValueStore` is synchronous. The caller's thread waits for
+// the answer (HTTPPost.swift: POSIX sockets with a deadline; why not URLSession is said there);
+// async callers come through `EtcdKeyValueStore.perform`, which moves the wait off Swift's
 // cooperative pool.
 
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 final class EtcdClient: @unchecked Sendable {
     let configuration: EtcdConfiguration
-    private let session: URLSession
     private let lock = NSLock()
     private var current = 0  // guarded by lock: the member requests go to first
+    private var moves = 0  // guarded by lock: how many times a request moved to another member
 
     /// What a request is: a read may be sent again after any failure; a commit only when it
     /// certainly was not applied.
@@ -31,15 +28,13 @@ final class EtcdClient: @unchecked Sendable {
     init(_ configuration: EtcdConfiguration) throws {
         try configuration.validate()
         self.configuration = configuration
-        let c = URLSessionConfiguration.ephemeral
-        c.timeoutIntervalForRequest = configuration.requestTimeout
-        c.timeoutIntervalForResource = configuration.operationTimeout
-        c.httpMaximumConnectionsPerHost = 32
-        c.requestCachePolicy = .reloadIgnoringLocalCacheData
-        session = URLSession(configuration: c)
+        for url in configuration.endpoints where url.scheme?.lowercased() != "http" || url.host == nil {
+            throw EtcdError.invalidConfiguration("only http:// endpoints are supported: \(url.absoluteString)")
+        }
     }
 
-    deinit { session.invalidateAndCancel() }
+    /// How many times a request moved to another member (failovers), since the client was made.
+    var failovers: Int { lock.withLock { moves } }
 
     var endpointNames: [String] { configuration.endpoints.map(\.absoluteString) }
 
@@ -54,7 +49,7 @@ final class EtcdClient: @unchecked Sendable {
             let index = lock.withLock { current }
             let endpoint = configuration.endpoints[index % configuration.endpoints.count]
             let name = endpoint.absoluteString
-            let outcome = send(endpoint.appendingPathComponent(String(path.drop(while: { $0 == "/" }))), body, deadline: deadline)
+            let outcome = send(endpoint, path: path, body, deadline: deadline)
             switch outcome {
             case .answer(let status, let data):
                 let object = try Self.object(data, endpoint: name)
@@ -83,7 +78,10 @@ final class EtcdClient: @unchecked Sendable {
                 lastError = "\(name): \(reason)"
             }
             // This member cannot serve: the next one becomes current (unless another caller moved on already).
-            lock.withLock { if current == index { current = (index + 1) % configuration.endpoints.count } }
+            lock.withLock {
+                moves += 1
+                if current == index { current = (index + 1) % configuration.endpoints.count }
+            }
             tried += 1
             guard Date() < deadline else { throw EtcdError.unavailable(endpoints: endpointNames, lastError: lastError) }
             // Once every member was tried, wait a little: an election takes about a second.
@@ -131,58 +129,15 @@ final class EtcdClient: @unchecked Sendable {
         return object
     }
 
-    /// One POST, waited for; never longer than the request timeout (plus a margin) or `deadline`.
-    private func send(_ url: URL, _ body: Data, deadline: Date) -> Outcome {
-        var request = URLRequest(url: url)
-        request.httpMethod = "POST"
-        request.httpBody = body
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        let remaining = deadline.timeIntervalSinceNow
-        guard remaining > 0 else { return .notSent("deadline passed") }
-        request.timeoutInterval = min(configuration.requestTimeout, max(0.05, remaining))
-        let box = ResultBox()
-        let task = session.dataTask(with: request) { data, response, error in
-            box.set(data: data, response: response, error: error)
+    /// One POST, waited for; never longer than the request timeout or `deadline`.
+    private func send(_ endpoint: URL, path: String, _ body: Data, deadline: Date) -> Outcome {
+        let requestDeadline = min(deadline, Date().addingTimeInterval(configuration.requestTimeout))
+        guard let host = endpoint.host else { return .notSent("no host in \(endpoint)") }
+        let base = endpoint.path.hasSuffix("/") ? String(endpoint.path.dropLast()) : endpoint.path
+        switch HTTPPost.post(host: host, port: endpoint.port ?? 80, path: base + path, body: body, deadline: requestDeadline) {
+        case .answer(let status, let data): return .answer(status: status, data: data)
+        case .notSent(let reason): return .notSent(reason)
+        case .lost(let reason): return .lost(reason)
         }
-        task.resume()
-        // URLSession's own timeout should fire first; this bound guards against one that does not.
-        if box.wait(seconds: request.timeoutInterval + 1) == false {
-            task.cancel()
-            return .lost("no answer within \(request.timeoutInterval) s")
-        }
-        let (data, response, error) = box.get()
-        if let error {
-            let code = (error as? URLError)?.code
-            switch code {
-            case .cannotConnectToHost?, .cannotFindHost?, .dnsLookupFailed?, .badURL?, .unsupportedURL?, .notConnectedToInternet?:
-                return .notSent(error.localizedDescription)
-            default:
-                return .lost((code.map { "URLError \($0.rawValue)" } ?? "") + " " + error.localizedDescription)
-            }
-        }
-        guard let http = response as? HTTPURLResponse else { return .lost("no HTTP response") }
-        return .answer(status: http.statusCode, data: data ?? Data())
     }
-}
-
-/// The completion handler's result, handed to the waiting thread.
-private final class ResultBox: @unchecked Sendable {
-    private let semaphore = DispatchSemaphore(value: 0)
-    private let lock = NSLock()
-    private var data: Data?
-    private var response: URLResponse?
-    private var error: Error?
-
-    func set(data: Data?, response: URLResponse?, error: Error?) {
-        lock.withLock {
-            self.data = data
-            self.response = response
-            self.error = error
-        }
-        semaphore.signal()
-    }
-
-    func wait(seconds: TimeInterval) -> Bool { semaphore.wait(timeout: .now() + seconds) == .success }
-
-    func get() -> (Data?, URLResponse?, Error?) { lock.withLock { (data, response, error) } }
 }

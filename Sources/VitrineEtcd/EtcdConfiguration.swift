@@ -43,15 +43,16 @@ public struct EtcdConfiguration: Sendable {
         self.maxBackoff = maxBackoff
     }
 
-    /// Parses `URL[,URL...]` (the CLI's `--etcd`): each an `http://` or `https://` URL with a host.
+    /// Parses `URL[,URL...]` (the CLI's `--etcd`): each an `http://` URL with a host (TLS is not
+    /// supported: the cluster is expected on a trusted network, as the script starts it).
     /// - Throws: ``EtcdError/invalidConfiguration(_:)``.
     public static func endpoints(_ list: String) throws -> [URL] {
         let parts = list.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         var urls: [URL] = []
         for part in parts {
-            guard let url = URL(string: part), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            guard let url = URL(string: part), let scheme = url.scheme?.lowercased(), scheme == "http",
                 let host = url.host, !host.isEmpty
-            else { throw EtcdError.invalidConfiguration("not an http(s) URL: '\(part)'") }
+            else { throw EtcdError.invalidConfiguration("not an http:// URL: '\(part)'") }
             urls.append(url)
         }
         guard !urls.isEmpty else { throw EtcdError.invalidConfiguration("no endpoint") }

@@ -1,4 +1,4 @@
-// The domain's ordered keyspace on an etcd cluster (v3 JSON gateway over HTTP, URLSession only).
+// The domain's ordered keyspace on an etcd cluster (v3 JSON gateway over plain HTTP, no package dependency).
 //
 // Keyspace: each domain key K is stored as the etcd key `keyPrefix + K` (the prefix is
 // "vitrine/" by default), value as is; order is kept because the prefix is the same for all.
@@ -107,8 +107,12 @@ public final class EtcdKeyValueStore: AsyncOrderedKeyValueStore, Sendable {
         }
     }
 
-    /// Commits made and bodies run again (conflicts and compacted snapshots) since the store was made.
-    public var statistics: (commits: Int, retries: Int) { counters.get() }
+    /// What the store did since it was made: commits, bodies run again (conflicts and compacted
+    /// snapshots), requests moved to another member.
+    public var statistics: (commits: Int, retries: Int, failovers: Int) {
+        let (commits, retries) = counters.get()
+        return (commits, retries, client.failovers)
+    }
 }
 
 private final class Counters: @unchecked Sendable {

@@ -63,7 +63,7 @@ extension EtcdKeyValueStore {
             guard !end.isEmpty, begin.lexicographicallyPrecedes(end) else { return [] }
             let inRange = overlay.filter { !$0.key.lexicographicallyPrecedes(begin) && $0.key.lexicographicallyPrecedes(end) }
             let shadows = { (key: [UInt8]) -> Bool in inRange[key] != nil || self.isCleared(key) }
-            let pageLimit = limit > 0 ? max(limit + inRange.count, 16) : 0
+            let pageLimit = limit > 0 ? limit + inRange.count : 0
             var fromDatabase: [KeyValue] = []
             // The part of [begin, end) read completely from the database so far.
             var low = begin, high = end
