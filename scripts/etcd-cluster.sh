@@ -71,7 +71,18 @@ start_member() {
     echo $! >"$dir/m$n.pid"
 }
 
-healthy() { curl -fsS --max-time 2 "http://127.0.0.1:$1/health" 2>/dev/null | grep -q '"health":"true"'; }
+# http URL [POSTBODY]: curl when installed, else python3 (a fresh machine may have either).
+http() {
+    if command -v curl >/dev/null 2>&1; then
+        if [[ $# -gt 1 ]]; then curl -fsS --max-time 2 -X POST -d "$2" "$1"; else curl -fsS --max-time 2 "$1"; fi
+    else
+        python3 -c 'import sys, urllib.request as u
+data = sys.argv[2].encode() if len(sys.argv) > 2 else None
+sys.stdout.write(u.urlopen(sys.argv[1], data=data, timeout=2).read().decode())' "$@"
+    fi
+}
+
+healthy() { http "http://127.0.0.1:$1/health" 2>/dev/null | grep -q '"health":"true"'; }
 
 wait_healthy() {
     local dir=$1 base n deadline=$((SECONDS + 60))
@@ -140,7 +151,7 @@ urls) urls "$dir" ;;
 leader)
     base=$(base_of "$dir")
     for n in 1 2 3; do
-        s=$(curl -fsS --max-time 2 -X POST -d '{}' "http://127.0.0.1:$(client_port "$base" "$n")/v3/maintenance/status" 2>/dev/null) || continue
+        s=$(http "http://127.0.0.1:$(client_port "$base" "$n")/v3/maintenance/status" '{}' 2>/dev/null) || continue
         id=$(sed -n 's/.*"member_id":"\([0-9]*\)".*/\1/p' <<<"$s")
         leader=$(sed -n 's/.*"leader":"\([0-9]*\)".*/\1/p' <<<"$s")
         if [[ -n "$id" && "$id" == "$leader" ]]; then echo "$n"; exit 0; fi
