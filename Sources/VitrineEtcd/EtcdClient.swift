@@ -52,7 +52,13 @@ final class EtcdClient: @unchecked Sendable {
             let outcome = send(endpoint, path: path, body, deadline: deadline)
             switch outcome {
             case .answer(let status, let data):
-                let object = try Self.object(data, endpoint: name)
+                let object: [String: Any]
+                do {
+                    object = try Self.object(data, endpoint: name)
+                } catch let error as EtcdError where kind == .commit {
+                    // Something answered a commit, but not etcd's gateway: it may have been applied.
+                    throw EtcdError.commitOutcomeUnknown(endpoint: name, reason: "HTTP \(status), \(error)")
+                }
                 if status == 200 { return object }
                 let message = (object["message"] as? String) ?? (object["error"] as? String) ?? "HTTP \(status)"
                 let code = Wire.int(object["code"]) ?? -1

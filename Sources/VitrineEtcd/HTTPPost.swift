@@ -21,6 +21,12 @@ import Glibc
 import Darwin
 #endif
 
+#if canImport(Glibc)
+private let systemConnect = Glibc.connect
+#else
+private let systemConnect = Darwin.connect
+#endif
+
 enum HTTPOutcome {
     case answer(status: Int, body: Data)
     case notSent(String)
@@ -99,7 +105,7 @@ enum HTTPPost {
             _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
             var one: Int32 = 1
             _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-            if Glibc.connect(fd, e.pointee.ai_addr, e.pointee.ai_addrlen) == 0 { return fd }
+            if systemConnect(fd, e.pointee.ai_addr, e.pointee.ai_addrlen) == 0 { return fd }
             if errno == EINPROGRESS, wait(fd, Int16(POLLOUT), deadline) {
                 var error: Int32 = 0
                 var length = socklen_t(MemoryLayout<Int32>.size)
