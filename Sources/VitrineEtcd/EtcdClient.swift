@@ -20,6 +20,8 @@ final class EtcdClient: @unchecked Sendable {
     private let lock = NSLock()
     private var current = 0  // guarded by lock: the member requests go to first
     private var moves = 0  // guarded by lock: how many times a request moved to another member
+    /// Kept-alive connections for reads (commits always use a fresh one: HTTPPost.swift).
+    private let pool = ConnectionPool()
 
     /// What a request is: a read may be sent again after any failure; a commit only when it
     /// certainly was not applied.
@@ -49,7 +51,7 @@ final class EtcdClient: @unchecked Sendable {
             let index = lock.withLock { current }
             let endpoint = configuration.endpoints[index % configuration.endpoints.count]
             let name = endpoint.absoluteString
-            let outcome = send(endpoint, path: path, body, deadline: deadline)
+            let outcome = send(endpoint, path: path, body, deadline: deadline, pooled: kind == .read)
             switch outcome {
             case .answer(let status, let data):
                 let object: [String: Any]
@@ -136,11 +138,12 @@ final class EtcdClient: @unchecked Sendable {
     }
 
     /// One POST, waited for; never longer than the request timeout or `deadline`.
-    private func send(_ endpoint: URL, path: String, _ body: Data, deadline: Date) -> Outcome {
+    private func send(_ endpoint: URL, path: String, _ body: Data, deadline: Date, pooled: Bool) -> Outcome {
         let requestDeadline = min(deadline, Date().addingTimeInterval(configuration.requestTimeout))
         guard let host = endpoint.host else { return .notSent("no host in \(endpoint)") }
         let base = endpoint.path.hasSuffix("/") ? String(endpoint.path.dropLast()) : endpoint.path
-        switch HTTPPost.post(host: host, port: endpoint.port ?? 80, path: base + path, body: body, deadline: requestDeadline) {
+        switch HTTPPost.post(host: host, port: endpoint.port ?? 80, path: base + path, body: body, deadline: requestDeadline,
+                             pool: pooled ? pool : nil) {
         case .answer(let status, let data): return .answer(status: status, data: data)
         case .notSent(let reason): return .notSent(reason)
         case .lost(let reason): return .lost(reason)

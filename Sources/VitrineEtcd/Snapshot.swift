@@ -3,7 +3,8 @@
 //
 // Revision: the first read is a linearizable range read at the cluster's current revision; the
 // answer's header revision R becomes the transaction's, and every later read asks for revision
-// R. So a transaction sees one committed state, no older than the moment it started.
+// R (a serializable read: the member's own MVCC state at R, no round trip to the leader). So a
+// transaction sees one committed state, no older than the moment it started.
 //
 // Read set (write transactions only), in full keys (prefix included):
 //   keyReads:   key -> the mod_revision seen (0: the key was absent). Every key a read returned,
@@ -99,7 +100,13 @@ final class Snapshot {
         guard isOpen else { throw EtcdError.transactionClosed }
         do {
             var request = request
-            if let revision { request["revision"] = String(revision) }
+            if let revision {
+                // R is committed (a linearizable read returned it), so any member that has applied
+                // R answers for it alone, without asking the leader; one that has not says
+                // "future revision", and the read moves to the next member.
+                request["revision"] = String(revision)
+                request["serializable"] = true
+            }
             let object = try client.call("/v3/kv/range", try Wire.json(request), kind: .read)
             let answerRevision = try Wire.revision(object, endpoint: "range")
             if revision == nil { revision = answerRevision }
