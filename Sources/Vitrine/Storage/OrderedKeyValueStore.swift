@@ -68,7 +68,8 @@ public protocol OrderedKeyValueStore: Sendable {
 /// waits for other writers or for the disk. The embedded engine runs it on its batch thread,
 /// where concurrent operations share one transaction and one log write.
 public protocol AsyncOrderedKeyValueStore: OrderedKeyValueStore {
-    /// Runs `operation` exactly once (never retried); returns once its write is durable.
+    /// Runs `operation` exactly once (never retried); returns once its write is durable. (The one
+    /// `write` it makes may still run its body more than once on an optimistic backend.)
     func perform<T: Sendable>(_ operation: @escaping @Sendable () throws -> T) async throws -> T
 }
 
