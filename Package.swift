@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "VitrineStore", targets: ["VitrineStore"]),
         .library(name: "Vitrine", targets: ["Vitrine"]),
         .library(name: "VitrinePages", targets: ["VitrinePages"]),
+        .library(name: "VitrineEtcd", targets: ["VitrineEtcd"]),
         .executable(name: "vitrine", targets: ["vitrine"]),
     ],
     targets: [
@@ -19,13 +20,17 @@ let package = Package(
         .target(name: "Vitrine", dependencies: ["VitrineStore"]),
         // The shop as static web pages (`vitrine pages`), apart so that its escaping is tested directly.
         .target(name: "VitrinePages", dependencies: ["Vitrine"]),
-        .executableTarget(name: "vitrine", dependencies: ["Vitrine", "VitrineStore", "VitrinePages"]),
+        // The domain's keyspace on an etcd cluster, over HTTP with a small client of its own on
+        // POSIX sockets (issue 13). Nothing else depends on it but the tool and its tests.
+        .target(name: "VitrineEtcd", dependencies: ["Vitrine"]),
+        .executableTarget(name: "vitrine", dependencies: ["Vitrine", "VitrineStore", "VitrinePages", "VitrineEtcd"]),
         // Test support shared by the test targets (fault injection, disk images); never shipped.
         .target(name: "VitrineTestSupport", dependencies: ["VitrineStore"], path: "Tests/VitrineTestSupport"),
         .testTarget(name: "VitrineStoreTests", dependencies: ["VitrineStore", "CRC32CHardware", "VitrineTestSupport"]),
         .testTarget(name: "VitrineTests", dependencies: ["Vitrine", "VitrineStore", "VitrineTestSupport"]),
         .testTarget(name: "VitrinePagesTests", dependencies: ["VitrinePages", "Vitrine", "VitrineStore"]),
         .testTarget(name: "vitrineCLITests", dependencies: ["Vitrine", "VitrineStore"]),
+        .testTarget(name: "VitrineEtcdTests", dependencies: ["Vitrine", "VitrineStore", "VitrineEtcd"]),
     ],
     swiftLanguageModes: [.v6]
 )

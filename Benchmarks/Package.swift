@@ -33,6 +33,14 @@ let package = Package(
                 .product(name: "VitrineStore", package: "Vitrine"),
             ]
         ),
+        // The domain on embedded Vitrine and on a 3-member etcd cluster, one run (cluster.sh).
+        .executableTarget(
+            name: "ClusterBench",
+            dependencies: [
+                .product(name: "Vitrine", package: "Vitrine"),
+                .product(name: "VitrineEtcd", package: "Vitrine"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -19,6 +19,8 @@ struct OptionSpec {
     }
 
     static let db = value("--db", "PATH", "the database file (default: vitrine.db in the current directory)")
+    /// Accepted by every command that takes `--db` (added here, in one place, not in each spec).
+    static let etcd = value("--etcd", "URL[,URL...]", "an etcd cluster's client URLs instead of --db (scripts/etcd-cluster.sh)")
     static let json = flag("--json", "print machine-readable JSON instead of text")
 }
 
@@ -39,10 +41,18 @@ struct CommandSpec {
 
     var usage: String {
         var parts = ["vitrine", name] + positionals.map(\.name)
-        for o in options where o.name != "--help" {
+        for o in allOptions where o.name != "--help" {
             parts.append("[" + o.name + (o.valueName.map { " " + $0 } ?? "") + "]")
         }
         return parts.joined(separator: " ")
+    }
+
+    /// The options as parsed and shown: `--etcd` joins wherever `--db` is.
+    var allOptions: [OptionSpec] {
+        guard let i = options.firstIndex(where: { $0.name == "--db" }) else { return options }
+        var all = options
+        all.insert(.etcd, at: i + 1)
+        return all
     }
 
     var help: String {
@@ -52,7 +62,7 @@ struct CommandSpec {
             let width = positionals.map(\.name.count).max() ?? 0
             for p in positionals { text += "  \(p.name.padding(toLength: width + 2, withPad: " ", startingAt: 0))\(p.help)\n" }
         }
-        let all = options + [OptionSpec.flag("--help", "show this help")]
+        let all = allOptions + [OptionSpec.flag("--help", "show this help")]
         let labels = all.map { $0.name + ($0.valueName.map { " " + $0 } ?? "") }
         let width = labels.map(\.count).max() ?? 0
         text += "\nOptions:\n"
@@ -93,7 +103,7 @@ struct ParsedArguments {
                 name = String(word[..<eq])
                 inline = String(word[word.index(after: eq)...])
             }
-            guard let option = spec.options.first(where: { $0.name == name }) else {
+            guard let option = spec.allOptions.first(where: { $0.name == name }) else {
                 throw UsageError("unknown option \(name)")
             }
             if option.valueName == nil {
@@ -112,6 +122,7 @@ struct ParsedArguments {
             }
         }
         if wantsHelp { return }
+        if values["--db"] != nil && values["--etcd"] != nil { throw UsageError("--db and --etcd exclude each other") }
         if positionals.count > spec.positionals.count {
             throw UsageError("unexpected argument '\(positionals[spec.positionals.count])'")
         }
@@ -152,5 +163,9 @@ struct ParsedArguments {
     }
 
     var dbPath: String { values["--db"] ?? "vitrine.db" }
+    /// `--etcd URL[,URL...]`, when given.
+    var etcd: String? { values["--etcd"] }
+    /// What the command works on, for messages: the file, or the cluster's URLs.
+    var location: String { etcd.map { "etcd \($0)" } ?? "database \(dbPath)" }
     var json: Bool { flags.contains("--json") }
 }

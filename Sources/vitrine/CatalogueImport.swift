@@ -42,7 +42,7 @@ struct ChunkedCatalogue {
 
     /// Imports everything; progress on stderr when it is a terminal.
     /// `addingPartners`: see ``Store/importCatalogue(_:batchSize:addingPartners:)``.
-    func importInto(_ store: Store<EngineStore>, label: String, chunk: Int = 4096, addingPartners: Bool = false,
+    func importInto(_ store: Store<CLIBackend>, label: String, chunk: Int = 4096, addingPartners: Bool = false,
                     quiet: Bool = false) throws -> ImportSummary {
         var progress = ProgressLine(label, quiet: quiet)
         var summary = try store.importCatalogue(head, addingPartners: addingPartners)
@@ -78,7 +78,7 @@ func describe(_ s: ImportSummary) -> String {
 }
 
 /// Whether `table` holds no records (`product`: a fresh or empty database).
-func hasNoRecords(in table: String, _ engine: EngineStore) throws -> Bool {
+func hasNoRecords(in table: String, _ engine: CLIBackend) throws -> Bool {
     struct FoundOne: Error {}
     do {
         try engine.forEachRecord(table: table) { _ in throw FoundOne() }

@@ -7,6 +7,7 @@
 
 import Foundation
 import Vitrine
+import VitrineEtcd
 import VitrineStore
 
 /// A subcommand: its spec (for parsing and `--help`) and what it does.
@@ -46,6 +47,7 @@ struct Dispatcher {
         for c in commands { text += "  \(c.spec.name.padding(toLength: width + 2, withPad: " ", startingAt: 0))\(c.spec.summary)\n" }
         text += """
 
+            Data subcommands take --etcd URL[,URL...] instead of --db: the same data on an etcd cluster.
             Exit codes: 0 success; 1 the operation ran but failed (integrity problems, out of stock,
             unknown id); 2 usage error or a database file that cannot be opened.
             Start with: vitrine demo
@@ -71,13 +73,17 @@ struct Dispatcher {
             return 2
         }
         let spec = command.spec
-        var dbPath: String? = nil
+        var location: String? = nil
         do {
             let args = try ParsedArguments(Array(words.dropFirst()), spec: spec)
-            dbPath = args.dbPath
+            location = args.location
             if args.wantsHelp {
                 print(spec.help, terminator: "")
                 return 0
+            }
+            if args.etcd != nil && Self.engineOnly.contains(spec.name) {
+                throw CLIError.cannotOpen(
+                    "works on the embedded engine's file (--db), not on an etcd cluster: etcd has its own tools (etcdctl endpoint status, defrag, snapshot)")
             }
             return try command.run(args)
         } catch let error as UsageError {
@@ -89,10 +95,13 @@ struct Dispatcher {
         } catch {
             // Errors of the library and the engine: say where (the database) as well as what.
             let (message, code) = describe(error)
-            writeError("vitrine \(spec.name): \(message)" + (dbPath.map { " (database \($0))" } ?? ""))
+            writeError("vitrine \(spec.name): \(message)" + (location.map { " (\($0))" } ?? ""))
             return code
         }
     }
+
+    /// Subcommands that look into the engine's file itself: refused with `--etcd` (exit 2).
+    static let engineOnly: Set<String> = ["inspect", "check", "checkpoint", "compact"]
 }
 
 /// Writes one line to stderr (newlines inside the message become "; ").
@@ -103,11 +112,21 @@ func writeError(_ message: String) {
 
 // MARK: Opening
 
-/// The open database of one command: the engine store, closed (checkpointed) by `close()`.
+/// The open database of one command: the engine's file (closed, checkpointed, by `close()`) or
+/// an etcd cluster.
 struct OpenDatabase {
+    /// The file's path, or the cluster's URLs.
     let path: String
-    let engine: EngineStore
-    var database: Database { engine.database }
+    let backend: CLIBackend
+
+    /// The engine store; only engine-only commands ask, and `--etcd` never reaches them.
+    var engine: EngineStore {
+        get throws {
+            guard case .engine(let engine) = backend else { throw CLIError.cannotOpen("not available on an etcd cluster") }
+            return engine
+        }
+    }
+    var database: Database { get throws { try engine.database } }
 
     /// Opens the database at `path`.
     /// - Parameters:
@@ -124,7 +143,7 @@ struct OpenDatabase {
             if isDirectory.boolValue { throw CLIError.cannotOpen("\(path) is a directory, not a database file") }
         }
         do {
-            engine = try EngineStore(path: path, options: DatabaseOptions(durability: durability))
+            backend = .engine(try EngineStore(path: path, options: DatabaseOptions(durability: durability)))
         } catch let error as StoreError where passingCorruption && error.isCorruption {
             throw error
         } catch {
@@ -132,32 +151,47 @@ struct OpenDatabase {
         }
     }
 
+    /// The cluster at `endpoints` (`URL[,URL...]`); nothing is sent until the first transaction.
+    init(etcd endpoints: String) throws {
+        path = endpoints
+        do {
+            backend = .etcd(try EtcdKeyValueStore(endpoints: endpoints))
+        } catch {
+            throw CLIError.cannotOpen("--etcd: \(describe(error).message)")
+        }
+    }
+
     /// The domain store over it, for commands that change data (writes the format marker and
     /// the partners, as every writer does).
-    func store() throws -> Store<EngineStore> {
+    func store() throws -> Store<CLIBackend> {
         do {
-            return try Store(backend: engine)
+            return try Store(backend: backend)
         } catch {
             throw CLIError.cannotOpen("cannot open \(path): \(describe(error).message)")
         }
     }
 
     /// The domain store over it for reading only: writes nothing.
-    func readingStore() throws -> Store<EngineStore> {
+    func readingStore() throws -> Store<CLIBackend> {
         do {
-            return try Store(readingFrom: engine)
+            return try Store(readingFrom: backend)
         } catch {
             throw CLIError.cannotOpen("cannot open \(path): \(describe(error).message)")
         }
     }
 
-    func close() { engine.database.close() }
+    func close() {
+        if case .engine(let engine) = backend { engine.database.close() }
+    }
 }
 
-/// Opens the database named by `--db`, runs `body` and closes it, whatever happens.
+/// Opens the database named by `--db` (or the cluster named by `--etcd`), runs `body` and
+/// closes it, whatever happens. `mustExist` and `durability` are the file's: a cluster always
+/// exists, and is as durable as its members' write-ahead logs.
 func withDatabase<T>(_ args: ParsedArguments, mustExist: Bool = true, durability: Durability = .full,
                      _ body: (OpenDatabase) throws -> T) throws -> T {
-    let db = try OpenDatabase(path: args.dbPath, mustExist: mustExist, durability: durability)
+    let db = try args.etcd.map { try OpenDatabase(etcd: $0) }
+        ?? OpenDatabase(path: args.dbPath, mustExist: mustExist, durability: durability)
     defer { db.close() }
     return try body(db)
 }

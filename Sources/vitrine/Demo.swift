@@ -25,14 +25,14 @@ enum Demo: Command {
     static func run(_ args: ParsedArguments) throws -> Int32 {
         try withDatabase(args, mustExist: false) { db in
             let store = try db.store()
-            if try hasNoRecords(in: "product", db.engine) {
+            if try hasNoRecords(in: "product", db.backend) {
                 let (catalogue, source) = try demoCatalogue()
                 let summary = try ChunkedCatalogue(catalogue).importInto(store, label: "demo")
                 print("Loaded \(source) into \(db.path): \(describe(summary)).\n")
             } else {
                 print("Using \(db.path).\n")
             }
-            return try walkThrough(store, db.engine)
+            return try walkThrough(store, db.backend)
         }
     }
 
@@ -68,7 +68,7 @@ enum Demo: Command {
         return nil
     }
 
-    static func walkThrough(_ store: Store<EngineStore>, _ engine: EngineStore) throws -> Int32 {
+    static func walkThrough(_ store: Store<CLIBackend>, _ engine: CLIBackend) throws -> Int32 {
         // The expert: exp-0000 if present, else the first expert whose showcase has two lines to buy.
         var experts: [ExpertID] = []
         try engine.forEachRecord(table: "expert") { r in
@@ -152,7 +152,11 @@ enum Demo: Command {
         print("With the settlement window passed (the demo sets it to 0), order \(order.id) is \(statusName(order.status)): "
               + "pending \(money(afterSettle.pendingFen)), settled \(money(afterSettle.settledFen)).")
         try afterSale(store, order, expert)
-        print("\nTry: vitrine order \(result.order.id)   vitrine earnings \(expert.id)   vitrine check   vitrine inspect")
+        if case .etcd = engine {
+            print("\nTry: vitrine order \(result.order.id) --etcd URLS   vitrine earnings \(expert.id) --etcd URLS")
+        } else {
+            print("\nTry: vitrine order \(result.order.id)   vitrine earnings \(expert.id)   vitrine check   vitrine inspect")
+        }
         return 0
     }
 
@@ -165,7 +169,7 @@ enum Demo: Command {
 
     /// After-sale, once the order is settled: the buyer returns one unit, which goes back in
     /// stock; the expert's commission on it is clawed back as a negative earning.
-    static func afterSale(_ store: Store<EngineStore>, _ order: Order, _ expert: Expert) throws {
+    static func afterSale(_ store: Store<CLIBackend>, _ order: Order, _ expert: Expert) throws {
         guard let line = order.lines.first(where: { $0.keptQuantity > 0 }) else { return }
         let r = try store.returnLines(
             of: order.id, [CheckoutLine(product: line.product, recommendation: line.recommendation, quantity: 1)], restock: true)
@@ -179,7 +183,7 @@ enum Demo: Command {
     }
 
     /// Showcase entries (first pages) with at least one unit to buy through them.
-    static func buyableEntries(_ store: Store<EngineStore>, _ expert: ExpertID) throws -> [ShowcaseEntry] {
+    static func buyableEntries(_ store: Store<CLIBackend>, _ expert: ExpertID) throws -> [ShowcaseEntry] {
         var found: [ShowcaseEntry] = []
         var seen = Set<ProductID>()
         var cursor: PageCursor? = nil

@@ -34,11 +34,12 @@ enum Dump: Command {
             // On a terminal the records are the progress; going to a file, count them.
             var progress = ProgressLine("dump", quiet: args.quiet || isatty(STDOUT_FILENO) == 1)
             defer { progress.finish() }
-            let total = progress.enabled && table == nil ? try db.database.read { tx in
+            // (The engine knows its tables' counts; on etcd the progress counts without a total.)
+            let total = progress.enabled && table == nil && args.etcd == nil ? try db.database.read { tx in
                 try tx.tableNames().reduce(0) { $0 + (try tx.table($1)?.count ?? 0) }
             } : nil
             var done = 0
-            try db.engine.forEachRecord(table: table) { record in
+            try db.backend.forEachRecord(table: table) { record in
                 done += 1
                 if let total { progress.update("records", done, of: total) } else { progress.update("records", done) }
                 buffer.append(try encoder.encode(record))

@@ -2,6 +2,7 @@
 
 import Foundation
 import Vitrine
+import VitrineEtcd
 import VitrineStore
 
 /// The message and exit code for `error` (see Command.swift for the codes).
@@ -16,6 +17,12 @@ func describe(_ error: Error) -> (message: String, code: Int32) {
         default: return (e.description, 1)
         }
     case let e as FormatError: return ("malformed data: \(e)", 1)
+    case let e as EtcdError:
+        switch e {
+        // A cluster that cannot be reached is a database that cannot be opened.
+        case .unavailable, .invalidConfiguration: return (e.description, 2)
+        default: return (e.description, 1)
+        }
     case let e as CocoaError:
         let path = (e.userInfo[NSFilePathErrorKey] as? String) ?? e.filePath ?? "file"
         switch e.code {

@@ -44,7 +44,7 @@ enum FavouritesCommand: Command {
         let cursor = try args.pageCursor()
         return try withDatabase(args) { db in
             var removed: Bool? = nil
-            let store: Store<EngineStore>
+            let store: Store<CLIBackend>
             if add != nil || remove != nil {
                 store = try db.store()
                 if let add { try store.addFavourite(user: user, product: add) }

@@ -44,13 +44,13 @@ enum Load: Command {
             switch format {
             case .dumpLines:
                 let lines = try readLines(data, file: file)
-                let records = Store<EngineStore>.recordsWithDiscoveryEntries(lines)
+                let records = Store<CLIBackend>.recordsWithDiscoveryEntries(lines)
                 let problems = try store.restoreProblems(records)
                 guard problems.isEmpty else {
                     for p in problems { print("domain: \(p.kind.rawValue): \(p.subject): \(p.detail)") }
                     throw CLIError.failed("\(file): \(problems.count) problem\(problems.count == 1 ? "" : "s") found; nothing was restored")
                 }
-                try restore(records, into: db.engine, quiet: args.quiet)
+                try restore(records, into: db.backend, quiet: args.quiet)
                 print("restored \(lines.count) records from \(file) into \(db.path)")
             case .catalogue:
                 let catalogue: Catalogue
@@ -108,12 +108,12 @@ enum Load: Command {
         return records
     }
 
-    /// Writes checked records, 2048 to a transaction.
-    static func restore(_ records: [DumpedRecord], into engine: EngineStore, quiet: Bool) throws {
+    /// Writes checked records, 2048 to a transaction (256 on etcd).
+    static func restore(_ records: [DumpedRecord], into engine: CLIBackend, quiet: Bool) throws {
         var progress = ProgressLine("load", quiet: quiet)
         var start = 0
         while start < records.count {
-            let end = min(records.count, start + 2048)
+            let end = min(records.count, start + engine.restoreChunk)
             try engine.restore(Array(records[start..<end]))
             progress.update("records", end, of: records.count)
             start = end

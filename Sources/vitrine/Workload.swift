@@ -62,10 +62,10 @@ enum Workload: Command {
         signal(SIGPIPE, SIG_IGN)
         return try withDatabase(args, mustExist: false, durability: durability) { db in
             let store = try db.store()
-            if try hasNoRecords(in: "rec", db.engine) {
+            if try hasNoRecords(in: "rec", db.backend) {
                 try store.importCatalogue(catalogue(seed: seed), batchSize: 1 << 20)
             }
-            let world = try World(engine: db.engine)
+            let world = try World(engine: db.backend)
             guard !world.recommendations.isEmpty else { throw CLIError.failed("no recommendations to buy through in \(db.path)") }
             let run = Run(store: store, world: world, budget: ops.map(Int.init), threads: tasks ?? threads)
             let monitor = ops.map { ProgressMonitor(run: run, ops: Int($0), quiet: args.quiet) }
@@ -96,7 +96,7 @@ enum Workload: Command {
         var products: [ProductID]
         var users: [UserID]
 
-        init(engine: EngineStore) throws {
+        init(engine: CLIBackend) throws {
             var recs: [(ProductID, RecommendationID)] = []
             try engine.forEachRecord(table: "rec") { r in
                 if let rec = try? Recommendation(recordBytes: r.value) { recs.append((rec.product, rec.id)) }
@@ -113,7 +113,7 @@ enum Workload: Command {
 
     /// The shared state of one run.
     final class Run: Sendable {
-        let store: Store<EngineStore>
+        let store: Store<CLIBackend>
         let world: World
         let budget: Int?
         let threads: Int
@@ -125,7 +125,7 @@ enum Workload: Command {
         let output = Mutex<Void>(())
         let instance = UUID().uuidString.lowercased().prefix(8)
 
-        init(store: Store<EngineStore>, world: World, budget: Int?, threads: Int) {
+        init(store: Store<CLIBackend>, world: World, budget: Int?, threads: Int) {
             self.store = store
             self.world = world
             self.budget = budget
@@ -243,7 +243,7 @@ enum Workload: Command {
         }
 
         /// Runs `action` (one transaction); the order it placed, if any.
-        static func perform(_ action: Action, on store: Store<EngineStore>) throws -> Outcome {
+        static func perform(_ action: Action, on store: Store<CLIBackend>) throws -> Outcome {
             switch action {
             case .addToCart(let user, let product, let rec, let quantity):
                 try store.addToCart(.user(user), product: product, recommendation: rec, quantity: quantity)

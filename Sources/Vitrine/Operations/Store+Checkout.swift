@@ -89,7 +89,7 @@ extension Store {
         let now = self.now
         let owner = CartOwner.user(user)
         let expiryID = OrderID.generate().rawValue
-        return try backend.write { tx in
+        func body(_ tx: Backend.Writer) throws -> CheckoutResult {
             // 0. Overdue unpaid orders give their stock back first (lazy expiry, Store+Payment.swift).
             _ = try expireOverdue(tx, now: now, limit: Self.expiriesPerCheckout, entryID: expiryID)
             // 1. Idempotency.
@@ -271,7 +271,34 @@ extension Store {
             }
             return CheckoutResult(order: order, priceChanges: priceChanges, isReplay: false)
         }
+        // A commit lost in flight (a replicated backend's `UnknownCommitOutcome`) is resolved
+        // here, through the idempotency key: the same checkout, with the same order id, runs
+        // again. Either the lost commit was applied, and the key now names our order (the run
+        // whose commit was lost is the result), or it was not, and this run places the order.
+        // Never a second order: both runs write the key, and the backend lets only one commit.
+        var lastRun: CheckoutResult? = nil
+        var lostRuns: [CheckoutResult] = []  // runs whose commit was sent and then lost
+        while true {
+            do {
+                let result = try backend.write { tx in
+                    let result = try body(tx)
+                    lastRun = result
+                    return result
+                }
+                // Our own lost commit was applied: the order in the store is ours.
+                if result.isReplay, result.order.id == orderID, !lostRuns.isEmpty {
+                    let run = lostRuns.last { $0.order == result.order }
+                    return CheckoutResult(order: result.order, priceChanges: run?.priceChanges ?? [], isReplay: false)
+                }
+                return result
+            } catch let error as any UnknownCommitOutcome where error.isUnknownCommitOutcome && lostRuns.count < Self.unknownOutcomeRetries {
+                if let lastRun { lostRuns.append(lastRun) }
+            }
+        }
     }
+
+    /// How many times checkout resolves a lost commit before it passes the error on.
+    static var unknownOutcomeRetries: Int { 3 }
 
     /// Whether explicit checkout lines are the content of `order` (same products, recommendations
     /// and quantities, in any order).

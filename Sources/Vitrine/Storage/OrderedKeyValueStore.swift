@@ -54,6 +54,11 @@ public protocol OrderedKeyValueWriter: OrderedKeyValueReader {
 /// `read` runs concurrently with writers and other readers and never waits for them.
 /// `write` runs one transaction at a time; when `body` throws, nothing it wrote is kept.
 /// When `write` returns, the transaction is durable under the store's durability mode.
+///
+/// A body may run more than once: an optimistic backend (etcd, FoundationDB) runs it again when
+/// another writer changed what it read, and keeps only the last run's writes. So a body has no
+/// effect outside its transaction (identifiers and times it needs are made before `write`), and
+/// its result depends only on what it reads. The embedded and in-memory stores run it once.
 public protocol OrderedKeyValueStore: Sendable {
     /// What a read transaction's closure gets.
     associatedtype Reader: OrderedKeyValueReader
@@ -70,6 +75,15 @@ public protocol OrderedKeyValueStore: Sendable {
 /// waits for other writers or for the disk. The embedded engine runs it on its batch thread,
 /// where concurrent operations share one transaction and one log write.
 public protocol AsyncOrderedKeyValueStore: OrderedKeyValueStore {
-    /// Runs `operation` exactly once (never retried); returns once its write is durable.
+    /// Runs `operation` exactly once (never retried); returns once its write is durable. (The one
+    /// `write` it makes may still run its body more than once on an optimistic backend.)
     func perform<T: Sendable>(_ operation: @escaping @Sendable () throws -> T) async throws -> T
+}
+
+/// An error a backend throws when a commit was sent and its outcome was lost (the connection
+/// dropped before the answer came): the transaction may or may not have been applied. Only an
+/// idempotent retry resolves it; checkout does so itself, through its idempotency key.
+public protocol UnknownCommitOutcome: Error {
+    /// True when this error means the commit's outcome is unknown.
+    var isUnknownCommitOutcome: Bool { get }
 }

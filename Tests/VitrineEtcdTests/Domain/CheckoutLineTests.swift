@@ -1,0 +1,1 @@
+../../VitrineTests/CheckoutLineTests.swift

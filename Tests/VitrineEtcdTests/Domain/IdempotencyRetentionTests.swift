@@ -1,0 +1,1 @@
+../../VitrineTests/IdempotencyRetentionTests.swift

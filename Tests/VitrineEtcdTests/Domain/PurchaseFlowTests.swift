@@ -1,0 +1,1 @@
+../../VitrineTests/PurchaseFlowTests.swift
