@@ -414,8 +414,11 @@ extension Database {
         } catch {
             failure = error
         }
-        committer.handOff(requests[..<ran], waitFor: waitFor, failure: failure)
+        // A close() from one of the closures runs before the callers are answered: it makes the
+        // batch durable (or it already is) and releases the files, so a caller that reopens the
+        // database after its batchWrite returns finds it unlocked.
         closeIfRequested()
+        committer.handOff(requests[..<ran], waitFor: waitFor, failure: failure)
         return requests[ran...]
     }
 }

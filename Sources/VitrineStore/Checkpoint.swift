@@ -103,6 +103,7 @@ extension Database {
         log.reset(generation: next.logGeneration, salt: salt, baseTxid: state.txid, anchored: true)
         // 5.
         allocator.checkpointed(at: state.txid, newChain: chain)
+        checkpointBeforeNextWrite = false
         latest.pageCount = allocator.pageCount
         latest.mapping = writerMapping
         markDurable(latest)

@@ -106,6 +106,13 @@ public final class Database: @unchecked Sendable {
     var freeListLoaded = false
     /// Whether this session synced the directory (Recovery.swift, step 1).
     var directorySynced = false
+    /// Set by a recovery that continued the log's generation (Recovery.swift, step 5): the first
+    /// write transaction checkpoints before it begins, so this session's records go to a
+    /// generation with a salt of its own. Two copies of a crashed database (a VM snapshot, a
+    /// copy after kill -9) recover the same generation and salt; were both to append to it,
+    /// each copy's log could be replayed onto the other's data file (write-ahead-log.md 13).
+    /// A session that only reads never pays the checkpoint.
+    var checkpointBeforeNextWrite = false
     @exclusivity(unchecked) var latest: Snapshot
     @exclusivity(unchecked) var writerMapping: Mapping
     /// Dirty-page buffers kept between write transactions (writer only).
@@ -117,9 +124,9 @@ public final class Database: @unchecked Sendable {
     let poison = Mutex<String?>(nil)
     /// 0 open; 2 once `close()` is done with the files and they may be released.
     let closeStage = Atomic<Int>(0)
-    /// `close()` was called inside a write transaction's closure: run it when that transaction
-    /// ends (`closeIfRequested`).
-    let closeRequested = Atomic<Bool>(false)
+    /// The thread that called `close()` while holding the writer lock (0: none): it closes
+    /// when its call ends (`closeIfRequested`); meanwhile reads and writes are refused.
+    let closeRequester = Atomic<UInt>(0)
     /// Whether the map and the files have been released.
     let released = Mutex<Bool>(false)
 
@@ -195,13 +202,15 @@ public final class Database: @unchecked Sendable {
     /// waiting for its sync is covered by one last sync here (or gets `.closed`), and nothing
     /// touches the files once they are released.
     ///
-    /// Called from inside a `write` or `batchWrite` closure (whose transaction holds the writer
-    /// lock that `close()` needs), it takes effect when that transaction ends: the transaction
-    /// commits or rolls back as usual, its callers get their outcome, and then the database
-    /// closes.
+    /// Called from code that runs under the writer lock `close()` needs — a `write` or
+    /// `batchWrite` closure, a `verify` progress or `pageMap` label callback — it refuses new
+    /// transactions and reads (`.closed`) at once and does the rest when that call ends: the
+    /// transaction commits or rolls back as usual, then the database closes (on the batch
+    /// thread, before the sync thread has answered the batch's callers, whose commit the close
+    /// makes durable).
     public func close() {
         if writer.isHeldByCurrentThread {
-            closeRequested.store(true, ordering: .sequentiallyConsistent)
+            closeRequester.store(UInt(pthread_self()), ordering: .sequentiallyConsistent)
             return
         }
         // Before the writer lock: a running batch holds it, and must finish and become durable.
@@ -218,8 +227,14 @@ public final class Database: @unchecked Sendable {
             closeStage.store(2, ordering: .sequentiallyConsistent)
         }
         writer.unlock()
-        // A reader on this thread cannot leave while we wait: the end of its read releases.
+        // A reader on this thread cannot leave while we wait: the end of its read releases. Nor
+        // on the batch thread: a reader may be waiting for a batch the executor can only refuse
+        // once this returns; without readers, release now.
         if snapshots.isHeldByCurrentThread { return }
+        if batch.isBatchThread {
+            releaseIfUnused()
+            return
+        }
         while !releaseIfUnused() { usleep(1000) }
     }
 
@@ -247,6 +262,7 @@ public final class Database: @unchecked Sendable {
     /// and other readers and never waits for them. The transaction is valid only inside `body`.
     /// - Throws: what `body` throws; `.closed`.
     public func read<T>(_ body: (ReadTransaction) throws -> T) throws -> T {
+        if closeRequester.load(ordering: .relaxed) != 0 { throw StoreError.closed }
         let ticket: SnapshotRegistry.Ticket
         do {
             ticket = try snapshots.enter()
@@ -324,7 +340,7 @@ public final class Database: @unchecked Sendable {
     /// Runs a `close()` that was called inside a write transaction's closure, once that
     /// transaction has ended and the writer lock is free.
     func closeIfRequested() {
-        if closeRequested.exchange(false, ordering: .sequentiallyConsistent) { close() }
+        if closeRequester.load(ordering: .sequentiallyConsistent) == UInt(pthread_self()) { close() }
     }
 
     /// A new write transaction on the latest state (writer lock held): refused once closed or
@@ -332,12 +348,14 @@ public final class Database: @unchecked Sendable {
     func beginWriteTransaction() throws -> WriteTransaction {
         try checkWritable()
         try loadFreeListIfNeeded()
+        // After a recovery that continued the log: see `checkpointBeforeNextWrite`.
+        if checkpointBeforeNextWrite { try checkpointLocked() }
         allocator.release(upTo: oldestSnapshot())
         return WriteTransaction(database: self, base: latest)
     }
 
     func checkWritable() throws {
-        if snapshots.isClosed { throw StoreError.closed }
+        if snapshots.isClosed || closeRequester.load(ordering: .relaxed) != 0 { throw StoreError.closed }
         if let cause = poison.withLock({ $0 }) { throw StoreError.needsReopen(cause: cause) }
     }
 

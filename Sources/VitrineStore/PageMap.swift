@@ -89,6 +89,7 @@ extension Database {
 
     private func pageMap(labeller: PageLabeller) throws -> PageMap {
         if writer.isHeldByCurrentThread { throw StoreError.nestedWriteTransaction }
+        defer { closeIfRequested() }   // close() from the label callback
         writer.lock()
         defer { writer.unlock() }
         if snapshots.isClosed { throw StoreError.closed }

@@ -26,9 +26,12 @@
 //   5. If records of the generation the meta page names were replayed (from an intact header),
 //      that generation continues: everything after the last valid record is cut off and the
 //      log synced, so nothing of the old tail can ever be mistaken for a new record, and new
-//      records follow the replayed ones (WriteAheadLog.resume). The replayed pages are written
-//      but not synced, like any commit's, and the meta page is unchanged: a crash before the
-//      next checkpoint replays the same records again. If anything else was replayed (a
+//      records could follow the replayed ones (WriteAheadLog.resume). The replayed pages are
+//      written but not synced, like any commit's, and the meta page is unchanged: a crash
+//      before the next checkpoint replays the same records again. The session's first write
+//      transaction checkpoints before it begins (`checkpointBeforeNextWrite`), so its records
+//      carry a salt of its own and diverged copies stay recognisable; an open that only reads
+//      pays nothing. If anything else was replayed (a
 //      damaged header, a generation found only in the records, a format-1 log), checkpoint:
 //      the recovered state becomes the base and the log a new generation. Otherwise just start
 //      a new log generation lazily (no I/O at open); the first commit names it in a meta page
@@ -372,6 +375,7 @@ extension Database {
             writtenTxid = latest.txid
             commitLock.unlock()
             markDurable(latest)
+            checkpointBeforeNextWrite = true
             return
         }
         // Otherwise a new generation, not named by the meta page yet: the checkpoint after a

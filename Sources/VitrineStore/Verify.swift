@@ -313,6 +313,7 @@ extension Database {
 
     private func verify(reporting progress: @escaping (Int, Int) -> Void) throws -> VerificationReport {
         if writer.isHeldByCurrentThread { throw StoreError.nestedWriteTransaction }
+        defer { closeIfRequested() }   // close() from the progress callback
         writer.lock()
         defer { writer.unlock() }
         if snapshots.isClosed { throw StoreError.closed }

@@ -236,4 +236,114 @@ import Testing
         #expect(try reopened.read { try $0.table("t")?.get(bytes("k")) } == bytes("v"))
         reopened.close()
     }
+
+    /// close() from pageMap's label callback and from verify's progress callback (both run
+    /// under the writer lock): the call finishes, then the database is closed; nothing else
+    /// closes it later, and the file can be opened again at once.
+    @Test(arguments: ["pageMap", "verify"])
+    func closeInsideAnInspectionCallback(call: String) throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let path = dir.file()
+        let db = try Database(path: path)
+        try db.write { tx in try tx.createTable("t").put(bytes("k"), bytes("v")) }
+        // verify reports progress every 4096 pages: give it more than that.
+        try db.write { tx in
+            let big = try tx.createTable("big")
+            for i in 0..<1100 { try big.put(bytes("v\(i)"), [UInt8](repeating: UInt8(i & 0xff), count: 16 << 10)) }
+        }
+        let called = ResultBox()
+        let finished = runBounded(seconds: 120) { () -> Bool in
+            do {
+                if call == "pageMap" {
+                    _ = try db.pageMap { table, _ in
+                        if called.get() == nil { called.set("yes"); db.close() }
+                        return table
+                    }
+                } else {
+                    _ = try db.verify { _, _ in
+                        if called.get() == nil { called.set("yes"); db.close() }
+                    }
+                }
+                return true
+            } catch {
+                return false
+            }
+        }
+        #expect(try #require(finished, "close() inside \(call)'s callback deadlocked"))
+        #expect(called.get() != nil)
+        #expect(throws: StoreError.closed) { try db.read { _ in } }
+        let other = try Database(path: path)   // not databaseLocked: the close released the files
+        #expect(try other.read { try $0.table("t")?.get(bytes("k")) } == bytes("v"))
+        other.close()
+    }
+
+    /// close() requested by one thread's write closure refuses other threads' new transactions at
+    /// once, and only the requesting thread's call runs the close.
+    @Test func closeRequestedInsideAWriteRefusesOthersAtOnce() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let db = try Database(path: dir.file())
+        let inside = DispatchSemaphore(value: 0), checked = DispatchSemaphore(value: 0)
+        let box = ResultBox()
+        let writer = Thread {
+            do {
+                try db.write { tx in
+                    db.close()
+                    inside.signal()
+                    checked.wait()
+                    try tx.createTable("t").put(bytes("k"), bytes("v"))
+                }
+                box.set("committed")
+            } catch {
+                box.set("failed: \(error)")
+            }
+        }
+        writer.start()
+        inside.wait()
+        #expect(throws: StoreError.closed) { try db.read { _ in } }
+        checked.signal()
+        while box.get() == nil { usleep(1000) }
+        #expect(box.get() == "committed")
+        #expect(throws: StoreError.closed) { () throws -> Void in try db.write { _ in } }
+        let reopened = try Database(path: dir.file())
+        #expect(try reopened.read { try $0.table("t")?.get(bytes("k")) } == bytes("v"))
+        reopened.close()
+    }
+
+    final class ResultBox: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value: String?
+        func set(_ v: String) { lock.lock(); value = v; lock.unlock() }
+        func get() -> String? { lock.lock(); defer { lock.unlock() }; return value }
+    }
+
+    /// close() inside a batch closure while a reader, inside its read, has a batchWrite queued
+    /// behind that batch: the close on the batch thread must not wait for that reader (which
+    /// waits for the batch thread to refuse its request): no deadlock, the reader gets `.closed`.
+    @Test func closeInsideABatchClosureWithAReaderQueuedBehind() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let db = try Database(path: dir.file(), options: DatabaseOptions(durability: .grouped))
+        try db.write { tx in _ = try tx.createTable("t") }
+        let inBatch = DispatchSemaphore(value: 0)
+        let readerOutcome = runBounded(seconds: 20) { () -> String in
+            let t = Thread {
+                _ = try? db.batchWrite { tx in
+                    inBatch.signal()
+                    usleep(300_000)          // the reader below queues its batchWrite meanwhile
+                    db.close()
+                    try tx.createTable("t").put(bytes("a"), bytes("1"))
+                }
+            }
+            t.start()
+            inBatch.wait()
+            do {
+                try db.read { _ in
+                    _ = try db.batchWrite { tx in try tx.createTable("t").put(bytes("b"), bytes("2")) }
+                }
+                return "reader's batchWrite succeeded"
+            } catch {
+                return "reader got \(error)"
+            }
+        }
+                #expect(readerOutcome != nil, "deadlock: close() on the batch thread waits for a reader that waits for the batch thread")
+    }
 }
