@@ -9,7 +9,7 @@ import PackageDescription
 let package = Package(
     name: "VitrineBenchmarks",
     dependencies: [
-        .package(name: "Vitrine", path: ".."),
+        .package(name: "Vitrine", path: "..")
     ],
     targets: [
         .systemLibrary(

@@ -22,6 +22,12 @@ fi
 etcd --version | head -1
 export VITRINE_REQUIRE_ETCD=1
 
+# The code's format: clean under the toolchain's swift-format with the repository's
+# .swift-format (fix with `swift format format --in-place --parallel -r Sources Tests
+# Benchmarks/Sources Package.swift Benchmarks/Package.swift`).
+step "swift format lint"
+swift format lint --strict --parallel -r Sources Tests Benchmarks/Sources Package.swift Benchmarks/Package.swift
+
 step "swift test"
 swift test "$@"
 

@@ -108,8 +108,10 @@ enum Keys {
         Tuple(holds(product).elements + [rec(recommendation)] + Keys.owner(owner)).packed
     }
     static func holdExpiry(_ h: Hold) -> [UInt8] {
-        Tuple(["hold_exp", .int(h.expiresAt.millisecondsSinceEpoch), .string(h.product.rawValue), rec(h.recommendation)]
-            + Keys.owner(h.owner)).packed
+        Tuple(
+            ["hold_exp", .int(h.expiresAt.millisecondsSinceEpoch), .string(h.product.rawValue), rec(h.recommendation)]
+                + Keys.owner(h.owner)
+        ).packed
     }
     /// Expiry entries with `expiresAt <= now`.
     static func holdExpiries(upTo now: Timestamp) -> (begin: [UInt8], end: [UInt8]) {

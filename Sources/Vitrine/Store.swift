@@ -183,7 +183,7 @@ public struct Store<Backend: OrderedKeyValueStore>: Sendable {
                     throw VitrineError.incompatibleFormat(found: meta.formatVersion, supported: MetaRecord.currentFormatVersion)
                 }
                 if meta.formatVersion < MetaRecord.currentFormatVersion {
-                    try Self.upgrade(tx, from: meta.formatVersion, now: now)  // Store+Upgrade.swift
+                    try Self.upgrade(tx, from: meta.formatVersion, now: now) // Store+Upgrade.swift
                     try tx.store(MetaRecord(formatVersion: MetaRecord.currentFormatVersion, createdAt: meta.createdAt), Keys.meta)
                 }
             } else {

@@ -18,8 +18,8 @@ import Foundation
 final class EtcdClient: @unchecked Sendable {
     let configuration: EtcdConfiguration
     private let lock = NSLock()
-    private var current = 0  // guarded by lock: the member requests go to first
-    private var moves = 0  // guarded by lock: how many times a request moved to another member
+    private var current = 0 // guarded by lock: the member requests go to first
+    private var moves = 0 // guarded by lock: how many times a request moved to another member
     /// Kept-alive connections for reads (commits always use a fresh one: HTTPPost.swift).
     private let pool = ConnectionPool()
 
@@ -73,9 +73,11 @@ final class EtcdClient: @unchecked Sendable {
                 case .compacted:
                     throw EtcdError.snapshotCompacted(revision: -1)
                 case .tooManyOps:
-                    throw EtcdError.transactionTooLarge(what: "operations (refused by the cluster)", count: -1, limit: configuration.maxTxnOps)
+                    throw EtcdError.transactionTooLarge(
+                        what: "operations (refused by the cluster)", count: -1, limit: configuration.maxTxnOps)
                 case .tooLarge:
-                    throw EtcdError.transactionTooLarge(what: "bytes (refused by the cluster)", count: body.count, limit: configuration.maxRequestBytes)
+                    throw EtcdError.transactionTooLarge(
+                        what: "bytes (refused by the cluster)", count: body.count, limit: configuration.maxRequestBytes)
                 case .other:
                     throw EtcdError.server(endpoint: name, code: code, message: message)
                 }
@@ -142,8 +144,10 @@ final class EtcdClient: @unchecked Sendable {
         let requestDeadline = min(deadline, Date().addingTimeInterval(configuration.requestTimeout))
         guard let host = endpoint.host else { return .notSent("no host in \(endpoint)") }
         let base = endpoint.path.hasSuffix("/") ? String(endpoint.path.dropLast()) : endpoint.path
-        switch HTTPPost.post(host: host, port: endpoint.port ?? 80, path: base + path, body: body, deadline: requestDeadline,
-                             pool: pooled ? pool : nil) {
+        switch HTTPPost.post(
+            host: host, port: endpoint.port ?? 80, path: base + path, body: body, deadline: requestDeadline,
+            pool: pooled ? pool : nil)
+        {
         case .answer(let status, let data): return .answer(status: status, data: data)
         case .notSent(let reason): return .notSent(reason)
         case .lost(let reason): return .lost(reason)

@@ -66,7 +66,7 @@ public final class EtcdKeyValueStore: AsyncOrderedKeyValueStore, Sendable {
             do {
                 defer { snapshot.isOpen = false }
                 result = try body(writer)
-                if let failure = snapshot.failure { throw failure }  // a read failed and the body went on
+                if let failure = snapshot.failure { throw failure } // a read failed and the body went on
             } catch EtcdError.snapshotCompacted(let revision) {
                 guard attempts < configuration.maxAttempts else { throw EtcdError.snapshotCompacted(revision: revision) }
                 counters.add(retries: 1)
@@ -81,7 +81,7 @@ public final class EtcdKeyValueStore: AsyncOrderedKeyValueStore, Sendable {
             }
             let succeeded: Bool
             switch answer["succeeded"] {
-            case nil: succeeded = false  // the gateway leaves out false
+            case nil: succeeded = false // the gateway leaves out false
             case let b as Bool: succeeded = b
             default: throw EtcdError.commitOutcomeUnknown(endpoint: "txn", reason: "its answer's 'succeeded' is not a boolean")
             }

@@ -31,7 +31,9 @@ extension EtcdKeyValueStore {
         public func getRange(from begin: [UInt8], to end: [UInt8], limit: Int, reverse: Bool) throws -> [KeyValue] {
             guard snapshot.isOpen else { throw EtcdError.transactionClosed }
             guard !end.isEmpty, begin.lexicographicallyPrecedes(end) else { return [] }
-            return try snapshot.scan(begin, end, limit: max(0, limit), reverse: reverse).pairs.map { KeyValue(key: $0.key, value: $0.value) }
+            return try snapshot.scan(begin, end, limit: max(0, limit), reverse: reverse).pairs.map {
+                KeyValue(key: $0.key, value: $0.value)
+            }
         }
     }
 
@@ -159,7 +161,9 @@ extension EtcdKeyValueStore {
             for (key, value) in overlay {
                 if let value {
                     success.append(["request_put": ["key": Wire.b64(prefix + key), "value": Wire.b64(value)]])
-                } else if !clearedExtents.contains(where: { !key.lexicographicallyPrecedes($0.begin) && key.lexicographicallyPrecedes($0.end) }) {
+                } else if !clearedExtents.contains(where: {
+                    !key.lexicographicallyPrecedes($0.begin) && key.lexicographicallyPrecedes($0.end)
+                }) {
                     success.append(["request_delete_range": ["key": Wire.b64(prefix + key)]])
                 }
             }

@@ -18,16 +18,17 @@
 // header is checked.
 
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 #if canImport(Glibc)
-private let systemConnect = Glibc.connect
+    private let systemConnect = Glibc.connect
 #else
-private let systemConnect = Darwin.connect
+    private let systemConnect = Darwin.connect
 #endif
 
 enum HTTPOutcome {
@@ -50,7 +51,7 @@ enum HTTPPost {
                 if reusable { pool.put(endpoint, fd) } else { close(fd) }
                 return outcome
             }
-            close(fd)  // stale or broken: the read goes again on a fresh connection
+            close(fd) // stale or broken: the read goes again on a fresh connection
         }
         guard let fd = connect(host: host, port: port, deadline: deadline) else {
             return .notSent("cannot connect to \(host):\(port) (\(String(cString: strerror(errno))))")
@@ -108,9 +109,9 @@ enum HTTPPost {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         #if canImport(Glibc)
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         #else
-        hints.ai_socktype = SOCK_STREAM
+            hints.ai_socktype = SOCK_STREAM
         #endif
         var list: UnsafeMutablePointer<addrinfo>? = nil
         guard getaddrinfo(host, String(port), &hints, &list) == 0, let first = list else {
@@ -151,7 +152,7 @@ enum HTTPPost {
             var p = pollfd(fd: fd, events: events, revents: 0)
             let r = poll(&p, 1, Int32(min(remaining * 1000 + 1, 60_000)))
             if r > 0 { return true }
-            if r < 0 && errno != EINTR { return true }  // the following call reports the error
+            if r < 0 && errno != EINTR { return true } // the following call reports the error
         }
     }
 
@@ -214,7 +215,9 @@ enum HTTPPost {
             guard data.count >= bodyStart + contentLength else {
                 return complete ? lost("connection closed inside the answer's body") : nil
             }
-            return (.answer(status: status, body: Data(data[bodyStart..<(bodyStart + contentLength)])), bodyStart + contentLength, keepAlive)
+            return (
+                .answer(status: status, body: Data(data[bodyStart..<(bodyStart + contentLength)])), bodyStart + contentLength, keepAlive
+            )
         }
         return complete ? (.answer(status: status, body: Data(data[bodyStart...])), data.count, false) : nil
     }
@@ -233,7 +236,7 @@ enum HTTPPost {
 /// Idle keep-alive connections per "host:port", for reads (at most 16 kept per member).
 final class ConnectionPool: @unchecked Sendable {
     private let lock = NSLock()
-    private var idle: [String: [Int32]] = [:]  // guarded by lock
+    private var idle: [String: [Int32]] = [:] // guarded by lock
 
     func take(_ endpoint: String) -> Int32? { lock.withLock { idle[endpoint]?.popLast() } }
 

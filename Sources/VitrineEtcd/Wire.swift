@@ -73,7 +73,9 @@ enum Wire {
                 }
                 let value: [UInt8]
                 if let v = kv["value"] {
-                    guard let decoded = bytes(v) else { throw EtcdError.malformedResponse(endpoint: endpoint, reason: "value is not base64") }
+                    guard let decoded = bytes(v) else {
+                        throw EtcdError.malformedResponse(endpoint: endpoint, reason: "value is not base64")
+                    }
                     value = decoded
                 } else {
                     value = []

@@ -19,7 +19,8 @@ public enum PageFileName {
     public static func forID(_ id: String) -> String? {
         let bytes = Array(id.utf8)
         guard !bytes.isEmpty, bytes.count <= 150 else { return nil }
-        let plain = bytes.count <= 128
+        let plain =
+            bytes.count <= 128
             && bytes.allSatisfy { (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2D }
             && !isReservedDeviceName(id)
         return (plain ? id : "_" + base32(bytes)) + ".html"

@@ -13,7 +13,8 @@ public enum ShopPageRenderer {
     public static func showcase(expert: Expert, entries: [ShowcaseEntry], more: Bool, partners: [PartnerID: Partner]) -> String {
         var body = "<h1>\(HTML.text(expert.displayName))</h1>\n"
         body += "<p class=\"meta\">\(HTML.text(expert.categories.joined(separator: " · ")))"
-        body += " · commission \(PageFrame.percent(expert.commissionBasisPoints)) · expert <code>\(HTML.text(expert.id.rawValue))</code></p>\n"
+        body +=
+            " · commission \(PageFrame.percent(expert.commissionBasisPoints)) · expert <code>\(HTML.text(expert.id.rawValue))</code></p>\n"
         if entries.isEmpty { body += "<p class=\"note\">No recommendations yet.</p>\n" }
         body += "<ol class=\"cards\">\n"
         for e in entries {
@@ -27,7 +28,8 @@ public enum ShopPageRenderer {
         }
         body += "</ol>\n"
         if more {
-            body += "<p class=\"note\">Only the newest \(entries.count) recommendations are on this page; "
+            body +=
+                "<p class=\"note\">Only the newest \(entries.count) recommendations are on this page; "
                 + "<code>vitrine showcase \(HTML.text(expert.id.rawValue))</code> pages through them all.</p>\n"
         }
         return PageFrame.document(title: expert.displayName, root: "../", body: body)
@@ -44,7 +46,9 @@ public enum ShopPageRenderer {
     public static func product(_ p: Product, partners: [PartnerID: Partner]) -> String {
         var body = "<h1>\(HTML.text(p.title))</h1>\n"
         body += "<p class=\"facts\"><span class=\"price\">\(PageFrame.money(p.priceFen))</span>"
-        body += p.isOnSale ? (p.stock > 0 ? "<span class=\"left\">\(p.stock) in stock</span>" : "<span class=\"left none\">out of stock</span>")
+        body +=
+            p.isOnSale
+            ? (p.stock > 0 ? "<span class=\"left\">\(p.stock) in stock</span>" : "<span class=\"left none\">out of stock</span>")
             : "<span class=\"left none\">off sale</span>"
         body += PageFrame.badge(p.partner, partners) + "</p>\n"
         body += "<div class=\"card\">\n<table>\n"
@@ -54,7 +58,8 @@ public enum ShopPageRenderer {
         body += "<tr><th>Product</th><td><code>\(HTML.text(p.id.rawValue))</code></td></tr>\n"
         body += "</table>\n"
         let partnerName = partners[p.partner]?.name ?? p.partner.rawValue
-        body += PageFrame.partnerLink(p.link, partner: partners[p.partner], attributed: false, label: "View on \(partnerName)", cssClass: "buy")
+        body += PageFrame.partnerLink(
+            p.link, partner: partners[p.partner], attributed: false, label: "View on \(partnerName)", cssClass: "buy")
         body += "\n</div>\n"
         return PageFrame.document(title: p.title, root: "../", body: body)
     }
@@ -117,7 +122,8 @@ public enum ShopPageRenderer {
         body += "<p class=\"meta\">Order <code>\(HTML.text(order.id.rawValue))</code> · placed \(PageFrame.time(order.placedAt))"
         if let due = order.paymentDueAt { body += " · pay by \(PageFrame.time(due))" }
         body += "</p>\n<p class=\"total\">Total \(PageFrame.money(order.totalFen))</p>\n"
-        body += "<p class=\"note\">Each partner is paid on its own page; the links below carry this order and the recommending expert.</p>\n"
+        body +=
+            "<p class=\"note\">Each partner is paid on its own page; the links below carry this order and the recommending expert.</p>\n"
         for partnerID in Set(order.lines.map(\.partner)).sorted() {
             let lines = order.lines.filter { $0.partner == partnerID && $0.keptQuantity > 0 }
             guard !lines.isEmpty else { continue }
@@ -131,18 +137,24 @@ public enum ShopPageRenderer {
             }
             for line in lines {
                 body += "<h3>\(SiteLayout.link(.product, line.product.rawValue, label: line.title))</h3>\n"
-                body += "<p class=\"facts\"><span class=\"price\">\(PageFrame.money(line.unitPriceFen))</span><span>× \(line.keptQuantity)</span>"
-                if let expert = line.expert { body += "<span>recommended by \(SiteLayout.link(.showcase, expert.rawValue, label: expert.rawValue))</span>" }
+                body +=
+                    "<p class=\"facts\"><span class=\"price\">\(PageFrame.money(line.unitPriceFen))</span><span>× \(line.keptQuantity)</span>"
+                if let expert = line.expert {
+                    body += "<span>recommended by \(SiteLayout.link(.showcase, expert.rawValue, label: expert.rawValue))</span>"
+                }
                 body += "</p>\n"
                 switch links {
                 case .intents:
                     let item = intent?.items.first { $0.product == line.product && $0.recommendation == line.recommendation }
                     if let item, intent?.payment == nil {
-                        body += PageFrame.partnerLink(item.url, partner: partner, attributed: true,
-                                                      label: "Pay \(PageFrame.money(item.lineTotalFen)) on \(partnerName)", cssClass: "buy") + "\n"
+                        body +=
+                            PageFrame.partnerLink(
+                                item.url, partner: partner, attributed: true,
+                                label: "Pay \(PageFrame.money(item.lineTotalFen)) on \(partnerName)", cssClass: "buy") + "\n"
                     }
                 case .refused(let reason, let stored):
-                    body += "<p class=\"refused\">No payment link: \(HTML.text(reason)).<code>\(HTML.text(stored[line.product] ?? ""))</code></p>\n"
+                    body +=
+                        "<p class=\"refused\">No payment link: \(HTML.text(reason)).<code>\(HTML.text(stored[line.product] ?? ""))</code></p>\n"
                 }
             }
             if let intent { body += "<p class=\"total\">\(HTML.text(partnerName)): \(PageFrame.money(intent.totalFen))</p>\n" }

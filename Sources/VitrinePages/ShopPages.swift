@@ -108,9 +108,13 @@ public struct ShopPages<Backend: OrderedKeyValueStore> {
                 guard let name = PageFileName.forID(expert.id.rawValue) else { summary.skipped += 1; continue }
                 let entries = try store.showcase(of: expert.id, limit: options.showcaseSize)
                 for e in entries.items { products.insert(e.product.id) }
-                try out.write(.showcase, name, ShopPageRenderer.showcase(
-                    expert: expert, entries: entries.items, more: entries.next != nil, partners: partners))
-                try index.add(.showcase, expert.id.rawValue, label: expert.displayName, detail: "\(entries.items.count)\(entries.next != nil ? "+" : "") recommendations")
+                try out.write(
+                    .showcase, name,
+                    ShopPageRenderer.showcase(
+                        expert: expert, entries: entries.items, more: entries.next != nil, partners: partners))
+                try index.add(
+                    .showcase, expert.id.rawValue, label: expert.displayName,
+                    detail: "\(entries.items.count)\(entries.next != nil ? "+" : "") recommendations")
                 summary.showcases += 1
                 tick("showcases")
             }
@@ -160,7 +164,7 @@ public struct ShopPages<Backend: OrderedKeyValueStore> {
                 do {
                     links = .intents(try store.purchaseIntents(for: order.id))
                 } catch VitrineError.paymentOverdue, VitrineError.orderStatusConflict {
-                    summary.skipped += 1  // overdue (or changed since the listing): nothing to pay
+                    summary.skipped += 1 // overdue (or changed since the listing): nothing to pay
                     continue
                 } catch let error as VitrineError where Self.isLinkError(error) {
                     var stored: [ProductID: String] = [:]
@@ -285,7 +289,8 @@ final class IndexPage {
     private func file(_ kind: PageKind) -> URL { parts.appendingPathComponent(kind.rawValue) }
 
     func add(_ kind: PageKind, _ id: String, label: String, detail: String) throws {
-        buffers[kind, default: ""] += "<li>\(SiteLayout.link(kind, id, label: label, root: "")) <span class=\"note\">\(HTML.text(detail))</span></li>\n"
+        buffers[kind, default: ""] +=
+            "<li>\(SiteLayout.link(kind, id, label: label, root: "")) <span class=\"note\">\(HTML.text(detail))</span></li>\n"
         counts[kind, default: 0] += 1
         if buffers[kind, default: ""].utf8.count >= 1 << 16 { try flush(kind) }
     }
@@ -312,7 +317,8 @@ final class IndexPage {
             defer { try? out.close() }
             try out.truncate(atOffset: 0)
             var text = PageFrame.head(title: "Index", root: "")
-            text += "<h1>Vitrine 微橱窗</h1>\n<p class=\"meta\">Experts' showcases, products, carts and the pages that hand a purchase to the partner.</p>\n"
+            text +=
+                "<h1>Vitrine 微橱窗</h1>\n<p class=\"meta\">Experts' showcases, products, carts and the pages that hand a purchase to the partner.</p>\n"
             for (kind, title) in Self.order {
                 let count = counts[kind] ?? 0
                 text += "<h2>\(title) (\(count))</h2>\n" + (count == 0 ? "<p class=\"note\">None.</p>\n" : "<ul class=\"links\">\n")
@@ -327,7 +333,9 @@ final class IndexPage {
                 }
             }
             if !limits.isEmpty {
-                text += "<h2>Limits reached</h2>\n<ul class=\"links note\">\n" + limits.map { "<li>\(HTML.text($0))</li>" }.joined(separator: "\n") + "\n</ul>\n"
+                text +=
+                    "<h2>Limits reached</h2>\n<ul class=\"links note\">\n"
+                    + limits.map { "<li>\(HTML.text($0))</li>" }.joined(separator: "\n") + "\n</ul>\n"
             }
             text += PageFrame.tail
             try out.write(contentsOf: Data(text.utf8))

@@ -131,8 +131,9 @@ final class BatchCommitter: @unchecked Sendable {
     var current: WriteTransaction?
 
     init(limits: BatchLimits) {
-        self.limits = BatchLimits(maxCount: max(1, limits.maxCount), maxLogBytes: max(1, limits.maxLogBytes),
-                                  maxDelayMicroseconds: max(0, min(limits.maxDelayMicroseconds, 1_000_000)))
+        self.limits = BatchLimits(
+            maxCount: max(1, limits.maxCount), maxLogBytes: max(1, limits.maxLogBytes),
+            maxDelayMicroseconds: max(0, min(limits.maxDelayMicroseconds, 1_000_000)))
     }
 
     var isBatchThread: Bool { executorThread.load(ordering: .relaxed) == UInt(pthread_self()) }
@@ -210,7 +211,9 @@ final class BatchCommitter: @unchecked Sendable {
                 while pending.count < limits.maxCount && !stopping {
                     let left = ContinuousClock.now.duration(to: deadline)
                     guard left > .zero else { break }
-                    lock.wait(microseconds: max(1, Int(left.components.seconds) * 1_000_000 + Int(left.components.attoseconds / 1_000_000_000_000)))
+                    lock.wait(
+                        microseconds: max(
+                            1, Int(left.components.seconds) * 1_000_000 + Int(left.components.attoseconds / 1_000_000_000_000)))
                 }
                 // Stopped while waiting for stragglers: the queue is refused, not run (at the top).
                 if stopping { continue }
@@ -319,8 +322,11 @@ extension Database {
             let slot = ResultSlot<T>()
             let done = DispatchSemaphore(value: 0)
             let outcome = ResultSlot<Error?>()
-            let request = BatchRequest(run: { tx in slot.value = try body(tx) },
-                                       finish: { error in outcome.value = error; done.signal() })
+            let request = BatchRequest(
+                run: { tx in slot.value = try body(tx) },
+                finish: { error in
+                    outcome.value = error; done.signal()
+                })
             try batch.submit(request)
             done.wait()
             if let error = outcome.value ?? nil { throw error }
@@ -337,15 +343,17 @@ extension Database {
         try checkWritable()
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
             let slot = ResultSlot<T>()
-            let request = BatchRequest(run: { tx in slot.value = try body(tx) }, finish: { error in
-                if let error {
-                    continuation.resume(throwing: error)
-                } else if let value = slot.value {
-                    continuation.resume(returning: value)
-                } else {
-                    continuation.resume(throwing: StoreError.closed)
-                }
-            })
+            let request = BatchRequest(
+                run: { tx in slot.value = try body(tx) },
+                finish: { error in
+                    if let error {
+                        continuation.resume(throwing: error)
+                    } else if let value = slot.value {
+                        continuation.resume(returning: value)
+                    } else {
+                        continuation.resume(throwing: StoreError.closed)
+                    }
+                })
             do { try batch.submit(request) } catch { continuation.resume(throwing: error) }
         }
     }

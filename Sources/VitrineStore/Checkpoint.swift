@@ -85,11 +85,12 @@ extension Database {
         try pager.sync()
         // 3.
         let salt = WriteAheadLog.newSalt()
-        let next = Meta(checkpointSequence: meta.checkpointSequence + 1, txid: state.txid,
-                        pageCount: allocator.pageCount, catalogRoot: state.catalogRoot,
-                        freeListHead: chain.first ?? 0, freeCount: UInt64(entries.count),
-                        logGeneration: max(meta.logGeneration, log.generation) + 1, nextTableId: state.nextTableId,
-                        databaseId: meta.databaseId, logSalt: salt)
+        let next = Meta(
+            checkpointSequence: meta.checkpointSequence + 1, txid: state.txid,
+            pageCount: allocator.pageCount, catalogRoot: state.catalogRoot,
+            freeListHead: chain.first ?? 0, freeCount: UInt64(entries.count),
+            logGeneration: max(meta.logGeneration, log.generation) + 1, nextTableId: state.nextTableId,
+            databaseId: meta.databaseId, logSalt: salt)
         // The counters are bounded at open (MetaPage.counterLimit) and grow by one per
         // checkpoint or commit, so this cannot fail in practice; if it ever did, the meta page
         // must not be written, or the next open would refuse it.

@@ -17,8 +17,9 @@ extension Database {
         }
         tx.returnRecycledPages()
         let txid = tx.txid
-        var snapshot = Snapshot(txid: txid, catalogRoot: prepared.catalogRoot, pageCount: allocator.pageCount,
-                                nextTableId: tx.nextTableId, mapping: writerMapping)
+        var snapshot = Snapshot(
+            txid: txid, catalogRoot: prepared.catalogRoot, pageCount: allocator.pageCount,
+            nextTableId: tx.nextTableId, mapping: writerMapping)
         var committedByCheckpoint = false
         do {
             try ensureWriterMapping()
@@ -37,8 +38,10 @@ extension Database {
                 committedByCheckpoint = true
             } else {
                 if !log.anchored { try anchorLogGeneration() }
-                try log.append(tx.log.seal(generation: log.generation, salt: log.salt, txid: txid,
-                                           durableTxid: durableTxidNow(), databaseId: log.databaseId))
+                try log.append(
+                    tx.log.seal(
+                        generation: log.generation, salt: log.salt, txid: txid,
+                        durableTxid: durableTxidNow(), databaseId: log.databaseId))
             }
         } catch {
             poison(error)
@@ -72,7 +75,8 @@ extension Database {
         // after random-order bursts, but cost durable commits two data-file syncs every few
         // dozen transactions: 1.17x -> 0.72x SQLite. Not worth it.)
         if log.logBytes >= Int64(options.checkpointLogBytes)
-            || allocator.frozen.count + allocator.allocatedSinceCheckpoint.count >= options.checkpointPages {
+            || allocator.frozen.count + allocator.allocatedSinceCheckpoint.count >= options.checkpointPages
+        {
             // This commit is already in the log; a failed checkpoint poisons the database for
             // later writes but does not un-acknowledge it (a grouped waiter still needs its sync).
             do { try checkpointLocked() } catch { poison(error) }

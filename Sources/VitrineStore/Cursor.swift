@@ -79,7 +79,9 @@ public final class Cursor {
     private func descend(from ref: PageView, toLast: Bool, _ reader: PageReader) throws {
         var r = ref
         while !r.isLeaf {
-            if path.count > PageReader.maxDepth { throw StoreError.corruptPage(page: 0, reason: "tree deeper than \(PageReader.maxDepth) levels") }
+            if path.count > PageReader.maxDepth {
+                throw StoreError.corruptPage(page: 0, reason: "tree deeper than \(PageReader.maxDepth) levels")
+            }
             let i = toLast ? r.count - 1 : 0
             path.append((r, i))
             r = try child(of: r, i, reader)

@@ -77,8 +77,10 @@ public struct DatabaseOptions: Sendable {
     var replayBatchPages: Int = 4096
 
     /// Options; the defaults: full durability, a checkpoint at 8 MiB of log or 16,384 dirty pages.
-    public init(durability: Durability = .full, checkpointLogBytes: Int = 8 << 20, checkpointPages: Int = 16_384,
-                largeTransactionBytes: Int = 16 << 20, relaxedSyncIntervalMilliseconds: Int = 100) {
+    public init(
+        durability: Durability = .full, checkpointLogBytes: Int = 8 << 20, checkpointPages: Int = 16_384,
+        largeTransactionBytes: Int = 16 << 20, relaxedSyncIntervalMilliseconds: Int = 100
+    ) {
         self.durability = durability
         self.checkpointLogBytes = checkpointLogBytes
         self.checkpointPages = checkpointPages
@@ -165,8 +167,9 @@ public final class Database: @unchecked Sendable {
         log = opened.log
         lockDescriptor = opened.lockDescriptor
         writerMapping = try pager.ensureMapped(pageCount: opened.meta.pageCount)
-        latest = Snapshot(txid: meta.txid, catalogRoot: meta.catalogRoot, pageCount: meta.pageCount,
-                          nextTableId: meta.nextTableId, mapping: writerMapping)
+        latest = Snapshot(
+            txid: meta.txid, catalogRoot: meta.catalogRoot, pageCount: meta.pageCount,
+            nextTableId: meta.nextTableId, mapping: writerMapping)
         snapshots = SnapshotRegistry(latest)
         durableTxid = meta.txid
         writtenTxid = meta.txid

@@ -156,7 +156,8 @@ final class DirtyPage {
     func seal(txid: UInt64) {
         store(txid, at: 16)
         store(UInt64(0), at: 24)
-        let crc = isMeasured
+        let crc =
+            isMeasured
             ? CRC32C.pageChecksum(UnsafeRawPointer(base), gapFrom: PageLayout.headerSize + 2 * count, to: measuredTop)
             : CRC32C.checksum(base + 4, count: PageLayout.size - 4)
         store(crc, at: 0)
@@ -263,7 +264,7 @@ final class DirtyPage {
         if i == 0 && count > 0 && view.u16(view.cellOffset(0)) > 0 {
             let child = view.child(0)
             remove(at: 0)
-            _ = insertBranchCell(at: 0, key: [], child: child)   // smaller than what left: fits
+            _ = insertBranchCell(at: 0, key: [], child: child) // smaller than what left: fits
         }
     }
 

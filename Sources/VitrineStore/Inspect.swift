@@ -34,11 +34,13 @@ extension Database {
             result.kind = "meta"
             switch Meta.decode(bytes) {
             case .valid(let m):
-                result.header = [("checkpoint sequence", "\(m.checkpointSequence)"), ("txid", "\(m.txid)"),
-                                 ("page count", "\(m.pageCount)"), ("catalog root", "\(m.catalogRoot)"),
-                                 ("free-list head", "\(m.freeListHead)"), ("free pages", "\(m.freeCount)"),
-                                 ("log generation", "\(m.logGeneration)"), ("next table id", "\(m.nextTableId)"),
-                                 ("database id", String(m.databaseId, radix: 16)), ("log salt", String(m.logSalt, radix: 16))]
+                result.header = [
+                    ("checkpoint sequence", "\(m.checkpointSequence)"), ("txid", "\(m.txid)"),
+                    ("page count", "\(m.pageCount)"), ("catalog root", "\(m.catalogRoot)"),
+                    ("free-list head", "\(m.freeListHead)"), ("free pages", "\(m.freeCount)"),
+                    ("log generation", "\(m.logGeneration)"), ("next table id", "\(m.nextTableId)"),
+                    ("database id", String(m.databaseId, radix: 16)), ("log salt", String(m.logSalt, radix: 16)),
+                ]
             case .wrongMagic: result.problem = "no magic number"
             case .newerVersion(let v): result.problem = "format version \(v) is newer than this build"
             case .damaged(let reason): result.problem = reason
@@ -57,9 +59,11 @@ extension Database {
             case .freeList: result.kind = "free-list"
             default: result.kind = bytes.allSatisfy({ $0 == 0 }) ? "unused" : "unknown (\(view.kindByte))"
             }
-            result.header = [("checksum", hex(view.storedChecksum) + (computed == view.storedChecksum ? " (ok)" : " (expected \(hex(computed)))")),
-                             ("kind", "\(view.kindByte)"), ("count", "\(view.count)"), ("page number", "\(view.pageNumber)"),
-                             ("txid", "\(view.txid)"), ("next", "\(view.next)")]
+            result.header = [
+                ("checksum", hex(view.storedChecksum) + (computed == view.storedChecksum ? " (ok)" : " (expected \(hex(computed)))")),
+                ("kind", "\(view.kindByte)"), ("count", "\(view.count)"), ("page number", "\(view.pageNumber)"),
+                ("txid", "\(view.txid)"), ("next", "\(view.next)"),
+            ]
             result.problem = PageView.validate(base, pageNumber: number)
             // Cells are decoded only when every offset is in bounds.
             let decodable: Bool

@@ -89,7 +89,7 @@ extension Database {
 
     private func pageMap(labeller: PageLabeller) throws -> PageMap {
         if writer.isHeldByCurrentThread { throw StoreError.nestedWriteTransaction }
-        defer { closeIfRequested() }   // close() from the label callback
+        defer { closeIfRequested() } // close() from the label callback
         writer.lock()
         defer { writer.unlock() }
         if snapshots.isClosed { throw StoreError.closed }
@@ -117,8 +117,9 @@ extension Database {
         var position = [Int](repeating: 0, count: names.count)
         for (i, old) in sorted.enumerated() { position[old] = i }
         for i in uses.indices { if let t = uses[i].table { uses[i].table = position[t] } }
-        return PageMap(tables: sorted.map { names[$0] }, pages: uses, lastTransactionId: latest.txid,
-                       checkpointSequence: meta.checkpointSequence)
+        return PageMap(
+            tables: sorted.map { names[$0] }, pages: uses, lastTransactionId: latest.txid,
+            checkpointSequence: meta.checkpointSequence)
     }
 }
 

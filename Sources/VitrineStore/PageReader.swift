@@ -95,7 +95,8 @@ struct PageReader: TreePages {
     /// allocated (a hostile length of 256 MiB on a small file costs nothing).
     private func checkChainFits(first: PageNumber, length: Int) throws {
         guard UInt64(PageLayout.overflowPageCount(valueLength: length)) <= limit else {
-            throw StoreError.corruptPage(page: first, reason: "value of \(length) bytes needs more overflow pages than the database has (\(limit))")
+            throw StoreError.corruptPage(
+                page: first, reason: "value of \(length) bytes needs more overflow pages than the database has (\(limit))")
         }
     }
 

@@ -33,7 +33,7 @@ final class Pager: @unchecked Sendable {
     let file: StorageFile
     private let mappings = Mutex<[Mapping]>([])
     private let verifiedWords: UnsafeMutablePointer<Atomic<UInt64>>?
-    private let verifiedCapacity: UInt64 = 1 << 28   // pages tracked (1 TiB of database)
+    private let verifiedCapacity: UInt64 = 1 << 28 // pages tracked (1 TiB of database)
     /// Where runs of dirty pages are gathered for one pwrite (writer only).
     private static let stagingPages = 64
     private let staging = UnsafeMutableRawPointer.allocate(byteCount: Pager.stagingPages * PageLayout.size, alignment: 4096)

@@ -85,9 +85,10 @@ struct CatalogEntry: Equatable {
             throw StoreError.corruptPage(page: page, reason: "catalog entry of \(b.count) bytes")
         }
         let entry = b.withUnsafeBytes { raw in
-            CatalogEntry(id: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt32.self)),
-                         root: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 4, as: UInt64.self)),
-                         count: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 12, as: UInt64.self)))
+            CatalogEntry(
+                id: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt32.self)),
+                root: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 4, as: UInt64.self)),
+                count: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 12, as: UInt64.self)))
         }
         guard entry.count <= maxCount else {
             throw StoreError.corruptPage(page: page, reason: "catalog entry count \(entry.count) out of range")

@@ -94,9 +94,10 @@ enum Recovery {
             let log: WriteAheadLog
             do {
                 header = try WriteAheadLog.readHeader(logFile)
-                log = try WriteAheadLog(file: logFile, databaseId: meta.databaseId, generation: meta.logGeneration,
-                                        salt: meta.logSalt, baseTxid: meta.txid, growthBytes: options.logGrowthBytes,
-                                        defersWrites: options.durability == .grouped)
+                log = try WriteAheadLog(
+                    file: logFile, databaseId: meta.databaseId, generation: meta.logGeneration,
+                    salt: meta.logSalt, baseTxid: meta.txid, growthBytes: options.logGrowthBytes,
+                    defersWrites: options.durability == .grouped)
                 // Durable modes write the log directly and synchronously: .full one record per
                 // commit, .grouped one write per group (the leader's). .relaxed keeps cheap
                 // buffered appends that its flusher syncs.
@@ -105,8 +106,9 @@ enum Recovery {
                 logFile.close()
                 throw error
             }
-            return OpenedFiles(dataFile: dataFile, pager: pager, meta: meta, allocator: allocator, log: log,
-                               logHeader: header, lockDescriptor: lockDescriptor)
+            return OpenedFiles(
+                dataFile: dataFile, pager: pager, meta: meta, allocator: allocator, log: log,
+                logHeader: header, lockDescriptor: lockDescriptor)
         } catch {
             dataFile.close()
             Syscalls.close(lockDescriptor)
@@ -134,7 +136,7 @@ enum Recovery {
             do {
                 file = try fs.createNew(path: temporary)
             } catch StoreError.io(_, _, let code) where code == EEXIST {
-                continue   // one chance in 2^64 per try: try another name
+                continue // one chance in 2^64 per try: try another name
             }
         }
         defer { unlink(temporary) }
@@ -185,7 +187,11 @@ enum Recovery {
             for slot in 0..<2 {
                 let page = Array(bytes[(slot * PageLayout.size)..<((slot + 1) * PageLayout.size)])
                 if case .valid(let m) = Meta.decode(page), m.databaseId != best.databaseId {
-                    throw StoreError.corruptPage(page: UInt64(slot), reason: "meta slots belong to different databases (ids \(String(m.databaseId, radix: 16)) and \(String(best.databaseId, radix: 16)))")
+                    throw StoreError.corruptPage(
+                        page: UInt64(slot),
+                        reason:
+                            "meta slots belong to different databases (ids \(String(m.databaseId, radix: 16)) and \(String(best.databaseId, radix: 16)))"
+                    )
                 }
             }
             return best
@@ -199,7 +205,8 @@ enum Recovery {
     static func otherMetaSlotIsValid(_ file: StorageFile, meta: Meta) -> Bool {
         let other = 1 - meta.slot
         guard let page = try? file.readBytes(count: PageLayout.size, at: Int64(other) * Int64(PageLayout.size)),
-              case .valid(let m) = Meta.decode(page) else { return false }
+            case .valid(let m) = Meta.decode(page)
+        else { return false }
         return m.slot == other && m.databaseId == meta.databaseId
     }
 
@@ -243,7 +250,8 @@ enum Recovery {
             }
         }
         if UInt64(free.count) != meta.freeCount {
-            throw StoreError.corruptPage(page: meta.freeListHead, reason: "free list holds \(free.count) pages, meta says \(meta.freeCount)")
+            throw StoreError.corruptPage(
+                page: meta.freeListHead, reason: "free list holds \(free.count) pages, meta says \(meta.freeCount)")
         }
         return (free, chain)
     }
@@ -290,7 +298,11 @@ extension Database {
                 // records tagged with our id (and salt) are replayed, as for a damaged header.
                 highestGeneration = max(highestGeneration, header.generation)
             } else if header.baseTxid > meta.txid {
-                throw StoreError.corruptLog(offset: 0, reason: "log continues txid \(header.baseTxid) but the database file stops at txid \(meta.txid) (its newest meta page is lost)")
+                throw StoreError.corruptLog(
+                    offset: 0,
+                    reason:
+                        "log continues txid \(header.baseTxid) but the database file stops at txid \(meta.txid) (its newest meta page is lost)"
+                )
             } else if header.baseTxid == meta.txid && header.generation >= meta.logGeneration {
                 if header.version == 1 && !salted {
                     replayGeneration = header.generation
@@ -298,7 +310,8 @@ extension Database {
                     // The log this meta page names.
                     headerNamedByMeta = true
                 } else if header.version >= 2 && header.generation > meta.logGeneration
-                            && !Recovery.otherMetaSlotIsValid(dataFile, meta: meta) {
+                    && !Recovery.otherMetaSlotIsValid(dataFile, meta: meta)
+                {
                     // The newest meta page, which named this generation before its first record
                     // was written, is damaged; the slot we fell back to describes the same
                     // checkpoint (same txid), so the log still continues it.
@@ -310,7 +323,11 @@ extension Database {
                     // commits were never made in this file; replaying them would graft them on,
                     // and dropping them (the log is cut back after an open) would destroy the
                     // only copy of commits the other file acknowledged. Refuse.
-                    throw StoreError.corruptLog(offset: 0, reason: "the log belongs to another copy of this database: it holds generation \(header.generation) (salt \(String(header.salt, radix: 16))) after txid \(header.baseTxid), the database file names generation \(meta.logGeneration) (salt \(String(meta.logSalt, radix: 16))); put back this database's own log, or move this one aside to open the file as of its checkpoint")
+                    throw StoreError.corruptLog(
+                        offset: 0,
+                        reason:
+                            "the log belongs to another copy of this database: it holds generation \(header.generation) (salt \(String(header.salt, radix: 16))) after txid \(header.baseTxid), the database file names generation \(meta.logGeneration) (salt \(String(meta.logSalt, radix: 16))); put back this database's own log, or move this one aside to open the file as of its checkpoint"
+                    )
                 }
                 highestGeneration = header.generation
             } else {
@@ -340,8 +357,10 @@ extension Database {
                 tx.close()
                 _ = try commit(tx)
             }
-            replayedEnd = try WriteAheadLog.scan(log.file, generation: generation, minimumGeneration: meta.logGeneration,
-                                       salt: salt, firstTxid: meta.txid + 1, databaseId: meta.databaseId) { record in
+            replayedEnd = try WriteAheadLog.scan(
+                log.file, generation: generation, minimumGeneration: meta.logGeneration,
+                salt: salt, firstTxid: meta.txid + 1, databaseId: meta.databaseId
+            ) { record in
                 highestGeneration = max(highestGeneration, record.generation)
                 try loadFreeListIfNeeded()
                 let tx = batch ?? WriteTransaction(database: self, base: latest)
@@ -353,7 +372,8 @@ extension Database {
                     for op in record.operations { try tx.apply(op) }
                 } catch let error as StoreError where !error.isCorruption {
                     if case .io = error { throw error }
-                    throw StoreError.corruptLog(offset: record.endOffset, reason: "record for txid \(record.txid) cannot be applied: \(error)")
+                    throw StoreError.corruptLog(
+                        offset: record.endOffset, reason: "record for txid \(record.txid) cannot be applied: \(error)")
                 }
                 tx.finishReplayedRecord(txid: record.txid)
                 replayed += 1

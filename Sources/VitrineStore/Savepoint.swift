@@ -76,7 +76,7 @@ extension WriteTransaction {
         while undo.count > mark {
             switch undo.removeLast() {
             case .restore(let table, let key, let value):
-                if table.dropped { continue }  // its re-creation below restores the entries
+                if table.dropped { continue } // its re-creation below restores the entries
                 if let value {
                     try put(key, value, in: table, logged: false)
                 } else {

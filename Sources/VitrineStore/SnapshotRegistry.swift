@@ -93,12 +93,13 @@ final class SnapshotRegistry: @unchecked Sendable {
             if attempts % 64 == 0 { sched_yield() }
             let before = sequence.load(ordering: .sequentiallyConsistent)
             if before & 1 != 0 { continue }
-            let s = Snapshot(txid: txid.load(ordering: .sequentiallyConsistent),
-                             catalogRoot: catalogRoot.load(ordering: .sequentiallyConsistent),
-                             pageCount: pageCount.load(ordering: .sequentiallyConsistent),
-                             nextTableId: nextTableId.load(ordering: .sequentiallyConsistent),
-                             base: mapBase.load(ordering: .sequentiallyConsistent),
-                             mapPages: mapPages.load(ordering: .sequentiallyConsistent))
+            let s = Snapshot(
+                txid: txid.load(ordering: .sequentiallyConsistent),
+                catalogRoot: catalogRoot.load(ordering: .sequentiallyConsistent),
+                pageCount: pageCount.load(ordering: .sequentiallyConsistent),
+                nextTableId: nextTableId.load(ordering: .sequentiallyConsistent),
+                base: mapBase.load(ordering: .sequentiallyConsistent),
+                mapPages: mapPages.load(ordering: .sequentiallyConsistent))
             if sequence.load(ordering: .sequentiallyConsistent) == before, let s { return s }
         }
     }
@@ -109,7 +110,7 @@ final class SnapshotRegistry: @unchecked Sendable {
 
     /// A registered reader: release it with `leave`.
     struct Ticket {
-        fileprivate let slot: Int   // -1: in `overflow`
+        fileprivate let slot: Int // -1: in `overflow`
         let snapshot: Snapshot
     }
 
@@ -203,10 +204,11 @@ final class SnapshotRegistry: @unchecked Sendable {
     }
 }
 
-private extension Snapshot {
-    init?(txid: UInt64, catalogRoot: UInt64, pageCount: UInt64, nextTableId: UInt64, base: UInt, mapPages: UInt64) {
+extension Snapshot {
+    fileprivate init?(txid: UInt64, catalogRoot: UInt64, pageCount: UInt64, nextTableId: UInt64, base: UInt, mapPages: UInt64) {
         guard let pointer = UnsafeRawPointer(bitPattern: base) else { return nil }
-        self.init(txid: txid, catalogRoot: catalogRoot, pageCount: pageCount, nextTableId: nextTableId,
-                  mapping: Mapping(base: pointer, pageCapacity: mapPages))
+        self.init(
+            txid: txid, catalogRoot: catalogRoot, pageCount: pageCount, nextTableId: nextTableId,
+            mapping: Mapping(base: pointer, pageCapacity: mapPages))
     }
 }

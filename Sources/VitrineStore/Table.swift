@@ -30,7 +30,9 @@ extension TableReading {
 
     /// Pairs with `begin <= key < end` in ascending order (descending when `reverse`), at most
     /// `limit` (0 or less: no limit). An empty `end` means "to the end of the table".
-    public func range(from begin: [UInt8], to end: [UInt8], limit: Int = 0, reverse: Bool = false) throws -> [(key: [UInt8], value: [UInt8])] {
+    public func range(from begin: [UInt8], to end: [UInt8], limit: Int = 0, reverse: Bool = false) throws -> [(
+        key: [UInt8], value: [UInt8]
+    )] {
         var out: [(key: [UInt8], value: [UInt8])] = []
         let c = try makeCursor()
         let unbounded = end.isEmpty

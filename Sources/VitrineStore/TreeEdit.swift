@@ -86,8 +86,10 @@ extension WriteTransaction {
 
     /// Lays `cells` (the contents of `page`, one page too many) out over `page` and a new right
     /// sibling, then inserts the separator into the parent at `path[level - 1]`.
-    private func split(_ page: DirtyPage, _ cells: [CellSource], appending: Bool, path: Path, level: Int,
-                       root: inout PageNumber) throws {
+    private func split(
+        _ page: DirtyPage, _ cells: [CellSource], appending: Bool, path: Path, level: Int,
+        root: inout PageNumber
+    ) throws {
         let m = splitPoint(cells, appending: appending)
         let right = newPage(kind: page.isLeaf ? .leaf : .branch)
         // The separator is read before any page is laid out again: cells point into `page`.
@@ -103,14 +105,17 @@ extension WriteTransaction {
             try right.lay(rightCells[...])
         }
         try page.lay(cells[..<m])
-        try insertSeparator(separator, child: right.number, left: page.number, appending: appending,
-                            path: path, level: level, root: &root)
+        try insertSeparator(
+            separator, child: right.number, left: page.number, appending: appending,
+            path: path, level: level, root: &root)
     }
 
     /// Inserts (separator, child) after the child taken at `path[level - 1]`; at level 0 a new
     /// root gets `left` and `child`.
-    private func insertSeparator(_ separator: [UInt8], child: PageNumber, left: PageNumber, appending: Bool,
-                                 path: Path, level: Int, root: inout PageNumber) throws {
+    private func insertSeparator(
+        _ separator: [UInt8], child: PageNumber, left: PageNumber, appending: Bool,
+        path: Path, level: Int, root: inout PageNumber
+    ) throws {
         if level == 0 {
             let top = newPage(kind: .branch)
             _ = top.insertBranchCell(at: 0, key: [], child: left)
@@ -131,8 +136,10 @@ extension WriteTransaction {
     /// Moves the tail of `cells` (an over-full leaf's contents) into the leaf's right sibling if
     /// the sibling stays at most 7/8 full, and updates the separator. Returns false (changing
     /// nothing) when there is no such sibling or it has no room.
-    private func shiftIntoRightSibling(_ leaf: DirtyPage, _ cells: [CellSource], path: Path,
-                                       root: inout PageNumber) throws -> Bool {
+    private func shiftIntoRightSibling(
+        _ leaf: DirtyPage, _ cells: [CellSource], path: Path,
+        root: inout PageNumber
+    ) throws -> Bool {
         guard let (parent, index) = path.last, index + 1 < parent.count else { return false }
         let total = cells.reduce(0) { $0 + $1.size }
         var n = 0
@@ -155,9 +162,10 @@ extension WriteTransaction {
         sibling.appendCells(0..<sibling.count, to: &moved)
         try sibling.lay(moved[...])
         try leaf.lay(cells[..<keep])
-        parent.remove(at: index + 1)   // index + 1 >= 1: not the keyless first cell
-        try insertSeparator(separator, child: sibling.number, left: leaf.number, appending: false,
-                            path: path, level: path.count, root: &root)
+        parent.remove(at: index + 1) // index + 1 >= 1: not the keyless first cell
+        try insertSeparator(
+            separator, child: sibling.number, left: leaf.number, appending: false,
+            path: path, level: path.count, root: &root)
         return true
     }
 
@@ -218,9 +226,10 @@ extension WriteTransaction {
             throw StoreError.corruptPage(page: rightNumber, reason: "siblings of different kinds")
         }
         let separator = parent.view.keyBytes(left + 1)
-        var combined = (dirty[leftNumber]?.used ?? DirtyPage.usedBytes(leftView))
+        var combined =
+            (dirty[leftNumber]?.used ?? DirtyPage.usedBytes(leftView))
             + (dirty[rightNumber]?.used ?? DirtyPage.usedBytes(rightView))
-        if !leftView.isLeaf { combined += separator.count }   // the right page's first key
+        if !leftView.isLeaf { combined += separator.count } // the right page's first key
         guard combined <= PageLayout.capacity else { return false }
         let page = try touchChild(of: parent, left)
         // The right page's cells are read where they are (its own page, or the map): it is

@@ -37,8 +37,9 @@ public struct VerificationReport: Sendable, CustomStringConvertible {
     public var isClean: Bool { problems.isEmpty }
 
     public var description: String {
-        isClean ? "ok: \(pagesChecked) pages, \(tablesChecked) tables"
-                : problems.map(\.description).joined(separator: "\n")
+        isClean
+            ? "ok: \(pagesChecked) pages, \(tablesChecked) tables"
+            : problems.map(\.description).joined(separator: "\n")
     }
 }
 
@@ -217,7 +218,9 @@ struct TreeWalker {
             guard mark(p, as: "overflow") else { return }
             if let reason = check(p) { problem(p, reason); return }
             let view = PageView(base: mapping.base + Int(p) * PageLayout.size)
-            guard view.kindByte == PageKind.overflow.rawValue else { problem(p, "expected an overflow page, found kind \(view.kindByte)"); return }
+            guard view.kindByte == PageKind.overflow.rawValue else {
+                problem(p, "expected an overflow page, found kind \(view.kindByte)"); return
+            }
             overflowPages += 1
             if pageUses != nil {
                 let bytes = min(PageLayout.overflowPayload, length - k * PageLayout.overflowPayload)
@@ -273,8 +276,10 @@ struct TreeWalker {
             startTree(name)
             if entry.root != 0 { walk(entry.root, lower: nil, upper: nil, depth: 1) }
             if UInt64(entries) != entry.count { problem(nil, "catalog counts \(entry.count) entries, tree holds \(entries)") }
-            tables.append(TableStatistics(name: name, entries: entries, depth: leafDepth ?? 0, branchPages: branchPages,
-                                          leafPages: leafPages, overflowPages: overflowPages, fillFactor: fillFactor))
+            tables.append(
+                TableStatistics(
+                    name: name, entries: entries, depth: leafDepth ?? 0, branchPages: branchPages,
+                    leafPages: leafPages, overflowPages: overflowPages, fillFactor: fillFactor))
             report.tablesChecked += 1
         }
         table = nil
@@ -283,8 +288,10 @@ struct TreeWalker {
 
     /// Each page is read once (`visited`): links that loop back, already reported by `walk`,
     /// would otherwise make this ~2^48 visits within the depth bound.
-    private mutating func collectCatalog(_ page: PageNumber, reader: PageReader, into out: inout [(String, CatalogEntry)],
-                                         visited: inout Set<PageNumber>, depth: Int) {
+    private mutating func collectCatalog(
+        _ page: PageNumber, reader: PageReader, into out: inout [(String, CatalogEntry)],
+        visited: inout Set<PageNumber>, depth: Int
+    ) {
         guard depth <= PageReader.maxDepth, visited.insert(page).inserted, let view = try? reader.treePage(page) else { return }
         if view.isLeaf {
             for i in 0..<view.count {
@@ -313,7 +320,7 @@ extension Database {
 
     private func verify(reporting progress: @escaping (Int, Int) -> Void) throws -> VerificationReport {
         if writer.isHeldByCurrentThread { throw StoreError.nestedWriteTransaction }
-        defer { closeIfRequested() }   // close() from the progress callback
+        defer { closeIfRequested() } // close() from the progress callback
         writer.lock()
         defer { writer.unlock() }
         if snapshots.isClosed { throw StoreError.closed }
@@ -366,21 +373,25 @@ extension Database {
             writer.unlock()
             throw error
         }
-        let counters = (pageCount: allocator.pageCount, logBytes: log.logBytes,
-                        freePages: allocator.freeCount + allocator.checkpointChain.count,
-                        checkpointSequence: meta.checkpointSequence)
+        let counters = (
+            pageCount: allocator.pageCount, logBytes: log.logBytes,
+            freePages: allocator.freeCount + allocator.checkpointChain.count,
+            checkpointSequence: meta.checkpointSequence
+        )
         writer.unlock()
         if closed { throw StoreError.closed }
         return try read { tx in
             var walker = TreeWalker(pager: pager, mapping: tx.snapshot.mapping, limit: tx.snapshot.pageCount, freshChecks: false)
             let (catalogPages, tables) = walker.walkAll(catalogRoot: tx.snapshot.catalogRoot)
-            return DatabaseStatistics(pageSize: PageLayout.size, pageCount: counters.pageCount,
-                                      fileBytes: (try? dataFile.size()) ?? 0, logBytes: counters.logBytes,
-                                      freePages: counters.freePages, lastTransactionId: tx.snapshot.txid,
-                                      checkpointSequence: counters.checkpointSequence,
-                                      catalogPages: catalogPages, tables: tables,
-                                      logWrites: log.file.directWritesRefused ? .bufferedAfterDirectRefused
-                                          : log.file.usesDirectWrites ? .direct : .buffered)
+            return DatabaseStatistics(
+                pageSize: PageLayout.size, pageCount: counters.pageCount,
+                fileBytes: (try? dataFile.size()) ?? 0, logBytes: counters.logBytes,
+                freePages: counters.freePages, lastTransactionId: tx.snapshot.txid,
+                checkpointSequence: counters.checkpointSequence,
+                catalogPages: catalogPages, tables: tables,
+                logWrites: log.file.directWritesRefused
+                    ? .bufferedAfterDirectRefused
+                    : log.file.usesDirectWrites ? .direct : .buffered)
         }
     }
 }

@@ -31,8 +31,9 @@ extension WriteAheadLog {
         let fields = version <= 1 ? LogFormat.version1HeaderSize : LogFormat.headerSize
         guard h.count >= fields + 4, u32(fields) == CRC32C.checksum(Array(h[0..<fields])) else { return nil }
         if version > LogFormat.version { throw StoreError.unsupportedFormatVersion(found: version, supported: LogFormat.version) }
-        let header = Header(generation: u64(16), baseTxid: u64(24), databaseId: u64(32),
-                            salt: version <= 1 ? 0 : u64(40), version: max(version, 1))
+        let header = Header(
+            generation: u64(16), baseTxid: u64(24), databaseId: u64(32),
+            salt: version <= 1 ? 0 : u64(40), version: max(version, 1))
         // A header that checks out but counts beyond what any writer reaches is hostile (crafted,
         // or from a buggy copy), not torn: refused, so recovery never adds to such a value.
         for (name, value) in [("generation", header.generation), ("base txid", header.baseTxid)] where value >= MetaPage.counterLimit {
@@ -64,8 +65,12 @@ extension WriteAheadLog {
 
         /// `salted`: version 2 (48 bytes), otherwise version 1 (32 bytes, no salt).
         init(_ h: [UInt8], salted: Bool) {
-            func u32(_ o: Int) -> UInt32 { h.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: o, as: UInt32.self)) } }
-            func u64(_ o: Int) -> UInt64 { h.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: o, as: UInt64.self)) } }
+            func u32(_ o: Int) -> UInt32 {
+                h.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: o, as: UInt32.self)) }
+            }
+            func u64(_ o: Int) -> UInt64 {
+                h.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: o, as: UInt64.self)) }
+            }
             checksum = u32(0)
             length = Int64(u32(4))
             generation = u64(8)
@@ -93,9 +98,11 @@ extension WriteAheadLog {
     ///   record of this generation and txid with another salt (a log of a diverged copy), and
     ///   damage in the middle of the log: a version-2 record that ends the log although a later
     ///   intact record of the generation says it was durable (`damagedRecord`).
-    static func scan(_ file: StorageFile, generation wanted: UInt64?, minimumGeneration: UInt64 = 0,
-                     salt: UInt64?, firstTxid: UInt64, databaseId: UInt64,
-                     _ body: (Record) throws -> Void) throws -> Int64 {
+    static func scan(
+        _ file: StorageFile, generation wanted: UInt64?, minimumGeneration: UInt64 = 0,
+        salt: UInt64?, firstTxid: UInt64, databaseId: UInt64,
+        _ body: (Record) throws -> Void
+    ) throws -> Int64 {
         let fileSize = try file.size()
         let headerSize = salt == nil ? LogFormat.version1RecordHeaderSize : LogFormat.recordHeaderSize
         var generation = wanted ?? 0
@@ -106,7 +113,10 @@ extension WriteAheadLog {
             let header = RecordHeader(bytes, salted: salt != nil)
             if header.tag != UInt32(truncatingIfNeeded: databaseId) { break }
             if wanted == nil && offset == LogFormat.firstRecordOffset && header.generation >= minimumGeneration
-                && header.generation < MetaPage.counterLimit { generation = header.generation }
+                && header.generation < MetaPage.counterLimit
+            {
+                generation = header.generation
+            }
             if header.generation != generation || header.txid != expected { break }
             let total = Int64(headerSize) + header.length
             if offset + total > fileSize { break }
@@ -115,7 +125,11 @@ extension WriteAheadLog {
                 // A generation's number is given one salt, named by the meta page before any
                 // record of it is written: an intact record with our generation and txid but
                 // another salt was written by a diverged copy of this database.
-                throw StoreError.corruptLog(offset: offset, reason: "record for txid \(header.txid) has salt \(hex64(header.salt)), the database file expects \(hex64(salt)): the log belongs to another copy of this database")
+                throw StoreError.corruptLog(
+                    offset: offset,
+                    reason:
+                        "record for txid \(header.txid) has salt \(hex64(header.salt)), the database file expects \(hex64(salt)): the log belongs to another copy of this database"
+                )
             }
             var reader = LogPayloadReader(bytes: record, start: headerSize)
             var operations: [LogOperation] = []
@@ -132,9 +146,15 @@ extension WriteAheadLog {
             expected += 1
         }
         if let salt, offset < fileSize,
-           let (at, txid) = try vouchingRecord(file, from: offset, fileSize: fileSize, generation: generation, salt: salt,
-                                               missingTxid: expected, databaseId: databaseId) {
-            throw StoreError.corruptLog(offset: offset, reason: "damaged record for txid \(expected) at offset \(offset): the intact record for txid \(txid) at offset \(at), written after it, says it was durable; the log is damaged in the middle, not torn (formats/write-ahead-log.md section 6 says what to do)")
+            let (at, txid) = try vouchingRecord(
+                file, from: offset, fileSize: fileSize, generation: generation, salt: salt,
+                missingTxid: expected, databaseId: databaseId)
+        {
+            throw StoreError.corruptLog(
+                offset: offset,
+                reason:
+                    "damaged record for txid \(expected) at offset \(offset): the intact record for txid \(txid) at offset \(at), written after it, says it was durable; the log is damaged in the middle, not torn (formats/write-ahead-log.md section 6 says what to do)"
+            )
         }
         return offset
     }
@@ -145,19 +165,21 @@ extension WriteAheadLog {
     /// record back. Returns its offset and txid. Records are not aligned, so every byte offset
     /// is a candidate; `memchr` for a byte of the salt skips the zeros of growth quickly, and
     /// the full generation and salt (random, 64 bits) must match before a checksum is computed.
-    private static func vouchingRecord(_ file: StorageFile, from: Int64, fileSize: Int64, generation: UInt64, salt: UInt64,
-                                       missingTxid: UInt64, databaseId: UInt64) throws -> (Int64, UInt64)? {
+    private static func vouchingRecord(
+        _ file: StorageFile, from: Int64, fileSize: Int64, generation: UInt64, salt: UInt64,
+        missingTxid: UInt64, databaseId: UInt64
+    ) throws -> (Int64, UInt64)? {
         let saltOffset = 16, headerSize = LogFormat.recordHeaderSize
         // The salt is never 0: search for its first non-zero byte.
         var saltBytes = [UInt8](repeating: 0, count: 8)
         for k in 0..<8 { saltBytes[k] = UInt8(truncatingIfNeeded: salt >> (8 * UInt64(k))) }
         guard let pick = saltBytes.firstIndex(where: { $0 != 0 }) else { return nil }
         let chunk = 1 << 20
-        var start = from   // first record start not yet examined
+        var start = from // first record start not yet examined
         while start + Int64(headerSize) <= fileSize {
             let count = Int(min(Int64(chunk + headerSize), fileSize - start))
             guard let bytes = try file.readBytes(count: count, at: start) else { return nil }
-            let lastStart = count - headerSize   // last record start whose header is in `bytes`
+            let lastStart = count - headerSize // last record start whose header is in `bytes`
             var hits: [Int] = []
             bytes.withUnsafeBytes { raw in
                 let base = raw.baseAddress.unsafelyUnwrapped
@@ -167,7 +189,8 @@ extension WriteAheadLog {
                     let at = base.distance(to: UnsafeRawPointer(found))
                     let r = at - saltOffset - pick
                     if raw.loadUnaligned(fromByteOffset: r + saltOffset, as: UInt64.self) == salt.littleEndian,
-                       raw.loadUnaligned(fromByteOffset: r + 8, as: UInt64.self) == generation.littleEndian {
+                        raw.loadUnaligned(fromByteOffset: r + 8, as: UInt64.self) == generation.littleEndian
+                    {
                         hits.append(r)
                     }
                     i = at + 1
@@ -177,8 +200,8 @@ extension WriteAheadLog {
                 let header = RecordHeader(Array(bytes[r..<(r + headerSize)]), salted: true)
                 let at = start + Int64(r)
                 guard header.tag == UInt32(truncatingIfNeeded: databaseId), header.durableTxid >= missingTxid,
-                      header.durableTxid < header.txid, at + Int64(headerSize) + header.length <= fileSize,
-                      try checkedRecord(file, at: at, total: Int64(headerSize) + header.length, checksum: header.checksum) != nil
+                    header.durableTxid < header.txid, at + Int64(headerSize) + header.length <= fileSize,
+                    try checkedRecord(file, at: at, total: Int64(headerSize) + header.length, checksum: header.checksum) != nil
                 else { continue }
                 return (at, header.txid)
             }

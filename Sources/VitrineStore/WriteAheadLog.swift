@@ -76,8 +76,10 @@ final class WriteAheadLog: @unchecked Sendable {
     /// A flush's private copy of the blocks it writes (flushLock held).
     private let flushCopy = UnsafeMutableRawPointer.allocate(byteCount: tailCapacity, alignment: block)
 
-    init(file: StorageFile, databaseId: UInt64, generation: UInt64, salt: UInt64, baseTxid: UInt64,
-         growthBytes: Int64 = 4 << 20, defersWrites: Bool = false) throws {
+    init(
+        file: StorageFile, databaseId: UInt64, generation: UInt64, salt: UInt64, baseTxid: UInt64,
+        growthBytes: Int64 = 4 << 20, defersWrites: Bool = false
+    ) throws {
         self.file = file
         self.growthBytes = min(max(64 << 10, growthBytes), WriteAheadLog.maxGrowthBytes)
         self.databaseId = databaseId
@@ -217,7 +219,7 @@ final class WriteAheadLog: @unchecked Sendable {
                     return
                 }
                 bufferLock.unlock()
-                try flush()   // writes what the buffer holds, so its blocks can be dropped
+                try flush() // writes what the buffer holds, so its blocks can be dropped
             }
         }
         flushLock.lock()

@@ -76,8 +76,9 @@ public final class WriteTransaction: TreePages {
         self.database = database
         self.txid = base.txid + 1
         self.nextTableId = base.nextTableId
-        self.catalog = TableState(id: 0, name: "", root: base.catalogRoot,
-                                  count: 0, existedBefore: true)
+        self.catalog = TableState(
+            id: 0, name: "", root: base.catalogRoot,
+            count: 0, existedBefore: true)
         self.savepoint = database.allocator.savepoint()
     }
 
@@ -168,8 +169,9 @@ public final class WriteTransaction: TreePages {
         if let s = tables[name] { return s.dropped ? nil : s }
         guard let (leaf, i) = try find(Array(name.utf8), in: catalog.root) else { return nil }
         let entry = try CatalogEntry.decode(try reader.value(leaf, i), page: 0)
-        let s = TableState(id: entry.id, name: name, root: entry.root,
-                           count: entry.count, existedBefore: true)
+        let s = TableState(
+            id: entry.id, name: name, root: entry.root,
+            count: entry.count, existedBefore: true)
         tables[name] = s
         tablesById?[s.id] = s
         return s
@@ -187,33 +189,33 @@ public final class WriteTransaction: TreePages {
         }
         nextTableId = max(nextTableId, UInt64(tableId) + 1)
         return try changing {
-        let previous = tables[name]
-        let s = TableState(id: tableId, name: name, root: 0, count: 0, existedBefore: previous?.existedBefore ?? false)
-        if logged && journaling { undo.append(.tableCreated(s, previous: previous)) }
-        s.dirty = true
-        tables[name] = s
-        tablesById?[tableId] = s
-        catalog.dirty = true
-        if logged && logging { log.createTable(table: tableId, name: name) }
-        modificationCount += 1
-        return s
+            let previous = tables[name]
+            let s = TableState(id: tableId, name: name, root: 0, count: 0, existedBefore: previous?.existedBefore ?? false)
+            if logged && journaling { undo.append(.tableCreated(s, previous: previous)) }
+            s.dirty = true
+            tables[name] = s
+            tablesById?[tableId] = s
+            catalog.dirty = true
+            if logged && logging { log.createTable(table: tableId, name: name) }
+            modificationCount += 1
+            return s
         }
     }
 
     func dropTableState(_ s: TableState, logged: Bool) throws {
         let entries = logged && journaling ? try entries(of: s) : []
         try changing {
-        if logged && journaling { undo.append(.tableDropped(s, entries: entries)) }
-        var seen = Set<PageNumber>()
-        try freeTree(s.root, depth: 0, seen: &seen)
-        s.root = 0
-        s.count = 0
-        s.dropped = true
-        s.dirty = true
-        catalog.dirty = true
-        tablesById?[s.id] = nil
-        if logged && logging { log.dropTable(table: s.id) }
-        modificationCount += 1
+            if logged && journaling { undo.append(.tableDropped(s, entries: entries)) }
+            var seen = Set<PageNumber>()
+            try freeTree(s.root, depth: 0, seen: &seen)
+            s.root = 0
+            s.count = 0
+            s.dropped = true
+            s.dirty = true
+            catalog.dirty = true
+            tablesById?[s.id] = nil
+            if logged && logging { log.dropTable(table: s.id) }
+            modificationCount += 1
         }
     }
 
@@ -307,7 +309,9 @@ public final class WriteTransaction: TreePages {
             b.setU64(k + 1 < n ? pages[k + 1] : 0, at: 24)
             let start = k * PageLayout.overflowPayload
             let end = min(value.count, start + PageLayout.overflowPayload)
-            if start < end { b.bytes.replaceSubrange(PageLayout.headerSize..<(PageLayout.headerSize + end - start), with: value[start..<end]) }
+            if start < end {
+                b.bytes.replaceSubrange(PageLayout.headerSize..<(PageLayout.headerSize + end - start), with: value[start..<end])
+            }
             images.append((pages[k], b.finish()))
             if images.count == 256 { try database.pager.write(images); images.removeAll(keepingCapacity: true) }
         }
@@ -325,7 +329,9 @@ public final class WriteTransaction: TreePages {
     /// depth bound.
     private func freeTree(_ root: PageNumber, depth: Int, seen: inout Set<PageNumber>) throws {
         guard root != 0 else { return }
-        guard depth <= PageReader.maxDepth else { throw StoreError.corruptPage(page: 0, reason: "tree deeper than \(PageReader.maxDepth) levels") }
+        guard depth <= PageReader.maxDepth else {
+            throw StoreError.corruptPage(page: 0, reason: "tree deeper than \(PageReader.maxDepth) levels")
+        }
         guard seen.insert(root).inserted else { throw StoreError.corruptPage(page: root, reason: "tree page reached twice") }
         let view = try treePage(root)
         if view.isLeaf {
@@ -354,14 +360,17 @@ public final class WriteTransaction: TreePages {
     func put(_ key: [UInt8], _ value: [UInt8], in table: TableState, logged: Bool) throws {
         try checkOpen(table)
         guard key.count <= Limits.maxKeyLength else { throw StoreError.keyTooLong(length: key.count, limit: Limits.maxKeyLength) }
-        guard value.count <= Limits.maxValueLength else { throw StoreError.valueTooLarge(length: value.count, limit: Limits.maxValueLength) }
+        guard value.count <= Limits.maxValueLength else {
+            throw StoreError.valueTooLarge(length: value.count, limit: Limits.maxValueLength)
+        }
         let previous = logged && journaling ? try currentValue(key, in: table) : nil
         try changing {
             if logged && journaling { undo.append(.restore(table, key: key, value: previous)) }
             table.dirty = true
             catalog.dirty = true
             modificationCount += 1
-            let stored: LeafValue = PageLayout.storesInline(keyLength: key.count, valueLength: value.count)
+            let stored: LeafValue =
+                PageLayout.storesInline(keyLength: key.count, valueLength: value.count)
                 ? .inline(value) : .overflow(try writeOverflow(value), value.count)
             if try insert(key, stored, into: &table.root) { table.count += 1 }
             if logged && logging { log.put(table: table.id, key: key, value: value) }

@@ -25,7 +25,9 @@ enum CancelLines: Command {
         summary: "cancel units of one line of an order awaiting payment or paid: stock and commission go back",
         positionals: [PositionalSpec(name: "ORDER_ID", help: "the order's id")],
         options: [.db, .json] + lineOptions,
-        details: "Cancelling the last kept unit cancels the order. Exit 1 when the order is settled, cancelled or expired, or the line has fewer units left.")
+        details:
+            "Cancelling the last kept unit cancels the order. Exit 1 when the order is settled, cancelled or expired, or the line has fewer units left."
+    )
 
     static func run(_ args: ParsedArguments) throws -> Int32 {
         let id = OrderID(try ParsedArguments.text(args.positionals[0], "ORDER_ID"))
@@ -60,7 +62,9 @@ enum ReturnCommand: Command {
                 struct Result: Encodable { var order: OrderJSON; var refundFen: Int64; var clawbackFen: [String: Int64] }
                 try printJSON(Result(order: OrderJSON(r.order), refundFen: r.refundFen, clawbackFen: clawback))
             } else {
-                print("refund \(money(r.refundFen))" + clawback.sorted { $0.key < $1.key }.map { ", clawback \(money($0.value)) from \($0.key)" }.joined())
+                print(
+                    "refund \(money(r.refundFen))"
+                        + clawback.sorted { $0.key < $1.key }.map { ", clawback \(money($0.value)) from \($0.key)" }.joined())
                 printOrder(r.order)
             }
             return 0
@@ -81,7 +85,9 @@ enum Conversion: Command {
         return try withDatabase(args) { db in
             let c = try db.readingStore().conversion(of: id)
             if args.json { try printJSON(c); return 0 }
-            print("recommendation \(id): \(c.favourites) favourite(s), \(c.cartLines) cart line(s), \(c.orders) order(s), \(c.paidOrders) paid, \(c.unitsKept) unit(s) kept")
+            print(
+                "recommendation \(id): \(c.favourites) favourite(s), \(c.cartLines) cart line(s), \(c.orders) order(s), \(c.paidOrders) paid, \(c.unitsKept) unit(s) kept"
+            )
             return 0
         }
     }

@@ -24,7 +24,10 @@ enum CLIBackend: AsyncOrderedKeyValueStore {
         case engine(EngineStore.Reader)
         case etcd(EtcdKeyValueStore.Reader)
         func get(_ key: [UInt8]) throws -> [UInt8]? {
-            switch self { case .engine(let r): return try r.get(key); case .etcd(let r): return try r.get(key) }
+            switch self {
+            case .engine(let r): return try r.get(key);
+            case .etcd(let r): return try r.get(key)
+            }
         }
         func getRange(from begin: [UInt8], to end: [UInt8], limit: Int, reverse: Bool) throws -> [KeyValue] {
             switch self {
@@ -38,7 +41,10 @@ enum CLIBackend: AsyncOrderedKeyValueStore {
         case engine(EngineStore.Writer)
         case etcd(EtcdKeyValueStore.Writer)
         func get(_ key: [UInt8]) throws -> [UInt8]? {
-            switch self { case .engine(let w): return try w.get(key); case .etcd(let w): return try w.get(key) }
+            switch self {
+            case .engine(let w): return try w.get(key);
+            case .etcd(let w): return try w.get(key)
+            }
         }
         func getRange(from begin: [UInt8], to end: [UInt8], limit: Int, reverse: Bool) throws -> [KeyValue] {
             switch self {
@@ -47,16 +53,28 @@ enum CLIBackend: AsyncOrderedKeyValueStore {
             }
         }
         func set(_ key: [UInt8], _ value: [UInt8]) throws {
-            switch self { case .engine(let w): try w.set(key, value); case .etcd(let w): try w.set(key, value) }
+            switch self {
+            case .engine(let w): try w.set(key, value);
+            case .etcd(let w): try w.set(key, value)
+            }
         }
         func clear(_ key: [UInt8]) throws {
-            switch self { case .engine(let w): try w.clear(key); case .etcd(let w): try w.clear(key) }
+            switch self {
+            case .engine(let w): try w.clear(key);
+            case .etcd(let w): try w.clear(key)
+            }
         }
         func clearRange(from begin: [UInt8], to end: [UInt8]) throws {
-            switch self { case .engine(let w): try w.clearRange(from: begin, to: end); case .etcd(let w): try w.clearRange(from: begin, to: end) }
+            switch self {
+            case .engine(let w): try w.clearRange(from: begin, to: end);
+            case .etcd(let w): try w.clearRange(from: begin, to: end)
+            }
         }
         func atomicAdd(_ key: [UInt8], _ delta: Int64) throws {
-            switch self { case .engine(let w): try w.atomicAdd(key, delta); case .etcd(let w): try w.atomicAdd(key, delta) }
+            switch self {
+            case .engine(let w): try w.atomicAdd(key, delta);
+            case .etcd(let w): try w.atomicAdd(key, delta)
+            }
         }
     }
 

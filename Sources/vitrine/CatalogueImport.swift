@@ -26,8 +26,9 @@ struct ChunkedCatalogue {
     }
 
     init(generator g: CatalogueGenerator, size: CatalogueSize) {
-        head = Catalogue(partners: Partner.defaults, experts: (0..<size.experts).map(g.expert(at:)),
-                         users: (0..<size.users).map(g.user(at:)))
+        head = Catalogue(
+            partners: Partner.defaults, experts: (0..<size.experts).map(g.expert(at:)),
+            users: (0..<size.users).map(g.user(at:)))
         productCount = size.products
         products = { $0.map(g.product(at:)) }
         recommendationCount = size.recommendations
@@ -42,8 +43,10 @@ struct ChunkedCatalogue {
 
     /// Imports everything; progress on stderr when it is a terminal.
     /// `addingPartners`: see ``Store/importCatalogue(_:batchSize:addingPartners:)``.
-    func importInto(_ store: Store<CLIBackend>, label: String, chunk: Int = 4096, addingPartners: Bool = false,
-                    quiet: Bool = false) throws -> ImportSummary {
+    func importInto(
+        _ store: Store<CLIBackend>, label: String, chunk: Int = 4096, addingPartners: Bool = false,
+        quiet: Bool = false
+    ) throws -> ImportSummary {
         var progress = ProgressLine(label, quiet: quiet)
         var summary = try store.importCatalogue(head, addingPartners: addingPartners)
         var start = 0

@@ -62,7 +62,7 @@ enum Check: Command {
         do {
             db = try OpenDatabase(path: path, mustExist: true, passingCorruption: true)
         } catch let error as StoreError {
-            return [engineProblem(error)]  // damage met while opening is a finding
+            return [engineProblem(error)] // damage met while opening is a finding
         }
         defer { db.close() }
         var problems: [Problem] = []

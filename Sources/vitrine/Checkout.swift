@@ -27,15 +27,18 @@ enum Checkout: Command {
         let key = try ParsedArguments.text(try args.required("--key"), "--key")
         let expectedTotal = try args.integer("--expect-total", default: nil, in: 0...Int64.max)
         return try withDatabase(args) { db in
-            let result = try db.store().checkout(user: user, idempotencyKey: key, acceptPriceChanges: args.flag("--accept-price-changes"),
-                                                    expectedTotalFen: expectedTotal)
+            let result = try db.store().checkout(
+                user: user, idempotencyKey: key, acceptPriceChanges: args.flag("--accept-price-changes"),
+                expectedTotalFen: expectedTotal)
             let notBought = result.linesNotBought
             if args.json {
                 try printJSON(OrderJSON(result.order, replay: result.isReplay, linesNotBought: notBought.isEmpty ? nil : notBought))
             } else {
                 if result.isReplay { print("already placed with key \(key):") }
                 printOrder(result.order)
-                for c in result.priceChanges { print("  price of \(c.product) changed: \(money(c.oldUnitPriceFen)) -> \(money(c.newUnitPriceFen))") }
+                for c in result.priceChanges {
+                    print("  price of \(c.product) changed: \(money(c.oldUnitPriceFen)) -> \(money(c.newUnitPriceFen))")
+                }
                 for l in notBought { print("  not bought: \(l.quantity) × [\(l.product)]\(l.recommendation.map { " via \($0)" } ?? "")") }
             }
             guard notBought.isEmpty else {

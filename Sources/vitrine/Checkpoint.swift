@@ -16,7 +16,8 @@ enum CheckpointCommand: Command {
             let s = try db.database.statistics()
             if args.json {
                 struct Result: Encodable { var lastTransactionId: UInt64; var checkpointSequence: UInt64; var logBytes: Int64 }
-                try printJSON(Result(lastTransactionId: s.lastTransactionId, checkpointSequence: s.checkpointSequence, logBytes: s.logBytes))
+                try printJSON(
+                    Result(lastTransactionId: s.lastTransactionId, checkpointSequence: s.checkpointSequence, logBytes: s.logBytes))
             } else {
                 print("checkpoint \(s.checkpointSequence): through transaction \(s.lastTransactionId), log \(s.logBytes) bytes")
             }

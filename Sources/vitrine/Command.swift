@@ -83,7 +83,8 @@ struct Dispatcher {
             }
             if args.etcd != nil && Self.engineOnly.contains(spec.name) {
                 throw CLIError.cannotOpen(
-                    "works on the embedded engine's file (--db), not on an etcd cluster: etcd has its own tools (etcdctl endpoint status, defrag, snapshot)")
+                    "works on the embedded engine's file (--db), not on an etcd cluster: etcd has its own tools (etcdctl endpoint status, defrag, snapshot)"
+                )
             }
             return try command.run(args)
         } catch let error as UsageError {
@@ -188,9 +189,12 @@ struct OpenDatabase {
 /// Opens the database named by `--db` (or the cluster named by `--etcd`), runs `body` and
 /// closes it, whatever happens. `mustExist` and `durability` are the file's: a cluster always
 /// exists, and is as durable as its members' write-ahead logs.
-func withDatabase<T>(_ args: ParsedArguments, mustExist: Bool = true, durability: Durability = .full,
-                     _ body: (OpenDatabase) throws -> T) throws -> T {
-    let db = try args.etcd.map { try OpenDatabase(etcd: $0) }
+func withDatabase<T>(
+    _ args: ParsedArguments, mustExist: Bool = true, durability: Durability = .full,
+    _ body: (OpenDatabase) throws -> T
+) throws -> T {
+    let db =
+        try args.etcd.map { try OpenDatabase(etcd: $0) }
         ?? OpenDatabase(path: args.dbPath, mustExist: mustExist, durability: durability)
     defer { db.close() }
     return try body(db)

@@ -10,7 +10,9 @@ enum Compact: Command {
         summary: "write a compacted copy of the database to OUT",
         positionals: [PositionalSpec(name: "OUT", help: "the new database file (must not exist)")],
         options: [.db, .quiet],
-        details: "The source database is only read (from one snapshot; it stays open for writes meanwhile). OUT and OUT-wal must not exist; the copy has no free pages and an empty log.")
+        details:
+            "The source database is only read (from one snapshot; it stays open for writes meanwhile). OUT and OUT-wal must not exist; the copy has no free pages and an empty log."
+    )
 
     static func run(_ args: ParsedArguments) throws -> Int32 {
         let out = try ParsedArguments.text(args.positionals[0], "OUT")

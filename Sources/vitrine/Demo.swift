@@ -20,7 +20,7 @@ enum Demo: Command {
             catalogue from the generator, seed 20150601). Safe to run again on the same file.
             """)
 
-    static let seedsSeed: UInt64 = 20150601
+    static let seedsSeed: UInt64 = 20_150_601
 
     static func run(_ args: ParsedArguments) throws -> Int32 {
         try withDatabase(args, mustExist: false) { db in
@@ -131,14 +131,17 @@ enum Demo: Command {
         for i in intents {
             let reference = "\(i.partner)-" + UUID().uuidString.prefix(8).lowercased()
             order = try store.confirmPayment(order: order.id, partner: i.partner, reference: reference).order
-            print("\n\(i.partner) confirms payment, its order reference \(reference) (vitrine confirm \(order.id) --partner \(i.partner) --ref \(reference)).")
+            print(
+                "\n\(i.partner) confirms payment, its order reference \(reference) (vitrine confirm \(order.id) --partner \(i.partner) --ref \(reference))."
+            )
         }
         printOrder(order)
 
         let earning = try store.earning(of: expert.id, order: result.order.id)
         let totals = try store.earnings(of: expert.id)
-        print("\nCommission for \(expert.displayName) at \(percent(expert.commissionBasisPoints)): \(money(earning.commissionFen)) on this order, \(statusName(earning.status)); "
-              + "pending \(money(totals.pendingFen)), settled \(money(totals.settledFen)) over \(totals.orders.count) order(s).")
+        print(
+            "\nCommission for \(expert.displayName) at \(percent(expert.commissionBasisPoints)): \(money(earning.commissionFen)) on this order, \(statusName(earning.status)); "
+                + "pending \(money(totals.pendingFen)), settled \(money(totals.settledFen)) over \(totals.orders.count) order(s).")
 
         // Settlement: after the window (7 days by default); the demo's store uses a window of 0.
         do {
@@ -149,8 +152,9 @@ enum Demo: Command {
         let settling = try Store(backend: engine, configuration: demoConfiguration(settlementWindow: .zero))
         order = try settling.settleOrder(order.id)
         let afterSettle = try store.earnings(of: expert.id)
-        print("With the settlement window passed (the demo sets it to 0), order \(order.id) is \(statusName(order.status)): "
-              + "pending \(money(afterSettle.pendingFen)), settled \(money(afterSettle.settledFen)).")
+        print(
+            "With the settlement window passed (the demo sets it to 0), order \(order.id) is \(statusName(order.status)): "
+                + "pending \(money(afterSettle.pendingFen)), settled \(money(afterSettle.settledFen)).")
         try afterSale(store, order, expert)
         if case .etcd = engine {
             print("\nTry: vitrine order \(result.order.id) --etcd URLS   vitrine earnings \(expert.id) --etcd URLS")
@@ -174,12 +178,15 @@ enum Demo: Command {
         let r = try store.returnLines(
             of: order.id, [CheckoutLine(product: line.product, recommendation: line.recommendation, quantity: 1)], restock: true)
         let clawback = r.clawbackFen[expert.id] ?? 0
-        print("\nThe buyer returns 1 × \(line.title) [\(line.product)] (vitrine return \(order.id) --product \(line.product)"
-              + "\(line.recommendation.map { " --rec \($0)" } ?? "") --restock): refund \(money(r.refundFen)), commission clawed back \(money(clawback)).")
+        print(
+            "\nThe buyer returns 1 × \(line.title) [\(line.product)] (vitrine return \(order.id) --product \(line.product)"
+                + "\(line.recommendation.map { " --rec \($0)" } ?? "") --restock): refund \(money(r.refundFen)), commission clawed back \(money(clawback))."
+        )
         let totals = try store.earnings(of: expert.id)
         let ledger = try store.earningEntries(of: expert.id, limit: 2).items
-        print("Settled for \(expert.displayName) now \(money(totals.settledFen)); latest ledger entries: "
-              + ledger.map { "\(money($0.amountFen)) (\($0.reason))" }.joined(separator: ", ") + ".")
+        print(
+            "Settled for \(expert.displayName) now \(money(totals.settledFen)); latest ledger entries: "
+                + ledger.map { "\(money($0.amountFen)) (\($0.reason))" }.joined(separator: ", ") + ".")
     }
 
     /// Showcase entries (first pages) with at least one unit to buy through them.

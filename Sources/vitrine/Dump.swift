@@ -35,9 +35,11 @@ enum Dump: Command {
             var progress = ProgressLine("dump", quiet: args.quiet || isatty(STDOUT_FILENO) == 1)
             defer { progress.finish() }
             // (The engine knows its tables' counts; on etcd the progress counts without a total.)
-            let total = progress.enabled && table == nil && args.etcd == nil ? try db.database.read { tx in
-                try tx.tableNames().reduce(0) { $0 + (try tx.table($1)?.count ?? 0) }
-            } : nil
+            let total =
+                progress.enabled && table == nil && args.etcd == nil
+                ? try db.database.read { tx in
+                    try tx.tableNames().reduce(0) { $0 + (try tx.table($1)?.count ?? 0) }
+                } : nil
             var done = 0
             try db.backend.forEachRecord(table: table) { record in
                 done += 1

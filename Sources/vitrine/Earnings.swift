@@ -48,11 +48,15 @@ enum Earnings: Command {
                 e = (all.pendingFen, all.settledFen, all.orders, nil)
             }
             if args.json {
-                try printJSON(EarningsJSON(
-                    expert: expert.rawValue, pendingFen: e.pendingFen, settledFen: e.settledFen,
-                    orders: e.orders.map { OrderJSON(order: $0.order.rawValue, commissionFen: $0.commissionFen,
-                                                     status: statusName($0.status), placedAt: $0.placedAt.millisecondsSinceEpoch) },
-                    next: e.next?.token))
+                try printJSON(
+                    EarningsJSON(
+                        expert: expert.rawValue, pendingFen: e.pendingFen, settledFen: e.settledFen,
+                        orders: e.orders.map {
+                            OrderJSON(
+                                order: $0.order.rawValue, commissionFen: $0.commissionFen,
+                                status: statusName($0.status), placedAt: $0.placedAt.millisecondsSinceEpoch)
+                        },
+                        next: e.next?.token))
                 return 0
             }
             print("earnings of \(expert): pending \(money(e.pendingFen)), settled \(money(e.settledFen)), \(e.orders.count) order(s)")

@@ -68,13 +68,15 @@ func describe(_ error: VitrineError) -> String {
     case .unknownGuest(let id): return "unknown guest \"\(id)\" (guest ids are issued by 'vitrine guest')"
     case .buyerLimitExceeded(let product, let limit): return "a cart may have at most \(limit) units of product \"\(product)\""
     case .outOfStock(let shortages):
-        return "out of stock: " + shortages.map { s in
-            "product \(s.product)\(s.recommendation.map { " via \($0)" } ?? ""): requested \(s.requested), available \(s.available) (\(s.reason.rawValue))"
-        }.joined(separator: "; ")
+        return "out of stock: "
+            + shortages.map { s in
+                "product \(s.product)\(s.recommendation.map { " via \($0)" } ?? ""): requested \(s.requested), available \(s.available) (\(s.reason.rawValue))"
+            }.joined(separator: "; ")
     case .priceChanged(let changes):
-        return "prices changed (use --accept-price-changes): " + changes.map { c in
-            "product \(c.product): \(money(c.oldUnitPriceFen)) -> \(money(c.newUnitPriceFen))"
-        }.joined(separator: "; ")
+        return "prices changed (use --accept-price-changes): "
+            + changes.map { c in
+                "product \(c.product): \(money(c.oldUnitPriceFen)) -> \(money(c.newUnitPriceFen))"
+            }.joined(separator: "; ")
     case .totalMismatch(let expected, let actual):
         return "the total is \(money(actual)), not the \(money(expected)) agreed (--expect-total): prices changed"
     case .idempotencyKeyReused(let key, let order): return "idempotency key \"\(key)\" was already used for order \(order) with other lines"

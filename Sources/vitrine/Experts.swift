@@ -30,7 +30,8 @@ enum Experts: Command {
             }
             print("\(page.items.count) expert(s)")
             for e in page.items {
-                print("- \(e.displayName) [\(e.id)] \(e.categories.joined(separator: ", ")), commission \(percent(e.commissionBasisPoints))")
+                print(
+                    "- \(e.displayName) [\(e.id)] \(e.categories.joined(separator: ", ")), commission \(percent(e.commissionBasisPoints))")
             }
             printNextPage(page.next)
             return 0

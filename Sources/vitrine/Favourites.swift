@@ -54,18 +54,23 @@ enum FavouritesCommand: Command {
             }
             let page = try store.favourites(of: user, after: cursor, limit: limit)
             if args.json {
-                try printJSON(PageJSON(
-                    user: user.rawValue,
-                    items: page.items.map { ItemJSON(product: $0.product, addedAt: $0.favourite.addedAt.millisecondsSinceEpoch) },
-                    next: page.next?.token, removed: removed))
+                try printJSON(
+                    PageJSON(
+                        user: user.rawValue,
+                        items: page.items.map { ItemJSON(product: $0.product, addedAt: $0.favourite.addedAt.millisecondsSinceEpoch) },
+                        next: page.next?.token, removed: removed))
                 return 0
             }
             if let add { print("added \(add) to the favourites of \(user)") }
-            if let remove, let removed { print(removed ? "removed \(remove) from the favourites of \(user)" : "\(remove) was not a favourite of \(user)") }
+            if let remove, let removed {
+                print(removed ? "removed \(remove) from the favourites of \(user)" : "\(remove) was not a favourite of \(user)")
+            }
             print("favourites of \(user): \(page.items.count) product(s)")
             for e in page.items {
                 let p = e.product
-                print("- \(p.title) [\(p.id)] \(money(p.priceFen)), stock \(p.stock)\(p.isOnSale ? "" : " (off sale)"), added \(isoTime(e.favourite.addedAt))")
+                print(
+                    "- \(p.title) [\(p.id)] \(money(p.priceFen)), stock \(p.stock)\(p.isOnSale ? "" : " (off sale)"), added \(isoTime(e.favourite.addedAt))"
+                )
             }
             printNextPage(page.next)
             return 0

@@ -29,10 +29,13 @@ enum Feed: Command {
         return try withDatabase(args) { db in
             let page = try db.readingStore().interestFeed(for: user, after: cursor, limit: limit)
             if args.json {
-                try printJSON(PageJSON(
-                    user: user.rawValue,
-                    items: page.items.map { Showcase.EntryJSON(recommendation: $0.recommendation, product: $0.product, available: $0.available) },
-                    next: page.next?.token))
+                try printJSON(
+                    PageJSON(
+                        user: user.rawValue,
+                        items: page.items.map {
+                            Showcase.EntryJSON(recommendation: $0.recommendation, product: $0.product, available: $0.available)
+                        },
+                        next: page.next?.token))
                 return 0
             }
             print("feed of \(user): \(page.items.count) recommendation(s)")

@@ -10,9 +10,11 @@ enum Inspect: Command {
     static let spec = CommandSpec(
         name: "inspect",
         summary: "show page size, file and log size, pages by kind, trees, free pages, last txid, records per table",
-        options: [.db, .json, .value("--page", "N", "show page N instead: header fields, cells and a hex view"),
-                  .value("--map", "FILE.svg", "draw every page (kind, table, how full) as an SVG picture into FILE.svg"),
-                  .flag("--text-map", "print the page map as text instead: one character per page or run of pages")],
+        options: [
+            .db, .json, .value("--page", "N", "show page N instead: header fields, cells and a hex view"),
+            .value("--map", "FILE.svg", "draw every page (kind, table, how full) as an SVG picture into FILE.svg"),
+            .flag("--text-map", "print the page map as text instead: one character per page or run of pages"),
+        ],
         details: """
             The database is only read.
             --map writes the picture and prints one line (with --json: an object) saying where and
@@ -55,8 +57,9 @@ enum Inspect: Command {
                 if args.json {
                     try printJSON(written)
                 } else {
-                    print("wrote \(written.map): \(written.pages) pages in \(written.cells) cells"
-                          + (written.pagesPerCell > 1 ? " (runs of \(written.pagesPerCell) pages)" : " (one per page)"))
+                    print(
+                        "wrote \(written.map): \(written.pages) pages in \(written.cells) cells"
+                            + (written.pagesPerCell > 1 ? " (runs of \(written.pagesPerCell) pages)" : " (one per page)"))
                 }
                 return 0
             }
@@ -75,12 +78,16 @@ enum Inspect: Command {
         let counts = try db.engine.recordCounts()
         let report = Report(
             path: db.path, pageSize: s.pageSize, pageCount: s.pageCount, fileBytes: s.fileBytes, logBytes: s.logBytes,
-            pages: .init(meta: 2, catalog: s.catalogPages, branch: s.tables.reduce(0) { $0 + $1.branchPages },
-                         leaf: s.tables.reduce(0) { $0 + $1.leafPages }, overflow: s.tables.reduce(0) { $0 + $1.overflowPages },
-                         free: s.freePages),
+            pages: .init(
+                meta: 2, catalog: s.catalogPages, branch: s.tables.reduce(0) { $0 + $1.branchPages },
+                leaf: s.tables.reduce(0) { $0 + $1.leafPages }, overflow: s.tables.reduce(0) { $0 + $1.overflowPages },
+                free: s.freePages),
             lastTransactionId: s.lastTransactionId, checkpointSequence: s.checkpointSequence,
-            tables: s.tables.map { .init(name: $0.name, entries: $0.entries, depth: $0.depth, branchPages: $0.branchPages,
-                                         leafPages: $0.leafPages, overflowPages: $0.overflowPages, fillFactor: $0.fillFactor) },
+            tables: s.tables.map {
+                .init(
+                    name: $0.name, entries: $0.entries, depth: $0.depth, branchPages: $0.branchPages,
+                    leafPages: $0.leafPages, overflowPages: $0.overflowPages, fillFactor: $0.fillFactor)
+            },
             records: Dictionary(uniqueKeysWithValues: counts.map { ($0.table, $0.count) }))
         return (report, counts)
     }
@@ -129,12 +136,14 @@ enum Inspect: Command {
         print("page size    \(report.pageSize) bytes")
         print("file         \(report.fileBytes) bytes, \(report.pageCount) pages")
         print("log          \(report.logBytes) bytes")
-        print("pages        meta \(p.meta), catalog \(p.catalog), branch \(p.branch), leaf \(p.leaf), overflow \(p.overflow), free \(p.free)")
+        print(
+            "pages        meta \(p.meta), catalog \(p.catalog), branch \(p.branch), leaf \(p.leaf), overflow \(p.overflow), free \(p.free)")
         print("last txid    \(report.lastTransactionId) (checkpoint \(report.checkpointSequence))")
         print("tables")
         for t in report.tables {
-            print("  \(t.name): \(t.entries) entries, depth \(t.depth), \(t.branchPages) branch + \(t.leafPages) leaf + "
-                  + "\(t.overflowPages) overflow pages, fill \(String(format: "%.1f%%", t.fillFactor * 100))")
+            print(
+                "  \(t.name): \(t.entries) entries, depth \(t.depth), \(t.branchPages) branch + \(t.leafPages) leaf + "
+                    + "\(t.overflowPages) overflow pages, fill \(String(format: "%.1f%%", t.fillFactor * 100))")
         }
         print("records")
         let width = counts.map(\.table.count).max() ?? 0
@@ -146,9 +155,12 @@ enum Inspect: Command {
         if json {
             struct TextMapJSON: Encodable { var pages: Int; var pagesPerCharacter: Int; var rows: [String]; var tables: [String: String] }
             let (per, rows) = text.rows()
-            try printJSON(TextMapJSON(pages: text.map.pages.count, pagesPerCharacter: per, rows: rows.map(\.text),
-                                      tables: Dictionary(text.map.tables.enumerated().map { (String(PageMapText.letter($0.offset)), $0.element) },
-                                                         uniquingKeysWith: { a, _ in a })))
+            try printJSON(
+                TextMapJSON(
+                    pages: text.map.pages.count, pagesPerCharacter: per, rows: rows.map(\.text),
+                    tables: Dictionary(
+                        text.map.tables.enumerated().map { (String(PageMapText.letter($0.offset)), $0.element) },
+                        uniquingKeysWith: { a, _ in a })))
             return 0
         }
         for line in text.lines() { print(line) }
@@ -164,9 +176,11 @@ enum Inspect: Command {
                 var cells: [String]
                 var hex: String
             }
-            try printJSON(PageJSON(number: page.number, kind: page.kind,
-                                   header: Dictionary(page.header.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }),
-                                   cells: page.cells, hex: page.bytes.map { String(format: "%02x", $0) }.joined()))
+            try printJSON(
+                PageJSON(
+                    number: page.number, kind: page.kind,
+                    header: Dictionary(page.header.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }),
+                    cells: page.cells, hex: page.bytes.map { String(format: "%02x", $0) }.joined()))
             return 0
         }
         print("page \(page.number): \(page.kind) (raw view, not transactionally safe)")

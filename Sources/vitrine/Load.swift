@@ -76,7 +76,7 @@ enum Load: Command {
             let trimmed = line.drop { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
             if trimmed.isEmpty { continue }
             guard let object = (try? JSONSerialization.jsonObject(with: Data(trimmed))) as? [String: Any] else {
-                return .catalogue  // a catalogue spread over lines (or not JSON: the catalogue reader says why)
+                return .catalogue // a catalogue spread over lines (or not JSON: the catalogue reader says why)
             }
             let isCatalogue = object["format"] != nil
             let isRecord = object["table"] != nil || object["rawKey"] != nil
@@ -86,10 +86,12 @@ enum Load: Command {
             default:
                 throw CLIError.failed(
                     "\(file): cannot tell a catalogue from dump lines: the first line is a JSON object with "
-                        + (isCatalogue ? "both \"format\" and \"table\"/\"rawKey\"" : "neither \"format\" (a catalogue) nor \"table\"/\"rawKey\" (a dump record)"))
+                        + (isCatalogue
+                            ? "both \"format\" and \"table\"/\"rawKey\""
+                            : "neither \"format\" (a catalogue) nor \"table\"/\"rawKey\" (a dump record)"))
             }
         }
-        return .dumpLines  // empty: zero records
+        return .dumpLines // empty: zero records
     }
 
     /// Every dump record of the file, in order.

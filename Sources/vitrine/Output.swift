@@ -78,7 +78,8 @@ func totalUnits(_ o: Order) -> Int64 {
 }
 
 func printOrder(_ o: Order) {
-    print("order \(o.id): \(statusName(o.status)), \(totalUnits(o)) units, total \(money(o.totalFen)), commission \(money(o.commissionFen))")
+    print(
+        "order \(o.id): \(statusName(o.status)), \(totalUnits(o)) units, total \(money(o.totalFen)), commission \(money(o.commissionFen))")
     print("  user \(o.user), key \(o.idempotencyKey), placed \(isoTime(o.placedAt))")
     for l in o.lines {
         let via = l.recommendation.map { " via \($0)" + (l.expert.map { " (\($0), \(percent(l.commissionBasisPoints)))" } ?? "") } ?? ""

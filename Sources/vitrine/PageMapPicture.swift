@@ -107,7 +107,8 @@ struct PageMapPicture {
                 var span = 1
                 if gap == 0 {
                     while column + span < columns, index + span < runs.runs.count,
-                          self.segments(runs.runs[index + span], height: cell) == segments { span += 1 }
+                        self.segments(runs.runs[index + span], height: cell) == segments
+                    { span += 1 }
                 }
                 let x = mapX + column * cell, y = mapY + row * cell
                 let tip = aggregated ? nil : tooltip(run)
@@ -118,7 +119,8 @@ struct PageMapPicture {
                 column += span
             }
         }
-        body += "<rect x=\"\(mapX - 1)\" y=\"\(mapY - 1)\" width=\"\(mapWidth + 1)\" height=\"\(mapHeight + 1)\" fill=\"none\" stroke=\"#bbb\"/>\n"
+        body +=
+            "<rect x=\"\(mapX - 1)\" y=\"\(mapY - 1)\" width=\"\(mapWidth + 1)\" height=\"\(mapHeight + 1)\" fill=\"none\" stroke=\"#bbb\"/>\n"
 
         let (legend, legendHeight) = self.legend(x: legendX, y: mapY)
         body += legend
@@ -134,7 +136,8 @@ struct PageMapPicture {
         let width = max(legendX + legendWidth, figuresWidth)
         let height = y + margin
 
-        let scale = aggregated
+        let scale =
+            aggregated
             ? "\(n) pages of \(PageLayoutSize.bytes) bytes in \(runs.runs.count) cells: each cell is a run of \(runs.pagesPerRun) pages, "
                 + "striped by what the run holds"
             : "\(n) pages of \(PageLayoutSize.bytes) bytes, one cell per page"
@@ -253,8 +256,10 @@ struct PageMapPicture {
             if c.overflow > 0 { what += ", \(c.overflow) overflow" }
             if treePages > 0 { what += String(format: ", %.0f%% full", c.fill / Double(treePages) * 100) }
             out += "<g data-table=\"\(escape(map.tables[t]))\" data-pages=\"\(c.leaf + c.branch + c.overflow)\">"
-            out += "<rect x=\"\(x)\" y=\"\(y + 4)\" width=\"14\" height=\"14\" fill=\"\(color(PageCategory(kind: .leaf, table: t), fill: 0.7))\"/>"
-            out += "<rect x=\"\(x + 16)\" y=\"\(y + 4)\" width=\"6\" height=\"14\" fill=\"\(color(PageCategory(kind: .branch, table: t), fill: 1))\"/>"
+            out +=
+                "<rect x=\"\(x)\" y=\"\(y + 4)\" width=\"14\" height=\"14\" fill=\"\(color(PageCategory(kind: .leaf, table: t), fill: 0.7))\"/>"
+            out +=
+                "<rect x=\"\(x + 16)\" y=\"\(y + 4)\" width=\"6\" height=\"14\" fill=\"\(color(PageCategory(kind: .branch, table: t), fill: 1))\"/>"
             out += text(x: x + 30, y: y + 16, what, size: 12, newline: false)
             out += "</g>\n"
             y += 18
@@ -265,8 +270,10 @@ struct PageMapPicture {
 
     // MARK: SVG text
 
-    func text(x: Int, y: Int, _ s: String, size: Int, weight: String? = nil, anchor: String? = nil, fill: String? = nil,
-              family: String? = nil, space: Bool = false, newline: Bool = true) -> String {
+    func text(
+        x: Int, y: Int, _ s: String, size: Int, weight: String? = nil, anchor: String? = nil, fill: String? = nil,
+        family: String? = nil, space: Bool = false, newline: Bool = true
+    ) -> String {
         var attributes = "x=\"\(x)\" y=\"\(y)\" font-size=\"\(size)\""
         if let weight { attributes += " font-weight=\"\(weight)\"" }
         if let anchor { attributes += " text-anchor=\"\(anchor)\"" }

@@ -49,8 +49,11 @@ struct PageMapText {
     func lines() -> [String] {
         let (per, rows) = rows()
         let n = map.pages.count
-        var out = [per == 1 ? "page map: \(n) pages, one character per page, in file order"
-                            : "page map: \(n) pages, one character per run of \(per) pages (the run's most common kind), in file order"]
+        var out = [
+            per == 1
+                ? "page map: \(n) pages, one character per page, in file order"
+                : "page map: \(n) pages, one character per run of \(per) pages (the run's most common kind), in file order"
+        ]
         let width = String(n).count
         for row in rows { out.append(String(repeating: " ", count: max(0, width - String(row.first).count)) + "\(row.first)  \(row.text)") }
         out.append("")

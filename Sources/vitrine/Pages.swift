@@ -55,10 +55,11 @@ enum Pages: Command {
                 try printJSON(Result(out: out, summary: summary, files: summary.files))
                 return 0
             }
-            print("wrote \(summary.files) pages to \(out) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s: "
-                  + "\(summary.showcases) showcases, \(summary.products) products, \(summary.carts) carts, "
-                  + "\(summary.orders) intermediate pages, the index"
-                  + (summary.skipped > 0 ? " (\(summary.skipped) skipped)" : ""))
+            print(
+                "wrote \(summary.files) pages to \(out) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s: "
+                    + "\(summary.showcases) showcases, \(summary.products) products, \(summary.carts) carts, "
+                    + "\(summary.orders) intermediate pages, the index"
+                    + (summary.skipped > 0 ? " (\(summary.skipped) skipped)" : ""))
             for limit in summary.limitsReached { print("limit reached: \(limit) (--limit)") }
             return 0
         }

@@ -43,7 +43,9 @@ enum Products: Command {
             }
             print("\(page.items.count) product(s)")
             for p in page.items {
-                print("- \(p.title) [\(p.id)] \(money(p.priceFen)), stock \(p.stock)\(p.isOnSale ? "" : " (off sale)") — \(p.merchant), \(p.partner), \(p.category)")
+                print(
+                    "- \(p.title) [\(p.id)] \(money(p.priceFen)), stock \(p.stock)\(p.isOnSale ? "" : " (off sale)") — \(p.merchant), \(p.partner), \(p.category)"
+                )
             }
             printNextPage(page.next)
             return 0

@@ -27,7 +27,8 @@ enum Restock: Command {
         return try withDatabase(args) { db in
             let p = try db.store().restock(product, units: units, restockKey: key)
             if args.json {
-                try printJSON(LedgerJSON(product: p.id.rawValue, stock: p.stock, initialStock: p.initialStock, restocked: p.restocked, sold: p.sold))
+                try printJSON(
+                    LedgerJSON(product: p.id.rawValue, stock: p.stock, initialStock: p.initialStock, restocked: p.restocked, sold: p.sold))
             } else {
                 print("\(p.title) [\(p.id)]: stock \(p.stock) (initial \(p.initialStock) + restocked \(p.restocked) - sold \(p.sold))")
             }

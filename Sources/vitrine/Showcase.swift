@@ -40,8 +40,13 @@ enum Showcase: Command {
         return try withDatabase(args) { db in
             let page = try db.readingStore().showcase(of: expert, category: category, after: cursor, limit: limit)
             if args.json {
-                try printJSON(PageJSON(expert: expert.rawValue, items: page.items.map { EntryJSON(recommendation: $0.recommendation, product: $0.product, available: $0.available) },
-                                       next: page.next?.token))
+                try printJSON(
+                    PageJSON(
+                        expert: expert.rawValue,
+                        items: page.items.map {
+                            EntryJSON(recommendation: $0.recommendation, product: $0.product, available: $0.available)
+                        },
+                        next: page.next?.token))
                 return 0
             }
             print("showcase of \(expert)\(category.map { " in \($0)" } ?? ""): \(page.items.count) recommendation(s)")
@@ -53,8 +58,9 @@ enum Showcase: Command {
 
     static func printEntry(_ e: ShowcaseEntry) {
         let r = e.recommendation, p = e.product
-        print("- \(p.title) [\(p.id)] \(money(p.priceFen)), stock \(p.stock)\(p.isOnSale ? "" : " (off sale)"), "
-              + "\(e.available) of \(r.offeredQuantity) left through \(r.id)")
+        print(
+            "- \(p.title) [\(p.id)] \(money(p.priceFen)), stock \(p.stock)\(p.isOnSale ? "" : " (off sale)"), "
+                + "\(e.available) of \(r.offeredQuantity) left through \(r.id)")
         print("  “\(r.reason)” — \(p.merchant), \(p.partner)")
     }
 }

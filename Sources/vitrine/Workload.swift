@@ -188,7 +188,8 @@ enum Workload: Command {
         }
 
         func loop(thread: Int, seed: UInt64) {
-            var rng = Random(seed: seed ^ (UInt64(thread + 1) &* 0x9E37_79B9_7F4A_7C15) ^ UInt64(UInt32(truncatingIfNeeded: getpid())) << 32)
+            var rng = Random(
+                seed: seed ^ (UInt64(thread + 1) &* 0x9E37_79B9_7F4A_7C15) ^ UInt64(UInt32(truncatingIfNeeded: getpid())) << 32)
             var placed: [OrderID] = []
             var counter = 0
             while claim() {

@@ -88,21 +88,25 @@ struct EtcdBackendTests {
         // A key read as missing, then inserted.
         #expect(try runsWithInterference(store, other, interfere: { try $0.set(self.key("a"), [3]) }) { _ = try $0.get(key("a")) } == 2)
         // A range read, then a key inserted into it (a phantom).
-        #expect(try runsWithInterference(store, other, interfere: { try $0.set(self.key("r/2"), [2]) }) {
-            _ = try $0.getRange(from: key("r/"), to: key("r0"), limit: 0, reverse: false)
-        } == 2)
+        #expect(
+            try runsWithInterference(store, other, interfere: { try $0.set(self.key("r/2"), [2]) }) {
+                _ = try $0.getRange(from: key("r/"), to: key("r0"), limit: 0, reverse: false)
+            } == 2)
         // A range read, then a key in it deleted.
-        #expect(try runsWithInterference(store, other, interfere: { try $0.clear(self.key("r/2")) }) {
-            _ = try $0.getRange(from: key("r/"), to: key("r0"), limit: 0, reverse: false)
-        } == 2)
+        #expect(
+            try runsWithInterference(store, other, interfere: { try $0.clear(self.key("r/2")) }) {
+                _ = try $0.getRange(from: key("r/"), to: key("r0"), limit: 0, reverse: false)
+            } == 2)
         // A range read with a limit covers only what it scanned: an insert past it is no conflict.
-        #expect(try runsWithInterference(store, other, interfere: { try $0.set(self.key("r/9"), [9]) }) {
-            _ = try $0.getRange(from: key("r/"), to: key("r0"), limit: 1, reverse: false)
-        } == 1)
+        #expect(
+            try runsWithInterference(store, other, interfere: { try $0.set(self.key("r/9"), [9]) }) {
+                _ = try $0.getRange(from: key("r/"), to: key("r0"), limit: 1, reverse: false)
+            } == 1)
         // ... nor before it, in reverse.
-        #expect(try runsWithInterference(store, other, interfere: { try $0.set(self.key("r/0"), [0]) }) {
-            _ = try $0.getRange(from: key("r/"), to: key("r0"), limit: 1, reverse: true)
-        } == 1)
+        #expect(
+            try runsWithInterference(store, other, interfere: { try $0.set(self.key("r/0"), [0]) }) {
+                _ = try $0.getRange(from: key("r/"), to: key("r0"), limit: 1, reverse: true)
+            } == 1)
         // A key written without being read: no conflict (a blind write).
         #expect(try runsWithInterference(store, other, interfere: { try $0.set(self.key("b"), [2]) }) { try $0.set(key("b"), [1]) } == 1)
         #expect(try store.read { try $0.get(key("b")) } == [1])

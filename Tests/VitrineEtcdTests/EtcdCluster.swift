@@ -6,10 +6,11 @@
 // installing etcd), which turns the skip into a failure.
 
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import VitrineEtcd
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 struct EtcdMissing: Error, CustomStringConvertible {
     var description: String { "etcd is not installed (apt-get install -y etcd-server, or run scripts/test.sh)" }

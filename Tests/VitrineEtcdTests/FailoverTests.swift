@@ -16,8 +16,9 @@
 
 import Foundation
 import Testing
-@testable import Vitrine
 import VitrineEtcd
+
+@testable import Vitrine
 
 @Suite(.enabled(if: etcdSuiteEnabled), .serialized)
 struct FailoverTests {
@@ -39,9 +40,10 @@ struct FailoverTests {
 
         let admin = try store(through: cluster.endpoints)
         try admin.upsertExpert(Expert(id: "mei", displayName: "小美", categories: ["beauty"], commissionBasisPoints: 800))
-        try admin.upsertProduct(Product(
-            id: "mask", partner: "tmall", link: "https://detail.tmall.com/item.htm?id=1", title: "补水面膜", priceFen: 9_900,
-            merchant: "云朵官方旗舰店", category: "beauty", initialStock: units))
+        try admin.upsertProduct(
+            Product(
+                id: "mask", partner: "tmall", link: "https://detail.tmall.com/item.htm?id=1", title: "补水面膜", priceFen: 9_900,
+                merchant: "云朵官方旗舰店", category: "beauty", initialStock: units))
         let rec = try admin.postRecommendation(id: "rec-mask", expert: "mei", product: "mask", reason: "好用", quantity: units * 2)
 
         let state = SaleState()
@@ -99,13 +101,15 @@ struct FailoverTests {
         #expect(state.soldOut)
         let stats = state.counts
         let backends = buyers.map(\.backend.statistics)
-        print(String(
-            format: "etcd failover: %d callers, %lld units, %d orders ACKed, 0 oversold, leader m%d SIGKILLed+restarted, m%d SIGSTOPped 3 s, "
-                + "%d requests failed over to another member, %d conflicts retried, "
-                + "%d checkout retries after a typed error (%d unavailable, %d lost commits), %d replays of a lost commit, "
-                + "orders checked on %d members, %.1f s",
-            callers, units, acked.count, killed, paused, backends.map(\.failovers).reduce(0, +), backends.map(\.retries).reduce(0, +),
-            stats.retries, stats.unavailable, stats.unknown, stats.replays, checkedMembers, Date().timeIntervalSince(started)))
+        print(
+            String(
+                format:
+                    "etcd failover: %d callers, %lld units, %d orders ACKed, 0 oversold, leader m%d SIGKILLed+restarted, m%d SIGSTOPped 3 s, "
+                    + "%d requests failed over to another member, %d conflicts retried, "
+                    + "%d checkout retries after a typed error (%d unavailable, %d lost commits), %d replays of a lost commit, "
+                    + "orders checked on %d members, %.1f s",
+                callers, units, acked.count, killed, paused, backends.map(\.failovers).reduce(0, +), backends.map(\.retries).reduce(0, +),
+                stats.retries, stats.unavailable, stats.unknown, stats.replays, checkedMembers, Date().timeIntervalSince(started)))
     }
 
     @Test func aClusterWithoutQuorumFailsInBoundedTimeAndNeverAcks() throws {
@@ -117,9 +121,10 @@ struct FailoverTests {
             $0.operationTimeout = 3
         }
         let store = try Store(backend: backend)
-        try store.upsertProduct(Product(
-            id: "mask", partner: "tmall", link: "https://detail.tmall.com/item.htm?id=1", title: "补水面膜", priceFen: 9_900,
-            merchant: "云朵官方旗舰店", category: "beauty", initialStock: 5))
+        try store.upsertProduct(
+            Product(
+                id: "mask", partner: "tmall", link: "https://detail.tmall.com/item.htm?id=1", title: "补水面膜", priceFen: 9_900,
+                merchant: "云朵官方旗舰店", category: "beauty", initialStock: 5))
         try store.addToCart(.user("ann"), product: "mask", quantity: 1)
         let line = [CheckoutLine(product: "mask", quantity: 1)]
 
@@ -179,9 +184,10 @@ struct FailoverTests {
         }
         let hook = PauseBeforeCommit(cluster: cluster, member: 1)
         let store = try Store(backend: HookedBackend(inner: inner, hook: hook))
-        try store.upsertProduct(Product(
-            id: "mask", partner: "tmall", link: "https://detail.tmall.com/item.htm?id=1", title: "补水面膜", priceFen: 9_900,
-            merchant: "云朵官方旗舰店", category: "beauty", initialStock: 5))
+        try store.upsertProduct(
+            Product(
+                id: "mask", partner: "tmall", link: "https://detail.tmall.com/item.htm?id=1", title: "补水面膜", priceFen: 9_900,
+                merchant: "云朵官方旗舰店", category: "beauty", initialStock: 5))
         try store.addToCart(.user("ann"), product: "mask", quantity: 2)
         hook.arm()
         let result = try store.checkout(user: "ann", lines: [CheckoutLine(product: "mask", quantity: 1)], idempotencyKey: "ann-1")

@@ -3,6 +3,7 @@
 
 import Foundation
 import Testing
+
 @testable import VitrineEtcd
 
 struct HTTPParseTests {
@@ -49,7 +50,8 @@ struct HTTPParseTests {
 extension HTTPParseTests {
     @Test func keepAliveNeedsAnExactlyFramedAnswer() {
         let chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"
-        #expect(HTTPPost.parseFraming(Data(chunked.utf8), complete: false).map { ($0.consumed, $0.keepAlive) }! == (chunked.utf8.count, true))
+        #expect(
+            HTTPPost.parseFraming(Data(chunked.utf8), complete: false).map { ($0.consumed, $0.keepAlive) }! == (chunked.utf8.count, true))
         let closing = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
         #expect(HTTPPost.parseFraming(Data(closing.utf8), complete: false)?.keepAlive == false)
         let toEOF = "HTTP/1.1 200 OK\r\n\r\n{}"

@@ -7,9 +7,10 @@
 // after one printed line saying so (the domain is then tested, the etcd backend is not).
 
 import Foundation
-@testable import Vitrine
 import VitrineEtcd
 import VitrineStore
+
+@testable import Vitrine
 
 /// The one cluster of the shared domain tests, stopped at exit.
 nonisolated(unsafe) private var sharedClusterDirectory: String? = nil
@@ -30,7 +31,9 @@ private let sharedCluster: Result<EtcdCluster, Error> = {
 }()
 
 private let announceFallback: Void = {
-    print("VitrineEtcdTests: etcd is not installed; the shared domain tests run on the in-memory store (set VITRINE_REQUIRE_ETCD=1 to fail instead)")
+    print(
+        "VitrineEtcdTests: etcd is not installed; the shared domain tests run on the in-memory store (set VITRINE_REQUIRE_ETCD=1 to fail instead)"
+    )
 }()
 
 func makeBackend() throws -> TestBackend {
@@ -51,7 +54,10 @@ enum TestBackend: OrderedKeyValueStore {
         case etcd(EtcdKeyValueStore.Reader)
         case memory(InMemoryKeyValueStore.Reader)
         func get(_ key: [UInt8]) throws -> [UInt8]? {
-            switch self { case .etcd(let r): return try r.get(key); case .memory(let r): return try r.get(key) }
+            switch self {
+            case .etcd(let r): return try r.get(key);
+            case .memory(let r): return try r.get(key)
+            }
         }
         func getRange(from begin: [UInt8], to end: [UInt8], limit: Int, reverse: Bool) throws -> [KeyValue] {
             switch self {
@@ -65,7 +71,10 @@ enum TestBackend: OrderedKeyValueStore {
         case etcd(EtcdKeyValueStore.Writer)
         case memory(InMemoryKeyValueStore.Writer)
         func get(_ key: [UInt8]) throws -> [UInt8]? {
-            switch self { case .etcd(let w): return try w.get(key); case .memory(let w): return try w.get(key) }
+            switch self {
+            case .etcd(let w): return try w.get(key);
+            case .memory(let w): return try w.get(key)
+            }
         }
         func getRange(from begin: [UInt8], to end: [UInt8], limit: Int, reverse: Bool) throws -> [KeyValue] {
             switch self {
@@ -74,16 +83,28 @@ enum TestBackend: OrderedKeyValueStore {
             }
         }
         func set(_ key: [UInt8], _ value: [UInt8]) throws {
-            switch self { case .etcd(let w): try w.set(key, value); case .memory(let w): try w.set(key, value) }
+            switch self {
+            case .etcd(let w): try w.set(key, value);
+            case .memory(let w): try w.set(key, value)
+            }
         }
         func clear(_ key: [UInt8]) throws {
-            switch self { case .etcd(let w): try w.clear(key); case .memory(let w): try w.clear(key) }
+            switch self {
+            case .etcd(let w): try w.clear(key);
+            case .memory(let w): try w.clear(key)
+            }
         }
         func clearRange(from begin: [UInt8], to end: [UInt8]) throws {
-            switch self { case .etcd(let w): try w.clearRange(from: begin, to: end); case .memory(let w): try w.clearRange(from: begin, to: end) }
+            switch self {
+            case .etcd(let w): try w.clearRange(from: begin, to: end);
+            case .memory(let w): try w.clearRange(from: begin, to: end)
+            }
         }
         func atomicAdd(_ key: [UInt8], _ delta: Int64) throws {
-            switch self { case .etcd(let w): try w.atomicAdd(key, delta); case .memory(let w): try w.atomicAdd(key, delta) }
+            switch self {
+            case .etcd(let w): try w.atomicAdd(key, delta);
+            case .memory(let w): try w.atomicAdd(key, delta)
+            }
         }
     }
 

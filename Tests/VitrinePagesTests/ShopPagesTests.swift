@@ -4,8 +4,9 @@
 
 import Foundation
 import Testing
-@testable import Vitrine
 import VitrinePages
+
+@testable import Vitrine
 
 let hostileTexts = [
     "<script>window.__pwned=1</script>",
@@ -68,8 +69,10 @@ func decoded(_ html: String) -> String {
             #expect(name.utf8.count <= 255, "\(name) too long")
             #expect(name.hasSuffix(".html"))
             let stem = name.dropLast(5)
-            #expect(!stem.isEmpty && stem.utf8.allSatisfy { (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2D || $0 == 0x5F },
-                    "\(name) has a character outside [a-z0-9-_]")
+            #expect(
+                !stem.isEmpty
+                    && stem.utf8.allSatisfy { (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2D || $0 == 0x5F },
+                "\(name) has a character outside [a-z0-9-_]")
             #expect(!["con", "nul", "com1", "lpt9"].contains(String(stem)))
             if let other = seen[name] { Issue.record("\(id) and \(other) share \(name)") }
             seen[name] = id
@@ -82,10 +85,12 @@ func decoded(_ html: String) -> String {
 @Suite struct PartnerLinkCheckTests {
     @Test func onlyCanonicalHTTPSLinksOnThePartnersDomainsPass() {
         let tmall = Partner.tmall
-        #expect(LinkCheck.check("https://detail.tmall.com/item.htm?id=1", partner: tmall) == .allowed("https://detail.tmall.com/item.htm?id=1"))
+        #expect(
+            LinkCheck.check("https://detail.tmall.com/item.htm?id=1", partner: tmall) == .allowed("https://detail.tmall.com/item.htm?id=1"))
         for bad in [
             "http://detail.tmall.com/item.htm?id=1", "javascript:alert(1)", "JAVASCRIPT:alert(1)", "data:text/html,<script>",
-            "https://evil.com/item.htm", "https://detail.taobao.com/x", "https://evil.com\\@detail.tmall.com/", "https://a@detail.tmall.com/",
+            "https://evil.com/item.htm", "https://detail.taobao.com/x", "https://evil.com\\@detail.tmall.com/",
+            "https://a@detail.tmall.com/",
             "https://detail.tmall.com/\"onmouseover=alert(1)", "https://detail.tmall.com/<script>", "https://DETAIL.tmall.com/x",
             "//detail.tmall.com/x", "https://detail.tmall.com:8443/x", "", " https://detail.tmall.com/",
         ] {
@@ -101,17 +106,23 @@ func decoded(_ html: String) -> String {
 /// A store with hostile text everywhere a user writes, a cart, and an order awaiting payment.
 func hostileStore() throws -> Store<InMemoryKeyValueStore> {
     let store = try Store(backend: InMemoryKeyValueStore(), configuration: .standard)
-    try store.upsertExpert(Expert(id: "<script>", displayName: "<script>window.__pwned=1</script>", categories: ["beauty"], commissionBasisPoints: 800))
-    try store.upsertExpert(Expert(id: "../../evil", displayName: "\"><img src=x onerror=alert(1)>", categories: ["<b>"], commissionBasisPoints: 500))
-    try store.upsertProduct(Product(
-        id: "mask", partner: "tmall", link: "https://detail.tmall.com/item.htm?id=1&x=%22", title: "<img src=x onerror=\"window.__pwned=2\">",
-        priceFen: 9900, merchant: "Tom & Jerry \"shop\"", category: "beauty", initialStock: 50))
-    try store.upsertProduct(Product(
-        id: "Lip/Stick", partner: "taobao", link: "https://item.taobao.com/item.htm?id=2", title: "口红 'quoted'",
-        priceFen: 25900, merchant: "山茶", category: "beauty", initialStock: 10))
+    try store.upsertExpert(
+        Expert(id: "<script>", displayName: "<script>window.__pwned=1</script>", categories: ["beauty"], commissionBasisPoints: 800))
+    try store.upsertExpert(
+        Expert(id: "../../evil", displayName: "\"><img src=x onerror=alert(1)>", categories: ["<b>"], commissionBasisPoints: 500))
+    try store.upsertProduct(
+        Product(
+            id: "mask", partner: "tmall", link: "https://detail.tmall.com/item.htm?id=1&x=%22",
+            title: "<img src=x onerror=\"window.__pwned=2\">",
+            priceFen: 9900, merchant: "Tom & Jerry \"shop\"", category: "beauty", initialStock: 50))
+    try store.upsertProduct(
+        Product(
+            id: "Lip/Stick", partner: "taobao", link: "https://item.taobao.com/item.htm?id=2", title: "口红 'quoted'",
+            priceFen: 25900, merchant: "山茶", category: "beauty", initialStock: 10))
     for (i, reason) in hostileTexts.enumerated() {
-        _ = try store.postRecommendation(id: RecommendationID("r\(i)"), expert: i % 2 == 0 ? "<script>" : "../../evil",
-                                         product: i % 2 == 0 ? "mask" : "Lip/Stick", reason: reason, quantity: 5)
+        _ = try store.postRecommendation(
+            id: RecommendationID("r\(i)"), expert: i % 2 == 0 ? "<script>" : "../../evil",
+            product: i % 2 == 0 ? "mask" : "Lip/Stick", reason: reason, quantity: 5)
     }
     try store.upsertUser(User(id: "ann", displayName: "<script>alert('ann')</script>", interests: ["beauty"]))
     try store.upsertUser(User(id: "bob", displayName: "Bob", interests: []))
@@ -159,7 +170,8 @@ func pages(of dir: URL) throws -> [(String, String)] {
             let scan = MarkupScan(html)
             #expect(scan.foreignMarkup.isEmpty, "\(path): \(scan.foreignMarkup)")
             #expect(!html.lowercased().contains("<script"), "\(path)")
-            #expect(!html.lowercased().contains("javascript:") || !scan.hrefs.contains { $0.lowercased().contains("javascript") }, "\(path)")
+            #expect(
+                !html.lowercased().contains("javascript:") || !scan.hrefs.contains { $0.lowercased().contains("javascript") }, "\(path)")
             joined += html
         }
         // The hostile text is there, as text.
@@ -180,7 +192,7 @@ func pages(of dir: URL) throws -> [(String, String)] {
             let base = dir.appendingPathComponent(path).deletingLastPathComponent()
             for raw in MarkupScan(html).hrefs {
                 let href = decoded(raw)
-                if href.hasPrefix("data:") { continue }  // the empty favicon
+                if href.hasPrefix("data:") { continue } // the empty favicon
                 if href.hasPrefix("https://") {
                     let link = try PartnerLink(parsingAttributed: href)
                     #expect(partners.contains { $0.owns(host: link.host) }, "\(path): \(href)")
@@ -193,7 +205,7 @@ func pages(of dir: URL) throws -> [(String, String)] {
                 #expect(FileManager.default.fileExists(atPath: target.path), "\(path): \(href) leads nowhere")
             }
         }
-        #expect(external >= 3)  // two product pages and the order's two payment links
+        #expect(external >= 3) // two product pages and the order's two payment links
     }
 
     @Test func aTamperedLinkIsNeverALink() throws {
@@ -209,7 +221,9 @@ func pages(of dir: URL) throws -> [(String, String)] {
             #expect(summary.orders == 1)
             for (path, html) in try pages(of: dir) {
                 let hrefs = MarkupScan(html).hrefs.map(decoded)
-                #expect(!hrefs.contains { $0.contains("evil") || $0.hasPrefix("http:") || $0.lowercased().hasPrefix("javascript") }, "\(path): \(hrefs)")
+                #expect(
+                    !hrefs.contains { $0.contains("evil") || $0.hasPrefix("http:") || $0.lowercased().hasPrefix("javascript") },
+                    "\(path): \(hrefs)")
                 #expect(!hrefs.contains { $0.hasPrefix("https://item.taobao.com/x") }, "\(path): a taobao link on a tmall product")
                 #expect(!html.contains("<script"), "\(path)")
             }

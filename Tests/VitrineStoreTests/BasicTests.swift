@@ -1,8 +1,9 @@
+import CRC32CHardware
 import Foundation
 import Testing
-@testable import VitrineStore
-import CRC32CHardware
 @_spi(Testing) import VitrineTestSupport
+
+@testable import VitrineStore
 
 @Suite struct BasicTests {
     @Test func putGetReopen() throws {
@@ -115,7 +116,9 @@ import CRC32CHardware
             let rr = try t.range(from: bytes("key00010"), to: bytes("key00015"), limit: 2, reverse: true)
             #expect(rr.map { String(decoding: $0.key, as: UTF8.self) } == ["key00014", "key00013"])
             var prefixed = 0
-            try t.forEach(prefix: bytes("key012")) { _, _ in prefixed += 1; return true }
+            try t.forEach(prefix: bytes("key012")) { _, _ in
+                prefixed += 1; return true
+            }
             #expect(prefixed == 100)
         }
     }
@@ -243,8 +246,8 @@ import CRC32CHardware
             for i in page.indices { page[i] = UInt8(truncatingIfNeeded: generator.next()) }
             let start = 4 + Int(generator.next() % UInt64(size - 4))
             var end = start + Int(generator.next() % UInt64(size - start + 1))
-            if round % 10 == 0 { end = start }            // empty gap
-            if round % 10 == 1 { end = size }             // gap to the end
+            if round % 10 == 0 { end = start } // empty gap
+            if round % 10 == 1 { end = size } // gap to the end
             for i in start..<end { page[i] = 0 }
             page.withUnsafeBytes { raw in
                 let base = raw.baseAddress!
@@ -347,8 +350,8 @@ import CRC32CHardware
                 raw.storeBytes(of: UInt16(pointers).littleEndian, toByteOffset: 6, as: UInt16.self)
                 raw.storeBytes(of: UInt64(5).littleEndian, toByteOffset: 8, as: UInt64.self)
                 let cell = PageLayout.size - 1300
-                raw.storeBytes(of: UInt16(4).littleEndian, toByteOffset: cell, as: UInt16.self)          // key length
-                raw.storeBytes(of: UInt32(1290).littleEndian, toByteOffset: cell + 2, as: UInt32.self)  // value length
+                raw.storeBytes(of: UInt16(4).littleEndian, toByteOffset: cell, as: UInt16.self) // key length
+                raw.storeBytes(of: UInt32(1290).littleEndian, toByteOffset: cell + 2, as: UInt32.self) // value length
                 for i in 0..<pointers {
                     raw.storeBytes(of: UInt16(cell).littleEndian, toByteOffset: PageLayout.headerSize + 2 * i, as: UInt16.self)
                 }

@@ -1,8 +1,9 @@
 import Foundation
 import Synchronization
 import Testing
-@testable import VitrineStore
 @_spi(Testing) import VitrineTestSupport
+
+@testable import VitrineStore
 
 /// The batch commit path: many callers' closures in one transaction, each in its own savepoint.
 /// Sizes: VITRINE_BATCH_OPS (model test), VITRINE_FLASH_TASKS (flash sale); seed: VITRINE_SEED.
@@ -74,7 +75,9 @@ import Testing
         let reopened = try Self.orders(again)
         #expect(reopened.stock == 0 && reopened.orders == Int(stock))
         again.close()
-        print("batch flash sale (\(durability)): 640 callers, \(stock) sold, \(stats.batches) batches, mean \(stats.meanSize), p99 \(stats.p99Size)")
+        print(
+            "batch flash sale (\(durability)): 640 callers, \(stock) sold, \(stats.batches) batches, mean \(stats.meanSize), p99 \(stats.p99Size)"
+        )
     }
 
     @Test func flashSaleTasksSellExactlyTheStock() async throws {
@@ -103,17 +106,19 @@ import Testing
         #expect(after.stock == 0 && after.orders == Int(stock))
         let stats = db.batchStatistics()
         #expect(stats.closures == tasks)
-        print("batch flash sale (async): \(tasks) tasks, \(stock) sold, \(stats.batches) batches, mean \(stats.meanSize), p99 \(stats.p99Size)")
+        print(
+            "batch flash sale (async): \(tasks) tasks, \(stock) sold, \(stats.batches) batches, mean \(stats.meanSize), p99 \(stats.p99Size)"
+        )
         db.close()
     }
 
     /// One operation of the model test: its result, or the error it threw, as a string.
     enum Op: Sendable {
         case deposit(String, UInt64)
-        case withdraw(String, UInt64)       // throws Refused when short
+        case withdraw(String, UInt64) // throws Refused when short
         case transfer(String, String, UInt64)
-        case close(String)                  // deletes the account
-        case audit                          // sums every account
+        case close(String) // deletes the account
+        case audit // sums every account
 
         func run(_ tx: WriteTransaction) throws -> String {
             let t = try tx.createTable("bank")
@@ -124,7 +129,7 @@ import Testing
                 return "ok \(try balance(a))"
             case .withdraw(let a, let n):
                 let b = try balance(a)
-                try t.put(bytes("log/" + a), BatchTests.bytes64(n))  // undone when refused
+                try t.put(bytes("log/" + a), BatchTests.bytes64(n)) // undone when refused
                 guard b >= n else { throw Refused() }
                 try t.put(bytes(a), BatchTests.bytes64(b - n))
                 return "ok \(b - n)"
@@ -166,7 +171,7 @@ import Testing
     /// same operations one by one, in that order, with plain `write` must give every operation
     /// the same result and the database the same contents.
     @Test func batchesEqualOneByOneInBatchOrder() throws {
-        let seed = envSeed(default: 20261130)
+        let seed = envSeed(default: 20_261_130)
         let total = envInt("VITRINE_BATCH_OPS", default: 3000)
         var rng = SeededRandom(seed: seed)
         let dir = TempDir(); defer { dir.remove() }
@@ -175,8 +180,9 @@ import Testing
         while compared < total {
             round += 1
             var options = DatabaseOptions(durability: .grouped)
-            options.batch = BatchLimits(maxCount: Int.random(in: 1...64, using: &rng), maxLogBytes: Int.random(in: 200...20_000, using: &rng),
-                                        maxDelayMicroseconds: Int.random(in: 0...300, using: &rng))
+            options.batch = BatchLimits(
+                maxCount: Int.random(in: 1...64, using: &rng), maxLogBytes: Int.random(in: 200...20_000, using: &rng),
+                maxDelayMicroseconds: Int.random(in: 0...300, using: &rng))
             let batched = try Database(path: dir.file("batched-\(round).db"), options: options)
             let threads = Int.random(in: 2...12, using: &rng)
             let perThread = Int.random(in: 10...60, using: &rng)

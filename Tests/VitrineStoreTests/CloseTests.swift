@@ -1,8 +1,9 @@
 import Foundation
 import Synchronization
 import Testing
-@testable import VitrineStore
 @_spi(Testing) import VitrineTestSupport
+
+@testable import VitrineStore
 
 /// close() against everything that can still be running when it is called: a group-commit
 /// waiter that has yet to sync, a batch in flight, and readers that call back into the database
@@ -92,13 +93,14 @@ import Testing
         let first = Outcome()
         let second = Outcome()
         Self.run {
-            first.set(Self.outcome {
-                try db.batchWrite { tx in
-                    inside.signal()
-                    release.wait()
-                    try tx.createTable("t").put(bytes("first"), bytes("1"))
-                }
-            })
+            first.set(
+                Self.outcome {
+                    try db.batchWrite { tx in
+                        inside.signal()
+                        release.wait()
+                        try tx.createTable("t").put(bytes("first"), bytes("1"))
+                    }
+                })
             finished.signal()
         }
         inside.wait()
@@ -159,7 +161,8 @@ import Testing
         }
         let r = try #require(results, "close() and a reader calling back into the database deadlocked")
         for name in ["write", "batchWrite", "sync", "checkpoint", "verify", "statistics"] {
-            #expect(r[name].map { if case .failure(.closed) = $0 { true } else { false } } == true, "\(name): \(String(describing: r[name]))")
+            #expect(
+                r[name].map { if case .failure(.closed) = $0 { true } else { false } } == true, "\(name): \(String(describing: r[name]))")
         }
         #expect(r["close"].map { if case .success = $0 { true } else { false } } == true)
         #expect(r["read"].map { if case .success = $0 { true } else { false } } == true)
@@ -206,7 +209,8 @@ import Testing
                 return false
             }
         }
-        #expect(try #require(done, "close() inside a write deadlocked"))
+        let doneValue = try #require(done as Bool?, "close() inside a write deadlocked")
+        #expect(doneValue)
         #expect(throws: StoreError.closed) { try db.read { _ in } }
         #expect(throws: StoreError.closed) { () throws -> Void in try db.write { _ in } }
         let reopened = try Database(path: dir.file())
@@ -230,7 +234,8 @@ import Testing
                 return false
             }
         }
-        #expect(try #require(done, "close() inside a batch closure deadlocked"))
+        let doneValue = try #require(done as Bool?, "close() inside a batch closure deadlocked")
+        #expect(doneValue)
         #expect(throws: StoreError.closed) { () throws -> Void in try db.batchWrite { _ in } }
         let reopened = try Database(path: dir.file())
         #expect(try reopened.read { try $0.table("t")?.get(bytes("k")) } == bytes("v"))
@@ -269,10 +274,11 @@ import Testing
                 return false
             }
         }
-        #expect(try #require(finished, "close() inside \(call)'s callback deadlocked"))
+        let finishedValue = try #require(finished as Bool?, "close() inside \(call)'s callback deadlocked")
+        #expect(finishedValue)
         #expect(called.get() != nil)
         #expect(throws: StoreError.closed) { try db.read { _ in } }
-        let other = try Database(path: path)   // not databaseLocked: the close released the files
+        let other = try Database(path: path) // not databaseLocked: the close released the files
         #expect(try other.read { try $0.table("t")?.get(bytes("k")) } == bytes("v"))
         other.close()
     }
@@ -328,7 +334,7 @@ import Testing
             let t = Thread {
                 _ = try? db.batchWrite { tx in
                     inBatch.signal()
-                    usleep(300_000)          // the reader below queues its batchWrite meanwhile
+                    usleep(300_000) // the reader below queues its batchWrite meanwhile
                     db.close()
                     try tx.createTable("t").put(bytes("a"), bytes("1"))
                 }
@@ -344,6 +350,6 @@ import Testing
                 return "reader got \(error)"
             }
         }
-                #expect(readerOutcome != nil, "deadlock: close() on the batch thread waits for a reader that waits for the batch thread")
+        #expect(readerOutcome != nil, "deadlock: close() on the batch thread waits for a reader that waits for the batch thread")
     }
 }

@@ -1,7 +1,9 @@
 import Foundation
+import Synchronization
 import Testing
-@testable import VitrineStore
 @_spi(Testing) import VitrineTestSupport
+
+@testable import VitrineStore
 
 /// Readers on several threads must each see exactly one commit: every snapshot's accounts sum to
 /// the same total and all carry the same version, while a writer moves money between them.
@@ -109,7 +111,9 @@ import Testing
         let dir = TempDir(); defer { dir.remove() }
         let db = try Database(path: dir.file(), options: DatabaseOptions(durability: .relaxed, checkpointLogBytes: 32 << 10))
         defer { db.close() }
-        func value(_ version: Int, _ i: Int) -> [UInt8] { Array("v\(version)-\(i)-".utf8) + [UInt8](repeating: UInt8(version % 251), count: 300) }
+        func value(_ version: Int, _ i: Int) -> [UInt8] {
+            Array("v\(version)-\(i)-".utf8) + [UInt8](repeating: UInt8(version % 251), count: 300)
+        }
         let keys = 40
         try db.write { tx in
             let t = try tx.createTable("t")
@@ -144,7 +148,9 @@ import Testing
         let entered = DispatchSemaphore(value: 0)
         let release = DispatchSemaphore(value: 0)
         let filler = Thread {
-            func hold(_ depth: Int) { _ = try? db.read { _ in if depth < 128 { hold(depth + 1) } else { entered.signal(); release.wait() } } }
+            func hold(_ depth: Int) {
+                _ = try? db.read { _ in if depth < 128 { hold(depth + 1) } else { entered.signal(); release.wait() } }
+            }
             hold(1)
             entered.signal()
         }
@@ -153,7 +159,7 @@ import Testing
         let version = 160
         try db.read { tx in
             release.signal()
-            entered.wait()   // the filler has left every slot
+            entered.wait() // the filler has left every slot
             for round in 1...20 {
                 try db.write { w in
                     let t = try w.createTable("t")
@@ -175,8 +181,11 @@ import Testing
     @Test func groupCommitLogUnderLoad() throws {
         let dir = TempDir(); defer { dir.remove() }
         let path = dir.file("live.db")
-        let db = try Database(path: path, options: DatabaseOptions(durability: .grouped, checkpointLogBytes: 64 << 20,
-                                                                   checkpointPages: 1 << 30))
+        let db = try Database(
+            path: path,
+            options: DatabaseOptions(
+                durability: .grouped, checkpointLogBytes: 64 << 20,
+                checkpointPages: 1 << 30))
         try db.write { tx in _ = try tx.createTable("t") }
         let threads = 8, perThread = envInt("VITRINE_GROUP_COMMITS", default: 200)
         let acknowledged = Mutex<[[UInt8]: [UInt8]]>([:])
@@ -212,7 +221,7 @@ import Testing
             for (k, v) in try #require(try tx.table("t")).range(from: [], to: []) { m[k] = v }
             return m
         }
-        let wrong = expected.filter { got[$0.key] != $0.value }.count   // missing or different
+        let wrong = expected.filter { got[$0.key] != $0.value }.count // missing or different
         #expect(wrong == 0, "\(wrong) of \(expected.count) acknowledged commits lost or damaged")
         #expect(got.count == expected.count)
         #expect(try reopened.verify().isClean)
@@ -222,5 +231,3 @@ import Testing
     @Test func snapshotsUnderGroupCommit() throws { try Self.run(durability: .grouped, writers: 4) }
     @Test func snapshotsUnderRelaxed() throws { try Self.run(durability: .relaxed, writers: 2) }
 }
-
-import Synchronization

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import VitrineStore
 @_spi(Testing) import VitrineTestSupport
+
+@testable import VitrineStore
 
 /// Seeded corruption fuzzing of the data file and the write-ahead log.
 ///
@@ -131,8 +132,9 @@ import Testing
         for t in 0..<6 {
             try step(db, &model) { tx, m in
                 for i in 0..<8 {
-                    try put(tx, &m, ["alpha", "beta", "delta"][(t + i) % 3], Array("x\(t)-\(i)".utf8),
-                            value(&rng, [10, 600, 1500, 4500][(t * 8 + i) % 4]))
+                    try put(
+                        tx, &m, ["alpha", "beta", "delta"][(t + i) % 3], Array("x\(t)-\(i)".utf8),
+                        value(&rng, [10, 600, 1500, 4500][(t * 8 + i) % 4]))
                 }
             }
             states.append(model)
@@ -181,8 +183,9 @@ import Testing
         let foreignLog = try readAll(foreignPath + "-wal")
         foreign.close()
 
-        return Base(data: data, log: log, states: states, live: live, pageCount: pageCount, logEnd: logEnd,
-                    foreignData: foreignData, foreignLog: foreignLog)
+        return Base(
+            data: data, log: log, states: states, live: live, pageCount: pageCount, logEnd: logEnd,
+            foreignData: foreignData, foreignLog: foreignLog)
     }
 
     // MARK: - Reading back
@@ -196,7 +199,9 @@ import Testing
                 for (k, v) in try t.range(from: [], to: []) { rows[k] = v }
                 // Backwards too (cursor `previous`), and each key by point lookup.
                 let reversed = try t.range(from: [], to: [], reverse: true)
-                if reversed.count != rows.count { throw ScanMismatch(table: name, what: "reverse scan saw \(reversed.count) rows, forward \(rows.count)") }
+                if reversed.count != rows.count {
+                    throw ScanMismatch(table: name, what: "reverse scan saw \(reversed.count) rows, forward \(rows.count)")
+                }
                 for (k, v) in rows where try t.get(k) != v { throw ScanMismatch(table: name, what: "get disagrees with the scan") }
                 if t.count != rows.count { throw ScanMismatch(table: name, what: "count \(t.count), scan \(rows.count)") }
                 m[name] = rows
@@ -215,13 +220,14 @@ import Testing
 
     enum Kind: String, CaseIterable {
         case dataBitFlip, logBitFlip, dataByteRun, logByteRun, zeroedPage, truncateDataAtPage, truncateDataMidPage,
-             truncateLog, extendData, extendLog, garbageAfterLastRecord, swappedPages, foreignMeta, foreignLogHeader,
-             emptyLog, deletedLog
+            truncateLog, extendData, extendLog, garbageAfterLastRecord, swappedPages, foreignMeta, foreignLogHeader,
+            emptyLog, deletedLog
 
         var touchesData: Bool {
             switch self {
             case .dataBitFlip, .dataByteRun, .zeroedPage, .truncateDataAtPage, .truncateDataMidPage, .extendData,
-                 .swappedPages, .foreignMeta: return true
+                .swappedPages, .foreignMeta:
+                return true
             default: return false
             }
         }
@@ -333,11 +339,11 @@ import Testing
     // MARK: - One case
 
     enum Result {
-        case refused(StoreError)             // open threw a typed error
-        case reported(String)                // opened; verify or the scan reported a problem
-        case state(Int)                      // opened, clean, contents = states[k]
-        case silent(String)                  // opened, clean, contents match no allowed state
-        case untyped(String)                 // something threw an error that is not a StoreError
+        case refused(StoreError) // open threw a typed error
+        case reported(String) // opened; verify or the scan reported a problem
+        case state(Int) // opened, clean, contents = states[k]
+        case silent(String) // opened, clean, contents match no allowed state
+        case untyped(String) // something threw an error that is not a StoreError
     }
 
     static func run(_ d: Damage, _ base: Base, dir: TempDir) -> Result {
@@ -375,12 +381,13 @@ import Testing
             if let problem { return .reported(problem) }
             guard let got else { return .untyped("no contents") }
             if let k = base.states.indices.last(where: { same(base.states[$0], got) }) { return .state(k) }
-            return .silent("contents match none of the \(base.states.count) model states; tables \(got.keys.sorted()) with \(got.values.map(\.count)) rows")
+            return .silent(
+                "contents match none of the \(base.states.count) model states; tables \(got.keys.sorted()) with \(got.values.map(\.count)) rows"
+            )
         } catch {
             return .untyped("\(error)")
         }
     }
-
 
     // MARK: - The suite
 
@@ -407,9 +414,12 @@ import Testing
         let verbose = env["VITRINE_FUZZ_VERBOSE"] != nil
         for n in 0..<cases {
             // Every kind once in the first round, bit flips weighted up after that.
-            let kind = n < kinds.count ? kinds[n] : (Int.random(in: 0..<3, using: &rng) == 0
-                || kinds.count < Kind.allCases.count
-                ? kinds.randomElement(using: &rng)! : [Kind.dataBitFlip, .dataBitFlip, .logBitFlip].randomElement(using: &rng)!)
+            let kind =
+                n < kinds.count
+                ? kinds[n]
+                : (Int.random(in: 0..<3, using: &rng) == 0
+                    || kinds.count < Kind.allCases.count
+                    ? kinds.randomElement(using: &rng)! : [Kind.dataBitFlip, .dataBitFlip, .logBitFlip].randomElement(using: &rng)!)
             let d = Self.damage(kind, base, &rng)
             let label = "case \(n) \(kind.rawValue) \(d.detail) (seed \(seed))"
             let caseStart = Date()
@@ -417,7 +427,7 @@ import Testing
             guard let result = runBounded(seconds: timeLimit, { Self.run(d, shared, dir: caseDir) }) else {
                 hangs += 1
                 Issue.record("\(label): no result within \(timeLimit) s (hang)")
-                break   // the stuck thread still holds the case's files
+                break // the stuck thread still holds the case's files
             }
             let elapsed = Date().timeIntervalSince(caseStart)
             if elapsed > 5 { Issue.record("\(label): took \(elapsed) s") }
@@ -437,7 +447,8 @@ import Testing
                     // (write-ahead-log.md section 6: cut the log at the reported offset). Check
                     // that it works and gives a prefix of the logged states.
                     if case .corruptLog(let offset, let why) = e, why.contains("damaged in the middle"),
-                       let log = d.log, offset >= LogFormat.firstRecordOffset, offset < Int64(log.count) {
+                        let log = d.log, offset >= LogFormat.firstRecordOffset, offset < Int64(log.count)
+                    {
                         var cut = d
                         cut.log = Array(log.prefix(Int(offset)))
                         if case .state(let k) = Self.run(cut, shared, dir: caseDir), k < full {
@@ -485,10 +496,11 @@ import Testing
             print("  \(kind.rawValue): \(counts)")
         }
         let total = perKind.values.reduce(0) { $0 + $1.values.reduce(0, +) }
-        print("corruption: \(total) cases (\(liveFlips) bit flips in live pages, \(liveFlipsDetected == liveFlips ? "all" : "\(liveFlipsDetected)") detected), "
-              + "\(traps) traps, \(hangs) hangs, \(silent) silent; \(logLosses) log-damage cases recovered a shorter prefix, "
-              + "\(midLogRefusals) refused as damage in the middle of the log; "
-              + String(format: "%.1f s", seconds) + " (seed \(seed))")
+        print(
+            "corruption: \(total) cases (\(liveFlips) bit flips in live pages, \(liveFlipsDetected == liveFlips ? "all" : "\(liveFlipsDetected)") detected), "
+                + "\(traps) traps, \(hangs) hangs, \(silent) silent; \(logLosses) log-damage cases recovered a shorter prefix, "
+                + "\(midLogRefusals) refused as damage in the middle of the log; "
+                + String(format: "%.1f s", seconds) + " (seed \(seed))")
         #expect(liveFlipsDetected == liveFlips)
         #expect(hangs == 0 && silent == 0)
     }
@@ -517,7 +529,7 @@ func writeAll(_ path: String, _ bytes: [UInt8]) throws {
         let path = dir.file("ours.db")
         let db = try Database(path: path)
         try db.write { tx in try tx.createTable("t").put(Array("k".utf8), Array("checkpointed".utf8)) }
-        try db.checkpoint()                       // sequence 2, slot 0
+        try db.checkpoint() // sequence 2, slot 0
         try db.write { tx in try tx.createTable("t").put(Array("k2".utf8), Array("logged".utf8)) }
         try db.sync()
         var data = try readAll(path)
@@ -541,13 +553,14 @@ func writeAll(_ path: String, _ bytes: [UInt8]) throws {
         do {
             opened = try Database(path: damaged)
         } catch is StoreError {
-            return   // refused with a typed error: fine
+            return // refused with a typed error: fine
         }
         defer { opened.close() }
         let report = try opened.verify()
         let got = try CorruptionTests.contents(opened)
         let expected: CorruptionTests.Model = ["t": [Array("k".utf8): Array("checkpointed".utf8), Array("k2".utf8): Array("logged".utf8)]]
-        #expect(!report.isClean || CorruptionTests.same(got, expected),
-                "silent wrong answer: opened as the other database (\(got.count) tables), verify clean, log ignored")
+        #expect(
+            !report.isClean || CorruptionTests.same(got, expected),
+            "silent wrong answer: opened as the other database (\(got.count) tables), verify clean, log ignored")
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import VitrineStore
 @_spi(Testing) import VitrineTestSupport
+
+@testable import VitrineStore
 
 /// Crash consistency through the fault-injecting file layer: a small workload runs with every
 /// write and sync recorded; then, for EVERY event boundary, the disk states a power cut there
@@ -15,21 +16,24 @@ import Testing
     struct Recording {
         var base: [[UInt8]]
         var events: [IOEvent]
-        var states: [Model]          // states[j] = contents after j transactions
-        var ackedAt: [Int]           // ackedAt[j] = trace length when transaction j+1 returned
-        var openedAt = 0             // trace length when the recorded open returned
+        var states: [Model] // states[j] = contents after j transactions
+        var ackedAt: [Int] // ackedAt[j] = trace length when transaction j+1 returned
+        var openedAt = 0 // trace length when the recorded open returned
     }
 
     static func record(seed: UInt64, transactions: Int, durability: Durability, dir: TempDir) throws -> Recording {
         let path = dir.file("work.db")
         do { let db = try Database(path: path); db.close() }
-        let base = [try [UInt8](Data(contentsOf: URL(fileURLWithPath: path))),
-                    (try? [UInt8](Data(contentsOf: URL(fileURLWithPath: path + "-wal")))) ?? [], []]
+        let base = [
+            try [UInt8](Data(contentsOf: URL(fileURLWithPath: path))),
+            (try? [UInt8](Data(contentsOf: URL(fileURLWithPath: path + "-wal")))) ?? [], [],
+        ]
         let trace = IOTrace()
-        trace.register(path)            // file 0: the data file
-        trace.register(path + "-wal")   // file 1: the log
-        var options = DatabaseOptions(durability: durability, checkpointLogBytes: 24 << 10, checkpointPages: 64,
-                                      largeTransactionBytes: 48 << 10)
+        trace.register(path) // file 0: the data file
+        trace.register(path + "-wal") // file 1: the log
+        var options = DatabaseOptions(
+            durability: durability, checkpointLogBytes: 24 << 10, checkpointPages: 64,
+            largeTransactionBytes: 48 << 10)
         options.fileSystem = RecordingFileSystem(trace: trace)
         options.minimumMapBytes = 64 << 10
         options.logGrowthBytes = 64 << 10
@@ -180,7 +184,8 @@ import Testing
                 if !(low...high).contains(where: { same(rec.states[$0], got) }) {
                     outcome.lost += 1
                     let match = rec.states.indices.first { same(rec.states[$0], got) }
-                    outcome.failures.append("cut \(cut) \(variant): contents match state \(match.map(String.init) ?? "none"), acknowledged \(acked)")
+                    outcome.failures.append(
+                        "cut \(cut) \(variant): contents match state \(match.map(String.init) ?? "none"), acknowledged \(acked)")
                 }
             } catch {
                 outcome.corrupt += 1
@@ -220,8 +225,12 @@ import Testing
         let rec = try Self.record(seed: seed, transactions: transactions, durability: durability, dir: dir)
         var rng = SeededRandom(seed: seed)
         let outcome = try Self.check(rec, strict: true, dir: dir, rng: &rng)
-        let syncs = rec.events.filter { if case .sync = $0 { return true }; return false }.count
-        print("crash(\(durability)): \(outcome.states) states from \(rec.events.count) events (\(syncs) syncs), \(transactions) transactions, \(outcome.lost) lost, \(outcome.corrupt) corrupt")
+        let syncs = rec.events.filter {
+            if case .sync = $0 { return true }; return false
+        }.count
+        print(
+            "crash(\(durability)): \(outcome.states) states from \(rec.events.count) events (\(syncs) syncs), \(transactions) transactions, \(outcome.lost) lost, \(outcome.corrupt) corrupt"
+        )
         #expect(outcome.failures.isEmpty, "\(outcome.failures.prefix(5))")
         #expect(outcome.states > 100)
     }
@@ -233,16 +242,25 @@ import Testing
     @Test func powerLossAfterARecoveryThatContinuedTheLog() throws {
         let dir = TempDir(); defer { dir.remove() }
         let seed = UInt64(envInt("VITRINE_SEED", default: 42))
-        let rec = try Self.recordAfterRecovery(seed: seed, killedAfter: 12, transactions: envInt("VITRINE_CRASH_TRANSACTIONS", default: 24),
-                                               dir: dir)
+        let rec = try Self.recordAfterRecovery(
+            seed: seed, killedAfter: 12, transactions: envInt("VITRINE_CRASH_TRANSACTIONS", default: 24),
+            dir: dir)
         // The open replayed and cut the log (write, truncate, sync of the log), with no
         // data-file sync before the first commit.
         let open = rec.events[..<rec.openedAt]
-        #expect(open.contains { if case .truncate(1, _) = $0 { return true }; return false })
-        #expect(!open.contains { if case .sync(0) = $0 { return true }; return false }, "recovery synced the data file (it checkpointed)")
+        #expect(
+            open.contains {
+                if case .truncate(1, _) = $0 { return true }; return false
+            })
+        #expect(
+            !open.contains {
+                if case .sync(0) = $0 { return true }; return false
+            }, "recovery synced the data file (it checkpointed)")
         var rng = SeededRandom(seed: seed)
         let outcome = try Self.check(rec, strict: true, dir: dir, rng: &rng)
-        print("crash(after recovery): \(outcome.states) states from \(rec.events.count) events, \(outcome.lost) lost, \(outcome.corrupt) corrupt")
+        print(
+            "crash(after recovery): \(outcome.states) states from \(rec.events.count) events, \(outcome.lost) lost, \(outcome.corrupt) corrupt"
+        )
         #expect(outcome.failures.isEmpty, "\(outcome.failures.prefix(5))")
         #expect(outcome.states > 100)
     }

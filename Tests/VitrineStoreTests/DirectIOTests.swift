@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@_spi(Testing) @testable import VitrineStore
 @_spi(Testing) import VitrineTestSupport
+
+@_spi(Testing) @testable import VitrineStore
 
 /// O_DIRECT accepted at open but refused at write time (EINVAL, as some file systems and devices
 /// do): the log falls back to buffered writes + fdatasync for as long as the database stays open,

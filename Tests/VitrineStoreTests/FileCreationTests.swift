@@ -1,8 +1,9 @@
 import Foundation
 import Synchronization
 import Testing
-@_spi(Testing) @testable import VitrineStore
 @_spi(Testing) import VitrineTestSupport
+
+@_spi(Testing) @testable import VitrineStore
 
 /// Creating files safely: a database is made under a temporary name that nobody can predict or
 /// pre-empt (O_CREAT | O_EXCL | O_NOFOLLOW, random suffix) and linked into place; compact(to:)
@@ -158,7 +159,7 @@ import Testing
         let path = dir.file()
         let killed = try Database(path: path)
         try killed.write { tx in try tx.createTable("t").put(bytes("k"), bytes("v")) }
-        let files = [readFile(path), readFile(path + "-wal")]   // kill -9: the files as they are
+        let files = [readFile(path), readFile(path + "-wal")] // kill -9: the files as they are
         killed.close()
         writeFile(path, files[0])
         writeFile(path + "-wal", files[1])

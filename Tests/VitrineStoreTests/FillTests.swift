@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import VitrineStore
 @_spi(Testing) import VitrineTestSupport
+
+@testable import VitrineStore
 
 /// Random-order inserts fill leaves well (overflow moves into the right sibling before a split).
 @Suite struct FillTests {

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import VitrineStore
 @_spi(Testing) import VitrineTestSupport
+
+@testable import VitrineStore
 
 /// Files whose checksums are correct but whose fields are hostile (crafted, or written by a
 /// buggy copy): each gives a typed `StoreError` or correct behaviour, never a trap. Each field
@@ -25,7 +26,8 @@ import Testing
         var best: Meta? = nil
         for slot in 0..<2 {
             if case .valid(let m) = Meta.decode(Array(data[(slot * PageLayout.size)..<((slot + 1) * PageLayout.size)])),
-               best == nil || m.checkpointSequence > best!.checkpointSequence {
+                best == nil || m.checkpointSequence > best!.checkpointSequence
+            {
                 best = m
             }
         }
@@ -137,8 +139,9 @@ import Testing
         let path = try Self.makeDatabase(dir)
         let meta = try Self.newestMeta(path)
         var log = try readAll(path + "-wal")
-        log.replaceSubrange(0..<(LogFormat.headerSize + 4),
-                            with: WriteAheadLog.encodeHeader(generation: UInt64.max, baseTxid: meta.txid, databaseId: meta.databaseId, salt: meta.logSalt))
+        log.replaceSubrange(
+            0..<(LogFormat.headerSize + 4),
+            with: WriteAheadLog.encodeHeader(generation: UInt64.max, baseTxid: meta.txid, databaseId: meta.databaseId, salt: meta.logSalt))
         try writeAll(path + "-wal", log)
         let error = Self.exercise(path)
         guard case .corruptLog(let offset, let why)? = error else {
@@ -152,8 +155,9 @@ import Testing
         let dir = TempDir(); defer { dir.remove() }
         let path = try Self.makeDatabase(dir)
         var log = try readAll(path + "-wal")
-        log.replaceSubrange(0..<(LogFormat.headerSize + 4),
-                            with: WriteAheadLog.encodeHeader(generation: UInt64.max - 1, baseTxid: UInt64.max, databaseId: 42, salt: 7))
+        log.replaceSubrange(
+            0..<(LogFormat.headerSize + 4),
+            with: WriteAheadLog.encodeHeader(generation: UInt64.max - 1, baseTxid: UInt64.max, databaseId: 42, salt: 7))
         try writeAll(path + "-wal", log)
         let error = Self.exercise(path)
         guard case .corruptLog? = error else {
@@ -235,11 +239,14 @@ import Testing
         func page(_ p: UInt64) -> [UInt8] { Array(data[(Int(p) * PageLayout.size)..<((Int(p) + 1) * PageLayout.size)]) }
         // The table's root, from its catalog entry (the catalog is one leaf then).
         let catalog = page(meta.catalogRoot)
-        let root: UInt64 = cyclicCatalog ? meta.catalogRoot : catalog.withUnsafeBytes { raw in
-            let v = PageView(base: raw.baseAddress!)
-            let o = v.cellOffset(0)
-            return v.u64(o + PageLayout.leafCellHeader + v.u16(o) + 4)
-        }
+        let root: UInt64 =
+            cyclicCatalog
+            ? meta.catalogRoot
+            : catalog.withUnsafeBytes { raw in
+                let v = PageView(base: raw.baseAddress!)
+                let o = v.cellOffset(0)
+                return v.u64(o + PageLayout.leafCellHeader + v.u16(o) + 4)
+            }
         var b = PageBuilder(kind: .branch, pageNumber: 0, txid: 0)
         b.bytes = page(root)
         let (count, c1, c2) = b.bytes.withUnsafeBytes { raw in
@@ -299,7 +306,10 @@ import Testing
         return path
     }
 
-    enum Outcome: Sendable { case error(String), rows(Int) }
+    enum Outcome: Sendable {
+        case error(String)
+        case rows(Int)
+    }
 
     static func bounded(_ body: @escaping @Sendable () throws -> Int) -> Outcome? {
         runBounded(seconds: 20) {
@@ -316,7 +326,9 @@ import Testing
             defer { db.close() }
             return try db.read { tx in
                 var n = 0
-                try tx.table("t")?.scan(from: []) { _, _ in n += 1; return true }
+                try tx.table("t")?.scan(from: []) { _, _ in
+                    n += 1; return true
+                }
                 return n
             }
         }
@@ -409,7 +421,7 @@ import Testing
             return (v.overflowStart(0), o1 + PageLayout.leafCellHeader + v.u16(o1))
         }
         #expect(leaf.bytes[4] == PageKind.leaf.rawValue)
-        leaf.setU64(first, at: at)  // cell 1 now points at cell 0's chain
+        leaf.setU64(first, at: at) // cell 1 now points at cell 0's chain
         data.replaceSubrange((Int(root) * PageLayout.size)..<((Int(root) + 1) * PageLayout.size), with: leaf.finish())
         try writeAll(path, data)
         let reopened = try Database(path: path)

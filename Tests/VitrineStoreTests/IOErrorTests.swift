@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import VitrineStore
 @_spi(Testing) import VitrineTestSupport
+
+@testable import VitrineStore
 
 /// I/O errors at every point of a workload: EIO and ENOSPC on each write, sync and truncate in
 /// turn. Each time the failing call surfaces a typed error, the transaction is not acknowledged,
@@ -134,7 +135,9 @@ import Testing
         for t in 0..<transactions {
             for i in 0..<4 {
                 let key = Array("k\((t * 7 + i * 3) % 23)".utf8)
-                if (t + i) % 5 == 4 { model[key] = nil } else {
+                if (t + i) % 5 == 4 {
+                    model[key] = nil
+                } else {
                     model[key] = [UInt8](repeating: UInt8(truncatingIfNeeded: t), count: i == 3 ? 6000 : 300)
                 }
             }

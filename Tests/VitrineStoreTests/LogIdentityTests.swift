@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import VitrineStore
 
 /// Which log belongs to which data file, and damage in the middle of a log (issue 14, items 6
@@ -42,7 +43,7 @@ import Testing
     /// Five commits after the first open, each its own record; the files as a crash leaves them.
     static func fiveLoggedCommits(_ path: String, durability: Durability = .full) throws -> (data: [UInt8], log: [UInt8]) {
         var options = DatabaseOptions(durability: durability)
-        options.relaxedSyncIntervalMilliseconds = 3_600_000   // .relaxed: nothing synced in the test
+        options.relaxedSyncIntervalMilliseconds = 3_600_000 // .relaxed: nothing synced in the test
         let db = try Database(path: path, options: options)
         for i in 1...5 {
             try db.write { tx in try tx.createTable("t").put(bytes("k\(i)"), bytes(String(repeating: "v\(i)", count: 50))) }
@@ -63,7 +64,7 @@ import Testing
         let offsets = Self.recordOffsets(files.log)
         #expect(offsets.count == 5)
         let damaged = offsets[1]
-        files.log[damaged + LogFormat.recordHeaderSize + 3] ^= 0x10   // a payload byte of txid 2
+        files.log[damaged + LogFormat.recordHeaderSize + 3] ^= 0x10 // a payload byte of txid 2
         try Self.restore(files, to: path)
         #expect {
             _ = try Database(path: path)
@@ -207,7 +208,8 @@ import Testing
             var builder = LogRecordBuilder()
             builder.put(table: 1, key: bytes(r.key), value: bytes(r.value))
             let payload = Array(builder.bytes[LogFormat.recordHeaderSize...])
-            var record = le(UInt64(payload.count), 4) + le(meta.logGeneration, 8) + le(meta.txid + 1 + UInt64(i), 8)
+            var record =
+                le(UInt64(payload.count), 4) + le(meta.logGeneration, 8) + le(meta.txid + 1 + UInt64(i), 8)
                 + le(1, 4) + le(meta.databaseId & 0xFFFF_FFFF, 4) + payload
             record = le(UInt64(CRC32C.checksum(record)), 4) + record
             log += record
@@ -230,7 +232,7 @@ import Testing
                 #expect(try Self.value(db, "k1") == "checkpointed")
                 for (k, v) in pending { #expect(try Self.value(db, k) == v) }
                 try db.write { tx in try tx.createTable("t").put(bytes("k4"), bytes("format 2")) }
-                let files = try Self.snapshot(path)   // a crash now: format-2 meta and log
+                let files = try Self.snapshot(path) // a crash now: format-2 meta and log
                 db.close()
                 try Self.restore(files, to: path)
             }

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import VitrineStore
 @_spi(Testing) import VitrineTestSupport
+
+@testable import VitrineStore
 
 /// Model-based randomized test: a long seeded sequence of puts, deletes, range deletes, range
 /// reads and aborted transactions, over several tables, checked against an in-memory sorted
@@ -27,7 +28,8 @@ import Testing
         switch Int.random(in: 0..<10, using: &rng) {
         case 0: // long key
             let n = Int.random(in: 100...Limits.maxKeyLength, using: &rng)
-            return [UInt8](repeating: 0x6B, count: n - 4) + withUnsafeBytes(of: UInt32.random(in: 0..<500, using: &rng).bigEndian) { Array($0) }
+            return [UInt8](repeating: 0x6B, count: n - 4)
+                + withUnsafeBytes(of: UInt32.random(in: 0..<500, using: &rng).bigEndian) { Array($0) }
         default:
             return Array(String(format: "k%05d", Int.random(in: 0..<3000, using: &rng)).utf8)
         }
@@ -72,13 +74,14 @@ import Testing
     }
 
     @Test func randomizedAgainstModel() throws {
-        let seed = UInt64(envInt("VITRINE_SEED", default: 20261125))
+        let seed = UInt64(envInt("VITRINE_SEED", default: 20_261_125))
         let totalOps = envInt("VITRINE_MODEL_OPS", default: 20000)
         print("model test seed=\(seed) ops=\(totalOps)")
         var rng = SeededRandom(seed: seed)
         let dir = TempDir(); defer { dir.remove() }
-        var options = DatabaseOptions(durability: .relaxed, checkpointLogBytes: 256 << 10, checkpointPages: 400,
-                                      largeTransactionBytes: 1 << 20)
+        var options = DatabaseOptions(
+            durability: .relaxed, checkpointLogBytes: 256 << 10, checkpointPages: 400,
+            largeTransactionBytes: 1 << 20)
         options.minimumMapBytes = 1 << 20
         var model: Model = [:]
         let tableNames = ["alpha", "beta", "gamma"]

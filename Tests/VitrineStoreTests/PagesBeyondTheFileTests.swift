@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @_spi(Testing) @testable import VitrineStore
 
 /// Pages a snapshot counts but the file does not hold (allocated, never written): reading one

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import VitrineStore
 @_spi(Testing) import VitrineTestSupport
+
+@testable import VitrineStore
 
 /// Recovery that continues the replayed log generation (WriteAheadLog.resume): what it cuts,
 /// power cuts after it, and copies of a crashed database (first found by a review of the change).
@@ -24,15 +25,15 @@ import Testing
         do {
             let db = try Database(path: a)
             try db.write { tx in try tx.createTable("t").put(bytes("common"), bytes("before the crash")) }
-            crashed = (readFile(a), readFile(a + "-wal"))   // kill -9 here
+            crashed = (readFile(a), readFile(a + "-wal")) // kill -9 here
             db.close()
         }
         for p in [a, b] { writeFile(p, crashed.data); writeFile(p + "-wal", crashed.log) }
         var after: [String: (data: [UInt8], log: [UInt8])] = [:]
         for (path, key) in [(a, "only-a"), (b, "only-b")] {
-            let db = try Database(path: path)          // replays "common", resumes the generation
+            let db = try Database(path: path) // replays "common", resumes the generation
             try db.write { tx in try tx.createTable("t").put(bytes(key), bytes("acknowledged")) }
-            after[path] = (readFile(path), readFile(path + "-wal"))   // kill -9 again
+            after[path] = (readFile(path), readFile(path + "-wal")) // kill -9 again
             db.close()
         }
         let ca = try #require(after[a]), cb = try #require(after[b])
@@ -85,8 +86,10 @@ import Testing
 extension CrashTests {
     /// Like recordAfterRecovery, but the killed process ran `.relaxed` (nothing synced) and its
     /// log has a torn record followed by intact ones; the recovering session runs `mode`.
-    static func recordAfterTornRecovery(seed: UInt64, killedAfter: Int, tornAt: Int, transactions: Int,
-                                        mode: Durability, dir: TempDir) throws -> Recording {
+    static func recordAfterTornRecovery(
+        seed: UInt64, killedAfter: Int, tornAt: Int, transactions: Int,
+        mode: Durability, dir: TempDir
+    ) throws -> Recording {
         var rng = SeededRandom(seed: seed)
         var model: Model = [:]
         var states: [Model] = [model]
@@ -148,4 +151,3 @@ extension CrashTests {
         #expect(outcome.failures.isEmpty, "\(outcome.failures.prefix(5))")
     }
 }
-

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import VitrineStore
 @_spi(Testing) import VitrineTestSupport
+
+@testable import VitrineStore
 
 /// Savepoints against a model: random puts, deletes, range deletes, table creates and drops in
 /// nested savepoints, some of which throw. After each transaction the database must hold exactly
@@ -32,7 +33,8 @@ import Testing
         let key = Array(String(format: "k%03d", Int.random(in: 0..<200, using: &rng)).utf8)
         switch Int.random(in: 0..<100, using: &rng) {
         case 0..<55:
-            let size = Int.random(in: 0..<10, using: &rng) == 0 ? Int.random(in: 2000...9000, using: &rng) : Int.random(in: 0...40, using: &rng)
+            let size =
+                Int.random(in: 0..<10, using: &rng) == 0 ? Int.random(in: 2000...9000, using: &rng) : Int.random(in: 0...40, using: &rng)
             let value = [UInt8](repeating: UInt8.random(in: 0...255, using: &rng), count: size)
             try tx.createTable(name).put(key, value)
             model[name, default: [:]][key] = value
@@ -79,7 +81,7 @@ import Testing
     }
 
     @Test func randomSavepointsMatchTheModelBeforeAndAfterReplay() throws {
-        let seed = envSeed(default: 20261130)
+        let seed = envSeed(default: 20_261_130)
         let transactions = envInt("VITRINE_SAVEPOINT_TRANSACTIONS", default: 60)
         var rng = SeededRandom(seed: seed)
         let dir = TempDir(); defer { dir.remove() }
@@ -121,7 +123,9 @@ import Testing
         try db.write { tx in try tx.createTable("t").put(bytes("stock"), [5]) }
         try db.write { tx in
             let t = try tx.createTable("t")
-            try tx.savepoint { try t.put(bytes("order-1"), [1]); try t.put(bytes("stock"), [4]) }
+            try tx.savepoint {
+                try t.put(bytes("order-1"), [1]); try t.put(bytes("stock"), [4])
+            }
             #expect(throws: Refused.self) {
                 try tx.savepoint {
                     try t.put(bytes("order-2"), [9])
@@ -144,7 +148,9 @@ import Testing
         let before = db.lastTransactionId
         try db.write { tx in
             let t = try tx.createTable("t")
-            _ = try? tx.savepoint { try t.put(bytes("y"), [2]); throw Refused() }
+            _ = try? tx.savepoint {
+                try t.put(bytes("y"), [2]); throw Refused()
+            }
             #expect(!tx.hasLoggedChanges)
         }
         #expect(try Self.contents(db)["t"] == [bytes("x"): [1]])
@@ -166,7 +172,7 @@ import Testing
             #expect(throws: Refused.self) {
                 try tx.savepoint {
                     try tx.dropTable("a")
-                    _ = try tx.createTable("a")  // a new table of the same name, undone too
+                    _ = try tx.createTable("a") // a new table of the same name, undone too
                     throw Refused()
                 }
             }

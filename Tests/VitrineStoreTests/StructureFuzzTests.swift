@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import VitrineStore
 @_spi(Testing) import VitrineTestSupport
+
+@testable import VitrineStore
 
 /// Structure-aware fuzzing: hostile values with valid checksums.
 ///
@@ -55,12 +56,15 @@ import Testing
         var out: [String: [Target]] = [:]
         let data = base.data
         func add(_ kind: String, _ seal: Seal, _ file: Field.File, _ offset: Int, _ width: Int, _ structure: String, _ name: String) {
-            out[kind, default: []].append(Target(field: Field(file: file, offset: offset, width: width, structure: structure, name: name), seal: seal))
+            out[kind, default: []].append(
+                Target(field: Field(file: file, offset: offset, width: width, structure: structure, name: name), seal: seal))
         }
         // Meta slots.
-        let metaFields = [(8, 4, "version"), (12, 4, "page size"), (16, 8, "checkpoint sequence"), (24, 8, "txid"),
-                          (32, 8, "page count"), (40, 8, "catalog root"), (48, 8, "free-list head"), (56, 8, "free count"),
-                          (64, 8, "log generation"), (72, 8, "next table id"), (80, 8, "database id")]
+        let metaFields = [
+            (8, 4, "version"), (12, 4, "page size"), (16, 8, "checkpoint sequence"), (24, 8, "txid"),
+            (32, 8, "page count"), (40, 8, "catalog root"), (48, 8, "free-list head"), (56, 8, "free count"),
+            (64, 8, "log generation"), (72, 8, "next table id"), (80, 8, "database id"),
+        ]
         for slot in 0..<2 {
             for (o, w, name) in metaFields {
                 add("meta", .meta(page: slot), .data, slot * PageLayout.size + o, w, "meta slot \(slot)", name)
@@ -74,7 +78,8 @@ import Testing
             let kindName = "\(kind)"
             let structure = "\(kindName) page \(p)"
             let seal = Seal.page(page: Int(p))
-            for (o, w, name) in [(4, 1, "kind"), (5, 1, "flags"), (6, 2, "count"), (8, 8, "page number"), (16, 8, "txid"), (24, 8, "next")] {
+            for (o, w, name) in [(4, 1, "kind"), (5, 1, "flags"), (6, 2, "count"), (8, 8, "page number"), (16, 8, "txid"), (24, 8, "next")]
+            {
                 add(kindName, seal, .data, start + o, w, structure, name)
             }
             let n = u16(page, 6)
@@ -89,7 +94,9 @@ import Testing
                     } else {
                         add(kindName, seal, .data, start + o + 2, 4, structure, "cell \(i) value info")
                         if u32(page, o + 2) & PageLayout.overflowFlag != 0 {
-                            add(kindName, seal, .data, start + o + PageLayout.leafCellHeader + u16(page, o), 8, structure, "cell \(i) overflow page")
+                            add(
+                                kindName, seal, .data, start + o + PageLayout.leafCellHeader + u16(page, o), 8, structure,
+                                "cell \(i) overflow page")
                         }
                     }
                 }
@@ -110,7 +117,9 @@ import Testing
             let length = Int(u32(log, offset + 4))
             let seal = Seal.logRecord(start: offset)
             let structure = "log record \(record) at \(offset)"
-            for (o, w, name) in [(4, 4, "payload length"), (8, 8, "generation"), (16, 8, "txid"), (24, 4, "operation count"), (28, 4, "database tag")] {
+            for (o, w, name) in [
+                (4, 4, "payload length"), (8, 8, "generation"), (16, 8, "txid"), (24, 4, "operation count"), (28, 4, "database tag"),
+            ] {
                 add("log record", seal, .log, offset + o, w, structure, name)
             }
             // The operations' fields (format in LogRecord.swift).
@@ -206,11 +215,11 @@ import Testing
     // MARK: - One case
 
     enum Outcome: Sendable {
-        case refused(String)      // open threw a StoreError
-        case typed(String)        // opened; a later step threw a StoreError (or verify reported)
-        case working              // every step worked, and what was written reads back
-        case lostWrite(String)    // every step "worked" but a write does not read back
-        case untyped(String)      // an error that is not a StoreError
+        case refused(String) // open threw a StoreError
+        case typed(String) // opened; a later step threw a StoreError (or verify reported)
+        case working // every step worked, and what was written reads back
+        case lostWrite(String) // every step "worked" but a write does not read back
+        case untyped(String) // an error that is not a StoreError
     }
 
     static func exercise(dir: TempDir) -> Outcome {
@@ -324,7 +333,7 @@ import Testing
             guard let outcome = runBounded(seconds: timeLimit, { Self.exercise(dir: caseDir) }) else {
                 hangs += 1
                 Issue.record("\(label): no result within \(timeLimit) s (hang)")
-                break   // the stuck thread still holds the case's files
+                break // the stuck thread still holds the case's files
             }
             let name: String
             switch outcome {
@@ -351,9 +360,10 @@ import Testing
             print("  \(kind) (\(targets[kind]!.count) fields): \(counts)")
         }
         let total = perKind.values.reduce(0) { $0 + $1.values.reduce(0, +) }
-        print("structure-fuzz: \(total) cases, \(opened) opened, \(typed) typed errors, 0 traps, \(hangs) hangs, "
-              + "\(untyped) untyped, \(lost) lost writes; peak RSS \(Self.peakResidentMiB()) MiB; "
-              + String(format: "%.1f s", seconds) + " (seed \(seed))")
+        print(
+            "structure-fuzz: \(total) cases, \(opened) opened, \(typed) typed errors, 0 traps, \(hangs) hangs, "
+                + "\(untyped) untyped, \(lost) lost writes; peak RSS \(Self.peakResidentMiB()) MiB; "
+                + String(format: "%.1f s", seconds) + " (seed \(seed))")
         #expect(hangs == 0 && untyped == 0 && lost == 0)
     }
 }

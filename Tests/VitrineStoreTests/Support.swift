@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import VitrineStore
 
 /// A fresh temporary directory, removed when the value is dropped... by the caller's `defer`.
@@ -12,7 +13,6 @@ struct TempDir {
     func file(_ name: String = "test.db") -> String { path + "/" + name }
     func remove() { try? FileManager.default.removeItem(atPath: path) }
 }
-
 
 func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
 

@@ -66,7 +66,9 @@ public final class IOTrace: @unchecked Sendable {
     /// Fails the `index`-th event (counting from 0 over all events) if its kind is in `kinds`
     /// ("write", "sync", "truncate"), with `errno`.
     public func failEvent(at index: Int, errno: Int32, kinds: Set<String> = ["write", "sync", "truncate"]) {
-        state.withLock { $0.failAt = index; $0.failErrno = errno; $0.failKinds = kinds }
+        state.withLock {
+            $0.failAt = index; $0.failErrno = errno; $0.failKinds = kinds
+        }
     }
 
     /// Appends `event`, or returns an errno if this event is the one to fail.
@@ -213,7 +215,11 @@ public enum DiskImage {
         case .truncate(let f, let length):
             while files.count <= f { files.append([]) }
             let l = Int(length)
-            if files[f].count > l { files[f].removeSubrange(l...) } else { files[f].append(contentsOf: repeatElement(0, count: l - files[f].count)) }
+            if files[f].count > l {
+                files[f].removeSubrange(l...)
+            } else {
+                files[f].append(contentsOf: repeatElement(0, count: l - files[f].count))
+            }
         case .sync:
             break
         }

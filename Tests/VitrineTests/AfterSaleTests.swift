@@ -2,6 +2,7 @@
 // also after settlement, with the commission clawed back as a negative earning; conversion.
 
 import Testing
+
 @testable import Vitrine
 
 @Suite struct AfterSaleTests {
@@ -17,7 +18,7 @@ import Testing
     @Test func partialCancelGivesUnitsBackAndClawsBack() throws {
         let f = try Fixture(stock: 10, recommendationQuantity: 10)
         let o = try paidOrder(f)
-        f.clock.advance(milliseconds: 1)  // entries list newest first
+        f.clock.advance(milliseconds: 1) // entries list newest first
         let after = try f.store.cancelLines(of: o.id, [CheckoutLine(product: f.products[0].id, recommendation: "r0", quantity: 1)])
         #expect(after.status == .paid && after.lines[0].cancelledQuantity == 1 && after.lines[0].keptQuantity == 3)
         #expect(try f.store.product(f.products[0].id).stock == 7 && f.store.recommendation("r0").quantity == 7)
@@ -48,7 +49,8 @@ import Testing
         let kept = try f.store.returnLines(of: o.id, [line], restock: false)
         #expect(kept.refundFen == 9_900 && kept.clawbackFen == [f.expert.id: 792])
         #expect(try f.store.product(f.products[0].id).stock == 6, "not restocked: stays sold")
-        let back = try f.store.returnLines(of: o.id, [CheckoutLine(product: f.products[0].id, recommendation: "r0", quantity: 2)], restock: true)
+        let back = try f.store.returnLines(
+            of: o.id, [CheckoutLine(product: f.products[0].id, recommendation: "r0", quantity: 2)], restock: true)
         #expect(back.order.lines[0].returnedQuantity == 3 && back.order.lines[0].restockedQuantity == 2)
         #expect(try f.store.product(f.products[0].id).stock == 8 && f.store.recommendation("r0").quantity == 8)
         let e = try f.store.earnings(of: f.expert.id)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Vitrine
 
 @Suite struct CartTests {
@@ -27,14 +28,22 @@ import Testing
         let p = f.products[0].id
         #expect(throws: VitrineError.unknownProduct("nope")) { try f.store.addToCart(u, product: "nope") }
         #expect(throws: VitrineError.unknownRecommendation("nope")) { try f.store.addToCart(u, product: p, recommendation: "nope") }
-        #expect(throws: VitrineError.recommendationNotForProduct("r1", product: p)) { try f.store.addToCart(u, product: p, recommendation: "r1") }
+        #expect(throws: VitrineError.recommendationNotForProduct("r1", product: p)) {
+            try f.store.addToCart(u, product: p, recommendation: "r1")
+        }
         #expect(throws: VitrineError.quantityOutOfRange(0, allowed: 1...99)) { try f.store.addToCart(u, product: p, quantity: 0) }
         #expect(throws: VitrineError.quantityOutOfRange(100, allowed: 1...99)) { try f.store.addToCart(u, product: p, quantity: 100) }
-        #expect(throws: VitrineError.outOfStock([Shortage(product: p, recommendation: nil, requested: 4, available: 3, reason: .insufficientStock)])) {
+        #expect(
+            throws: VitrineError.outOfStock([
+                Shortage(product: p, recommendation: nil, requested: 4, available: 3, reason: .insufficientStock)
+            ])
+        ) {
             try f.store.addToCart(u, product: p, quantity: 4)
         }
-        #expect(throws: VitrineError.invalidArgument(field: "guest", reason: "must not be empty")) { try f.store.addToCart(.guest(""), product: p) }
-        #expect(try f.store.cart(u).items.isEmpty)  // nothing was written by the failures
+        #expect(throws: VitrineError.invalidArgument(field: "guest", reason: "must not be empty")) {
+            try f.store.addToCart(.guest(""), product: p)
+        }
+        #expect(try f.store.cart(u).items.isEmpty) // nothing was written by the failures
     }
 
     @Test func lineQuantityLimitCountsTheMergedTotal() throws {
@@ -50,7 +59,7 @@ import Testing
         try f.store.addToCart(u, product: f.products[0].id)
         try f.store.addToCart(u, product: f.products[1].id)
         #expect(throws: VitrineError.cartFull(limit: 2)) { try f.store.addToCart(u, product: f.products[2].id) }
-        try f.store.addToCart(u, product: f.products[1].id)  // merging into an existing line is fine
+        try f.store.addToCart(u, product: f.products[1].id) // merging into an existing line is fine
     }
 
     @Test func retriedAddWithRequestIDCountsOnce() throws {
@@ -67,18 +76,24 @@ import Testing
         let p = f.products[0].id
         try f.store.addToCart(u, product: p, quantity: 2)
         #expect(try f.store.setCartQuantity(u, product: p, quantity: 5).items[0].line.quantity == 5)
-        #expect(throws: VitrineError.outOfStock([Shortage(product: p, recommendation: nil, requested: 6, available: 5, reason: .insufficientStock)])) {
+        #expect(
+            throws: VitrineError.outOfStock([
+                Shortage(product: p, recommendation: nil, requested: 6, available: 5, reason: .insufficientStock)
+            ])
+        ) {
             try f.store.setCartQuantity(u, product: p, quantity: 6)
         }
         #expect(throws: VitrineError.quantityOutOfRange(0, allowed: 1...99)) { try f.store.setCartQuantity(u, product: p, quantity: 0) }
-        #expect(throws: VitrineError.notInCart(f.products[1].id, recommendation: nil)) { try f.store.setCartQuantity(u, product: f.products[1].id, quantity: 1) }
+        #expect(throws: VitrineError.notInCart(f.products[1].id, recommendation: nil)) {
+            try f.store.setCartQuantity(u, product: f.products[1].id, quantity: 1)
+        }
         // Lowering never fails on stock, even off sale.
         try f.store.setOnSale(p, false)
         #expect(try f.store.setCartQuantity(u, product: p, quantity: 1).items[0].problem == .productOffSale)
         try f.store.setOnSale(p, true)
         try f.store.addToCart(u, product: f.products[1].id)
         #expect(try f.store.removeFromCart(u, product: p).items.count == 1)
-        #expect(try f.store.removeFromCart(u, product: p).items.count == 1)  // idempotent
+        #expect(try f.store.removeFromCart(u, product: p).items.count == 1) // idempotent
         try f.store.clearCart(u)
         #expect(try f.store.cart(u).items.isEmpty)
     }
@@ -96,7 +111,7 @@ import Testing
         let quantities = Dictionary(uniqueKeysWithValues: merged.items.map { ($0.line.product, $0.line.quantity) })
         #expect(quantities == [f.products[0].id: 3, f.products[1].id: 4, f.products[2].id: 2])
         #expect(try f.store.cart(guest).items.isEmpty)
-        #expect(try f.store.mergeGuestCart(session, into: "u") == merged)  // retry-safe
+        #expect(try f.store.mergeGuestCart(session, into: "u") == merged) // retry-safe
         try expectIntact(f.store)
     }
 

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Vitrine
 
 @Suite struct CatalogueOperationTests {
@@ -26,11 +27,16 @@ import Testing
         #expect(throws: VitrineError.linkNotHTTPS(link: "http://detail.tmall.com/1", scheme: "http")) {
             try store.upsertProduct(product("http://detail.tmall.com/1"))
         }
-        #expect(throws: VitrineError.linkHostNotAllowed(host: "eviltmall.com", partner: "tmall", allowedDomains: ["tmall.com", "tmall.hk"])) {
+        #expect(
+            throws: VitrineError.linkHostNotAllowed(host: "eviltmall.com", partner: "tmall", allowedDomains: ["tmall.com", "tmall.hk"])
+        ) {
             try store.upsertProduct(product("https://eviltmall.com/1"))
         }
         // Userinfo is refused outright (it used to be read as host evil.com, refused as not tmall's).
-        #expect(throws: VitrineError.invalidLink(link: "https://tmall.com@evil.com/1", reason: "userinfo (\"@\" in the authority) is not allowed")) {
+        #expect(
+            throws: VitrineError.invalidLink(
+                link: "https://tmall.com@evil.com/1", reason: "userinfo (\"@\" in the authority) is not allowed")
+        ) {
             try store.upsertProduct(product("https://tmall.com@evil.com/1"))
         }
         #expect(throws: VitrineError.linkHostNotAllowed(host: "detail.tmall.com", partner: "weimai", allowedDomains: ["weimai.com"])) {
@@ -49,9 +55,9 @@ import Testing
         #expect(throws: VitrineError.invalidArgument(field: "priceFen", reason: "must not be negative")) { try store.upsertProduct(p) }
         p = product("https://tmall.com/1")
         p.stock = 5
-        #expect(throws: VitrineError.self) { try store.upsertProduct(p) }  // inconsistent ledger
+        #expect(throws: VitrineError.self) { try store.upsertProduct(p) } // inconsistent ledger
         p = product("https://tmall.com/1")
-        p.title = String(repeating: "长", count: 400)  // 1200 bytes
+        p.title = String(repeating: "长", count: 400) // 1200 bytes
         #expect(throws: VitrineError.invalidArgument(field: "title", reason: "longer than 1024 bytes")) { try store.upsertProduct(p) }
         p = product("https://tmall.com/1")
         p.id = ""
@@ -95,7 +101,9 @@ import Testing
     @Test func experts() throws {
         let store = try makeStore()
         let e = Expert(id: "e", displayName: "达人", categories: ["美妆"], commissionBasisPoints: 10_001)
-        #expect(throws: VitrineError.invalidArgument(field: "commissionBasisPoints", reason: "must be 0...10000")) { try store.upsertExpert(e) }
+        #expect(throws: VitrineError.invalidArgument(field: "commissionBasisPoints", reason: "must be 0...10000")) {
+            try store.upsertExpert(e)
+        }
         var ok = e
         ok.commissionBasisPoints = 1500
         try store.upsertExpert(ok)

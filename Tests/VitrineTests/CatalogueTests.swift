@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Vitrine
 
 @Suite struct CatalogueTests {
@@ -39,7 +40,7 @@ import Testing
             let expert = try store.expert(r.expert)
             #expect(expert.categories.contains(try store.product(r.product).category))
         }
-        try store.importCatalogue(catalogue)  // repeatable
+        try store.importCatalogue(catalogue) // repeatable
         try expectIntact(store)
     }
 
@@ -80,17 +81,25 @@ import Testing
         #expect(message(#"{"format":"other","version":1}"#) == #"format is "other", expected "vitrine-catalogue""#)
         #expect(message(#"{"format":"vitrine-catalogue","version":2}"#)?.contains("version 2") == true)
         #expect(message(#"{"format":"vitrine-catalogue","version":1,"products":[{"id":"p"}]}"#) == "products[0].partner: missing")
-        #expect(message(#"{"format":"vitrine-catalogue","version":1,"experts":[{"id":"e","displayName":"x","categories":[],"commissionBasisPoints":"800"}]}"#)
-            == "experts[0].commissionBasisPoints: expected Int64")
-        #expect(message(#"{"format":"vitrine-catalogue","version":1,"users":[{"id":"u","displayName":"a","interests":[]},{"id":"u","displayName":"b","interests":[]}]}"#)
-            == #"users[1]: duplicate id "u""#)
+        #expect(
+            message(
+                #"{"format":"vitrine-catalogue","version":1,"experts":[{"id":"e","displayName":"x","categories":[],"commissionBasisPoints":"800"}]}"#
+            )
+                == "experts[0].commissionBasisPoints: expected Int64")
+        #expect(
+            message(
+                #"{"format":"vitrine-catalogue","version":1,"users":[{"id":"u","displayName":"a","interests":[]},{"id":"u","displayName":"b","interests":[]}]}"#
+            )
+                == #"users[1]: duplicate id "u""#)
         #expect(message(#"{"format":"vitrine-catalogue","version":1}"#) == nil)
     }
 
     @Test func importAppliesDomainChecks() throws {
         let store = try makeStore()
         let bad = Catalogue(products: [
-            Catalogue.ProductEntry(id: "p", partner: "tmall", link: "http://tmall.com/1", title: "t", priceFen: 1, merchant: "m", category: "c", initialStock: 1)
+            Catalogue.ProductEntry(
+                id: "p", partner: "tmall", link: "http://tmall.com/1", title: "t", priceFen: 1, merchant: "m", category: "c",
+                initialStock: 1)
         ])
         #expect(throws: VitrineError.linkNotHTTPS(link: "http://tmall.com/1", scheme: "http")) { try store.importCatalogue(bad) }
     }

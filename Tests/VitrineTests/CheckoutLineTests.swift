@@ -1,6 +1,7 @@
 // Checkout's retry and line semantics (issue 15, "Why" 6).
 
 import Testing
+
 @testable import Vitrine
 
 @Suite struct CheckoutLineTests {
@@ -14,17 +15,20 @@ import Testing
         try f.store.addToCart(owner, product: p.id, recommendation: "r0", quantity: 2)
         try f.store.addToCart(owner, product: f.products[1].id, quantity: 1)
         #expect(throws: VitrineError.moreThanInCart(p.id, recommendation: "r0", requested: 5, inCart: 2)) {
-            try f.store.checkout(user: user, lines: [
-                CheckoutLine(product: f.products[1].id, quantity: 1),
-                CheckoutLine(product: p.id, recommendation: "r0", quantity: 5),
-            ], idempotencyKey: "k")
+            try f.store.checkout(
+                user: user,
+                lines: [
+                    CheckoutLine(product: f.products[1].id, quantity: 1),
+                    CheckoutLine(product: p.id, recommendation: "r0", quantity: 5),
+                ], idempotencyKey: "k")
         }
         // Nothing changed: no order, stock and cart as they were.
         #expect(try f.store.product(p.id).stock == 10)
         #expect(try f.store.orders(of: user).items.isEmpty)
         #expect(try f.store.cart(owner).items.map(\.line.quantity) == [2, 1])
         // Up to the cart line's quantity is fine.
-        let order = try f.store.checkout(user: user, lines: [CheckoutLine(product: p.id, recommendation: "r0", quantity: 2)], idempotencyKey: "k")
+        let order = try f.store.checkout(
+            user: user, lines: [CheckoutLine(product: p.id, recommendation: "r0", quantity: 2)], idempotencyKey: "k")
         #expect(order.order.lines.map(\.quantity) == [2])
         try expectIntact(f.store)
     }
@@ -71,8 +75,9 @@ import Testing
         // A total that does not match even without price changes is refused too.
         try f.store.addToCart(owner, product: f.products[1].id, quantity: 1)
         #expect(throws: VitrineError.totalMismatch(expectedFen: 1, actualFen: 10_000)) {
-            try f.store.checkout(user: user, lines: [CheckoutLine(product: f.products[1].id, quantity: 1)],
-                                 idempotencyKey: "k", expectedTotalFen: 1)
+            try f.store.checkout(
+                user: user, lines: [CheckoutLine(product: f.products[1].id, quantity: 1)],
+                idempotencyKey: "k", expectedTotalFen: 1)
         }
         // The new total, agreed: bought.
         let bought = try f.store.checkout(
@@ -81,8 +86,11 @@ import Testing
         #expect(!bought.isReplay && bought.order.totalFen == 24_000)
         // A retry with the same total replays; with another it is another purchase under a used key.
         let lines = [CheckoutLine(product: p.id, recommendation: "r0", quantity: 2)]
-        #expect(try f.store.checkout(user: user, lines: lines, idempotencyKey: "k", acceptPriceChanges: true,
-                                     expectedTotalFen: 24_000).isReplay)
+        #expect(
+            try f.store.checkout(
+                user: user, lines: lines, idempotencyKey: "k", acceptPriceChanges: true,
+                expectedTotalFen: 24_000
+            ).isReplay)
         #expect(throws: VitrineError.idempotencyKeyReused(key: "k", order: bought.order.id)) {
             try f.store.checkout(user: user, lines: lines, idempotencyKey: "k", acceptPriceChanges: true, expectedTotalFen: 19_800)
         }

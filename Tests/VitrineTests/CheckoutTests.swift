@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Vitrine
 
 @Suite struct CheckoutTests {
@@ -47,16 +48,20 @@ import Testing
         _ = try f.store.checkout(user: "other", idempotencyKey: "o")
         try f.store.setOnSale(f.products[2].id, false)
         let before = try f.store.product(f.products[0].id)
-        #expect(throws: VitrineError.outOfStock([
-            Shortage(product: f.products[0].id, recommendation: "r0", requested: 2, available: 1, reason: .insufficientStock),
-            Shortage(product: f.products[1].id, recommendation: nil, requested: 5, available: 1, reason: .insufficientStock),
-            Shortage(product: f.products[2].id, recommendation: nil, requested: 1, available: 0, reason: .productOffSale),
-        ])) {
-            try f.store.checkout(user: user, lines: [
-                CheckoutLine(product: f.products[0].id, recommendation: "r0", quantity: 2),
-                CheckoutLine(product: f.products[1].id, quantity: 5),
-                CheckoutLine(product: f.products[2].id, quantity: 1),
-            ], idempotencyKey: "k")
+        #expect(
+            throws: VitrineError.outOfStock([
+                Shortage(product: f.products[0].id, recommendation: "r0", requested: 2, available: 1, reason: .insufficientStock),
+                Shortage(product: f.products[1].id, recommendation: nil, requested: 5, available: 1, reason: .insufficientStock),
+                Shortage(product: f.products[2].id, recommendation: nil, requested: 1, available: 0, reason: .productOffSale),
+            ])
+        ) {
+            try f.store.checkout(
+                user: user,
+                lines: [
+                    CheckoutLine(product: f.products[0].id, recommendation: "r0", quantity: 2),
+                    CheckoutLine(product: f.products[1].id, quantity: 5),
+                    CheckoutLine(product: f.products[2].id, quantity: 1),
+                ], idempotencyKey: "k")
         }
         #expect(try f.store.product(f.products[0].id) == before)
         #expect(try f.store.cart(owner).items.count == 3)
@@ -114,7 +119,11 @@ import Testing
         }
         try f.store.addToCart(owner, product: f.products[0].id, recommendation: "r0")
         try f.store.withdrawRecommendation("r0")
-        #expect(throws: VitrineError.outOfStock([Shortage(product: f.products[0].id, recommendation: "r0", requested: 1, available: 0, reason: .recommendationWithdrawn)])) {
+        #expect(
+            throws: VitrineError.outOfStock([
+                Shortage(product: f.products[0].id, recommendation: "r0", requested: 1, available: 0, reason: .recommendationWithdrawn)
+            ])
+        ) {
             try f.store.checkout(user: user, idempotencyKey: "k")
         }
     }

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import Vitrine
 @_spi(Testing) import VitrineTestSupport
+
+@testable import Vitrine
 
 @Suite struct TupleTests {
     @Test func orderIsPreserved() throws {
@@ -62,8 +63,12 @@ import Testing
                 offeredQuantity: 10, quantity: 7, createdAt: Timestamp(millisecondsSinceEpoch: -5), status: .withdrawn,
                 withdrawnAt: Timestamp(millisecondsSinceEpoch: 99)),
             Favourite(user: "u1", product: "p1", addedAt: Timestamp(millisecondsSinceEpoch: 0)),
-            CartLine(product: "p1", recommendation: "r1", quantity: 99, unitPriceFen: 128_800, addedAt: Timestamp(millisecondsSinceEpoch: 1), lastRequestID: "req"),
-            CartLine(product: "p1", recommendation: nil, quantity: 1, unitPriceFen: 0, addedAt: Timestamp(millisecondsSinceEpoch: 1), holdsGranted: 4),
+            CartLine(
+                product: "p1", recommendation: "r1", quantity: 99, unitPriceFen: 128_800, addedAt: Timestamp(millisecondsSinceEpoch: 1),
+                lastRequestID: "req"),
+            CartLine(
+                product: "p1", recommendation: nil, quantity: 1, unitPriceFen: 0, addedAt: Timestamp(millisecondsSinceEpoch: 1),
+                holdsGranted: 4),
             Guest(id: "0f5e0c7a-2a4b-4c39-9d53-8f2a1b6c7d8e", createdAt: Timestamp(millisecondsSinceEpoch: 2)),
             Hold(owner: .guest("s"), product: "p1", recommendation: nil, quantity: 2, expiresAt: Timestamp(millisecondsSinceEpoch: .max)),
             order,
@@ -97,7 +102,7 @@ import Testing
     /// A cart line's count of hold grants is absent at 0, so an explicit 0 is not canonical.
     @Test func cartLineHoldsGrantedZeroIsRejected() throws {
         let line = CartLine(product: "p", recommendation: nil, quantity: 1, unitPriceFen: 0, addedAt: Timestamp(millisecondsSinceEpoch: 0))
-        #expect(try CartLine(recordBytes: line.recordBytes + [0x38, 0x04]).holdsGranted == 4)  // field 7, varint 4
+        #expect(try CartLine(recordBytes: line.recordBytes + [0x38, 0x04]).holdsGranted == 4) // field 7, varint 4
         #expect(throws: FormatError.self) { try CartLine(recordBytes: line.recordBytes + [0x38, 0x00]) }
     }
 
@@ -109,7 +114,7 @@ import Testing
 
     @Test func unknownFieldsAreSkipped() throws {
         var bytes = Favourite(user: "u", product: "p", addedAt: Timestamp(millisecondsSinceEpoch: 1)).recordBytes
-        bytes += [0x20, 0x05, 0x2A, 0x01, 0x41]  // field 4 varint 5, field 5 bytes "A"
+        bytes += [0x20, 0x05, 0x2A, 0x01, 0x41] // field 4 varint 5, field 5 bytes "A"
         #expect(try Favourite(recordBytes: bytes).user == "u")
     }
 

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import Vitrine
 @_spi(Testing) import VitrineTestSupport
+
+@testable import Vitrine
 
 @Suite struct ConcurrencyTests {
     /// 8 threads buy random carts of a few hot products with small stock until nothing is left.
@@ -23,7 +24,8 @@ import Testing
                 for _ in 0..<Int.random(in: 1...3, using: &rng) {
                     let i = Int.random(in: 0..<hot.count, using: &rng)
                     let rec: RecommendationID? = Bool.random(using: &rng) ? f.recommendations[i].id : nil
-                    _ = try? f.store.addToCart(.user(user), product: hot[i].id, recommendation: rec, quantity: Int64.random(in: 1...3, using: &rng))
+                    _ = try? f.store.addToCart(
+                        .user(user), product: hot[i].id, recommendation: rec, quantity: Int64.random(in: 1...3, using: &rng))
                 }
                 do {
                     let result = try f.store.checkout(user: user, idempotencyKey: "\(thread)-\(attempt)")
@@ -31,7 +33,8 @@ import Testing
                 } catch VitrineError.outOfStock(let shortages) {
                     for s in shortages {
                         if s.available > 0 && s.available < s.requested {
-                            _ = try? f.store.setCartQuantity(.user(user), product: s.product, recommendation: s.recommendation, quantity: s.available)
+                            _ = try? f.store.setCartQuantity(
+                                .user(user), product: s.product, recommendation: s.recommendation, quantity: s.available)
                         } else {
                             _ = try? f.store.removeFromCart(.user(user), product: s.product, recommendation: s.recommendation)
                         }
@@ -84,11 +87,12 @@ import Testing
         DispatchQueue.global().async(group: group) {
             while !stop.withLock({ $0 }) {
                 // One snapshot: the sum over two products always moves by whole orders of 2 units.
-                let ok = (try? f.store.backend.read { tx -> Bool in
-                    let a = try tx.product(f.products[0].id)
-                    let b = try tx.product(f.products[1].id)
-                    return a.sold == b.sold
-                }) ?? false
+                let ok =
+                    (try? f.store.backend.read { tx -> Bool in
+                        let a = try tx.product(f.products[0].id)
+                        let b = try tx.product(f.products[1].id)
+                        return a.sold == b.sold
+                    }) ?? false
                 if !ok { violations.withLock { $0 += 1 } }
             }
         }

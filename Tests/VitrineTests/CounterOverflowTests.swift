@@ -2,6 +2,7 @@
 // does (issue 15, "Why" 7: the domain relied on atomicAdd throwing on overflow).
 
 import Testing
+
 @testable import Vitrine
 
 /// The in-memory store, except that `atomicAdd` wraps modulo 2^64 like FoundationDB's ADD.
@@ -29,11 +30,13 @@ struct WrappingAddStore: OrderedKeyValueStore {
 
 @Suite struct CounterOverflowTests {
     func store() throws -> Store<WrappingAddStore> {
-        let store = try Store(backend: WrappingAddStore(), configuration: Configuration(settlementWindow: .zero, clock: .manual(ManualClock())))
+        let store = try Store(
+            backend: WrappingAddStore(), configuration: Configuration(settlementWindow: .zero, clock: .manual(ManualClock())))
         try store.upsertExpert(Expert(id: "mei", displayName: "Mei", categories: ["beauty"], commissionBasisPoints: 1000))
-        try store.upsertProduct(Product(
-            id: "p", partner: "tmall", link: "https://detail.tmall.com/item.htm?id=1", title: "t", priceFen: 10_000,
-            merchant: "m", category: "beauty", initialStock: 10))
+        try store.upsertProduct(
+            Product(
+                id: "p", partner: "tmall", link: "https://detail.tmall.com/item.htm?id=1", title: "t", priceFen: 10_000,
+                merchant: "m", category: "beauty", initialStock: 10))
         try store.postRecommendation(id: "r", expert: "mei", product: "p", reason: "good", quantity: 10)
         return store
     }
@@ -45,7 +48,7 @@ struct WrappingAddStore: OrderedKeyValueStore {
     @Test func checkoutRefusesAPendingTotalThatWouldWrap() throws {
         let store = try store()
         try setCounter(store, Keys.pendingTotal("mei"), .max - 10)
-        try store.addToCart(.user("u"), product: "p", recommendation: "r", quantity: 1)  // commission 1000
+        try store.addToCart(.user("u"), product: "p", recommendation: "r", quantity: 1) // commission 1000
         #expect(throws: VitrineError.amountOverflow(field: "pendingFen")) {
             try store.checkout(user: "u", idempotencyKey: "k")
         }
@@ -58,7 +61,7 @@ struct WrappingAddStore: OrderedKeyValueStore {
         let store = try store()
         try store.addToCart(.user("u"), product: "p", recommendation: "r", quantity: 1)
         let order = try store.checkout(user: "u", idempotencyKey: "k").order
-        try store.confirmPayment(order: order.id, reference: "t1")  // settling takes a paid order
+        try store.confirmPayment(order: order.id, reference: "t1") // settling takes a paid order
         try setCounter(store, Keys.settledTotal("mei"), .max - 10)
         #expect(throws: VitrineError.amountOverflow(field: "settledFen")) { try store.settleOrder(order.id) }
         let earnings = try store.earnings(of: "mei")

@@ -2,6 +2,7 @@
 // index maintenance when a product moves, and the integrity check of the index.
 
 import Testing
+
 @testable import Vitrine
 
 @Suite struct DiscoveryTests {
@@ -11,11 +12,12 @@ import Testing
         let f = try Fixture()
         for i in 0..<20 {
             let taobao = i % 5 == 0
-            try f.store.upsertProduct(Product(
-                id: ProductID("q\(String(format: "%02d", i))"), partner: taobao ? "taobao" : "tmall",
-                link: taobao ? "https://item.taobao.com/item.htm?id=\(i)" : "https://detail.tmall.com/item.htm?id=\(2000 + i)",
-                title: "商品 \(i)", priceFen: 100, merchant: i % 2 == 0 ? "云朵官方旗舰店" : "小店",
-                category: ["beauty", "home", "food"][i % 3], initialStock: 5))
+            try f.store.upsertProduct(
+                Product(
+                    id: ProductID("q\(String(format: "%02d", i))"), partner: taobao ? "taobao" : "tmall",
+                    link: taobao ? "https://item.taobao.com/item.htm?id=\(i)" : "https://detail.tmall.com/item.htm?id=\(2000 + i)",
+                    title: "商品 \(i)", priceFen: 100, merchant: i % 2 == 0 ? "云朵官方旗舰店" : "小店",
+                    category: ["beauty", "home", "food"][i % 3], initialStock: 5))
         }
         return f
     }
@@ -58,23 +60,27 @@ import Testing
         }
         // A page's cursor keeps its place when products are added before and after it.
         let first = try f.store.products(.category("beauty"), limit: 3)
-        try f.store.upsertProduct(Product(
-            id: "a-first", partner: "tmall", link: "https://detail.tmall.com/item.htm?id=9", title: "新",
-            priceFen: 1, merchant: "小店", category: "beauty", initialStock: 1))
+        try f.store.upsertProduct(
+            Product(
+                id: "a-first", partner: "tmall", link: "https://detail.tmall.com/item.htm?id=9", title: "新",
+                priceFen: 1, merchant: "小店", category: "beauty", initialStock: 1))
         let second = try f.store.products(.category("beauty"), after: first.next, limit: 3)
         let expected = everything.filter { $0.category == "beauty" }.map(\.id).sorted()
         #expect(second.items.map(\.id) == Array(expected[3..<6]))
         #expect(try f.store.products(.category("none")).items.isEmpty)
         #expect(try f.store.products(.merchant("nobody")).items.isEmpty)
         #expect(throws: VitrineError.unknownPartner("nope")) { try f.store.products(.partner("nope")) }
-        #expect(throws: VitrineError.invalidArgument(field: "limit", reason: "must be 1...1000")) { try f.store.products(.category("beauty"), limit: 0) }
+        #expect(throws: VitrineError.invalidArgument(field: "limit", reason: "must be 1...1000")) {
+            try f.store.products(.category("beauty"), limit: 0)
+        }
         try expectIntact(f.store)
     }
 
     @Test func expertDirectoryPages() throws {
         let f = try Fixture()
         for i in 0..<9 {
-            try f.store.upsertExpert(Expert(id: ExpertID("e\(i)"), displayName: "达人 \(i)", categories: ["home"], commissionBasisPoints: 500))
+            try f.store.upsertExpert(
+                Expert(id: ExpertID("e\(i)"), displayName: "达人 \(i)", categories: ["home"], commissionBasisPoints: 500))
         }
         let expected = (["mei"] + (0..<9).map { "e\($0)" }).map(ExpertID.init(rawValue:)).sorted()
         for limit in [1, 4, 10, 11] {
@@ -112,7 +118,9 @@ import Testing
         try expectIntact(f.store)
         // Only the three entries of each product are stored: none left behind by the move.
         let entries = try f.store.backend.read { tx in
-            try Keys.productIndexTables.reduce(0) { n, t in n + (try tx.getRange(from: t.range.begin, to: t.range.end, limit: 0, reverse: false).count) }
+            try Keys.productIndexTables.reduce(0) { n, t in
+                n + (try tx.getRange(from: t.range.begin, to: t.range.end, limit: 0, reverse: false).count)
+            }
         }
         #expect(entries == 3 * f.products.count)
     }

@@ -1,8 +1,9 @@
 import Foundation
 import Testing
-@testable import Vitrine
 import VitrineStore
 @_spi(Testing) import VitrineTestSupport
+
+@testable import Vitrine
 
 /// The domain layer over a damaged engine file: a small catalogue is imported, checkpointed,
 /// then more changes are left only in the log; each case damages a copy of both files (bit
@@ -14,7 +15,11 @@ import VitrineStore
 /// `VITRINE_FUZZ_CASES` scales the case count (a fifth of it here, default 30); the seed is
 /// printed and `VITRINE_FUZZ_SEED` replays it.
 @Suite(.serialized) struct DomainCorruptionTests {
-    enum Outcome: Sendable { case opened(problems: Int), refused(String), untyped(String) }
+    enum Outcome: Sendable {
+        case opened(problems: Int)
+        case refused(String)
+        case untyped(String)
+    }
 
     static func exercise(path: String, catalogue: Catalogue) -> Outcome {
         let engine: EngineStore
@@ -48,7 +53,6 @@ import VitrineStore
             return .untyped("\(error)")
         }
     }
-
 
     @Test func damagedFilesNeverTrap() throws {
         let env = ProcessInfo.processInfo.environment
@@ -128,8 +132,10 @@ import VitrineStore
             try? FileManager.default.removeItem(atPath: casePath)
             try? FileManager.default.removeItem(atPath: casePath + "-wal")
         }
-        print("domain corruption: \(cases) cases, " + outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-              + ", 0 traps (seed \(seed))")
+        print(
+            "domain corruption: \(cases) cases, "
+                + outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+                + ", 0 traps (seed \(seed))")
     }
 }
 

@@ -2,6 +2,7 @@
 // order unpaged).
 
 import Testing
+
 @testable import Vitrine
 
 @Suite struct EarningsPageTests {
@@ -10,7 +11,7 @@ import Testing
         for i in 0..<5 {
             try f.store.addToCart(.user("u"), product: f.products[0].id, recommendation: "r0", quantity: Int64(i + 1))
             let order = try f.store.checkout(user: "u", idempotencyKey: "k\(i)").order
-            if i == 1 {  // settling takes a paid order and the settlement window
+            if i == 1 { // settling takes a paid order and the settlement window
                 try f.store.confirmPayment(order: order.id, reference: "t\(i)")
                 f.clock.advance(by: f.store.configuration.settlementWindow)
                 try f.store.settleOrder(order.id)

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import Vitrine
 import VitrineStore
+
+@testable import Vitrine
 
 /// A flash sale through the async domain API on the real engine, durable (`.grouped`): many
 /// tasks buy one product whose stock is far smaller than the crowd. Exactly the stock is sold,
@@ -17,9 +18,10 @@ import VitrineStore
     }
 
     static func hotProduct(_ store: Store<EngineStore>, stock: Int64) throws -> Recommendation {
-        try store.upsertProduct(Product(
-            id: "hot", partner: "tmall", link: "https://detail.tmall.com/item.htm?id=1", title: "爆款面膜",
-            priceFen: 9_900, merchant: "旗舰店", category: "beauty", initialStock: stock))
+        try store.upsertProduct(
+            Product(
+                id: "hot", partner: "tmall", link: "https://detail.tmall.com/item.htm?id=1", title: "爆款面膜",
+                priceFen: 9_900, merchant: "旗舰店", category: "beauty", initialStock: stock))
         return try store.postRecommendation(expert: "mei", product: "hot", reason: "秒杀", quantity: stock * 10)
     }
 
@@ -53,7 +55,9 @@ import VitrineStore
         #expect(try store.checkIntegrity().isEmpty)
         let stats = store.backend.database.batchStatistics()
         #expect(stats.closures >= tasks)
-        print("flash-sale (async domain): \(tasks) tasks, \(stock) sold, \(stats.batches) batches, mean \(String(format: "%.1f", stats.meanSize)), p99 \(stats.p99Size)")
+        print(
+            "flash-sale (async domain): \(tasks) tasks, \(stock) sold, \(stats.batches) batches, mean \(String(format: "%.1f", stats.meanSize)), p99 \(stats.p99Size)"
+        )
     }
 
     /// Two retries of one checkout (same idempotency key) queued into the same batch: the second
@@ -89,7 +93,11 @@ import VitrineStore
         for u in ["a", "c"] { try await store.addToCart(.user(UserID(u)), product: "hot", recommendation: rec.id, quantity: 1) }
         async let a = store.checkout(user: "a", idempotencyKey: "k")
         async let b: Result<CheckoutResult, Error> = {
-            do { return .success(try await store.checkout(user: "b", lines: [CheckoutLine(product: "hot", recommendation: rec.id, quantity: 1)], idempotencyKey: "k")) } catch { return .failure(error) }
+            do {
+                return .success(
+                    try await store.checkout(
+                        user: "b", lines: [CheckoutLine(product: "hot", recommendation: rec.id, quantity: 1)], idempotencyKey: "k"))
+            } catch { return .failure(error) }
         }()
         async let c = store.checkout(user: "c", idempotencyKey: "k")
         let ra = try await a

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Vitrine
 
 /// Holds never exceed stock (issue 15, "Holds above stock"), whatever path creates or renews them.
@@ -13,8 +14,8 @@ import Testing
         let f = try Fixture(stock: 6) { $0.reservationHold = .seconds(5) }
         let p = f.products[0].id
         try f.store.addToCart(.user("c"), product: p, quantity: 3)
-        f.clock.advance(milliseconds: 6000)                          // c's hold lapses
-        try f.store.addToCart(.user("a"), product: p, quantity: 5)  // a holds 5 of the 6
+        f.clock.advance(milliseconds: 6000) // c's hold lapses
+        try f.store.addToCart(.user("a"), product: p, quantity: 5) // a holds 5 of the 6
         _ = try f.store.checkout(user: "c", lines: [CheckoutLine(product: p, quantity: 1)], idempotencyKey: "c1")
         let live = try liveHolds(f, p)
         let stock = try f.store.product(p).stock
@@ -46,9 +47,9 @@ import Testing
         let p = f.products[0].id
         let g = try f.store.issueGuestID()
         try f.store.addToCart(.guest(g), product: p, quantity: 3)
-        f.clock.advance(milliseconds: 601_000)                       // the guest's hold lapses
-        try f.store.addToCart(.user("x"), product: p, quantity: 3)  // x holds 3 of the 4
-        try f.store.mergeGuestCart(g, into: "u")                     // u's line of 3 holds at most the 1 left
+        f.clock.advance(milliseconds: 601_000) // the guest's hold lapses
+        try f.store.addToCart(.user("x"), product: p, quantity: 3) // x holds 3 of the 4
+        try f.store.mergeGuestCart(g, into: "u") // u's line of 3 holds at most the 1 left
         #expect(try liveHolds(f, p) <= 4)
         try f.store.setCartQuantity(.user("u"), product: p, quantity: 2)
         let live = try liveHolds(f, p)
@@ -70,16 +71,18 @@ import Testing
     let expiry = f.clock.now.adding(milliseconds: 60_000)
     try f.store.backend.write { tx in
         let planted = [
-            Hold(owner: .user("a"), product: p, recommendation: "r0", quantity: 3, expiresAt: expiry),  // > its line of 2
-            Hold(owner: .user("b"), product: p, recommendation: nil, quantity: 1, expiresAt: expiry),   // no line
+            Hold(owner: .user("a"), product: p, recommendation: "r0", quantity: 3, expiresAt: expiry), // > its line of 2
+            Hold(owner: .user("b"), product: p, recommendation: nil, quantity: 1, expiresAt: expiry), // no line
         ]
         for h in planted { try tx.store(h, Keys.hold(h)) }
     }
     let kinds = try f.store.checkIntegrity().map { "\($0.kind) \($0.subject)" }.sorted()
-    #expect(kinds == [
-        "holdsExceedStock product p0", "holdsExceedStock recommendation r0",
-        "invalidHold hold (\"hold\", \"p0\", \"r0\", 1, \"a\")", "invalidHold hold (\"hold\", \"p0\", nil, 1, \"b\")",
-    ].sorted(), "\(kinds)")
+    #expect(
+        kinds
+            == [
+                "holdsExceedStock product p0", "holdsExceedStock recommendation r0",
+                "invalidHold hold (\"hold\", \"p0\", \"r0\", 1, \"a\")", "invalidHold hold (\"hold\", \"p0\", nil, 1, \"b\")",
+            ].sorted(), "\(kinds)")
     f.clock.advance(by: .seconds(60))
     #expect(try f.store.checkIntegrity().isEmpty)
 }
@@ -103,21 +106,23 @@ import Testing
     }
 
     @Test func holdsAreRenewedAtMostTheConfiguredNumberOfTimes() throws {
-        let f = try Fixture(stock: 10) { $0.reservationHold = .seconds(60); $0.maxHoldRenewals = 1 }
+        let f = try Fixture(stock: 10) {
+            $0.reservationHold = .seconds(60); $0.maxHoldRenewals = 1
+        }
         let p = f.products[0].id
-        try f.store.addToCart(.user("a"), product: p)                        // placed
+        try f.store.addToCart(.user("a"), product: p) // placed
         f.clock.advance(by: .seconds(50))
-        var cart = try f.store.addToCart(.user("a"), product: p)             // renewed once
+        var cart = try f.store.addToCart(.user("a"), product: p) // renewed once
         let renewedUntil = f.clock.now.adding(milliseconds: 60_000)
         #expect(cart.items[0].heldUntil == renewedUntil)
         f.clock.advance(by: .seconds(50))
-        cart = try f.store.addToCart(.user("a"), product: p)                 // no more renewals
+        cart = try f.store.addToCart(.user("a"), product: p) // no more renewals
         #expect(cart.items[0].line.quantity == 3)
         #expect(cart.items[0].heldUntil == renewedUntil)
         #expect(try f.store.reservations(of: p).map(\.quantity) == [2])
         f.clock.advance(by: .seconds(10))
         cart = try f.store.setCartQuantity(.user("a"), product: p, quantity: 4)
-        #expect(cart.items[0].line.quantity == 4 && cart.items[0].heldUntil == nil)   // in the cart, unheld
+        #expect(cart.items[0].line.quantity == 4 && cart.items[0].heldUntil == nil) // in the cart, unheld
         #expect(try f.store.reservations(of: p).isEmpty)
         #expect(try f.store.checkout(user: "a", idempotencyKey: "a1").order.lines[0].quantity == 4)
         try expectIntact(f.store)
@@ -147,12 +152,14 @@ import Testing
     }
 
     @Test func cartsHoldAtMostTheConfiguredShareOfStock() throws {
-        let f = try Fixture(stock: 4) { $0.reservationHold = .seconds(60); $0.maxHeldShareBasisPoints = 5_000 }
+        let f = try Fixture(stock: 4) {
+            $0.reservationHold = .seconds(60); $0.maxHeldShareBasisPoints = 5_000
+        }
         let p = f.products[0].id
         var cart = try f.store.addToCart(.user("a"), product: p, quantity: 3)
-        #expect(try f.store.reservations(of: p).map(\.quantity) == [2])        // half the stock
+        #expect(try f.store.reservations(of: p).map(\.quantity) == [2]) // half the stock
         cart = try f.store.addToCart(.user("b"), product: p, quantity: 1)
-        #expect(cart.items[0].heldUntil == nil)                                  // in the cart, unheld
+        #expect(cart.items[0].heldUntil == nil) // in the cart, unheld
         // Whoever checks out first gets the unheld half.
         try f.store.addToCart(.user("c"), product: p, quantity: 2)
         #expect(try f.store.checkout(user: "c", idempotencyKey: "c1").order.lines[0].quantity == 2)

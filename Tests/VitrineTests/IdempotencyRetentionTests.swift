@@ -2,6 +2,7 @@
 // "Why" 6: keys never expired).
 
 import Testing
+
 @testable import Vitrine
 
 @Suite struct IdempotencyRetentionTests {
@@ -14,7 +15,9 @@ import Testing
     /// Inside the window a retry returns the same order; after it the key is forgotten and a
     /// retry places a new order (the old one stays).
     @Test func aRetryAfterTheWindowPlacesANewOrder() throws {
-        let f = try Fixture { $0.idempotencyRetention = .seconds(3600); $0.paymentWindow = .seconds(86_400) }
+        let f = try Fixture {
+            $0.idempotencyRetention = .seconds(3600); $0.paymentWindow = .seconds(86_400)
+        }
         let p = f.products[0].id
         try f.store.addToCart(.user(user), product: p, quantity: 1)
         let first = try f.store.checkout(user: user, idempotencyKey: "k")
@@ -48,7 +51,7 @@ import Testing
         }
         // Now k0 is 40 s old, k3 10 s: nothing expired yet.
         #expect(try f.store.sweepExpiredIdempotencyKeys() == 0)
-        f.clock.advance(milliseconds: 35_000)  // k0 75 s, k1 65 s, k2 55 s, k3 45 s
+        f.clock.advance(milliseconds: 35_000) // k0 75 s, k1 65 s, k2 55 s, k3 45 s
         #expect(try f.store.sweepExpiredIdempotencyKeys(limit: 1) == 1)
         #expect(try !idempotencyRecordExists(f.store, "k0") && idempotencyRecordExists(f.store, "k1"))
         #expect(try f.store.sweepExpiredIdempotencyKeys(limit: 1000) == 1)

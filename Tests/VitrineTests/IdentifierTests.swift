@@ -2,6 +2,7 @@
 
 import Foundation
 import Testing
+
 @testable import Vitrine
 
 /// "café" precomposed (U+00E9) and decomposed (e + U+0301): equal as Swift Strings, not as bytes.
@@ -61,8 +62,9 @@ private func scalar(_ value: UInt32) -> String { Unicode.Scalar(value).map { Str
                     offeredQuantity: 10, quantity: 10, createdAt: Timestamp(millisecondsSinceEpoch: 1))
                 try tx.store(r, Keys.recommendation(rid))
                 for key in Keys.indexEntries(of: r) { try tx.set(key, []) }
-                let line = CartLine(product: p.id, recommendation: rid, quantity: 1, unitPriceFen: p.priceFen,
-                                    addedAt: Timestamp(millisecondsSinceEpoch: 1))
+                let line = CartLine(
+                    product: p.id, recommendation: rid, quantity: 1, unitPriceFen: p.priceFen,
+                    addedAt: Timestamp(millisecondsSinceEpoch: 1))
                 try tx.store(line, Keys.cartLine(owner, p.id, rid))
             }
         }
@@ -142,13 +144,13 @@ private func scalar(_ value: UInt32) -> String { Unicode.Scalar(value).map { Str
 
     @Test func validationRuleRefusesAmbiguousText() {
         let bad = [
-            decomposed,            // not NFC
-            "\u{212A}",            // Kelvin sign: NFC is "K"
-            "\u{2126}",            // Ohm sign: NFC is "Ω"
-            "a\u{0}b", "a\nb", "a\tb", "a\u{7F}", "a\u{85}",  // controls (C0, DEL, C1)
-            "a\u{200B}", "a\u{200D}b", "a\u{202E}b", "\u{FEFF}a", "a\u{AD}b",  // invisible format characters
-            "a\u{2028}b", "a\u{2029}b",                       // line and paragraph separators
-            "a\u{378}", "a" + scalar(0xFFFF), "a" + scalar(0xFDD0),   // unassigned and noncharacters
+            decomposed, // not NFC
+            "\u{212A}", // Kelvin sign: NFC is "K"
+            "\u{2126}", // Ohm sign: NFC is "Ω"
+            "a\u{0}b", "a\nb", "a\tb", "a\u{7F}", "a\u{85}", // controls (C0, DEL, C1)
+            "a\u{200B}", "a\u{200D}b", "a\u{202E}b", "\u{FEFF}a", "a\u{AD}b", // invisible format characters
+            "a\u{2028}b", "a\u{2029}b", // line and paragraph separators
+            "a\u{378}", "a" + scalar(0xFFFF), "a" + scalar(0xFDD0), // unassigned and noncharacters
         ]
         for value in bad {
             #expect(keyTextProblem(value) != nil, "\(value.unicodeScalars.map { String($0.value, radix: 16) })")
@@ -169,15 +171,18 @@ private func scalar(_ value: UInt32) -> String { Unicode.Scalar(value).map { Str
         var product = cafe("other", stock: 1)
         product.category = "be\u{301}auty"
         #expect(invalidArgumentField { try f.store.upsertProduct(product) } == "category")
-        #expect(invalidArgumentField {
-            try f.store.upsertExpert(Expert(id: "e2", displayName: "x", categories: ["be\u{301}auty"], commissionBasisPoints: 0))
-        } == "categories")
-        #expect(invalidArgumentField {
-            try f.store.upsertUser(User(id: "u2", displayName: "x", interests: ["be\u{301}auty"]))
-        } == "interests")
-        #expect(invalidArgumentField {
-            try f.store.postRecommendation(id: RecommendationID(decomposed), expert: f.expert.id, product: p, reason: "x", quantity: 1)
-        } == "recommendation")
+        #expect(
+            invalidArgumentField {
+                try f.store.upsertExpert(Expert(id: "e2", displayName: "x", categories: ["be\u{301}auty"], commissionBasisPoints: 0))
+            } == "categories")
+        #expect(
+            invalidArgumentField {
+                try f.store.upsertUser(User(id: "u2", displayName: "x", interests: ["be\u{301}auty"]))
+            } == "interests")
+        #expect(
+            invalidArgumentField {
+                try f.store.postRecommendation(id: RecommendationID(decomposed), expert: f.expert.id, product: p, reason: "x", quantity: 1)
+            } == "recommendation")
         try expectIntact(f.store)
     }
 

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import Vitrine
 @_spi(Testing) import VitrineTestSupport
+
+@testable import Vitrine
 
 @Suite struct InMemoryStoreTests {
     func key(_ i: Int) -> [UInt8] { Tuple(["k", .int(Int64(i))]).packed }
@@ -78,7 +79,7 @@ import Testing
             try s.write { tx in
                 try tx.set([1], [2])
                 try tx.set([2], [2])
-                #expect(try tx.get([1]) == [2])  // reads see own writes
+                #expect(try tx.get([1]) == [2]) // reads see own writes
                 throw Boom()
             }
         }
@@ -92,7 +93,7 @@ import Testing
         let s = InMemoryKeyValueStore()
         try s.write { tx in try tx.set([1], [1]) }
         try s.read { tx throws in
-            try s.write { w in try w.set([1], [2]) }  // a writer commits while the reader runs
+            try s.write { w in try w.set([1], [2]) } // a writer commits while the reader runs
             #expect(try tx.get([1]) == [1])
         }
         try s.read { tx throws in #expect(try tx.get([1]) == [2]) }

@@ -4,6 +4,7 @@
 
 import Foundation
 import Testing
+
 @testable import Vitrine
 
 @Suite struct LinkPolicyTests {
@@ -15,7 +16,7 @@ import Testing
     @Test func bypassLinksAreRefused() throws {
         let store = try makeStore()
         let bypasses = [
-            #"https://evil.com\@detail.tmall.com/"#,       // URLComponents: tmall; browsers: evil.com
+            #"https://evil.com\@detail.tmall.com/"#, // URLComponents: tmall; browsers: evil.com
             #"https://evil.com\.tmall.com/"#,
             "https://evil.com%2F.tmall.com/", "https://evil.com%23.tmall.com/", "https://evil.com%40.tmall.com/",
             "https://detail%2etmall.com/",
@@ -71,8 +72,10 @@ import Testing
     /// A partner may not register a public suffix (the issue's `com`) or a non-canonical host.
     @Test func partnerDomainsAreNeverPublicSuffixes() throws {
         let store = try makeStore()
-        for domain in ["com", "cn", "com.cn", "co.uk", "com.hk", "github.io", "Tmall.com", "tmall.com.", "tmall..com",
-                       "127.0.0.1", "evil.com%2f", "évil.com", "tmall.com:443", "*.tmall.com", ""] {
+        for domain in [
+            "com", "cn", "com.cn", "co.uk", "com.hk", "github.io", "Tmall.com", "tmall.com.", "tmall..com",
+            "127.0.0.1", "evil.com%2f", "évil.com", "tmall.com:443", "*.tmall.com", "",
+        ] {
             #expect(throws: VitrineError.self, "accepted \(domain)") {
                 try store.upsertPartner(Partner(id: "p", name: "P", domains: [domain]))
             }
@@ -87,16 +90,22 @@ import Testing
         let store = try makeStore()
         let hijack = Catalogue(
             partners: [Partner(id: "tmall", name: "天猫 Tmall", domains: ["evil.com"])],
-            products: [Catalogue.ProductEntry(id: "p", partner: "tmall", link: "https://evil.com/x", title: "t", priceFen: 1,
-                                              merchant: "m", category: "c", initialStock: 1)])
+            products: [
+                Catalogue.ProductEntry(
+                    id: "p", partner: "tmall", link: "https://evil.com/x", title: "t", priceFen: 1,
+                    merchant: "m", category: "c", initialStock: 1)
+            ])
         #expect(throws: VitrineError.self) { try store.importCatalogue(hijack) }
         #expect(try store.partners().first { $0.id == "tmall" }?.domains == ["tmall.com", "tmall.hk"])
         #expect(throws: VitrineError.unknownProduct("p")) { try store.product("p") }
 
         let suffix = Catalogue(
             partners: [Partner(id: "any", name: "Any", domains: ["com"])],
-            products: [Catalogue.ProductEntry(id: "q", partner: "any", link: "https://evil.com/x", title: "t", priceFen: 1,
-                                              merchant: "m", category: "c", initialStock: 1)])
+            products: [
+                Catalogue.ProductEntry(
+                    id: "q", partner: "any", link: "https://evil.com/x", title: "t", priceFen: 1,
+                    merchant: "m", category: "c", initialStock: 1)
+            ])
         #expect(throws: VitrineError.self) { try store.importCatalogue(suffix) }
         let quiet = Catalogue(partners: [Partner(id: "jd", name: "京东", domains: ["jd.com"])])
         #expect(throws: VitrineError.self) { try store.importCatalogue(quiet) }
@@ -111,14 +120,17 @@ import Testing
         let store = try makeStore()
         try store.backend.write { tx in
             try tx.set(Tuple(["partner", "tmall"]).packed, Partner(id: "tmall", name: "T", domains: ["com", "tmall.com"]).recordBytes)
-            try tx.set(Tuple(["product", "js"]).packed, product("javascript:alert(document.cookie)", partner: "nonexistent", id: "js").recordBytes)
+            try tx.set(
+                Tuple(["product", "js"]).packed, product("javascript:alert(document.cookie)", partner: "nonexistent", id: "js").recordBytes)
             try tx.set(Tuple(["product", "evil"]).packed, product("https://evil.com/x", id: "evil").recordBytes)
             try tx.set(Tuple(["product", "bs"]).packed, product(#"https://evil.com\@detail.tmall.com/"#, id: "bs").recordBytes)
             try tx.set(Tuple(["product", "upper"]).packed, product("https://Detail.tmall.com/", id: "upper").recordBytes)
         }
         let problems = try store.checkIntegrity().map(\.description)
-        for expected in ["invalidPartner: partner tmall", "invalidLink: product js", "invalidLink: product evil",
-                         "invalidLink: product bs", "invalidLink: product upper"] {
+        for expected in [
+            "invalidPartner: partner tmall", "invalidLink: product js", "invalidLink: product evil",
+            "invalidLink: product bs", "invalidLink: product upper",
+        ] {
             #expect(problems.contains { $0.hasPrefix(expected) }, "no \(expected) in \(problems)")
         }
     }
@@ -127,7 +139,7 @@ import Testing
     /// the configured partners only when missing (it used to overwrite them on every open).
     @Test func anOpenDoesNotUndoAnAdministrativePartnerChange() throws {
         let store = try makeStore()
-        let changed = Partner(id: "tmall", name: "天猫 Tmall", domains: ["tmall.com"])  // tmall.hk withdrawn
+        let changed = Partner(id: "tmall", name: "天猫 Tmall", domains: ["tmall.com"]) // tmall.hk withdrawn
         try store.upsertPartner(changed)
         let reopened = try Store(backend: store.backend, configuration: store.configuration)
         #expect(try reopened.partners().first { $0.id == "tmall" } == changed)

@@ -2,6 +2,7 @@
 
 import Foundation
 import Testing
+
 @testable import Vitrine
 
 @Suite struct ListingTests {
@@ -10,11 +11,11 @@ import Testing
         let store = f.store
         let users: [UserID] = ["u3", "u1", "u10", "名字", "u2"]
         for u in users { _ = try store.addToCart(.user(u), product: "p1", recommendation: nil, quantity: 1) }
-        _ = try store.addToCart(.user("u1"), product: "p2", recommendation: nil, quantity: 1)  // two lines: listed once
+        _ = try store.addToCart(.user("u1"), product: "p2", recommendation: nil, quantity: 1) // two lines: listed once
         _ = try store.addToCart(.user("gone"), product: "p1", recommendation: nil, quantity: 1)
         try store.clearCart(.user("gone"))
         let guest = try store.issueGuestID()
-        _ = try store.addToCart(.guest(guest), product: "p1", recommendation: nil, quantity: 1)  // guests are not users
+        _ = try store.addToCart(.guest(guest), product: "p1", recommendation: nil, quantity: 1) // guests are not users
         var seen: [UserID] = []
         var cursor: PageCursor? = nil
         repeat {

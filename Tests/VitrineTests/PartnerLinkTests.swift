@@ -3,6 +3,7 @@
 
 import Foundation
 import Testing
+
 @testable import Vitrine
 
 @Suite struct PartnerLinkTests {
@@ -50,10 +51,15 @@ import Testing
     @Test func registeredDomains() throws {
         try PartnerLink.checkRegisteredDomain("tmall.com")
         try PartnerLink.checkRegisteredDomain("tb.cn")
-        #expect(throws: VitrineError.invalidArgument(field: "partner.domains", reason: #""com.cn": is a public suffix, not a partner's domain"#)) {
+        #expect(
+            throws: VitrineError.invalidArgument(field: "partner.domains", reason: #""com.cn": is a public suffix, not a partner's domain"#)
+        ) {
             try PartnerLink.checkRegisteredDomain("com.cn")
         }
-        #expect(throws: VitrineError.invalidArgument(field: "partner.domains", reason: #""com": a single label is a public suffix, not a partner's domain"#)) {
+        #expect(
+            throws: VitrineError.invalidArgument(
+                field: "partner.domains", reason: #""com": a single label is a public suffix, not a partner's domain"#)
+        ) {
             try PartnerLink.checkRegisteredDomain("com")
         }
     }
@@ -62,13 +68,16 @@ import Testing
         let store = try makeStore()
         let jd = Catalogue(
             partners: [Partner(id: "jd", name: "京东", domains: ["jd.com"])],
-            products: [Catalogue.ProductEntry(id: "p", partner: "jd", link: "https://item.jd.com/1.html", title: "t", priceFen: 1,
-                                              merchant: "m", category: "c", initialStock: 1)])
+            products: [
+                Catalogue.ProductEntry(
+                    id: "p", partner: "jd", link: "https://item.jd.com/1.html", title: "t", priceFen: 1,
+                    merchant: "m", category: "c", initialStock: 1)
+            ])
         #expect(throws: VitrineError.self) { try store.importCatalogue(jd) }
         #expect(try store.partners().map(\.id) == ["taobao", "tmall", "weimai"])
         try store.importCatalogue(jd, addingPartners: true)
         #expect(try store.partners().map(\.id) == ["jd", "taobao", "tmall", "weimai"])
-        try store.importCatalogue(jd)  // registered now, and the same: fine
+        try store.importCatalogue(jd) // registered now, and the same: fine
         // Even when adding is allowed, a registered partner is never redefined.
         var hijack = jd
         hijack.partners = [Partner(id: "tmall", name: "天猫 Tmall", domains: ["evil.com"])]
@@ -89,20 +98,27 @@ import Testing
             Product(id: "bad", partner: partner, link: link, title: "T", priceFen: 1, merchant: "M", category: "c", initialStock: 1)
         }
         func problems(_ record: DumpedRecord) throws -> [String] { try target.restoreProblems([record]).map(\.description) }
-        let js = DumpedRecord(key: Tuple(["product", "bad"]).packed, value: product("javascript:alert(document.cookie)", partner: "nonexistent").recordBytes)
+        let js = DumpedRecord(
+            key: Tuple(["product", "bad"]).packed, value: product("javascript:alert(document.cookie)", partner: "nonexistent").recordBytes)
         #expect(try problems(js).contains { $0.hasPrefix("invalidRecord: (\"product\", \"bad\")") && $0.contains("javascript") })
         #expect(try problems(js).contains { $0.hasPrefix("invalidLink: product bad: partner nonexistent is not registered") })
         let evil = DumpedRecord(key: Tuple(["product", "bad"]).packed, value: product("https://evil.com/", partner: "tmall").recordBytes)
         #expect(try problems(evil).contains { $0.hasPrefix("invalidLink: product bad") })
-        let elsewhere = DumpedRecord(key: Tuple(["product", "other"]).packed, value: product("https://tmall.com/", partner: "tmall").recordBytes)
+        let elsewhere = DumpedRecord(
+            key: Tuple(["product", "other"]).packed, value: product("https://tmall.com/", partner: "tmall").recordBytes)
         #expect(try problems(elsewhere).contains { $0.contains(#"belongs under ("product", "bad")"#) })
-        let suffix = DumpedRecord(key: Tuple(["partner", "tmall"]).packed, value: Partner(id: "tmall", name: "T", domains: ["com"]).recordBytes)
+        let suffix = DumpedRecord(
+            key: Tuple(["partner", "tmall"]).packed, value: Partner(id: "tmall", name: "T", domains: ["com"]).recordBytes)
         #expect(try problems(suffix).contains { $0.hasPrefix("invalidRecord: (\"partner\", \"tmall\")") })
         var ledger = product("https://tmall.com/", partner: "tmall")
         ledger.stock = 99
-        #expect(try problems(DumpedRecord(key: Tuple(["product", "bad"]).packed, value: ledger.recordBytes)).contains { $0.contains("ledger") })
+        #expect(
+            try problems(DumpedRecord(key: Tuple(["product", "bad"]).packed, value: ledger.recordBytes)).contains { $0.contains("ledger") })
         #expect(try problems(DumpedRecord(key: [0xFE], value: [])).contains { $0.hasPrefix("corruptRecord") })
-        #expect(try problems(DumpedRecord(key: Tuple(["product", "bad"]).packed, value: [3, 1, 0xFF])).contains { $0.hasPrefix("corruptRecord") })
+        #expect(
+            try problems(DumpedRecord(key: Tuple(["product", "bad"]).packed, value: [3, 1, 0xFF])).contains {
+                $0.hasPrefix("corruptRecord")
+            })
         // Nothing was written.
         #expect(throws: VitrineError.unknownProduct("bad")) { try target.product("bad") }
     }

@@ -21,9 +21,10 @@
 
 import Foundation
 import Testing
+@_spi(Testing) import VitrineTestSupport
+
 @testable import Vitrine
 @testable import VitrineStore
-@_spi(Testing) import VitrineTestSupport
 
 @Suite struct PowerLossCampaignTests {
     typealias Model = [String: [[UInt8]: [UInt8]]]
@@ -31,18 +32,18 @@ import Testing
     /// One domain operation as the workload saw it.
     struct Operation {
         var name: String
-        var ackedAt: Int             // trace length when it returned
-        var state: Model             // contents after it
-        var multiTransaction: Bool   // its intermediate states are legitimate too
+        var ackedAt: Int // trace length when it returned
+        var state: Model // contents after it
+        var multiTransaction: Bool // its intermediate states are legitimate too
         var orders: [OrderID: Int64] // orders acknowledged so far (id -> units)
-        var cancelled: Set<OrderID>  // cancels acknowledged so far
+        var cancelled: Set<OrderID> // cancels acknowledged so far
     }
 
     struct Recording {
         var paths: [String]
         var base: [[UInt8]]
         var events: [IOEvent]
-        var operations: [Operation]  // operations[0] is the state before recording
+        var operations: [Operation] // operations[0] is the state before recording
         var tally: [String: Int]
         var compactChecked: Bool
     }
@@ -61,8 +62,9 @@ import Testing
     }
 
     static func options(_ trace: IOTrace, durability: Durability) -> DatabaseOptions {
-        var o = DatabaseOptions(durability: durability, checkpointLogBytes: 32 << 10, checkpointPages: 64,
-                                largeTransactionBytes: 24 << 10)
+        var o = DatabaseOptions(
+            durability: durability, checkpointLogBytes: 32 << 10, checkpointPages: 64,
+            largeTransactionBytes: 24 << 10)
         o.fileSystem = RecordingFileSystem(trace: trace)
         o.logGrowthBytes = 64 << 10
         o.minimumMapBytes = 64 << 10
@@ -92,11 +94,16 @@ import Testing
         var placed: [OrderID] = []
         var cancelled: Set<OrderID> = []
         var keys: [(user: UserID, key: String)] = []
-        var ops = [Operation(name: "start", ackedAt: 0, state: try contents(db), multiTransaction: false,
-                             orders: [:], cancelled: [])]
+        var ops = [
+            Operation(
+                name: "start", ackedAt: 0, state: try contents(db), multiTransaction: false,
+                orders: [:], cancelled: [])
+        ]
         func done(_ name: String, multi: Bool = false) throws {
-            ops.append(Operation(name: name, ackedAt: trace.count, state: try contents(db), multiTransaction: multi,
-                                 orders: orders, cancelled: cancelled))
+            ops.append(
+                Operation(
+                    name: name, ackedAt: trace.count, state: try contents(db), multiTransaction: multi,
+                    orders: orders, cancelled: cancelled))
         }
         /// Runs a domain call; a domain refusal (out of stock, ...) is an operation that changed nothing.
         func attempt(_ name: String, _ body: () throws -> Void) throws {
@@ -115,8 +122,10 @@ import Testing
         try done("open store")
 
         let generator = CatalogueGenerator(seed: seed)
-        let catalogue = generator.catalogue(CatalogueSize(experts: 3, products: products, recommendations: products + products / 2,
-                                                          users: 6, favouritesPerUser: 2))
+        let catalogue = generator.catalogue(
+            CatalogueSize(
+                experts: 3, products: products, recommendations: products + products / 2,
+                users: 6, favouritesPerUser: 2))
         try store.importCatalogue(catalogue, batchSize: 16)
         try done("import", multi: true)
         let users = catalogue.users.map(\.id)
@@ -126,16 +135,18 @@ import Testing
 
         // A few products with very little stock, so that checkouts run out.
         for i in 0..<3 {
-            let p = Product(id: ProductID("pl-scarce-\(i)"), partner: "tmall", link: "https://detail.tmall.com/item.htm?id=\(7000 + i)",
-                            title: "限量礼盒 \(i) 号", priceFen: 19_900, merchant: "官方旗舰店", category: "beauty",
-                            initialStock: Int64(1 + i))
+            let p = Product(
+                id: ProductID("pl-scarce-\(i)"), partner: "tmall", link: "https://detail.tmall.com/item.htm?id=\(7000 + i)",
+                title: "限量礼盒 \(i) 号", priceFen: 19_900, merchant: "官方旗舰店", category: "beauty",
+                initialStock: Int64(1 + i))
             _ = try store.upsertProduct(p)
             try done("upsert scarce product")
             buyable.append((p.id, nil))
             buyable.append((p.id, nil))
             if i == 0 {
-                let r = try store.postRecommendation(id: RecommendationID("pl-rec-scarce"), expert: expert, product: p.id,
-                                                     reason: "只剩一件,手慢无", quantity: 5)
+                let r = try store.postRecommendation(
+                    id: RecommendationID("pl-rec-scarce"), expert: expert, product: p.id,
+                    reason: "只剩一件,手慢无", quantity: 5)
                 try done("recommend scarce product")
                 buyable.append((p.id, r.id))
             }
@@ -180,7 +191,8 @@ import Testing
                     break
                 }
                 // Mostly a user with something in the cart (an empty checkout is refused).
-                let user = withCart.isEmpty || Int.random(in: 0..<6, using: &rng) == 0
+                let user =
+                    withCart.isEmpty || Int.random(in: 0..<6, using: &rng) == 0
                     ? user : withCart.remove(at: Int.random(in: 0..<withCart.count, using: &rng))
                 let key = "pl-\(user)-\(n)"
                 try attempt("checkout") {
@@ -214,7 +226,9 @@ import Testing
                 // Four callers in one batch: two checkouts (which may run out of stock or find an
                 // empty cart), an add-to-cart, and a checkout that must fail (no such cart line),
                 // undoing only itself.
-                let buyers = (0..<2).map { _ in withCart.isEmpty ? user : withCart.remove(at: Int.random(in: 0..<withCart.count, using: &rng)) }
+                let buyers = (0..<2).map { _ in
+                    withCart.isEmpty ? user : withCart.remove(at: Int.random(in: 0..<withCart.count, using: &rng))
+                }
                 let (p, r) = buyable[Int.random(in: 0..<buyable.count, using: &rng)]
                 let adder = users[Int.random(in: 0..<users.count, using: &rng)]
                 let results = Locked<[Int: Result<CheckoutResult?, Error>]>([:])
@@ -225,14 +239,17 @@ import Testing
                         do {
                             switch i {
                             case 0, 1:
-                                outcome = .success(try batchStore.checkout(user: buyers[i], idempotencyKey: "pl-batch-\(n)-\(i)", acceptPriceChanges: true))
+                                outcome = .success(
+                                    try batchStore.checkout(user: buyers[i], idempotencyKey: "pl-batch-\(n)-\(i)", acceptPriceChanges: true)
+                                )
                             case 2:
                                 try batchStore.addToCart(.user(adder), product: p, recommendation: r, quantity: 1)
                                 outcome = .success(nil)
                             default:
-                                outcome = .success(try batchStore.checkout(
-                                    user: adder, lines: [CheckoutLine(product: "pl-no-such-line", recommendation: nil, quantity: 1)],
-                                    idempotencyKey: "pl-batch-\(n)-bad"))
+                                outcome = .success(
+                                    try batchStore.checkout(
+                                        user: adder, lines: [CheckoutLine(product: "pl-no-such-line", recommendation: nil, quantity: 1)],
+                                        idempotencyKey: "pl-batch-\(n)-bad"))
                             }
                         } catch {
                             outcome = .failure(error)
@@ -304,7 +321,9 @@ import Testing
             func fail(_ what: String, lost: Bool) {
                 if lost { outcome.lost += 1 } else { outcome.corrupt += 1 }
                 if outcome.failures.count < 20 {
-                    outcome.failures.append("cut before event \(cut) (\(variant())), acknowledged through op \(acked) '\(ops[acked].name)', in flight '\(inFlight?.name ?? "-")': \(what)")
+                    outcome.failures.append(
+                        "cut before event \(cut) (\(variant())), acknowledged through op \(acked) '\(ops[acked].name)', in flight '\(inFlight?.name ?? "-")': \(what)"
+                    )
                 }
             }
             do {
@@ -350,14 +369,15 @@ import Testing
                 let again = try Database(path: targets[0])
                 defer { again.close() }
                 guard try again.verify().isClean, try contents(again) == after, after != before,
-                      try Store(readingFrom: EngineStore(database: again)).checkIntegrity().isEmpty else {
+                    try Store(readingFrom: EngineStore(database: again)).checkIntegrity().isEmpty
+                else {
                     outcome.corrupt += 1
                     outcome.failures.append("state \(outcome.states): write after recovery not durable or not clean")
                     return
                 }
                 outcome.writableChecked += 1
             } catch VitrineError.unknownProduct {
-                outcome.writableChecked += 1  // cut before the product existed
+                outcome.writableChecked += 1 // cut before the product existed
             } catch {
                 outcome.corrupt += 1
                 outcome.failures.append("state \(outcome.states): write after recovery failed: \(error)")
@@ -395,8 +415,11 @@ import Testing
                     tryState(files, cut: cut, variant: "subset \(mask.map { $0 ? "1" : "0" }.joined())")
                 }
                 // The last unsynced write torn at 512-byte boundaries (the rest applied, or a random subset).
-                if let last = volatile.lastIndex(where: { if case .write = $0 { return true }; return false }),
-                   case .write(_, _, let bytes) = volatile[last], bytes.count > 512 {
+                if let last = volatile.lastIndex(where: {
+                    if case .write = $0 { return true }; return false
+                }),
+                    case .write(_, _, let bytes) = volatile[last], bytes.count > 512
+                {
                     var points = Array(stride(from: 512, to: bytes.count, by: 512))
                     if points.count > 3 { points.shuffle(using: &rng); points = Array(points.prefix(3)) }
                     for at in points {
@@ -407,7 +430,8 @@ import Testing
                             }
                             DiskImage.apply(volatile[last], to: &files, tornAt: at)
                             outcome.tornStates += 1
-                            tryState(files, cut: cut, variant: "write \(last) torn at \(at), \(allOthers ? "others applied" : "others random")")
+                            tryState(
+                                files, cut: cut, variant: "write \(last) torn at \(at), \(allOthers ? "others applied" : "others random")")
                         }
                     }
                 }
@@ -440,16 +464,29 @@ import Testing
         let rec = try Self.record(seed: seed, operations: opsCount, products: products, durability: durability, dir: dir)
         let writeEvery = max(1, envInt("VITRINE_POWERLOSS_WRITE_EVERY", default: 10))
         let outcome = Self.check(rec, dir: dir, cap: cap, exhaustiveUpTo: exhaustive, writeEvery: writeEvery, seed: seed)
-        let writes = rec.events.filter { if case .write = $0 { return true }; return false }.count
-        let truncates = rec.events.filter { if case .truncate = $0 { return true }; return false }.count
-        let dataSyncs = rec.events.filter { if case .sync(0) = $0 { return true }; return false }.count
-        let logSyncs = rec.events.filter { if case .sync(1) = $0 { return true }; return false }.count
+        let writes = rec.events.filter {
+            if case .write = $0 { return true }; return false
+        }.count
+        let truncates = rec.events.filter {
+            if case .truncate = $0 { return true }; return false
+        }.count
+        let dataSyncs = rec.events.filter {
+            if case .sync(0) = $0 { return true }; return false
+        }.count
+        let logSyncs = rec.events.filter {
+            if case .sync(1) = $0 { return true }; return false
+        }.count
         let seconds = Date().timeIntervalSince(start)
-        print("power-loss: \(outcome.states) states from \(outcome.syncPoints) sync points, \(outcome.lost) lost, \(outcome.corrupt) corrupt")
-        print("power-loss(\(durability)) detail: seed \(seed), \(rec.operations.count - 1) domain operations, \(rec.events.count) events (\(writes) writes, \(truncates) truncates, \(dataSyncs) data-file syncs, \(logSyncs) log syncs), "
-              + "\(outcome.exhaustivePoints) sync points exhaustive, \(outcome.sampledPoints) sampled (cap \(cap)), \(outcome.tornStates) torn states, "
-              + "\(outcome.inFlightSeen) states showed the in-flight operation, \(outcome.writableChecked) written to after recovery, \(String(format: "%.1f", seconds)) s")
-        print("power-loss(\(durability)) workload: " + rec.tally.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        print(
+            "power-loss: \(outcome.states) states from \(outcome.syncPoints) sync points, \(outcome.lost) lost, \(outcome.corrupt) corrupt")
+        print(
+            "power-loss(\(durability)) detail: seed \(seed), \(rec.operations.count - 1) domain operations, \(rec.events.count) events (\(writes) writes, \(truncates) truncates, \(dataSyncs) data-file syncs, \(logSyncs) log syncs), "
+                + "\(outcome.exhaustivePoints) sync points exhaustive, \(outcome.sampledPoints) sampled (cap \(cap)), \(outcome.tornStates) torn states, "
+                + "\(outcome.inFlightSeen) states showed the in-flight operation, \(outcome.writableChecked) written to after recovery, \(String(format: "%.1f", seconds)) s"
+        )
+        print(
+            "power-loss(\(durability)) workload: "
+                + rec.tally.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         for f in outcome.failures { print("power-loss FAIL: \(f)") }
         #expect(outcome.failures.isEmpty, "\(outcome.failures.prefix(5))")
         #expect(outcome.states > 100)

@@ -3,6 +3,7 @@
 // present, a Payment, a ledger entry, and their keys.
 
 import Testing
+
 @testable import Vitrine
 
 @Suite struct PurchaseFlowRecordLimitTests {

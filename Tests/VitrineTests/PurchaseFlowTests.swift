@@ -4,6 +4,7 @@
 
 import Foundation
 import Testing
+
 @testable import Vitrine
 
 @Suite struct PurchaseFlowTests {
@@ -12,9 +13,10 @@ import Testing
     /// The fixture plus a Taobao product with a query and a fragment in its link.
     func fixture() throws -> (Fixture, Product) {
         let f = try Fixture()
-        let p = try f.store.upsertProduct(Product(
-            id: "tb", partner: "taobao", link: "https://item.taobao.com/item.htm?id=7#sku", title: "收纳盒",
-            priceFen: 5_000, merchant: "好物店", category: "home", initialStock: 10))
+        let p = try f.store.upsertProduct(
+            Product(
+                id: "tb", partner: "taobao", link: "https://item.taobao.com/item.htm?id=7#sku", title: "收纳盒",
+                priceFen: 5_000, merchant: "好物店", category: "home", initialStock: 10))
         try f.store.postRecommendation(id: "推荐/1", expert: f.expert.id, product: p.id, reason: "好用", quantity: 5)
         return (f, p)
     }
@@ -133,7 +135,8 @@ import Testing
         let paid = try f.store.confirmPayment(order: o.id, reference: "T-1").order
         let window = f.store.configuration.settlementWindow
         f.clock.advance(by: window - .milliseconds(1))
-        #expect(throws: VitrineError.settlementWindowOpen(o.id, settleableAt: paid.paidAt!.adding(milliseconds: window.wholeMilliseconds))) {
+        #expect(throws: VitrineError.settlementWindowOpen(o.id, settleableAt: paid.paidAt!.adding(milliseconds: window.wholeMilliseconds)))
+        {
             try f.store.settleOrder(o.id)
         }
         #expect(try f.store.earnings(of: f.expert.id).pendingFen == 1_584)
@@ -161,11 +164,11 @@ import Testing
 
     @Test func earningsDaysAreChinaStandardTime() {
         // 2024-02-29T16:00:00Z is 2024-03-01 00:00 in UTC+8.
-        #expect(EarningsDay(Timestamp(millisecondsSinceEpoch: 1_709_222_400_000)).number == 20240301)
-        #expect(EarningsDay(Timestamp(millisecondsSinceEpoch: 1_709_222_399_999)).number == 20240229)
-        #expect(EarningsDay(Timestamp(millisecondsSinceEpoch: 0)).number == 19700101)
-        #expect(EarningsDay(Timestamp(millisecondsSinceEpoch: -28_800_001)).number == 19691231)
-        _ = EarningsDay(Timestamp(millisecondsSinceEpoch: .min))  // no trap at the ends
+        #expect(EarningsDay(Timestamp(millisecondsSinceEpoch: 1_709_222_400_000)).number == 20_240_301)
+        #expect(EarningsDay(Timestamp(millisecondsSinceEpoch: 1_709_222_399_999)).number == 20_240_229)
+        #expect(EarningsDay(Timestamp(millisecondsSinceEpoch: 0)).number == 19_700_101)
+        #expect(EarningsDay(Timestamp(millisecondsSinceEpoch: -28_800_001)).number == 19_691_231)
+        _ = EarningsDay(Timestamp(millisecondsSinceEpoch: .min)) // no trap at the ends
         _ = EarningsDay(Timestamp(millisecondsSinceEpoch: .max))
     }
 

@@ -10,17 +10,24 @@ import VitrineStore
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let store = try Store(path: dir + "/shop.db")
-        try store.upsertExpert(Expert(id: "mei", displayName: "美妆达人小美", categories: ["beauty"],
-                                      commissionBasisPoints: 800))
-        try store.upsertProduct(Product(id: "mask", partner: "tmall",
-                                        link: "https://detail.tmall.com/item.htm?id=1", title: "补水面膜",
-                                        priceFen: 9_900, merchant: "云朵官方旗舰店", category: "beauty",
-                                        initialStock: 50))
-        let rec = try store.postRecommendation(expert: "mei", product: "mask",
-                                               reason: "敏感肌也能用，温和不刺激。", quantity: 20)
+        try store.upsertExpert(
+            Expert(
+                id: "mei", displayName: "美妆达人小美", categories: ["beauty"],
+                commissionBasisPoints: 800))
+        try store.upsertProduct(
+            Product(
+                id: "mask", partner: "tmall",
+                link: "https://detail.tmall.com/item.htm?id=1", title: "补水面膜",
+                priceFen: 9_900, merchant: "云朵官方旗舰店", category: "beauty",
+                initialStock: 50))
+        let rec = try store.postRecommendation(
+            expert: "mei", product: "mask",
+            reason: "敏感肌也能用，温和不刺激。", quantity: 20)
         let cart = try store.addToCart(.user("ann"), product: "mask", recommendation: rec.id, quantity: 2)
-        let order = try store.checkout(user: "ann", lines: cart.checkoutLines,
-                                       idempotencyKey: "ann-pay-1").order
+        let order = try store.checkout(
+            user: "ann", lines: cart.checkoutLines,
+            idempotencyKey: "ann-pay-1"
+        ).order
         let again = try store.checkout(user: "ann", lines: cart.checkoutLines, idempotencyKey: "ann-pay-1").order
         #expect(order.id == again.id)
         #expect(try store.product("mask").stock == 48)

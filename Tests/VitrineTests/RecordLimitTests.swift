@@ -4,6 +4,7 @@
 // and every optional field present.
 
 import Testing
+
 @testable import Vitrine
 
 @Suite struct RecordLimitTests {
@@ -50,24 +51,53 @@ import Testing
         let reasonBytes = Configuration.maxReasonLengthUpperBound * 4
         let records: [(String, [UInt8])] = [
             ("meta", MetaRecord(formatVersion: .max, createdAt: time).recordBytes),
-            ("partner", Partner(id: PartnerID(id), name: Self.text(Limits.textBytes),
-                                domains: Array(repeating: Self.text(Limits.domainBytes), count: Limits.listCount)).recordBytes),
+            (
+                "partner",
+                Partner(
+                    id: PartnerID(id), name: Self.text(Limits.textBytes),
+                    domains: Array(repeating: Self.text(Limits.domainBytes), count: Limits.listCount)
+                ).recordBytes
+            ),
             ("product", product.recordBytes),
-            ("expert", Expert(id: ExpertID(id), displayName: Self.text(Limits.textBytes), categories: categories,
-                              commissionBasisPoints: wide).recordBytes),
+            (
+                "expert",
+                Expert(
+                    id: ExpertID(id), displayName: Self.text(Limits.textBytes), categories: categories,
+                    commissionBasisPoints: wide
+                ).recordBytes
+            ),
             ("user", User(id: UserID(id), displayName: Self.text(Limits.textBytes), interests: categories).recordBytes),
-            ("rec", Recommendation(
-                id: RecommendationID(id), expert: ExpertID(id), product: ProductID(id), category: Self.category,
-                reason: String(repeating: "😀", count: reasonBytes / 4), offeredQuantity: wide, quantity: wide,
-                createdAt: time, status: .withdrawn, withdrawnAt: time).recordBytes),
+            (
+                "rec",
+                Recommendation(
+                    id: RecommendationID(id), expert: ExpertID(id), product: ProductID(id), category: Self.category,
+                    reason: String(repeating: "😀", count: reasonBytes / 4), offeredQuantity: wide, quantity: wide,
+                    createdAt: time, status: .withdrawn, withdrawnAt: time
+                ).recordBytes
+            ),
             ("fav", Favourite(user: UserID(id), product: ProductID(id), addedAt: time).recordBytes),
-            ("cart", CartLine(product: ProductID(id), recommendation: RecommendationID(id), quantity: wide, unitPriceFen: wide,
-                              addedAt: time, lastRequestID: Self.requestID, holdsGranted: .max).recordBytes),
-            ("hold", Hold(owner: .guest(Self.requestID), product: ProductID(id), recommendation: RecommendationID(id),
-                          quantity: wide, expiresAt: time).recordBytes),
+            (
+                "cart",
+                CartLine(
+                    product: ProductID(id), recommendation: RecommendationID(id), quantity: wide, unitPriceFen: wide,
+                    addedAt: time, lastRequestID: Self.requestID, holdsGranted: .max
+                ).recordBytes
+            ),
+            (
+                "hold",
+                Hold(
+                    owner: .guest(Self.requestID), product: ProductID(id), recommendation: RecommendationID(id),
+                    quantity: wide, expiresAt: time
+                ).recordBytes
+            ),
             ("idem", IdempotencyRecord(order: OrderID(id)).recordBytes),
-            ("earn", OrderEarning(expert: ExpertID(id), order: OrderID(id), commissionFen: wide, status: .cancelled,
-                                  placedAt: time).recordBytes),
+            (
+                "earn",
+                OrderEarning(
+                    expert: ExpertID(id), order: OrderID(id), commissionFen: wide, status: .cancelled,
+                    placedAt: time
+                ).recordBytes
+            ),
             ("restock", RestockRecord(product: ProductID(id), units: wide, at: time).recordBytes),
             ("guest", Guest(id: Self.requestID, createdAt: time).recordBytes),
         ]
@@ -95,9 +125,10 @@ import Testing
             Keys.restock(product, Self.requestID), Keys.guest(Self.requestID),
         ]
         keys += Keys.indexEntries(of: recommendation)
-        keys += Keys.productIndexEntries(of: Product(
-            id: product, partner: PartnerID(Self.id), link: "https://detail.tmall.com/", title: "t", priceFen: 1,
-            merchant: Self.text(Limits.textBytes), category: Self.category, initialStock: 1))
+        keys += Keys.productIndexEntries(
+            of: Product(
+                id: product, partner: PartnerID(Self.id), link: "https://detail.tmall.com/", title: "t", priceFen: 1,
+                merchant: Self.text(Limits.textBytes), category: Self.category, initialStock: 1))
         for key in keys {
             #expect(key.count < Self.keyLimit, "\(Tuple.describe(key).prefix(40)) is \(key.count) bytes")
         }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Vitrine
 
 @Suite struct ReservationTests {
@@ -11,8 +12,12 @@ import Testing
         let p = f.products[0].id
         let cart = try f.store.addToCart(.user("a"), product: p, quantity: 2)
         #expect(cart.items[0].heldUntil == f.clock.now.adding(milliseconds: 600_000))
-        #expect(cart.items[0].available == 3)  // its own hold counts as available to it
-        #expect(throws: VitrineError.outOfStock([Shortage(product: p, recommendation: nil, requested: 2, available: 1, reason: .insufficientStock)])) {
+        #expect(cart.items[0].available == 3) // its own hold counts as available to it
+        #expect(
+            throws: VitrineError.outOfStock([
+                Shortage(product: p, recommendation: nil, requested: 2, available: 1, reason: .insufficientStock)
+            ])
+        ) {
             try f.store.addToCart(.user("b"), product: p, quantity: 2)
         }
         try f.store.addToCart(.user("b"), product: p, quantity: 1)
@@ -35,7 +40,11 @@ import Testing
         f.clock.advance(by: .seconds(601))
         try f.store.addToCart(.user("b"), product: p, quantity: 2)
         _ = try f.store.checkout(user: "b", idempotencyKey: "b1")
-        #expect(throws: VitrineError.outOfStock([Shortage(product: p, recommendation: nil, requested: 3, available: 1, reason: .insufficientStock)])) {
+        #expect(
+            throws: VitrineError.outOfStock([
+                Shortage(product: p, recommendation: nil, requested: 3, available: 1, reason: .insufficientStock)
+            ])
+        ) {
             try f.store.checkout(user: "a", idempotencyKey: "a1")
         }
         try f.store.setCartQuantity(.user("a"), product: p, quantity: 1)
@@ -86,7 +95,11 @@ import Testing
         let f = try flashSale(stock: 4)
         let p = f.products[0].id
         try f.store.addToCart(.user("a"), product: p, recommendation: "r0", quantity: 3)
-        #expect(throws: VitrineError.outOfStock([Shortage(product: p, recommendation: nil, requested: 3, available: 1, reason: .insufficientStock)])) {
+        #expect(
+            throws: VitrineError.outOfStock([
+                Shortage(product: p, recommendation: nil, requested: 3, available: 1, reason: .insufficientStock)
+            ])
+        ) {
             try f.store.addToCart(.user("a"), product: p, quantity: 3)
         }
         try f.store.addToCart(.user("a"), product: p, quantity: 1)
@@ -102,8 +115,8 @@ import Testing
     let f = try Fixture(stock: 6) { $0.reservationHold = .seconds(5) }
     let p = f.products[0].id
     try f.store.addToCart(.user("c"), product: p, recommendation: nil, quantity: 3)
-    f.clock.advance(milliseconds: 6000)                       // c's hold lapses
-    try f.store.addToCart(.user("a"), product: p, recommendation: nil, quantity: 6)   // a holds everything
+    f.clock.advance(milliseconds: 6000) // c's hold lapses
+    try f.store.addToCart(.user("a"), product: p, recommendation: nil, quantity: 6) // a holds everything
     try f.store.setCartQuantity(.user("c"), product: p, recommendation: nil, quantity: 2)
     let live = try f.store.reservations(of: p).reduce(Int64(0)) { $0 + $1.quantity }
     #expect(live <= (try f.store.product(p).stock), "holds \(live) exceed stock")

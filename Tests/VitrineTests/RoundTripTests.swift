@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Vitrine
 
 @Suite struct RoundTripTests {
@@ -64,8 +65,12 @@ import Testing
 
     @Test func incompatibleFormatIsRefused() throws {
         let backend = try makeBackend()
-        try backend.write { tx in try tx.set(Keys.meta, MetaRecord(formatVersion: 99, createdAt: Timestamp(millisecondsSinceEpoch: 0)).recordBytes) }
-        #expect(throws: VitrineError.incompatibleFormat(found: 99, supported: MetaRecord.currentFormatVersion)) { try Store(backend: backend) }
+        try backend.write { tx in
+            try tx.set(Keys.meta, MetaRecord(formatVersion: 99, createdAt: Timestamp(millisecondsSinceEpoch: 0)).recordBytes)
+        }
+        #expect(throws: VitrineError.incompatibleFormat(found: 99, supported: MetaRecord.currentFormatVersion)) {
+            try Store(backend: backend)
+        }
     }
 
     @Test func corruptRecordsAreTypedErrors() throws {
@@ -87,16 +92,16 @@ import Testing
         try expectIntact(f.store)
         try f.store.backend.write { tx in
             var p = try tx.product(f.products[0].id)
-            p.stock += 1  // ledger broken
+            p.stock += 1 // ledger broken
             try tx.store(p, Keys.product(p.id))
             var q = try tx.product(f.products[1].id)
             q.sold = 1
-            q.stock = q.initialStock - 1  // ledger fine, but no order sold it
+            q.stock = q.initialStock - 1 // ledger fine, but no order sold it
             try tx.store(q, Keys.product(q.id))
             var line = try #require(try tx.load(CartLine.self, Keys.cartLine(.user("u"), f.products[1].id, "r1")))
             line.quantity = 0
             try tx.store(line, Keys.cartLine(.user("u"), f.products[1].id, "r1"))
-            try tx.clear(Keys.product(f.products[2].id))  // order lines and recommendation r2 now dangle
+            try tx.clear(Keys.product(f.products[2].id)) // order lines and recommendation r2 now dangle
             try tx.atomicAdd(Keys.pendingTotal(f.expert.id), 5)
         }
         let kinds = Set(try f.store.checkIntegrity().map(\.kind))

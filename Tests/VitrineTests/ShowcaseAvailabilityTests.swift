@@ -1,6 +1,7 @@
 // Small findings of issue 15, "Why" 8: what a showcase says is left, and posts dated in the future.
 
 import Testing
+
 @testable import Vitrine
 
 @Suite struct ShowcaseAvailabilityTests {
@@ -15,7 +16,7 @@ import Testing
         try f.store.addToCart(.user("a"), product: f.products[0].id, quantity: 4)
         #expect(try left("r0") == 6)
         // Stock sold out without the recommendation: nothing is left through it, whatever its quantity.
-        try f.store.addToCart(.user("a"), product: f.products[0].id, quantity: 6)  // the line is 10 now
+        try f.store.addToCart(.user("a"), product: f.products[0].id, quantity: 6) // the line is 10 now
         try f.store.checkout(user: "a", idempotencyKey: "k")
         #expect(try f.store.recommendation("r0").quantity == 1000)
         #expect(try left("r0") == 0)
@@ -35,17 +36,20 @@ import Testing
         let f = try Fixture()
         let now = f.clock.now
         #expect {
-            try f.store.postRecommendation(id: "future", expert: f.expert.id, product: f.products[0].id, reason: "r",
-                                           quantity: 1, createdAt: now.adding(milliseconds: 300_001))
+            try f.store.postRecommendation(
+                id: "future", expert: f.expert.id, product: f.products[0].id, reason: "r",
+                quantity: 1, createdAt: now.adding(milliseconds: 300_001))
         } throws: { error in
             guard case VitrineError.invalidArgument(let field, _) = error else { return false }
             return field == "createdAt"
         }
         #expect(throws: VitrineError.unknownRecommendation("future")) { try f.store.recommendation("future") }
-        try f.store.postRecommendation(id: "skewed", expert: f.expert.id, product: f.products[0].id, reason: "r",
-                                       quantity: 1, createdAt: now.adding(milliseconds: 300_000))
-        try f.store.postRecommendation(id: "old", expert: f.expert.id, product: f.products[0].id, reason: "r",
-                                       quantity: 1, createdAt: Timestamp(millisecondsSinceEpoch: 0))
+        try f.store.postRecommendation(
+            id: "skewed", expert: f.expert.id, product: f.products[0].id, reason: "r",
+            quantity: 1, createdAt: now.adding(milliseconds: 300_000))
+        try f.store.postRecommendation(
+            id: "old", expert: f.expert.id, product: f.products[0].id, reason: "r",
+            quantity: 1, createdAt: Timestamp(millisecondsSinceEpoch: 0))
         try expectIntact(f.store)
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Vitrine
 
 @Suite struct ShowcaseTests {
@@ -40,9 +41,13 @@ import Testing
         #expect(try f.store.interestFeed(categories: ["home"]).items.map(\.recommendation.id) == ["h1", "r2"])
         try f.store.upsertUser(User(id: "u", displayName: "U", interests: ["home"]))
         #expect(try f.store.interestFeed(for: "u").items.count == 2)
-        #expect(throws: VitrineError.invalidArgument(field: "categories", reason: "must not be empty")) { try f.store.interestFeed(categories: []) }
+        #expect(throws: VitrineError.invalidArgument(field: "categories", reason: "must not be empty")) {
+            try f.store.interestFeed(categories: [])
+        }
         #expect(throws: VitrineError.unknownExpert("nope")) { try f.store.showcase(of: "nope") }
-        #expect(throws: VitrineError.invalidArgument(field: "limit", reason: "must be 1...1000")) { try f.store.showcase(of: f.expert.id, limit: 0) }
+        #expect(throws: VitrineError.invalidArgument(field: "limit", reason: "must be 1...1000")) {
+            try f.store.showcase(of: f.expert.id, limit: 0)
+        }
     }
 
     @Test func cursorsAreOpaqueAndChecked() throws {
@@ -60,7 +65,7 @@ import Testing
         f.clock.advance(milliseconds: 1)
         try f.store.addFavourite(user: u, product: f.products[1].id)
         f.clock.advance(milliseconds: 1)
-        #expect(try f.store.addFavourite(user: u, product: f.products[0].id) == a)  // idempotent
+        #expect(try f.store.addFavourite(user: u, product: f.products[0].id) == a) // idempotent
         #expect(try f.store.favourites(of: u).items.map(\.product.id) == [f.products[1].id, f.products[0].id])
         let page = try f.store.favourites(of: u, limit: 1)
         #expect(page.items.map(\.product.id) == [f.products[1].id])

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import Vitrine
 @_spi(Testing) import VitrineTestSupport
+
+@testable import Vitrine
 
 /// Random operations against a small catalogue, with every invariant checked after each step
 /// (bbolt's strict mode): whole and partial checkouts, merges, hold renewals and expiries,
@@ -39,7 +40,8 @@ import Testing
                     try f.store.addToCart(owner, product: product, recommendation: rec, quantity: Int64.random(in: 1...4, using: &rng))
                 case 3:
                     name = "set"
-                    try f.store.setCartQuantity(owner, product: product, recommendation: rec, quantity: Int64.random(in: 1...5, using: &rng))
+                    try f.store.setCartQuantity(
+                        owner, product: product, recommendation: rec, quantity: Int64.random(in: 1...5, using: &rng))
                 case 4:
                     name = "remove"
                     try f.store.removeFromCart(owner, product: product, recommendation: rec)
@@ -59,11 +61,13 @@ import Testing
                     guard case .user(let u) = owner else { continue }
                     let lines = try f.store.cart(owner).items.compactMap { item -> CheckoutLine? in
                         guard Bool.random(using: &rng) else { return nil }
-                        return CheckoutLine(product: item.line.product, recommendation: item.line.recommendation,
-                                            quantity: Int64.random(in: 1...item.line.quantity, using: &rng))
+                        return CheckoutLine(
+                            product: item.line.product, recommendation: item.line.recommendation,
+                            quantity: Int64.random(in: 1...item.line.quantity, using: &rng))
                     }
                     guard !lines.isEmpty else { continue }
-                    let r = try f.store.checkout(user: u, lines: lines, idempotencyKey: "s\(step)", acceptPriceChanges: Bool.random(using: &rng))
+                    let r = try f.store.checkout(
+                        user: u, lines: lines, idempotencyKey: "s\(step)", acceptPriceChanges: Bool.random(using: &rng))
                     orders.append(r.order.id)
                 case 7:
                     name = "cancel"
@@ -87,7 +91,8 @@ import Testing
                     }
                 case 10:
                     name = "merge"
-                    try f.store.mergeGuestCart(guests[Int.random(in: 0...1, using: &rng)], into: ["a", "b", "c"][Int.random(in: 0...2, using: &rng)])
+                    try f.store.mergeGuestCart(
+                        guests[Int.random(in: 0...1, using: &rng)], into: ["a", "b", "c"][Int.random(in: 0...2, using: &rng)])
                 case 12:
                     name = "confirm"
                     // The first unconfirmed partner of an order; sometimes a retry of an old reference.
@@ -102,14 +107,26 @@ import Testing
                     }
                 case 14:
                     name = "partial cancel"
-                    guard let o = orders.randomElement(using: &rng), let l = try f.store.order(o).lines.randomElement(using: &rng) else { continue }
-                    try f.store.cancelLines(of: o, [CheckoutLine(product: l.product, recommendation: l.recommendation, quantity: Int64.random(in: 1...2, using: &rng))])
+                    guard let o = orders.randomElement(using: &rng), let l = try f.store.order(o).lines.randomElement(using: &rng) else {
+                        continue
+                    }
+                    try f.store.cancelLines(
+                        of: o,
+                        [CheckoutLine(product: l.product, recommendation: l.recommendation, quantity: Int64.random(in: 1...2, using: &rng))]
+                    )
                 case 15:
                     name = "return"
                     let paid = try orders.filter { [.paid, .settled].contains(try f.store.order($0).status) }
-                    guard let o = paid.randomElement(using: &rng), let l = try f.store.order(o).lines.randomElement(using: &rng) else { continue }
-                    try f.store.returnLines(of: o, [CheckoutLine(product: l.product, recommendation: l.recommendation, quantity: Int64.random(in: 1...2, using: &rng))],
-                                            restock: Bool.random(using: &rng))
+                    guard let o = paid.randomElement(using: &rng), let l = try f.store.order(o).lines.randomElement(using: &rng) else {
+                        continue
+                    }
+                    try f.store.returnLines(
+                        of: o,
+                        [
+                            CheckoutLine(
+                                product: l.product, recommendation: l.recommendation, quantity: Int64.random(in: 1...2, using: &rng))
+                        ],
+                        restock: Bool.random(using: &rng))
                 case 13:
                     name = "expire"
                     try f.store.expireOverdueOrders(limit: Int.random(in: 1...3, using: &rng))
@@ -125,7 +142,7 @@ import Testing
                 case .outOfStock, .priceChanged, .cartFull, .quantityOutOfRange, .notInCart, .emptyCheckout, .orderStatusConflict,
                     .buyerLimitExceeded, .paymentOverdue, .settlementWindowOpen, .paymentAlreadyConfirmed,
                     .paymentReferenceInUse, .partnerNotInOrder, .moreThanInOrder:
-                    break  // refusals a UI handles; they must change nothing, which the check below verifies
+                    break // refusals a UI handles; they must change nothing, which the check below verifies
                 default:
                     Issue.record("step \(step): unexpected \(error)")
                 }
@@ -140,7 +157,9 @@ import Testing
                 #expect(now.stock == now.initialStock + now.restocked - now.sold, "step \(step): ledger of \(p.id)")
             }
         }
-        print("SimulationTests: \(steps) steps, " + expected.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        print(
+            "SimulationTests: \(steps) steps, "
+                + expected.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         #expect((expected["checkout"] ?? 0) > 0 && (expected["partial checkout"] ?? 0) > 0 && (expected["merge"] ?? 0) > 0)
         #expect((expected["confirm"] ?? 0) > 0 && (expected["expire"] ?? 0) > 0 && (expected["settle"] ?? 0) > 0)
         #expect((expected["partial cancel"] ?? 0) > 0 && (expected["return"] ?? 0) > 0)
@@ -153,7 +172,8 @@ import Testing
         guard !items.isEmpty else { return false }
         for item in items {
             guard item.problem == nil || item.problem == .insufficientStock else { return false }
-            let held = try f.store.reservations(of: item.line.product)
+            let held =
+                try f.store.reservations(of: item.line.product)
                 .first { $0.owner == owner && $0.recommendation == item.line.recommendation }?.quantity ?? 0
             if held < item.line.quantity { return false }
         }
@@ -165,9 +185,10 @@ import Testing
 @Test func documentedExampleRuns() throws {
     let store = try Store(backend: InMemoryKeyValueStore(), configuration: .standard)
     try store.upsertExpert(Expert(id: "mei", displayName: "美妆达人小美", categories: ["beauty"], commissionBasisPoints: 800))
-    try store.upsertProduct(Product(
-        id: "mask", partner: "tmall", link: "https://detail.tmall.com/item.htm?id=1", title: "补水面膜",
-        priceFen: 9_900, merchant: "云朵官方旗舰店", category: "beauty", initialStock: 50))
+    try store.upsertProduct(
+        Product(
+            id: "mask", partner: "tmall", link: "https://detail.tmall.com/item.htm?id=1", title: "补水面膜",
+            priceFen: 9_900, merchant: "云朵官方旗舰店", category: "beauty", initialStock: 50))
     let rec = try store.postRecommendation(expert: "mei", product: "mask", reason: "敏感肌也能用，温和不刺激。", quantity: 20)
     let cart = try store.addToCart(.user("ann"), product: "mask", recommendation: rec.id, quantity: 2)
     let order = try store.checkout(user: "ann", lines: cart.checkoutLines, idempotencyKey: "ann-pay-1").order

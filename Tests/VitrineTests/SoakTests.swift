@@ -13,11 +13,12 @@
 //   soak: 3000 ops (... checkouts), 4 readers: ... reads, peak RSS ... MiB (first quarter ..., last quarter ...), max log ... KiB ...
 
 import Foundation
-import Testing
 import Synchronization
-@testable import Vitrine
+import Testing
 import VitrineStore
 @_spi(Testing) import VitrineTestSupport
+
+@testable import Vitrine
 
 @Suite(.serialized) struct SoakTests {
     struct Sample {
@@ -100,78 +101,85 @@ import VitrineStore
         let writerCount = 2, readerCount = 4
         var finished: [DispatchSemaphore] = []
         for w in 0..<writerCount {
-            finished.append(Self.spawn("soak-writer-\(w)") {
-                var rng = SeededRandom(seed: seed &+ UInt64(w + 1) &* 0x9E37_79B9_7F4A_7C15)
-                var placed: [OrderID] = []
-                var n = 0
-                while state.claimed.wrappingAdd(1, ordering: .relaxed).oldValue < totalOps {
-                    n += 1
-                    let user = users[Int.random(in: 0..<users.count, using: &rng)]
-                    do {
-                        switch Int.random(in: 0..<100, using: &rng) {
-                        case 0..<45:
-                            let r = recs[Int.random(in: 0..<recs.count, using: &rng)]
-                            try store.addToCart(.user(user), product: r.product, recommendation: r.recommendation,
-                                                quantity: Int64.random(in: 1...3, using: &rng))
-                        case 45..<70:
-                            let result = try store.checkout(user: user, idempotencyKey: "soak-\(w)-\(n)", acceptPriceChanges: true)
-                            placed.append(result.order.id)
-                            state.checkouts.add(1, ordering: .relaxed)
-                        case 70..<80:
-                            try store.restock(products[Int.random(in: 0..<products.count, using: &rng)],
-                                              units: Int64.random(in: 1...10, using: &rng), restockKey: "soak-r-\(w)-\(n)")
-                        default:
-                            if !placed.isEmpty {
-                                try store.cancelOrder(placed.remove(at: Int.random(in: 0..<placed.count, using: &rng)))
+            finished.append(
+                Self.spawn("soak-writer-\(w)") {
+                    var rng = SeededRandom(seed: seed &+ UInt64(w + 1) &* 0x9E37_79B9_7F4A_7C15)
+                    var placed: [OrderID] = []
+                    var n = 0
+                    while state.claimed.wrappingAdd(1, ordering: .relaxed).oldValue < totalOps {
+                        n += 1
+                        let user = users[Int.random(in: 0..<users.count, using: &rng)]
+                        do {
+                            switch Int.random(in: 0..<100, using: &rng) {
+                            case 0..<45:
+                                let r = recs[Int.random(in: 0..<recs.count, using: &rng)]
+                                try store.addToCart(
+                                    .user(user), product: r.product, recommendation: r.recommendation,
+                                    quantity: Int64.random(in: 1...3, using: &rng))
+                            case 45..<70:
+                                let result = try store.checkout(user: user, idempotencyKey: "soak-\(w)-\(n)", acceptPriceChanges: true)
+                                placed.append(result.order.id)
+                                state.checkouts.add(1, ordering: .relaxed)
+                            case 70..<80:
+                                try store.restock(
+                                    products[Int.random(in: 0..<products.count, using: &rng)],
+                                    units: Int64.random(in: 1...10, using: &rng), restockKey: "soak-r-\(w)-\(n)")
+                            default:
+                                if !placed.isEmpty {
+                                    try store.cancelOrder(placed.remove(at: Int.random(in: 0..<placed.count, using: &rng)))
+                                }
                             }
+                        } catch let error as VitrineError {
+                            if case .corruptRecord = error { fail("writer \(w): \(error)") }
+                        } catch {
+                            fail("writer \(w): \(error)")
                         }
-                    } catch let error as VitrineError {
-                        if case .corruptRecord = error { fail("writer \(w): \(error)") }
-                    } catch {
-                        fail("writer \(w): \(error)")
+                        state.done.add(1, ordering: .relaxed)
                     }
-                    state.done.add(1, ordering: .relaxed)
-                }
-            })
+                })
         }
         var readersFinished: [DispatchSemaphore] = []
         for r in 0..<readerCount {
-            readersFinished.append(Self.spawn("soak-reader-\(r)") {
-                var rng = SeededRandom(seed: seed ^ UInt64(100 + r))
-                while !state.stop.load(ordering: .relaxed) {
-                    do {
-                        switch Int.random(in: 0..<3, using: &rng) {
-                        case 0:
-                            // A whole showcase, page by page.
-                            let expert = experts[Int.random(in: 0..<experts.count, using: &rng)]
-                            var cursor: PageCursor? = nil
-                            var pages = 0
-                            repeat {
-                                let page = try store.showcase(of: expert, after: cursor, limit: 5)
-                                for e in page.items where e.product.stock < 0 || e.recommendation.quantity < 0 {
-                                    fail("reader \(r): negative stock or quantity in showcase of \(expert): \(e)")
+            readersFinished.append(
+                Self.spawn("soak-reader-\(r)") {
+                    var rng = SeededRandom(seed: seed ^ UInt64(100 + r))
+                    while !state.stop.load(ordering: .relaxed) {
+                        do {
+                            switch Int.random(in: 0..<3, using: &rng) {
+                            case 0:
+                                // A whole showcase, page by page.
+                                let expert = experts[Int.random(in: 0..<experts.count, using: &rng)]
+                                var cursor: PageCursor? = nil
+                                var pages = 0
+                                repeat {
+                                    let page = try store.showcase(of: expert, after: cursor, limit: 5)
+                                    for e in page.items where e.product.stock < 0 || e.recommendation.quantity < 0 {
+                                        fail("reader \(r): negative stock or quantity in showcase of \(expert): \(e)")
+                                    }
+                                    cursor = page.next
+                                    pages += 1
+                                } while cursor != nil && pages < 100
+                            case 1:
+                                _ = try store.interestFeed(for: users[Int.random(in: 0..<users.count, using: &rng)], limit: 20)
+                            default:
+                                let cart = try store.cart(.user(users[Int.random(in: 0..<users.count, using: &rng)]))
+                                for item in cart.items where item.line.quantity <= 0 {
+                                    fail("reader \(r): cart line with quantity \(item.line.quantity)")
                                 }
-                                cursor = page.next
-                                pages += 1
-                            } while cursor != nil && pages < 100
-                        case 1:
-                            _ = try store.interestFeed(for: users[Int.random(in: 0..<users.count, using: &rng)], limit: 20)
-                        default:
-                            let cart = try store.cart(.user(users[Int.random(in: 0..<users.count, using: &rng)]))
-                            for item in cart.items where item.line.quantity <= 0 { fail("reader \(r): cart line with quantity \(item.line.quantity)") }
+                            }
+                            state.reads.add(1, ordering: .relaxed)
+                        } catch {
+                            fail("reader \(r): \(error)")
                         }
-                        state.reads.add(1, ordering: .relaxed)
-                    } catch {
-                        fail("reader \(r): \(error)")
                     }
-                }
-            })
+                })
         }
         let samplerDone = Self.spawn("soak-sampler") {
             while !state.stop.load(ordering: .relaxed) {
                 let stats = try? database.statistics()
-                let sample = Sample(opsDone: state.done.load(ordering: .relaxed), rss: Self.residentBytes(),
-                                    logBytes: stats?.logBytes ?? -1, walBytes: Self.fileSize(path + "-wal"))
+                let sample = Sample(
+                    opsDone: state.done.load(ordering: .relaxed), rss: Self.residentBytes(),
+                    logBytes: stats?.logBytes ?? -1, walBytes: Self.fileSize(path + "-wal"))
                 state.samples.withLock { $0.append(sample) }
                 usleep(20_000)
             }
@@ -196,8 +204,9 @@ import VitrineStore
         let stats = try database.statistics()
         let margin: Int64 = 64 << 20
         if !firstQuarter.isEmpty && !lastQuarter.isEmpty {
-            #expect(lastPeak <= firstPeak + margin,
-                    "RSS grew: first quarter peak \(firstPeak >> 20) MiB, last quarter peak \(lastPeak >> 20) MiB")
+            #expect(
+                lastPeak <= firstPeak + margin,
+                "RSS grew: first quarter peak \(firstPeak >> 20) MiB, last quarter peak \(lastPeak >> 20) MiB")
         }
         // One commit's record on top of the threshold (the checkpoint runs after the commit
         // that crosses it), and the file's growth step (it doubles) on top of that.
@@ -217,12 +226,13 @@ import VitrineStore
         }
         let cartLines = try users.map { try store.cart(.user($0)).items.count }
         let mib = { (b: Int64) in String(format: "%.1f", Double(b) / 1_048_576) }
-        print("soak: \(totalOps) ops (\(state.checkouts.load(ordering: .relaxed)) checkouts, \(durability), 2 writers) in "
-              + "\(String(format: "%.1f", seconds)) s, 4 readers: \(state.reads.load(ordering: .relaxed)) reads, "
-              + "peak RSS \(mib(peak)) MiB (first quarter \(mib(firstPeak)), last quarter \(mib(lastPeak))), "
-              + "max log \(maxLog >> 10) KiB (checkpoint at \(checkpointBytes >> 10) KiB, -wal file max \(maxWal >> 10) KiB), "
-              + "writer ops/s first quarter \(rate(firstQuarter)), last quarter \(rate(lastQuarter)), "
-              + "cart lines max \(cartLines.max() ?? 0), \(all.count) samples, data file \(mib(stats.fileBytes)) MiB, checkpoints \(stats.checkpointSequence), "
-              + "integrity ok, verify \(report.isClean ? "ok" : "FAILED") (seed \(seed))")
+        print(
+            "soak: \(totalOps) ops (\(state.checkouts.load(ordering: .relaxed)) checkouts, \(durability), 2 writers) in "
+                + "\(String(format: "%.1f", seconds)) s, 4 readers: \(state.reads.load(ordering: .relaxed)) reads, "
+                + "peak RSS \(mib(peak)) MiB (first quarter \(mib(firstPeak)), last quarter \(mib(lastPeak))), "
+                + "max log \(maxLog >> 10) KiB (checkpoint at \(checkpointBytes >> 10) KiB, -wal file max \(maxWal >> 10) KiB), "
+                + "writer ops/s first quarter \(rate(firstQuarter)), last quarter \(rate(lastQuarter)), "
+                + "cart lines max \(cartLines.max() ?? 0), \(all.count) samples, data file \(mib(stats.fileBytes)) MiB, checkpoints \(stats.checkpointSequence), "
+                + "integrity ok, verify \(report.isClean ? "ok" : "FAILED") (seed \(seed))")
     }
 }

@@ -6,8 +6,9 @@
 
 import Foundation
 import Testing
-@testable import Vitrine
 import VitrineStore
+
+@testable import Vitrine
 
 /// A fresh store on a fresh backend, with a manual clock.
 func makeStore(
@@ -41,9 +42,10 @@ struct Fixture {
                 category: i == 2 ? "home" : "beauty", initialStock: stock)
             products.append(try store.upsertProduct(p))
             clock.advance(milliseconds: 1000)
-            recommendations.append(try store.postRecommendation(
-                id: RecommendationID("r\(i)"), expert: expert.id, product: p.id,
-                reason: "自用三年,回购无数次 #\(i)", quantity: recommendationQuantity))
+            recommendations.append(
+                try store.postRecommendation(
+                    id: RecommendationID("r\(i)"), expert: expert.id, product: p.id,
+                    reason: "自用三年,回购无数次 #\(i)", quantity: recommendationQuantity))
         }
         self.products = products
         self.recommendations = recommendations
@@ -58,4 +60,3 @@ func expectIntact(_ store: Store<TestBackend>, sourceLocation: SourceLocation = 
         #expect(memory.checkInvariants().isEmpty, sourceLocation: sourceLocation)
     }
 }
-

@@ -4,8 +4,9 @@
 // the domain tests it shares with this target on an etcd cluster.
 
 import Foundation
-@testable import Vitrine
 import VitrineStore
+
+@testable import Vitrine
 
 /// The backend under test: the real engine on a fresh temporary file (VITRINE_TEST_BACKEND=memory
 /// runs the suite on the in-memory store instead, which is useful to tell domain bugs from
@@ -28,7 +29,8 @@ let removeStaleTestDirectories: Void = {
     for name in names where name.hasPrefix("vitrine-domain-") {
         let path = tmp + "/" + name
         if let date = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
-           date.timeIntervalSinceNow < -3600 {
+            date.timeIntervalSinceNow < -3600
+        {
             try? FileManager.default.removeItem(atPath: path)
         }
     }
@@ -44,7 +46,10 @@ enum TestBackend: OrderedKeyValueStore {
         case engine(EngineStore.Reader)
         case memory(InMemoryKeyValueStore.Reader)
         func get(_ key: [UInt8]) throws -> [UInt8]? {
-            switch self { case .engine(let r): return try r.get(key); case .memory(let r): return try r.get(key) }
+            switch self {
+            case .engine(let r): return try r.get(key);
+            case .memory(let r): return try r.get(key)
+            }
         }
         func getRange(from begin: [UInt8], to end: [UInt8], limit: Int, reverse: Bool) throws -> [KeyValue] {
             switch self {
@@ -58,7 +63,10 @@ enum TestBackend: OrderedKeyValueStore {
         case engine(EngineStore.Writer)
         case memory(InMemoryKeyValueStore.Writer)
         func get(_ key: [UInt8]) throws -> [UInt8]? {
-            switch self { case .engine(let w): return try w.get(key); case .memory(let w): return try w.get(key) }
+            switch self {
+            case .engine(let w): return try w.get(key);
+            case .memory(let w): return try w.get(key)
+            }
         }
         func getRange(from begin: [UInt8], to end: [UInt8], limit: Int, reverse: Bool) throws -> [KeyValue] {
             switch self {
@@ -67,16 +75,28 @@ enum TestBackend: OrderedKeyValueStore {
             }
         }
         func set(_ key: [UInt8], _ value: [UInt8]) throws {
-            switch self { case .engine(let w): try w.set(key, value); case .memory(let w): try w.set(key, value) }
+            switch self {
+            case .engine(let w): try w.set(key, value);
+            case .memory(let w): try w.set(key, value)
+            }
         }
         func clear(_ key: [UInt8]) throws {
-            switch self { case .engine(let w): try w.clear(key); case .memory(let w): try w.clear(key) }
+            switch self {
+            case .engine(let w): try w.clear(key);
+            case .memory(let w): try w.clear(key)
+            }
         }
         func clearRange(from begin: [UInt8], to end: [UInt8]) throws {
-            switch self { case .engine(let w): try w.clearRange(from: begin, to: end); case .memory(let w): try w.clearRange(from: begin, to: end) }
+            switch self {
+            case .engine(let w): try w.clearRange(from: begin, to: end);
+            case .memory(let w): try w.clearRange(from: begin, to: end)
+            }
         }
         func atomicAdd(_ key: [UInt8], _ delta: Int64) throws {
-            switch self { case .engine(let w): try w.atomicAdd(key, delta); case .memory(let w): try w.atomicAdd(key, delta) }
+            switch self {
+            case .engine(let w): try w.atomicAdd(key, delta);
+            case .memory(let w): try w.atomicAdd(key, delta)
+            }
         }
     }
 
@@ -94,4 +114,3 @@ enum TestBackend: OrderedKeyValueStore {
         }
     }
 }
-

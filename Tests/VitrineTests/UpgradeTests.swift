@@ -3,6 +3,7 @@
 
 import Foundation
 import Testing
+
 @testable import Vitrine
 
 @Suite struct UpgradeTests {

@@ -38,7 +38,7 @@ import VitrineStore
 
     @Test func corruptedPageIsNamed() throws {
         let s = try Sandbox()
-        try s.ok("generate", "--products", "200", "--seed", "4")  // closed: checkpointed, no log
+        try s.ok("generate", "--products", "200", "--seed", "4") // closed: checkpointed, no log
         let url = s.dir.appendingPathComponent("vitrine.db")
         var file = [UInt8](try Data(contentsOf: url))
         let leaf = try Self.leafPage(of: file)

@@ -44,7 +44,7 @@ import Testing
         let s = try Sandbox()
         try s.write("tiny.json", tinyCatalogue)
         try s.ok("load", "tiny.json")
-        try s.ok("add-to-cart", "ann", "r2")  // lipstick: stock 1, 5 offered through r2
+        try s.ok("add-to-cart", "ann", "r2") // lipstick: stock 1, 5 offered through r2
         try s.ok("checkout", "ann", "--key", "pay-1")
         let text = try s.ok("showcase", "mei").stdout
         #expect(text.contains("0 of 5 left through r2"), "\(text)")

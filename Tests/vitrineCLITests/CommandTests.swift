@@ -52,7 +52,7 @@ import Testing
         try s.write("tiny.json", tinyCatalogue)
         let r = try s.ok("load", "tiny.json", "--db", "t.db")
         #expect(r.stdout.contains("2 products"))
-        try s.ok("load", "tiny.json", "--db", "t.db")  // repeatable
+        try s.ok("load", "tiny.json", "--db", "t.db") // repeatable
         let page = try s.ok("showcase", "mei", "--db", "t.db", "--json").json()
         #expect((page["items"] as? [Any])?.count == 2)
 
@@ -107,7 +107,9 @@ import Testing
         }
         #expect(products[0].contains("\"key\":[\"lipstick\"]") && products[1].contains("\"key\":[\"mask\"]"), "key order")
         let all = try s.ok("dump").lines
-        let tables = try all.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])["table"] as? String }
+        let tables = try all.map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])["table"] as? String
+        }
         #expect(Set(tables.compactMap { $0 }).isSuperset(of: ["meta", "partner", "expert", "product", "rec", "showcase", "user"]))
         try s.fails(2, "unknown table 'nope'", "dump", "--table", "nope")
         try s.fails(2, "--table needs a value", "dump", "--table")
@@ -167,7 +169,7 @@ import Testing
         let ledger = try s.ok("restock", "mask", "5", "--json").json()
         #expect(ledger["stock"] as? Int == 53 && ledger["sold"] as? Int == 2 && ledger["restocked"] as? Int == 5)
         let earnings = try s.ok("earnings", "mei", "--json").json()
-        #expect(earnings["pendingFen"] as? Int == 1_584)  // 8% of ¥198.00
+        #expect(earnings["pendingFen"] as? Int == 1_584) // 8% of ¥198.00
         #expect(try s.ok("check").stdout == "ok\n")
 
         // Operation failures: exit 1.
@@ -197,7 +199,8 @@ import Testing
     @Test func workloadPrintsOnlyAcks() throws {
         let s = try Sandbox()
         let r = try s.ok("workload", "--db", "w.db", "--seed", "3", "--threads", "2", "--ops", "80", "--durability", "grouped")
-        let pattern = /ACK (checkout order=[0-9a-f-]+ key=\S+ user=\S+ units=[0-9]+|cancel order=[0-9a-f-]+|restock product=\S+ units=[0-9]+|confirm order=[0-9a-f-]+ partner=\S+ ref=\S+)/
+        let pattern =
+            /ACK (checkout order=[0-9a-f-]+ key=\S+ user=\S+ units=[0-9]+|cancel order=[0-9a-f-]+|restock product=\S+ units=[0-9]+|confirm order=[0-9a-f-]+ partner=\S+ ref=\S+)/
         #expect(!r.lines.isEmpty)
         for line in r.lines { #expect(line.wholeMatch(of: pattern) != nil, "not an ACK line: \(line)") }
         #expect(try s.ok("check", "--db", "w.db").stdout == "ok\n")

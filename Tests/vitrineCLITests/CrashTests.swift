@@ -45,8 +45,9 @@ import Testing
     /// ACK, checking meanwhile that the locked file is refused), and collects its ACK lines.
     func killRound(_ s: Sandbox, round: Int, seed: UInt64, delayMicroseconds: UInt32, into acks: inout Acks) throws {
         let modes = ["full", "grouped", "relaxed"]
-        let process = try s.start(["workload", "--db", "crash.db", "--seed", "\(seed)", "--threads", "3", "--durability", modes[round % 3]],
-                                  stdout: "acks.out", stderr: "acks.err")
+        let process = try s.start(
+            ["workload", "--db", "crash.db", "--seed", "\(seed)", "--threads", "3", "--durability", modes[round % 3]],
+            stdout: "acks.out", stderr: "acks.err")
         if round == 0 {
             try waitForFirstAck(s, process)
             let locked = try s.run(["inspect", "--db", "crash.db"])
@@ -58,15 +59,16 @@ import Testing
         let stderr = try s.read("acks.err")
         #expect(process.terminationReason == .uncaughtSignal, "round \(round): workload stopped by itself: \(stderr)")
         for line in try s.read("acks.out").split(separator: "\n", omittingEmptySubsequences: true) {
-            let fields = Dictionary(line.split(separator: " ").compactMap { part -> (String, String)? in
-                guard let eq = part.firstIndex(of: "=") else { return nil }
-                return (String(part[..<eq]), String(part[part.index(after: eq)...]))
-            }, uniquingKeysWith: { a, _ in a })
+            let fields = Dictionary(
+                line.split(separator: " ").compactMap { part -> (String, String)? in
+                    guard let eq = part.firstIndex(of: "=") else { return nil }
+                    return (String(part[..<eq]), String(part[part.index(after: eq)...]))
+                }, uniquingKeysWith: { a, _ in a })
             if line.hasPrefix("ACK checkout "), let order = fields["order"], let units = fields["units"].flatMap({ Int64($0) }) {
                 acks.checkouts[order] = units
             } else if line.hasPrefix("ACK cancel "), let order = fields["order"] {
                 acks.cancels.insert(order)
-            } else if !line.hasPrefix("ACK confirm order=") {  // confirmations: verified by the kill campaign
+            } else if !line.hasPrefix("ACK confirm order=") { // confirmations: verified by the kill campaign
                 #expect(line.hasPrefix("ACK restock product="), "round \(round): unexpected line \(line)")
             }
         }
@@ -79,7 +81,9 @@ import Testing
         let orders = try ordersInDump(try s.ok("dump", "--table", "order", "--db", "crash.db").stdout)
         #expect(!acks.checkouts.isEmpty, "no checkout was acknowledged in \(rounds) rounds")
         let missing = acks.checkouts.keys.filter { orders[$0] == nil }.sorted()
-        #expect(missing.isEmpty, "\(missing.count) of \(acks.checkouts.count) acknowledged orders are missing (seed \(seed)), e.g. \(missing.prefix(3))")
+        #expect(
+            missing.isEmpty,
+            "\(missing.count) of \(acks.checkouts.count) acknowledged orders are missing (seed \(seed)), e.g. \(missing.prefix(3))")
         for (id, units) in acks.checkouts where orders[id] != nil {
             #expect(orders[id]?.units == units, "order \(id): \(orders[id]?.units ?? -1) units stored, \(units) acknowledged")
         }

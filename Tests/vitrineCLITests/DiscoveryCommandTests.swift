@@ -96,7 +96,8 @@ import Testing
         let page = try s.ok("orders", "ann", "--limit", "1", "--json").json()
         let newest = try #require((page["items"] as? [[String: Any]])?.first)
         let next = try #require(page["next"] as? String)
-        let older = try #require((try s.ok("orders", "ann", "--limit", "1", "--after", next, "--json").json()["items"] as? [[String: Any]])?.first)
+        let older = try #require(
+            (try s.ok("orders", "ann", "--limit", "1", "--after", next, "--json").json()["items"] as? [[String: Any]])?.first)
         #expect(newest["idempotencyKey"] as? String == "k2" && older["idempotencyKey"] as? String == "k1")
         #expect(try s.ok("orders", "ann").stdout.contains("order "))
         try s.fails(2, "--after: not a cursor", "orders", "ann", "--after", "x")

@@ -14,7 +14,9 @@ import VitrineStore
         try s.ok("workload", "--seed", "11", "--threads", "2", "--ops", "120")
         try s.ok("add-to-cart", "user-0001", "rec-000003")
         let first = try s.ok("dump").stdout
-        for table in ["\"table\":\"cart\"", "\"table\":\"earn_total\"", "\"table\":\"idem\"", "\"table\":\"restock\"", "\"table\":\"meta\""] {
+        for table in [
+            "\"table\":\"cart\"", "\"table\":\"earn_total\"", "\"table\":\"idem\"", "\"table\":\"restock\"", "\"table\":\"meta\"",
+        ] {
             #expect(first.contains(table), "dump lacks \(table)")
         }
         try s.write("all.jsonl", first)
@@ -51,14 +53,16 @@ import VitrineStore
     }
 
     @Test func decodedRecordsRoundTripExactly() throws {
-        let product = Product(id: "p", partner: "tmall", link: "https://detail.tmall.com/item.htm?id=1", title: "补水面膜",
-                              priceFen: 9_900, merchant: "云朵", category: "beauty", initialStock: 5)
+        let product = Product(
+            id: "p", partner: "tmall", link: "https://detail.tmall.com/item.htm?id=1", title: "补水面膜",
+            priceFen: 9_900, merchant: "云朵", category: "beauty", initialStock: 5)
         let records = [
             DumpedRecord(key: Tuple(["product", "p"]).packed, value: product.recordBytes),
-            DumpedRecord(key: Tuple(["earn_total", "e", "pending"]).packed, value: withUnsafeBytes(of: Int64(-42).littleEndian) { Array($0) }),
+            DumpedRecord(
+                key: Tuple(["earn_total", "e", "pending"]).packed, value: withUnsafeBytes(of: Int64(-42).littleEndian) { Array($0) }),
             DumpedRecord(key: Tuple(["showcase", "e", 1_433_116_800_000, "r"]).packed, value: []),
             DumpedRecord(key: Tuple(["hold_exp", 5, "p", .null, 1, "u"]).packed, value: []),
-            DumpedRecord(key: Tuple(["cart", 1, .bytes([0, 1]), "p", .null]).packed, value: []),  // bytes element, odd value
+            DumpedRecord(key: Tuple(["cart", 1, .bytes([0, 1]), "p", .null]).packed, value: []), // bytes element, odd value
         ]
         for r in records {
             let json = try JSONEncoder().encode(r)

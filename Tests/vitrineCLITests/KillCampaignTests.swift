@@ -65,9 +65,11 @@ import Testing
             }
         }
         let seconds = Date().timeIntervalSince(started)
-        print("kill-campaign: \(totals.kills) kills (1/4/8 threads, 64 tasks x full/grouped/relaxed), \(totals.verified) acked orders verified, "
-              + "\(totals.lost) lost, \(totals.corrupt) corrupt, relaxed tail lost: \(totals.relaxedTailLost) "
-              + "(\(totals.checks) order checks over all rounds, \(totals.acked) checkout ACKs, \(totals.cancels) cancel ACKs, \(totals.confirms) confirm ACKs, \(String(format: "%.1f", seconds)) s, seed \(seed))")
+        print(
+            "kill-campaign: \(totals.kills) kills (1/4/8 threads, 64 tasks x full/grouped/relaxed), \(totals.verified) acked orders verified, "
+                + "\(totals.lost) lost, \(totals.corrupt) corrupt, relaxed tail lost: \(totals.relaxedTailLost) "
+                + "(\(totals.checks) order checks over all rounds, \(totals.acked) checkout ACKs, \(totals.cancels) cancel ACKs, \(totals.confirms) confirm ACKs, \(String(format: "%.1f", seconds)) s, seed \(seed))"
+        )
         #expect(totals.lost == 0 && totals.corrupt == 0, "seed \(seed)")
         #expect(totals.verified > 0, "no acknowledged order was verified")
     }
@@ -79,17 +81,21 @@ import Testing
     }
 
     /// One cell of the matrix: `rounds` kills on one file, verified after each.
-    func runCell(driver: (args: [String], label: String), mode: String, rounds: Int, seed: UInt64, rng: inout CrashTests.SplitMix, totals: inout Totals) throws {
+    func runCell(
+        driver: (args: [String], label: String), mode: String, rounds: Int, seed: UInt64, rng: inout CrashTests.SplitMix,
+        totals: inout Totals
+    ) throws {
         let s = try Sandbox()
         let db = "kill.db"
         // order id -> acknowledged units, and the cancels; carried over the rounds (an order from
         // round 1 must still be there after round 5).
         var checkouts: [String: Int64] = [:]
         var cancels: Set<String> = []
-        var confirms: [String: String] = [:]  // "order partner" -> acknowledged reference
+        var confirms: [String: String] = [:] // "order partner" -> acknowledged reference
         for round in 0..<rounds {
-            let process = try s.start(["workload", "--db", db, "--seed", "\(seed)"] + driver.args + ["--durability", mode],
-                                      stdout: "acks-\(round).out", stderr: "acks-\(round).err")
+            let process = try s.start(
+                ["workload", "--db", db, "--seed", "\(seed)"] + driver.args + ["--durability", mode],
+                stdout: "acks-\(round).out", stderr: "acks-\(round).err")
             // Round 0 kills only after the first ACK (so every cell has something to verify);
             // later rounds, and one in four of them from the start, kill at any moment,
             // including during open/recovery.
@@ -122,8 +128,9 @@ import Testing
             poll()
             totals.kills += 1
             let stderr = (try? s.read("acks-\(round).err")) ?? ""
-            #expect(process.terminationReason == .uncaughtSignal,
-                    "\(driver.label) \(mode) round \(round): workload stopped by itself (\(process.terminationStatus)): \(stderr)")
+            #expect(
+                process.terminationReason == .uncaughtSignal,
+                "\(driver.label) \(mode) round \(round): workload stopped by itself (\(process.terminationStatus)): \(stderr)")
 
             // This round's ACKs.
             var roundCheckouts: [(id: String, units: Int64, seenAt: Date)] = []
@@ -151,7 +158,8 @@ import Testing
             for c in roundConfirms { confirms[c.key] = c.reference }
 
             // Verify: check, then one dump of the order table.
-            let what = "\(driver.label), \(mode), round \(round) (seed \(seed), kill after \(Int(delay * 1000)) ms\(fromStart ? " from start" : " after first ACK"))"
+            let what =
+                "\(driver.label), \(mode), round \(round) (seed \(seed), kill after \(Int(delay * 1000)) ms\(fromStart ? " from start" : " after first ACK"))"
             let check = try s.run(["check", "--db", db])
             if check.status != 0 || check.stdout != "ok\n" {
                 totals.corrupt += 1
@@ -220,8 +228,9 @@ import Testing
             if let (id, units) = checkouts.first(where: { orders[$0.key] != nil }) {
                 let order = try s.run(["order", id, "--db", db, "--json"])
                 let json = order.status == 0 ? try? order.json() : nil
-                #expect(json?["id"] as? String == id && (json?["units"] as? NSNumber)?.int64Value == units,
-                        "order \(id) --json after \(what): \(order.status) \(order.stdout) \(order.stderr)")
+                #expect(
+                    json?["id"] as? String == id && (json?["units"] as? NSNumber)?.int64Value == units,
+                    "order \(id) --json after \(what): \(order.status) \(order.stdout) \(order.stderr)")
             }
             try? FileManager.default.removeItem(at: outURL)
             try? FileManager.default.removeItem(atPath: s.path("acks-\(round).err"))
@@ -231,10 +240,11 @@ import Testing
     }
 
     static func fields(_ line: Substring) -> [String: String] {
-        Dictionary(line.split(separator: " ").compactMap { part -> (String, String)? in
-            guard let eq = part.firstIndex(of: "=") else { return nil }
-            return (String(part[..<eq]), String(part[part.index(after: eq)...]))
-        }, uniquingKeysWith: { a, _ in a })
+        Dictionary(
+            line.split(separator: " ").compactMap { part -> (String, String)? in
+                guard let eq = part.firstIndex(of: "=") else { return nil }
+                return (String(part[..<eq]), String(part[part.index(after: eq)...]))
+            }, uniquingKeysWith: { a, _ in a })
     }
 
     // MARK: - Two processes
@@ -246,8 +256,9 @@ import Testing
     /// holder survived.
     @Test func secondOpenerIsRefusedAndAKilledHolderReleasesTheLock() throws {
         let s = try Sandbox()
-        let holder = try s.start(["workload", "--db", "held.db", "--seed", "7", "--threads", "2", "--durability", "grouped"],
-                                 stdout: "holder.out", stderr: "holder.err")
+        let holder = try s.start(
+            ["workload", "--db", "held.db", "--seed", "7", "--threads", "2", "--durability", "grouped"],
+            stdout: "holder.out", stderr: "holder.err")
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline, holder.isRunning, try !s.read("holder.out").contains("ACK checkout") { usleep(5_000) }
         #expect(holder.isRunning, "holder exited early: \((try? s.read("holder.err")) ?? "")")
@@ -307,13 +318,18 @@ import Testing
             let b = try s.start(["workload", "--db", "new.db", "--seed", "2", "--threads", "2"], stdout: "b.out", stderr: "b.err")
             usleep(1_000_000)
             let running = [a, b].filter(\.isRunning)
-            #expect(running.count == 1, "attempt \(attempt): \(running.count) workloads hold new.db: \((try? s.read("a.err")) ?? "") | \((try? s.read("b.err")) ?? "")")
+            #expect(
+                running.count == 1,
+                "attempt \(attempt): \(running.count) workloads hold new.db: \((try? s.read("a.err")) ?? "") | \((try? s.read("b.err")) ?? "")"
+            )
             for p in running { kill(p.processIdentifier, SIGKILL) }
             a.waitUntilExit()
             b.waitUntilExit()
             for (p, name) in [(a, "a"), (b, "b")] where p.terminationReason == .exit {
                 let err = try s.read("\(name).err")
-                #expect(p.terminationStatus == 2 && err.contains("locked"), "attempt \(attempt): workload \(name) exited \(p.terminationStatus): \(err)")
+                #expect(
+                    p.terminationStatus == 2 && err.contains("locked"),
+                    "attempt \(attempt): workload \(name) exited \(p.terminationStatus): \(err)")
             }
             let check = try s.run(["check", "--db", "new.db"])
             #expect(check.status == 0 && check.stdout == "ok\n", "attempt \(attempt): check: \(check.stdout) \(check.stderr)")

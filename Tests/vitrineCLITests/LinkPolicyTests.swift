@@ -16,8 +16,9 @@ import VitrineStore
 
     @Test func loadRefusesDumpLinesTheAPIWouldRefuse() throws {
         let s = try Sandbox()
-        let js = Product(id: "js", partner: "nonexistent", link: "javascript:alert(document.cookie)", title: "T", priceFen: 1,
-                         merchant: "M", category: "c", initialStock: 1)
+        let js = Product(
+            id: "js", partner: "nonexistent", link: "javascript:alert(document.cookie)", title: "T", priceFen: 1,
+            merchant: "M", category: "c", initialStock: 1)
         try s.write("bad.jsonl", try Self.jsonLine(DumpedRecord(key: Tuple(["product", "js"]).packed, value: js.recordBytes)) + "\n")
         let r = try s.fails(1, "bad.jsonl: 2 problems found; nothing was restored", "load", "bad.jsonl")
         #expect(r.stdout.contains(#"domain: invalidRecord: ("product", "js"): linkNotHTTPS"#), "\(r.stdout)")

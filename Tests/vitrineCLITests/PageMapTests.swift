@@ -3,10 +3,11 @@
 // frozen until the next checkpoint, which are gone once the database is closed.
 
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 import Testing
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
 
 /// What the tests read from the SVG: the root's attributes, whether there is a legend, and
 /// the page count of each kind the legend names.
@@ -26,8 +27,10 @@ final class SVGSummary: NSObject, XMLParserDelegate {
         return summary
     }
 
-    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
-                attributes: [String: String] = [:]) {
+    func parser(
+        _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+        attributes: [String: String] = [:]
+    ) {
         elements += 1
         if elements == 1 { root = attributes; root["element"] = name }
         if attributes["id"] == "legend" { hasLegend = true }

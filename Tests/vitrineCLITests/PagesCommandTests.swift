@@ -49,8 +49,9 @@ import Testing
             for href in hrefs(html) where !href.hasPrefix("data:") {
                 if href.hasPrefix("https://") {
                     let host = href.dropFirst(8).prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-                    #expect(["tmall.com", "tmall.hk", "taobao.com", "tb.cn", "weimai.com"].contains { host == $0 || host.hasSuffix("." + $0) },
-                            "\(path): \(href)")
+                    #expect(
+                        ["tmall.com", "tmall.hk", "taobao.com", "tb.cn", "weimai.com"].contains { host == $0 || host.hasSuffix("." + $0) },
+                        "\(path): \(href)")
                     partnerLinks += 1
                 } else {
                     #expect(!href.contains(":"), "\(path): \(href)")
@@ -74,7 +75,7 @@ import Testing
         try box.fails(2, "no database", "pages", "--db", "none.db", "--out", "site")
         let run = try box.ok("pages", "--db", "d.db", "--out", "site", "--limit", "2", "--showcase-size", "3")
         #expect(run.stdout.contains("2 showcases") && run.stdout.contains("limit reached: showcases"))
-        try box.ok("pages", "--db", "d.db", "--out", "site", "--user", "usr-0005")  // written again, one (empty) cart
+        try box.ok("pages", "--db", "d.db", "--out", "site", "--user", "usr-0005") // written again, one (empty) cart
         #expect(try FileManager.default.contentsOfDirectory(atPath: box.path("site/cart")) == ["usr-0005.html"])
     }
 }

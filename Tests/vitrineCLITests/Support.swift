@@ -27,7 +27,9 @@ let vitrineBinary: URL = {
     let fm = FileManager.default
     if let path = ProcessInfo.processInfo.environment["VITRINE_BINARY"] { return URL(fileURLWithPath: path) }
     var dirs: [URL] = []
-    if let exe = try? fm.destinationOfSymbolicLink(atPath: "/proc/self/exe") { dirs.append(URL(fileURLWithPath: exe).deletingLastPathComponent()) }
+    if let exe = try? fm.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+        dirs.append(URL(fileURLWithPath: exe).deletingLastPathComponent())
+    }
     dirs.append(Bundle.main.bundleURL)
     dirs.append(Bundle.main.bundleURL.deletingLastPathComponent())
     dirs.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
@@ -89,8 +91,9 @@ final class Sandbox {
             Issue.record("vitrine \(args.joined(separator: " ")) did not finish in \(timeout) s")
         }
         process.waitUntilExit()
-        let run = Run(status: process.terminationStatus, stdout: try read("\(id).out"), stderr: try read("\(id).err"),
-                      killedBySignal: process.terminationReason == .uncaughtSignal)
+        let run = Run(
+            status: process.terminationStatus, stdout: try read("\(id).out"), stderr: try read("\(id).err"),
+            killedBySignal: process.terminationReason == .uncaughtSignal)
         try? FileManager.default.removeItem(atPath: path("\(id).out"))
         try? FileManager.default.removeItem(atPath: path("\(id).err"))
         return run
@@ -100,8 +103,9 @@ final class Sandbox {
     @discardableResult
     func ok(_ args: String..., sourceLocation: SourceLocation = #_sourceLocation) throws -> Run {
         let r = try run(args)
-        #expect(r.status == 0 && !r.killedBySignal, "vitrine \(args.joined(separator: " ")) exited \(r.status): \(r.stderr)",
-                sourceLocation: sourceLocation)
+        #expect(
+            r.status == 0 && !r.killedBySignal, "vitrine \(args.joined(separator: " ")) exited \(r.status): \(r.stderr)",
+            sourceLocation: sourceLocation)
         return r
     }
 
@@ -109,8 +113,9 @@ final class Sandbox {
     @discardableResult
     func fails(_ status: Int32, _ message: String, _ args: String..., sourceLocation: SourceLocation = #_sourceLocation) throws -> Run {
         let r = try run(args)
-        #expect(r.status == status && !r.killedBySignal,
-                "vitrine \(args.joined(separator: " ")) exited \(r.status), wanted \(status): \(r.stderr)", sourceLocation: sourceLocation)
+        #expect(
+            r.status == status && !r.killedBySignal,
+            "vitrine \(args.joined(separator: " ")) exited \(r.status), wanted \(status): \(r.stderr)", sourceLocation: sourceLocation)
         #expect(r.stderr.contains(message), "stderr lacks \"\(message)\": \(r.stderr)", sourceLocation: sourceLocation)
         #expect(r.stderr.split(separator: "\n").count == 1, "stderr is not one line: \(r.stderr)", sourceLocation: sourceLocation)
         return r

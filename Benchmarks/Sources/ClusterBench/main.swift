@@ -74,8 +74,10 @@ func quantile(_ sorted: [Double], _ q: Double) -> Double {
 }
 
 /// Runs `op` on `threads` threads until `until` says stop; returns the row.
-func phase(_ name: String, _ backend: String, threads: Int, _ op: @escaping @Sendable (Int, Int) throws -> Void,
-           until: @escaping @Sendable (Date) -> Bool) -> Row {
+func phase(
+    _ name: String, _ backend: String, threads: Int, _ op: @escaping @Sendable (Int, Int) throws -> Void,
+    until: @escaping @Sendable (Date) -> Bool
+) -> Row {
     let recorder = Recorder()
     let group = DispatchGroup()
     let start = Date()
@@ -99,29 +101,35 @@ func phase(_ name: String, _ backend: String, threads: Int, _ op: @escaping @Sen
     group.wait()
     let elapsed = Date().timeIntervalSince(start)
     let sorted = recorder.all.sorted()
-    return Row(workload: name, backend: backend, operations: sorted.count, perSecond: Double(sorted.count) / elapsed,
-               p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), failed: recorder.failed)
+    return Row(
+        workload: name, backend: backend, operations: sorted.count, perSecond: Double(sorted.count) / elapsed,
+        p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), failed: recorder.failed)
 }
 
 func run<B: OrderedKeyValueStore>(_ label: String, _ store: Store<B>, _ options: Options) throws -> [Row] {
-    let catalogue = CatalogueGenerator(seed: 20150601).catalogue(.demo)
+    let catalogue = CatalogueGenerator(seed: 20_150_601).catalogue(.demo)
     _ = try store.importCatalogue(catalogue)
     for i in 0..<64 {
-        try store.upsertProduct(Product(
-            id: ProductID("bench-\(i)"), partner: "tmall", link: "https://detail.tmall.com/item.htm?id=\(900_000 + i)",
-            title: "bench \(i)", priceFen: 1_000, merchant: "bench", category: "beauty", initialStock: 100_000_000))
+        try store.upsertProduct(
+            Product(
+                id: ProductID("bench-\(i)"), partner: "tmall", link: "https://detail.tmall.com/item.htm?id=\(900_000 + i)",
+                title: "bench \(i)", priceFen: 1_000, merchant: "bench", category: "beauty", initialStock: 100_000_000))
     }
-    try store.upsertProduct(Product(
-        id: "flash", partner: "tmall", link: "https://detail.tmall.com/item.htm?id=999999", title: "flash", priceFen: 1_000,
-        merchant: "bench", category: "beauty", initialStock: options.flashStock))
+    try store.upsertProduct(
+        Product(
+            id: "flash", partner: "tmall", link: "https://detail.tmall.com/item.htm?id=999999", title: "flash", priceFen: 1_000,
+            merchant: "bench", category: "beauty", initialStock: options.flashStock))
     let experts = catalogue.experts.map(\.id)
     let users = catalogue.users.map(\.id)
     let seconds = options.seconds
     let timed: @Sendable (Date) -> Bool = { Date().timeIntervalSince($0) >= seconds }
     var rows: [Row] = []
-    rows.append(phase("showcase pages (1 reader)", label, threads: 1, { _, n in
-        _ = try store.showcase(of: experts[n % experts.count], limit: 20)
-    }, until: timed))
+    rows.append(
+        phase(
+            "showcase pages (1 reader)", label, threads: 1,
+            { _, n in
+                _ = try store.showcase(of: experts[n % experts.count], limit: 20)
+            }, until: timed))
     func purchase(_ product: @escaping @Sendable (Int, Int) -> ProductID) -> @Sendable (Int, Int) throws -> Void {
         { t, n in
             let user = users[t % users.count]
@@ -129,12 +137,18 @@ func run<B: OrderedKeyValueStore>(_ label: String, _ store: Store<B>, _ options:
             _ = try store.checkout(user: user, idempotencyKey: "\(label)-\(t)-\(n)-\(UUID().uuidString)")
         }
     }
-    rows.append(phase("purchase (add + checkout), 1 caller", label, threads: 1,
-                      purchase { _, n in ProductID("bench-\(n % 64)") }, until: timed))
-    rows.append(phase("purchase (add + checkout), 8 callers", label, threads: 8,
-                      purchase { t, n in ProductID("bench-\((t * 8 + n) % 64)") }, until: timed))
-    rows.append(phase("flash sale: one product, 8 callers", label, threads: 8,
-                      purchase { _, _ in "flash" }, until: { _ in false }))
+    rows.append(
+        phase(
+            "purchase (add + checkout), 1 caller", label, threads: 1,
+            purchase { _, n in ProductID("bench-\(n % 64)") }, until: timed))
+    rows.append(
+        phase(
+            "purchase (add + checkout), 8 callers", label, threads: 8,
+            purchase { t, n in ProductID("bench-\((t * 8 + n) % 64)") }, until: timed))
+    rows.append(
+        phase(
+            "flash sale: one product, 8 callers", label, threads: 8,
+            purchase { _, _ in "flash" }, until: { _ in false }))
     let sold = try store.product("flash")
     if sold.stock != 0 || sold.sold != options.flashStock {
         FileHandle.standardError.write(Data("ClusterBench: flash sale on \(label) ended at stock \(sold.stock), sold \(sold.sold)\n".utf8))
@@ -153,8 +167,9 @@ do {
     let embedded = try Store(path: path)
     let engineRows = try run("embedded", embedded, options)
     embedded.backend.database.close()
-    let etcd = try EtcdKeyValueStore(configuration: EtcdConfiguration(
-        endpoints: try EtcdConfiguration.endpoints(options.etcd), keyPrefix: Array("bench-\(UUID().uuidString)/".utf8)))
+    let etcd = try EtcdKeyValueStore(
+        configuration: EtcdConfiguration(
+            endpoints: try EtcdConfiguration.endpoints(options.etcd), keyPrefix: Array("bench-\(UUID().uuidString)/".utf8)))
     let etcdRows = try run("etcd (3 members)", try Store(backend: etcd), options)
     for (a, b) in zip(engineRows, etcdRows) { rows += [a, b] }
     print("ClusterBench: etcd store \(etcd.statistics.commits) commits, \(etcd.statistics.retries) bodies run again after a conflict")
@@ -167,5 +182,7 @@ func ms(_ s: Double) -> String { String(format: "%.2f", s * 1000) }
 print("| workload | backend | ops/s | p50 ms | p99 ms | ops | failed |")
 print("|---|---|---:|---:|---:|---:|---:|")
 for r in rows {
-    print("| \(r.workload) | \(r.backend) | \(String(format: "%.0f", r.perSecond)) | \(ms(r.p50)) | \(ms(r.p99)) | \(r.operations) | \(r.failed) |")
+    print(
+        "| \(r.workload) | \(r.backend) | \(String(format: "%.0f", r.perSecond)) | \(ms(r.p50)) | \(ms(r.p99)) | \(r.operations) | \(r.failed) |"
+    )
 }

@@ -69,16 +69,18 @@ func main() throws {
         }
         engines += kinds.filter { kind in !engines.contains { $0.name == kind.name } }
     }
-    let workloads = try workloadIDs.map { ids in
-        try ids.map { id in
-            guard let workload = allWorkloads.first(where: { $0.id == id }) else { throw BenchFailure("unknown workload \(id)") }
-            return workload
-        }
-    } ?? allWorkloads
+    let workloads =
+        try workloadIDs.map { ids in
+            try ids.map { id in
+                guard let workload = allWorkloads.first(where: { $0.id == id }) else { throw BenchFailure("unknown workload \(id)") }
+                return workload
+            }
+        } ?? allWorkloads
 
     let started = Date()
-    log("VitrineBench: \(size.name) size (\(size.products) products, \(size.rounds) rounds, \(size.seconds) s); "
-        + "engines \(engines.map(\.name).joined(separator: ", ")); data in \(dataRoot)")
+    log(
+        "VitrineBench: \(size.name) size (\(size.products) products, \(size.rounds) rounds, \(size.seconds) s); "
+            + "engines \(engines.map(\.name).joined(separator: ", ")); data in \(dataRoot)")
     let context = BenchContext(size: size, dataRoot: dataRoot, executable: executablePath())
     context.removeDirectory(dataRoot)
     defer { if !keepData { context.removeDirectory(dataRoot) } }
@@ -93,8 +95,9 @@ func main() throws {
         gitCommit: ProcessInfo.processInfo.environment["BENCH_GIT_COMMIT"] ?? "unknown",
         machine: Machine.current(dataRoot: dataRoot),
         engines: engines.map {
-            EngineInfo(name: $0.name, family: $0.family, variant: $0.variant, version: $0.version, durable: $0.configuration(.durable),
-                       durableConcurrent: $0.configuration(.durableConcurrent), relaxed: $0.configuration(.relaxed))
+            EngineInfo(
+                name: $0.name, family: $0.family, variant: $0.variant, version: $0.version, durable: $0.configuration(.durable),
+                durableConcurrent: $0.configuration(.durableConcurrent), relaxed: $0.configuration(.relaxed))
         },
         subject: engines.contains { $0.family == subject } ? subject : nil,
         results: results,
@@ -108,8 +111,9 @@ func main() throws {
     log("wrote \(resultsDirectory)/\(resultsName).md, .json and .svg")
     if !isCustom, let readme = readmePath {
         // The README shows the chart by its path from the README's folder.
-        let chart = relativePath(of: "\(resultsDirectory)/\(resultsName).svg",
-                                 from: URL(fileURLWithPath: readme).deletingLastPathComponent().path)
+        let chart = relativePath(
+            of: "\(resultsDirectory)/\(resultsName).svg",
+            from: URL(fileURLWithPath: readme).deletingLastPathComponent().path)
         try updateReadme(readme, size: size.name, markdown: report.markdown(chart: chart))
     }
     if !failures.isEmpty {
@@ -123,8 +127,9 @@ func main() throws {
 func updateReadme(_ path: String, size: String, markdown: String) throws {
     let text = try String(contentsOfFile: path, encoding: .utf8)
     guard let begin = text.range(of: "<!-- results:begin"),
-          let beginEnd = text.range(of: "-->", range: begin.upperBound..<text.endIndex),
-          let end = text.range(of: "<!-- results:end -->", range: beginEnd.upperBound..<text.endIndex) else {
+        let beginEnd = text.range(of: "-->", range: begin.upperBound..<text.endIndex),
+        let end = text.range(of: "<!-- results:end -->", range: beginEnd.upperBound..<text.endIndex)
+    else {
         log("\(path) has no results markers; not updated")
         return
     }

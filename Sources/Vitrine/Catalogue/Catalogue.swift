@@ -249,7 +249,8 @@ extension Store {
         if !newPartners.isEmpty && !addingPartners {
             let (i, p) = newPartners[0]
             throw VitrineError.invalidCatalogue(
-                "partners[\(i)]: partner \"\(p.id)\" is not registered; partners are added by the administrative upsertPartner (or an import that allows adding partners)")
+                "partners[\(i)]: partner \"\(p.id)\" is not registered; partners are added by the administrative upsertPartner (or an import that allows adding partners)"
+            )
         }
         try batches(newPartners.map(\.partner), batchSize) { tx, p in
             // Checked again inside the write: a partner registered meanwhile is never replaced.

@@ -101,7 +101,7 @@ public struct CatalogueGenerator: Sendable {
         let c = Self.slot(i)
         let item = pick(Flavour.items[c], &rng)
         let adjective = pick(Flavour.adjectives, &rng)
-        let partnerIndex = Int(rng.below(10))  // 5 Tmall, 3 Taobao, 2 Weimai
+        let partnerIndex = Int(rng.below(10)) // 5 Tmall, 3 Taobao, 2 Weimai
         let itemNumber = 520_000_000_000 &+ UInt64(truncatingIfNeeded: i) &* 7 &+ rng.below(7)
         let brand = pick(Flavour.brands, &rng)
         let (partner, link, merchant): (PartnerID, String, String)
@@ -162,7 +162,8 @@ public struct CatalogueGenerator: Sendable {
         return (0..<size.favouritesPerUser).map { k in
             Favourite(
                 user: user.id, product: product(at: Int(rng.below(UInt64(size.products)))).id,
-                addedAt: Self.epoch.adding(milliseconds: 86_400_000 * 30 &+ Int64(truncatingIfNeeded: u) &* 3_600_000 &+ Int64(k) &* 60_000))
+                addedAt: Self.epoch.adding(milliseconds: 86_400_000 * 30 &+ Int64(truncatingIfNeeded: u) &* 3_600_000 &+ Int64(k) &* 60_000)
+            )
         }
     }
 
@@ -174,7 +175,10 @@ public struct CatalogueGenerator: Sendable {
 
     // MARK: Randomness
 
-    enum Kind: UInt64 { case expert = 1, product, recommendation, user, favourite }
+    enum Kind: UInt64 {
+        case expert = 1
+        case product, recommendation, user, favourite
+    }
 
     func random(_ kind: Kind, _ index: Int) -> SplitMix64 {
         SplitMix64(state: seed ^ (kind.rawValue << 56) ^ (UInt64(truncatingIfNeeded: index) &* 0x9E37_79B9_7F4A_7C15))

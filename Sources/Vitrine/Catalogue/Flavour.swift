@@ -56,7 +56,10 @@ enum Flavour {
     ]
     static let detailsEN: [[String]] = [
         ["Gentle enough for sensitive skin.", "Really hydrating, and makeup sits well on top.", "Light texture, perfect for summer."],
-        ["Drapes beautifully and the cut is flattering.", "No pilling or fading after several washes.", "Works for the office and for weekends."],
+        [
+            "Drapes beautifully and the cut is flattering.", "No pilling or fading after several washes.",
+            "Works for the office and for weekends.",
+        ],
         ["Rich aroma and a short, clean ingredient list.", "Small packs, easy to take to work.", "The whole family finishes it fast."],
         ["Solid build and it looks good too.", "A lifesaver for a small flat.", "My neck has thanked me all week."],
         ["Battery outlasts the spec sheet.", "Noise cancelling makes the metro bearable.", "Build quality is worth every yuan."],
@@ -64,5 +67,7 @@ enum Flavour {
         ["Tested on a hike last week: light and sturdy.", "Stayed dry through a rainy day.", "Packs down small."],
         ["Read it in one sitting and it stayed with me.", "Crisp print and lovely paper.", "A good slow read before bed."],
     ]
-    static let closingsEN = ["Worth it.", "Stock is limited, so don't wait.", "Recommended for fellow picky buyers.", "Great value.", "Already told my friends."]
+    static let closingsEN = [
+        "Worth it.", "Stock is limited, so don't wait.", "Recommended for fellow picky buyers.", "Great value.", "Already told my friends.",
+    ]
 }

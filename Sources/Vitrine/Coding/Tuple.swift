@@ -205,13 +205,14 @@ public struct Tuple: Hashable, Sendable, ExpressibleByArrayLiteral {
 
 extension Tuple: CustomStringConvertible {
     public var description: String {
-        "(" + elements.map { element -> String in
-            switch element {
-            case .null: return "nil"
-            case .bytes(let b): return "0x" + b.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
-            case .string(let s): return "\"\(s)\""
-            case .int(let v): return String(v)
-            }
-        }.joined(separator: ", ") + ")"
+        "("
+            + elements.map { element -> String in
+                switch element {
+                case .null: return "nil"
+                case .bytes(let b): return "0x" + b.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+                case .string(let s): return "\"\(s)\""
+                case .int(let v): return String(v)
+                }
+            }.joined(separator: ", ") + ")"
     }
 }

@@ -22,8 +22,8 @@ public let maxIdentifierBytes = 128
 /// of their storage keys), never by Unicode canonical equivalence; the operations accept only ids
 /// in one byte form (NFC, no control or invisible characters).
 public protocol VitrineIdentifier: RawRepresentable, Hashable, Comparable, Sendable, Codable,
-    ExpressibleByStringLiteral, CustomStringConvertible where RawValue == String
-{
+    ExpressibleByStringLiteral, CustomStringConvertible
+where RawValue == String {
     /// An identifier with `rawValue` as it is (validated by the operations that take it).
     init(rawValue: String)
     /// The field name used in errors ("product", "expert", ...).
@@ -94,7 +94,7 @@ func hashUTF8(_ value: String, into hasher: inout Hasher) {
     // Native strings lend their UTF-8 at once: one combine of the bytes, not one per byte.
     let done: Void? = value.utf8.withContiguousStorageIfAvailable { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
     if done == nil { for byte in value.utf8 { hasher.combine(byte) } }
-    hasher.combine(value.utf8.count)  // so that no string's bytes are a prefix of another's hash input
+    hasher.combine(value.utf8.count) // so that no string's bytes are a prefix of another's hash input
 }
 
 /// Whether `a`'s UTF-8 bytes sort before `b`'s (the order of tuple-encoded keys).

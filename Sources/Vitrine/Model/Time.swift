@@ -13,7 +13,11 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringCo
     /// The timestamp of a `Date`, truncated to the millisecond (clamped to the Int64 range).
     public init(_ date: Date) {
         let ms = (date.timeIntervalSince1970 * 1000).rounded(.down)
-        if ms >= 9.2e18 { millisecondsSinceEpoch = .max } else if ms <= -9.2e18 { millisecondsSinceEpoch = .min } else {
+        if ms >= 9.2e18 {
+            millisecondsSinceEpoch = .max
+        } else if ms <= -9.2e18 {
+            millisecondsSinceEpoch = .min
+        } else {
             millisecondsSinceEpoch = Int64(ms)
         }
     }

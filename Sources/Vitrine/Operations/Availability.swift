@@ -61,8 +61,9 @@ extension Store {
     func availability<R: OrderedKeyValueReader>(
         _ tx: R, product: Product, recommendation: Recommendation?, for owner: CartOwner, now: Timestamp
     ) throws -> Availability {
-        try availability(tx, product: product, recommendation: recommendation,
-                         excluding: [HoldLine(owner: owner, product: product.id, recommendation: recommendation?.id)], now: now)
+        try availability(
+            tx, product: product, recommendation: recommendation,
+            excluding: [HoldLine(owner: owner, product: product.id, recommendation: recommendation?.id)], now: now)
     }
 
     func availability<R: OrderedKeyValueReader>(

@@ -70,7 +70,8 @@ extension Store {
             }
             var refund: Int64 = 0
             let reductions = try Self.resolve(order, lines).map { r -> LineReduction in
-                refund = try checkedAdd(refund, try checkedMultiply(order.lines[r.index].unitPriceFen, r.quantity, "refundFen"), "refundFen")
+                refund = try checkedAdd(
+                    refund, try checkedMultiply(order.lines[r.index].unitPriceFen, r.quantity, "refundFen"), "refundFen")
                 return LineReduction(index: r.index, returned: r.quantity, restocked: restock ? r.quantity : 0)
             }
             let takenBack = try reduceLines(tx, &order, reductions)
@@ -99,11 +100,13 @@ extension Store {
     /// The order's line index and units for each requested line, each within what the line keeps.
     static func resolve(_ order: Order, _ lines: [CheckoutLine]) throws -> [(index: Int, quantity: Int64)] {
         try lines.map { request in
-            guard let i = order.lines.firstIndex(where: { $0.product == request.product && $0.recommendation == request.recommendation }) else {
+            guard let i = order.lines.firstIndex(where: { $0.product == request.product && $0.recommendation == request.recommendation })
+            else {
                 throw VitrineError.notInOrder(order.id, product: request.product, recommendation: request.recommendation)
             }
             guard request.quantity <= order.lines[i].keptQuantity else {
-                throw VitrineError.moreThanInOrder(order.id, product: request.product, requested: request.quantity, available: order.lines[i].keptQuantity)
+                throw VitrineError.moreThanInOrder(
+                    order.id, product: request.product, requested: request.quantity, available: order.lines[i].keptQuantity)
             }
             return (i, request.quantity)
         }

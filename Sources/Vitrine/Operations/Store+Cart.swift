@@ -110,7 +110,9 @@ extension Store {
             let key = Keys.cartLine(owner, product, recommendation)
             var line: CartLine
             if var existing = try tx.load(CartLine.self, key) {
-                if let requestID, existing.lastRequestID?.utf8.elementsEqual(requestID.utf8) == true { return try buildCart(tx, owner, now) }
+                if let requestID, existing.lastRequestID?.utf8.elementsEqual(requestID.utf8) == true {
+                    return try buildCart(tx, owner, now)
+                }
                 existing.quantity = try checkedAdd(existing.quantity, quantity, "quantity")
                 existing.lastRequestID = requestID
                 line = existing
@@ -129,7 +131,9 @@ extension Store {
             let available = try availability(tx, product: p, recommendation: r, for: owner, now: now).units
             guard line.quantity <= available else {
                 throw VitrineError.outOfStock([
-                    Shortage(product: product, recommendation: recommendation, requested: line.quantity, available: available, reason: .insufficientStock)
+                    Shortage(
+                        product: product, recommendation: recommendation, requested: line.quantity, available: available,
+                        reason: .insufficientStock)
                 ])
             }
             try renewHold(tx, owner: owner, line: &line, product: p, now: now)
@@ -166,7 +170,9 @@ extension Store {
                 let available = try availability(tx, product: p, recommendation: r, for: owner, now: now).units
                 guard quantity <= available else {
                     throw VitrineError.outOfStock([
-                        Shortage(product: product, recommendation: recommendation, requested: quantity, available: available, reason: .insufficientStock)
+                        Shortage(
+                            product: product, recommendation: recommendation, requested: quantity, available: available,
+                            reason: .insufficientStock)
                     ])
                 }
                 line.quantity = quantity
@@ -263,7 +269,7 @@ extension Store {
                     merged.quantity = max(existing.quantity, fitting)
                     merged.holdsGranted = max(existing.holdsGranted, guestLine.holdsGranted)
                 } else {
-                    guard fitting >= configuration.lineQuantity.lowerBound else { continue }  // no room: dropped
+                    guard fitting >= configuration.lineQuantity.lowerBound else { continue } // no room: dropped
                     userCount += 1
                     guard userCount <= configuration.maxCartLines else { throw VitrineError.cartFull(limit: configuration.maxCartLines) }
                     merged = guestLine
@@ -273,9 +279,11 @@ extension Store {
                 try tx.store(merged, key)
                 // The live holds of both lines move to the merged line, with the earlier expiry.
                 let line = HoldLine(owner: userOwner, product: merged.product, recommendation: merged.recommendation)
-                let live = [guestHolds[LineKey(merged.product, merged.recommendation)],
-                            try tx.load(Hold.self, Keys.hold(merged.product, merged.recommendation, userOwner))]
-                    .compactMap { $0 }.filter { $0.isLive(at: now) }
+                let live = [
+                    guestHolds[LineKey(merged.product, merged.recommendation)],
+                    try tx.load(Hold.self, Keys.hold(merged.product, merged.recommendation, userOwner)),
+                ]
+                .compactMap { $0 }.filter { $0.isLive(at: now) }
                 var units: Int64 = 0
                 for h in live { units = try checkedAdd(units, max(0, h.quantity), "held") }
                 if let expiry = live.map(\.expiresAt).min(), let p = try tx.load(Product.self, Keys.product(merged.product)) {

@@ -214,7 +214,8 @@ extension Store {
         let now = self.now
         if let createdAt, createdAt > now.adding(milliseconds: Configuration.maxClockSkew.wholeMilliseconds) {
             throw VitrineError.invalidArgument(
-                field: "createdAt", reason: "more than \(Configuration.maxClockSkew.wholeMilliseconds / 60_000) minutes ahead of the store's clock")
+                field: "createdAt",
+                reason: "more than \(Configuration.maxClockSkew.wholeMilliseconds / 60_000) minutes ahead of the store's clock")
         }
         let createdAt = createdAt ?? now
         return try backend.write { tx in

@@ -85,7 +85,7 @@ extension Store {
                 throw VitrineError.invalidArgument(field: "lines", reason: "a product and recommendation may appear once")
             }
         }
-        let orderID = OrderID.generate()  // made outside the transaction
+        let orderID = OrderID.generate() // made outside the transaction
         let now = self.now
         let owner = CartOwner.user(user)
         let expiryID = OrderID.generate().rawValue
@@ -105,9 +105,12 @@ extension Store {
                 }
                 // A whole-cart retry cannot tell a lost reply from a new purchase under an old
                 // key: it says what stays unbought, so the caller is not left thinking it bought it.
-                let notBought = lines != nil ? [] : try Self.lines(tx, owner).map {
-                    CheckoutLine(product: $0.product, recommendation: $0.recommendation, quantity: $0.quantity)
-                }
+                let notBought =
+                    lines != nil
+                    ? []
+                    : try Self.lines(tx, owner).map {
+                        CheckoutLine(product: $0.product, recommendation: $0.recommendation, quantity: $0.quantity)
+                    }
                 return CheckoutResult(order: order, priceChanges: [], isReplay: true, linesNotBought: notBought)
             }
 
@@ -127,7 +130,11 @@ extension Store {
                 }
             } else {
                 for cartLine in try Self.lines(tx, owner) {
-                    wanted.append((CheckoutLine(product: cartLine.product, recommendation: cartLine.recommendation, quantity: cartLine.quantity), cartLine))
+                    wanted.append(
+                        (
+                            CheckoutLine(product: cartLine.product, recommendation: cartLine.recommendation, quantity: cartLine.quantity),
+                            cartLine
+                        ))
                 }
             }
             guard !wanted.isEmpty else { throw VitrineError.emptyCheckout }
@@ -155,9 +162,10 @@ extension Store {
             var shortages: [Shortage] = []
             for (request, _) in wanted {
                 func short(_ available: Int64, _ reason: Shortage.Reason) {
-                    shortages.append(Shortage(
-                        product: request.product, recommendation: request.recommendation, requested: request.quantity,
-                        available: available, reason: reason))
+                    shortages.append(
+                        Shortage(
+                            product: request.product, recommendation: request.recommendation, requested: request.quantity,
+                            available: available, reason: reason))
                 }
                 guard let p = products[request.product] else { short(0, .productMissing); continue }
                 guard p.isOnSale else { short(0, .productOffSale); continue }
@@ -179,9 +187,10 @@ extension Store {
             for (request, cartLine) in wanted {
                 guard let p = products[request.product] else { continue }
                 if p.priceFen != cartLine.unitPriceFen {
-                    priceChanges.append(PriceChange(
-                        product: p.id, recommendation: request.recommendation, oldUnitPriceFen: cartLine.unitPriceFen,
-                        newUnitPriceFen: p.priceFen))
+                    priceChanges.append(
+                        PriceChange(
+                            product: p.id, recommendation: request.recommendation, oldUnitPriceFen: cartLine.unitPriceFen,
+                            newUnitPriceFen: p.priceFen))
                 }
             }
             if !priceChanges.isEmpty && !acceptPriceChanges { throw VitrineError.priceChanged(priceChanges) }
@@ -202,10 +211,11 @@ extension Store {
                 let lineTotal = try checkedMultiply(p.priceFen, request.quantity, "lineTotalFen")
                 let rate = expert?.commissionBasisPoints ?? 0
                 let lineCommission = try commission(onLineTotal: lineTotal, basisPoints: rate)
-                orderLines.append(OrderLine(
-                    product: p.id, partner: p.partner, recommendation: request.recommendation, expert: expert?.id,
-                    quantity: request.quantity, unitPriceFen: p.priceFen, lineTotalFen: lineTotal,
-                    commissionBasisPoints: rate, commissionFen: lineCommission, title: p.title))
+                orderLines.append(
+                    OrderLine(
+                        product: p.id, partner: p.partner, recommendation: request.recommendation, expert: expert?.id,
+                        quantity: request.quantity, unitPriceFen: p.priceFen, lineTotalFen: lineTotal,
+                        commissionBasisPoints: rate, commissionFen: lineCommission, title: p.title))
                 total = try checkedAdd(total, lineTotal, "totalFen")
                 totalCommission = try checkedAdd(totalCommission, lineCommission, "commissionFen")
                 if let e = expert {
@@ -277,7 +287,7 @@ extension Store {
         // whose commit was lost is the result), or it was not, and this run places the order.
         // Never a second order: both runs write the key, and the backend lets only one commit.
         var lastRun: CheckoutResult? = nil
-        var lostRuns: [CheckoutResult] = []  // runs whose commit was sent and then lost
+        var lostRuns: [CheckoutResult] = [] // runs whose commit was sent and then lost
         while true {
             do {
                 let result = try backend.write { tx in
@@ -291,7 +301,8 @@ extension Store {
                     return CheckoutResult(order: result.order, priceChanges: run?.priceChanges ?? [], isReplay: false)
                 }
                 return result
-            } catch let error as any UnknownCommitOutcome where error.isUnknownCommitOutcome && lostRuns.count < Self.unknownOutcomeRetries {
+            } catch let error as any UnknownCommitOutcome where error.isUnknownCommitOutcome && lostRuns.count < Self.unknownOutcomeRetries
+            {
                 if let lastRun { lostRuns.append(lastRun) }
             }
         }
@@ -303,7 +314,7 @@ extension Store {
     /// Whether explicit checkout lines are the content of `order` (same products, recommendations
     /// and quantities, in any order).
     static func sameContent(_ lines: [CheckoutLine], _ order: Order) -> Bool {
-        func normal(_ items: [(ProductID, RecommendationID?, Int64)]) -> [[UInt8]] {  // bytes, as ids compare
+        func normal(_ items: [(ProductID, RecommendationID?, Int64)]) -> [[UInt8]] { // bytes, as ids compare
             items.map { Array("\($0.0.rawValue)\u{0}\($0.1?.rawValue ?? "")\u{0}\($0.2)".utf8) }
                 .sorted { $0.lexicographicallyPrecedes($1) }
         }

@@ -92,7 +92,9 @@ func idPage<R: OrderedKeyValueReader, Item: Sendable>(
         for pair in pairs {
             guard let (value, id) = try item(pair) else { continue }
             // One more item than the page holds: there is a next page.
-            if items.count == limit { return Page(items: items, next: lastID.map { PageCursor(time: Timestamp(millisecondsSinceEpoch: 0), id: $0) }) }
+            if items.count == limit {
+                return Page(items: items, next: lastID.map { PageCursor(time: Timestamp(millisecondsSinceEpoch: 0), id: $0) })
+            }
             items.append(value)
             lastID = id
         }

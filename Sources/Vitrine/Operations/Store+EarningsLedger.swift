@@ -48,7 +48,8 @@ extension Store {
         let day = EarningsDay(entry.at)
         try tx.store(entry, Keys.earningEntry(entry, id: id))
         try tx.addToCounter(Keys.earningDays(entry.expert).appending(.int(day.number)).packed, entry.amountFen, field: "earningsDay")
-        try tx.addToCounter(Keys.earningMonths(entry.expert).appending(.int(day.monthNumber)).packed, entry.amountFen, field: "earningsMonth")
+        try tx.addToCounter(
+            Keys.earningMonths(entry.expert).appending(.int(day.monthNumber)).packed, entry.amountFen, field: "earningsMonth")
     }
 
     /// The order just became paid: each expert earns their Earning's commission.
@@ -69,7 +70,9 @@ extension Store {
         guard order.paymentDueAt != nil, order.status == .paid || order.status == .settled else { return }
         for (expert, amount) in takenBack.sorted(by: { $0.key < $1.key }) where amount != 0 {
             try writeEarningEntry(
-                tx, EarningEntry(expert: expert, order: order.id, amountFen: try checkedSubtract(0, amount, "amountFen"), at: now, reason: reason),
+                tx,
+                EarningEntry(
+                    expert: expert, order: order.id, amountFen: try checkedSubtract(0, amount, "amountFen"), at: now, reason: reason),
                 id: entryID + "-" + order.id.rawValue)
         }
     }

@@ -20,7 +20,8 @@ extension Store {
         return try backend.write { tx in try Self.writeFavourite(tx, user: user, product: product, addedAt: now) }
     }
 
-    static func writeFavourite<W: OrderedKeyValueWriter>(_ tx: W, user: UserID, product: ProductID, addedAt: Timestamp) throws -> Favourite {
+    static func writeFavourite<W: OrderedKeyValueWriter>(_ tx: W, user: UserID, product: ProductID, addedAt: Timestamp) throws -> Favourite
+    {
         if let existing = try tx.load(Favourite.self, Keys.favourite(user, product)) { return existing }
         _ = try tx.product(product)
         let f = Favourite(user: user, product: product, addedAt: addedAt)

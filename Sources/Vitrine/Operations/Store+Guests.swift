@@ -10,7 +10,7 @@ extension Store {
     /// `CartOwner.guest(id)` to the cart operations and to ``mergeGuestCart(_:into:)``.
     /// - Throws: backend errors.
     public func issueGuestID() throws -> String {
-        let guest = Guest(id: UUID().uuidString.lowercased(), createdAt: now)  // made outside the transaction
+        let guest = Guest(id: UUID().uuidString.lowercased(), createdAt: now) // made outside the transaction
         try backend.write { tx in try tx.store(guest, Keys.guest(guest.id)) }
         return guest.id
     }

@@ -130,14 +130,17 @@ extension Store {
                     if let rid = line.recommendation { soldByRecommendation[rid, default: 0] &+= sold }
                 }
                 if total != o.totalFen { report(.orderArithmetic, subject, "total \(o.totalFen) != sum of lines \(total)") }
-                if commissionSum != o.commissionFen { report(.orderArithmetic, subject, "commission \(o.commissionFen) != sum of lines \(commissionSum)") }
+                if commissionSum != o.commissionFen {
+                    report(.orderArithmetic, subject, "commission \(o.commissionFen) != sum of lines \(commissionSum)")
+                }
             }
 
             // Products.
             for p in products.values.sorted(by: { $0.id < $1.id }) {
                 let subject = "product \(p.id)"
                 if p.stock < 0 || p.sold < 0 || p.restocked < 0 || p.initialStock < 0 {
-                    report(.negativeQuantity, subject, "stock \(p.stock), sold \(p.sold), restocked \(p.restocked), initial \(p.initialStock)")
+                    report(
+                        .negativeQuantity, subject, "stock \(p.stock), sold \(p.sold), restocked \(p.restocked), initial \(p.initialStock)")
                 }
                 if !p.ledgerIsConsistent && p.stock >= 0 {
                     report(.ledgerMismatch, subject, "stock \(p.stock) != \(p.initialStock) + \(p.restocked) - \(p.sold)")
@@ -152,7 +155,9 @@ extension Store {
                 if r.quantity < 0 { report(.negativeQuantity, subject, "quantity \(r.quantity)") }
                 let expected = r.offeredQuantity &- (soldByRecommendation[r.id] ?? 0)
                 if r.quantity != expected || r.quantity > r.offeredQuantity {
-                    report(.recommendationQuantityMismatch, subject, "quantity \(r.quantity) != offered \(r.offeredQuantity) - sold \(soldByRecommendation[r.id] ?? 0)")
+                    report(
+                        .recommendationQuantityMismatch, subject,
+                        "quantity \(r.quantity) != offered \(r.offeredQuantity) - sold \(soldByRecommendation[r.id] ?? 0)")
                 }
                 if products[r.product] == nil { report(.danglingIndexEntry, subject, "product \(r.product) is missing") }
                 if r.status == .active {
@@ -189,7 +194,9 @@ extension Store {
                 let pending = (try? tx.counter(Keys.pendingTotal(expert))) ?? .min
                 let settled = (try? tx.counter(Keys.settledTotal(expert))) ?? .min
                 if pending != sums.pending || settled != sums.settled {
-                    report(.earningsMismatch, "expert \(expert)", "counters pending \(pending), settled \(settled); records \(sums.pending), \(sums.settled)")
+                    report(
+                        .earningsMismatch, "expert \(expert)",
+                        "counters pending \(pending), settled \(settled); records \(sums.pending), \(sums.settled)")
                 }
             }
 
@@ -234,8 +241,9 @@ extension Store {
                 for (position, element) in elements.enumerated().dropFirst() {
                     guard case .string(let s) = element, let problem = keyTextProblem(s) else { continue }
                     let scalars = s.unicodeScalars.map { "U+" + String($0.value, radix: 16, uppercase: true) }
-                    report(.invalidIdentifier, "key \(Tuple.describe(pair.key))",
-                           "element \(position) (\(scalars.joined(separator: " "))) \(problem)")
+                    report(
+                        .invalidIdentifier, "key \(Tuple.describe(pair.key))",
+                        "element \(position) (\(scalars.joined(separator: " "))) \(problem)")
                 }
             }
         }

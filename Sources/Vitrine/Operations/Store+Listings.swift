@@ -22,7 +22,7 @@ extension Store {
     ///   backend errors.
     public func usersWithCarts(after cursor: PageCursor? = nil, limit: Int = 20) throws -> Page<UserID> {
         try validateLimit(limit)
-        let owners = Keys.cart(.user(UserID("-"))).elements.prefix(2)  // ("cart", 1)
+        let owners = Keys.cart(.user(UserID("-"))).elements.prefix(2) // ("cart", 1)
         let all = Tuple(Array(owners)).range
         return try backend.read { tx in
             var begin = cursor.map { Tuple(Array(owners) + [.string($0.id)]).range.end } ?? all.begin

@@ -99,9 +99,10 @@ extension Store {
                         [("vt_order", order.id.rawValue), ("vt_expert", line.expert?.rawValue), ("vt_rec", line.recommendation?.rawValue)])
                     let lineTotal = try checkedMultiply(line.unitPriceFen, line.keptQuantity, "lineTotalFen")
                     total = try checkedAdd(total, lineTotal, "totalFen")
-                    items.append(PurchaseIntent.Item(
-                        product: line.product, recommendation: line.recommendation, expert: line.expert,
-                        quantity: line.keptQuantity, lineTotalFen: lineTotal, url: url))
+                    items.append(
+                        PurchaseIntent.Item(
+                            product: line.product, recommendation: line.recommendation, expert: line.expert,
+                            quantity: line.keptQuantity, lineTotalFen: lineTotal, url: url))
                 }
                 guard !items.isEmpty else { continue }
                 let payment = try tx.load(Payment.self, Keys.payment(id, partnerID))
@@ -189,7 +190,8 @@ extension Store {
             }
             if let other = try tx.getRange(
                 from: Keys.paymentReferences(partner, reference).range.begin,
-                to: Keys.paymentReferences(partner, reference).range.end, limit: 1, reverse: false).first,
+                to: Keys.paymentReferences(partner, reference).range.end, limit: 1, reverse: false
+            ).first,
                 case .string(let otherID)? = try Tuple(unpacking: other.key).elements.last
             {
                 throw VitrineError.paymentReferenceInUse(reference: reference, partner: partner, order: OrderID(otherID))

@@ -51,13 +51,16 @@ extension Store {
         }
 
         try tx.scan(Keys.orders) { pair in
-            guard let o = try? Order(recordBytes: pair.value) else { return }  // reported by the order check
+            guard let o = try? Order(recordBytes: pair.value) else { return } // reported by the order check
             let subject = "order \(o.id)"
             for line in o.lines {
                 if line.cancelledQuantity < 0 || line.returnedQuantity < 0 || line.restockedQuantity < 0
                     || line.restockedQuantity > line.returnedQuantity || line.keptQuantity < 0
                 {
-                    report(.invalidOrderState, subject, "line \(line.product): cancelled \(line.cancelledQuantity), returned \(line.returnedQuantity), restocked \(line.restockedQuantity) of \(line.quantity)")
+                    report(
+                        .invalidOrderState, subject,
+                        "line \(line.product): cancelled \(line.cancelledQuantity), returned \(line.returnedQuantity), restocked \(line.restockedQuantity) of \(line.quantity)"
+                    )
                 }
             }
             // Earnings of the order.
@@ -69,14 +72,17 @@ extension Store {
                 }
                 if e.status != o.status { report(.earningsMismatch, subject, "earning of \(expert) is \(e.status), the order \(o.status)") }
                 if !o.status.isVoid && e.commissionFen != (kept[expert] ?? 0) {
-                    report(.earningsMismatch, subject, "earning of \(expert) is \(e.commissionFen), the kept lines' commission \(kept[expert] ?? 0)")
+                    report(
+                        .earningsMismatch, subject,
+                        "earning of \(expert) is \(e.commissionFen), the kept lines' commission \(kept[expert] ?? 0)")
                 }
             }
             // Payment state.
             let due = Keys.orderDue(o)
             let awaiting = o.status == .placed && due != nil
             if let due, awaiting != dueEntries.contains(due) {
-                report(awaiting ? .missingIndexEntry : .danglingIndexEntry, subject, "order_due entry \(awaiting ? "missing" : "left behind")")
+                report(
+                    awaiting ? .missingIndexEntry : .danglingIndexEntry, subject, "order_due entry \(awaiting ? "missing" : "left behind")")
             }
             if let due { dueEntries.remove(due) }
             guard o.paymentDueAt != nil else { return }
@@ -140,7 +146,9 @@ extension Store {
             for expert in Set(o.lines.compactMap(\.expert)).union(entries.keys).sorted() {
                 let expected = earned ? ((try? tx.load(OrderEarning.self, Keys.earning(expert, o.id)))??.commissionFen ?? 0) : 0
                 if (entries[expert] ?? 0) != expected {
-                    report(.ledgerEntryMismatch, "order \(o.id)", "ledger entries of \(expert) sum to \(entries[expert] ?? 0), expected \(expected)")
+                    report(
+                        .ledgerEntryMismatch, "order \(o.id)",
+                        "ledger entries of \(expert) sum to \(entries[expert] ?? 0), expected \(expected)")
                 }
             }
         }

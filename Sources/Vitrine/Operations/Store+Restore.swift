@@ -65,7 +65,10 @@ extension Store {
         do {
             let expectedKey = try validatedKey(of: record, table: table)
             if let expectedKey, expectedKey != record.key {
-                return [IntegrityProblem(kind: .invalidRecord, subject: subject, detail: "the record belongs under \(Tuple.describe(expectedKey))")]
+                return [
+                    IntegrityProblem(
+                        kind: .invalidRecord, subject: subject, detail: "the record belongs under \(Tuple.describe(expectedKey))")
+                ]
             }
         } catch {
             return [IntegrityProblem(kind: .invalidRecord, subject: subject, detail: "\(error)")]
@@ -88,7 +91,8 @@ extension Store {
             let p = try Product(recordBytes: bytes)
             try Self.validateFields(of: p)
             guard p.ledgerIsConsistent else {
-                throw VitrineError.invalidArgument(field: "ledger", reason: "stock must equal initialStock + restocked - sold, nothing negative")
+                throw VitrineError.invalidArgument(
+                    field: "ledger", reason: "stock must equal initialStock + restocked - sold, nothing negative")
             }
             let canonical = try PartnerLink(parsing: p.link).canonical
             guard canonical == p.link else {

@@ -1,13 +1,12 @@
 // Argument checks shared by the operations. Limits keep every record far below 100 KB.
 
-
 enum Limits {
-    static let textBytes = 1024       // titles, names, merchants
+    static let textBytes = 1024 // titles, names, merchants
     static let categoryBytes = 64
     static let linkBytes = 2048
     static let domainBytes = 253
-    static let listCount = 64         // categories, interests, domains
-    static let requestIDBytes = 128   // idempotency keys, request ids, guest ids
+    static let listCount = 64 // categories, interests, domains
+    static let requestIDBytes = 128 // idempotency keys, request ids, guest ids
 }
 
 func validateText(_ value: String, field: String, maxBytes: Int = Limits.textBytes, allowEmpty: Bool = false) throws {

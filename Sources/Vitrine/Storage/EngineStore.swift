@@ -117,7 +117,8 @@ extension Store where Backend == EngineStore {
     /// Opens the Vitrine database file at `path` (created if missing).
     /// - Throws: `StoreError` (not a database, locked, corrupt, I/O) or `VitrineError`.
     public init(path: String, durability: Durability = .full, configuration: Configuration = .standard) throws {
-        try self.init(backend: EngineStore(path: path, options: DatabaseOptions(durability: durability)),
-                      configuration: configuration)
+        try self.init(
+            backend: EngineStore(path: path, options: DatabaseOptions(durability: durability)),
+            configuration: configuration)
     }
 }

@@ -23,8 +23,10 @@ import Foundation
 public enum RecordTables {
     /// Every table, in key order.
     public static let all: [String] = [
-        "cart", "earn", "earn_day", "earn_entry", "earn_month", "earn_total", "expert", "fav", "fav_time", "feed", "guest", "hold", "hold_exp", "idem", "idem_time",
-        "meta", "order", "order_due", "order_user", "partner", "pay", "pay_ref", "product", "prod_cat", "prod_merch", "prod_partner", "rec", "restock", "showcase", "showcase_cat", "user",
+        "cart", "earn", "earn_day", "earn_entry", "earn_month", "earn_total", "expert", "fav", "fav_time", "feed", "guest", "hold",
+        "hold_exp", "idem", "idem_time",
+        "meta", "order", "order_due", "order_user", "partner", "pay", "pay_ref", "product", "prod_cat", "prod_merch", "prod_partner", "rec",
+        "restock", "showcase", "showcase_cat", "user",
     ].sorted { Tuple([.string($0)]).packed.lexicographicallyPrecedes(Tuple([.string($1)]).packed) }
 }
 
@@ -96,7 +98,8 @@ extension DumpedRecord: Codable {
             value = try bytes(fromHex: rawValue, c, .rawValue)
         } else {
             guard let table = try c.decodeIfPresent(String.self, forKey: .table), let codec = ValueCodec.byTable[table] else {
-                throw DecodingError.keyNotFound(CodingKeys.rawValue, .init(codingPath: c.codingPath, debugDescription: "rawValue is required with rawKey"))
+                throw DecodingError.keyNotFound(
+                    CodingKeys.rawValue, .init(codingPath: c.codingPath, debugDescription: "rawValue is required with rawKey"))
             }
             value = try codec.decode(c)
         }
@@ -159,7 +162,9 @@ private struct ValueCodec: Sendable {
     }
 
     /// A record without a public Codable form, through a mirror struct.
-    static func mirrored<R: BinaryRecord, M: Codable & Sendable>(_ type: R.Type, _ toMirror: @escaping @Sendable (R) -> M, _ fromMirror: @escaping @Sendable (M) -> R) -> ValueCodec {
+    static func mirrored<R: BinaryRecord, M: Codable & Sendable>(
+        _ type: R.Type, _ toMirror: @escaping @Sendable (R) -> M, _ fromMirror: @escaping @Sendable (M) -> R
+    ) -> ValueCodec {
         ValueCodec(
             json: { bytes in
                 guard let r = try? R(recordBytes: bytes), r.recordBytes == bytes else { return nil }
@@ -182,8 +187,9 @@ private struct ValueCodec: Sendable {
         decode: { c in withUnsafeBytes(of: try c.decode(Int64.self, forKey: .value).littleEndian) { Array($0) } })
 
     static let byTable: [String: ValueCodec] = [
-        "meta": .mirrored(MetaRecord.self, { MetaJSON(formatVersion: $0.formatVersion, createdAt: $0.createdAt) },
-                          { MetaRecord(formatVersion: $0.formatVersion, createdAt: $0.createdAt) }),
+        "meta": .mirrored(
+            MetaRecord.self, { MetaJSON(formatVersion: $0.formatVersion, createdAt: $0.createdAt) },
+            { MetaRecord(formatVersion: $0.formatVersion, createdAt: $0.createdAt) }),
         "partner": .record(Partner.self),
         "product": .record(Product.self),
         "prod_cat": .empty, "prod_merch": .empty, "prod_partner": .empty,
@@ -209,8 +215,9 @@ private struct ValueCodec: Sendable {
         "earn_day": .counter,
         "earn_month": .counter,
         "guest": .record(Guest.self),
-        "restock": .mirrored(RestockRecord.self, { RestockJSON(product: $0.product, units: $0.units, at: $0.at) },
-                             { RestockRecord(product: $0.product, units: $0.units, at: $0.at) }),
+        "restock": .mirrored(
+            RestockRecord.self, { RestockJSON(product: $0.product, units: $0.units, at: $0.at) },
+            { RestockRecord(product: $0.product, units: $0.units, at: $0.at) }),
     ]
 }
 

@@ -103,7 +103,7 @@ struct SortedKeyValues: Sendable {
             let stop = Self.lowerBound(end, in: chunk)
             chunks[p.chunk].removeSubrange(p.index..<stop)
             if chunks[p.chunk].isEmpty { chunks.remove(at: p.chunk) }
-            if stop < chunk.count { return }  // `end` falls inside this chunk: done.
+            if stop < chunk.count { return } // `end` falls inside this chunk: done.
         }
     }
 

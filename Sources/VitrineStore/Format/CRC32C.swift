@@ -54,8 +54,10 @@ enum CRC32C {
 
     /// Advances register `c` over `count` bytes (slice-by-8).
     @inline(__always)
-    private static func update(_ register: UInt32, _ pointer: UnsafeRawPointer, _ count: Int,
-                               _ t: UnsafePointer<UInt32>) -> UInt32 {
+    private static func update(
+        _ register: UInt32, _ pointer: UnsafeRawPointer, _ count: Int,
+        _ t: UnsafePointer<UInt32>
+    ) -> UInt32 {
         var c = register
         var p = pointer
         var n = count

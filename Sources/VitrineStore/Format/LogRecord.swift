@@ -172,7 +172,8 @@ struct LogPayloadReader {
         switch code {
         case 1:
             guard let kl = u16(), let vl = u32(), vl <= UInt32(Limits.maxValueLength),
-                  let k = take(kl), let v = take(Int(vl)) else { return nil }
+                let k = take(kl), let v = take(Int(vl))
+            else { return nil }
             return .put(table: table, key: Array(k), value: Array(v))
         case 2:
             guard let kl = u16(), let k = take(kl) else { return nil }

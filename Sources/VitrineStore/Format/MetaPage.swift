@@ -61,8 +61,9 @@ struct Meta: Equatable, Sendable {
     var logSalt: UInt64 = 0
 
     static func initial(databaseId: UInt64) -> Meta {
-        Meta(checkpointSequence: 1, txid: 0, pageCount: 2, catalogRoot: 0, freeListHead: 0,
-             freeCount: 0, logGeneration: 1, nextTableId: 1, databaseId: databaseId)
+        Meta(
+            checkpointSequence: 1, txid: 0, pageCount: 2, catalogRoot: 0, freeListHead: 0,
+            freeCount: 0, logGeneration: 1, nextTableId: 1, databaseId: databaseId)
     }
 
     var slot: PageNumber { checkpointSequence % 2 }
@@ -106,14 +107,17 @@ struct Meta: Equatable, Sendable {
         let stored = u32(MetaPage.checksumOffset)
         let computed = CRC32C.checksum(Array(bytes[0..<MetaPage.checksumOffset]))
         if stored != computed {
-            return .damaged("meta checksum mismatch (stored \(hex(stored)), computed \(hex(computed)))" + (version > MetaPage.formatVersion ? ", version field \(version)" : ""))
+            return .damaged(
+                "meta checksum mismatch (stored \(hex(stored)), computed \(hex(computed)))"
+                    + (version > MetaPage.formatVersion ? ", version field \(version)" : ""))
         }
         if version > MetaPage.formatVersion { return .newerVersion(version) }
         if version == 0 { return .damaged("format version 0") }
         if u32(12) != UInt32(PageLayout.size) { return .damaged("page size \(u32(12)) is not \(PageLayout.size)") }
-        let meta = Meta(checkpointSequence: u64(16), txid: u64(24), pageCount: u64(32), catalogRoot: u64(40),
-                        freeListHead: u64(48), freeCount: u64(56), logGeneration: u64(64), nextTableId: u64(72),
-                        databaseId: u64(80), logSalt: version >= 2 ? u64(88) : 0)
+        let meta = Meta(
+            checkpointSequence: u64(16), txid: u64(24), pageCount: u64(32), catalogRoot: u64(40),
+            freeListHead: u64(48), freeCount: u64(56), logGeneration: u64(64), nextTableId: u64(72),
+            databaseId: u64(80), logSalt: version >= 2 ? u64(88) : 0)
         if let reason = meta.rangeProblem { return .damaged(reason) }
         return .valid(meta)
     }

@@ -32,6 +32,8 @@
 // on-write); the checksum is verified, together with every cell's bounds, before the first read
 // of a page in a process, so accessors below may trust offsets.
 
+import Glibc
+
 enum PageKind: UInt8 {
     case meta = 1
     case branch = 2
@@ -45,7 +47,7 @@ typealias PageNumber = UInt64
 enum PageLayout {
     static let size = 4096
     static let headerSize = 32
-    static let capacity = size - headerSize  // 4064 bytes for pointers + cells
+    static let capacity = size - headerSize // 4064 bytes for pointers + cells
     static let leafCellHeader = 6
     static let branchCellHeader = 10
     /// No cell may be larger than this, so any page holds at least three cells and a split
@@ -267,5 +269,3 @@ struct PageBuilder {
         return bytes
     }
 }
-
-import Glibc

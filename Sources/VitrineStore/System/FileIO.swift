@@ -96,8 +96,10 @@ extension StorageFile {
     ///   - create: make the file if missing.
     ///   - exclusive: with `create`, fail with EEXIST if anything is at `path` (O_EXCL | O_NOFOLLOW).
     ///   - directWriteFault: tests only (see the property).
-    @_spi(Testing) public init(path: String, create: Bool, exclusive: Bool = false,
-                               directWriteFault: (@Sendable (_ offset: Int64, _ count: Int) -> Int32?)? = nil) throws {
+    @_spi(Testing) public init(
+        path: String, create: Bool, exclusive: Bool = false,
+        directWriteFault: (@Sendable (_ offset: Int64, _ count: Int) -> Int32?)? = nil
+    ) throws {
         self.path = path
         self.directWriteFault = directWriteFault
         let flags = O_RDWR | (create ? O_CREAT : 0) | (create && exclusive ? O_EXCL | O_NOFOLLOW : 0)
@@ -123,7 +125,7 @@ extension StorageFile {
                 // until close: another thread may be writing through it at this moment.
                 directRefused.store(true, ordering: .sequentiallyConsistent)
             } catch {
-                needsSync.store(true, ordering: .sequentiallyConsistent)   // maybe partly written
+                needsSync.store(true, ordering: .sequentiallyConsistent) // maybe partly written
                 throw error
             }
         }

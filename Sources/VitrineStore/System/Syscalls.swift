@@ -33,11 +33,11 @@ enum Syscalls {
     /// architecture).
     static var directFlag: Int32? {
         #if arch(x86_64) || arch(i386)
-        return 0o40000
+            return 0o40000
         #elseif arch(arm64) || arch(arm)
-        return 0o200000
+            return 0o200000
         #else
-        return nil
+            return nil
         #endif
     }
 

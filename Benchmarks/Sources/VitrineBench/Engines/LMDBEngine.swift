@@ -177,8 +177,9 @@ struct LMDBTransaction: BenchWriter {
             return mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE)
         }
         while code == 0 {
-            let more = body(UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size),
-                            UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+            let more = body(
+                UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size),
+                UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
             if !more { return }
             code = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)
         }

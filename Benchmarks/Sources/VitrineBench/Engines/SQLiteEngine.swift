@@ -72,8 +72,9 @@ final class SQLiteEngine<Profile: SQLiteProfile>: BenchEngine, @unchecked Sendab
         _ = SQLiteLibrary.configure
         self.path = directory + "/bench.sqlite"
         self.durability = durability
-        self.writer = try SQLiteConnection(path: path, durability: durability, autocheckpoint: Profile.autocheckpoint,
-                                           createSchema: true)
+        self.writer = try SQLiteConnection(
+            path: path, durability: durability, autocheckpoint: Profile.autocheckpoint,
+            createSchema: true)
     }
 
     func makeSession() throws -> SQLiteSession<Profile> { try SQLiteSession(engine: self) }
@@ -120,8 +121,9 @@ final class SQLiteSession<Profile: SQLiteProfile>: BenchSession {
 
     fileprivate init(engine: SQLiteEngine<Profile>) throws {
         self.engine = engine
-        reader = try SQLiteConnection(path: engine.path, durability: engine.durability,
-                                      autocheckpoint: Profile.autocheckpoint, createSchema: false)
+        reader = try SQLiteConnection(
+            path: engine.path, durability: engine.durability,
+            autocheckpoint: Profile.autocheckpoint, createSchema: false)
     }
 
     deinit { reader.close() }
@@ -192,8 +194,9 @@ struct SQLiteTransaction: BenchWriter {
         let code = key.withUnsafeBytes { keyBytes in
             value.withUnsafeBytes { valueBytes in
                 sqlite3_bind_blob(statement, 1, keyBytes.baseAddress, Int32(keyBytes.count), nil)
-                sqlite3_bind_blob(statement, 2, valueBytes.baseAddress ?? UnsafeRawPointer(keyBytes.baseAddress),
-                                  Int32(valueBytes.count), nil)
+                sqlite3_bind_blob(
+                    statement, 2, valueBytes.baseAddress ?? UnsafeRawPointer(keyBytes.baseAddress),
+                    Int32(valueBytes.count), nil)
                 return sqlite3_step(statement)
             }
         }
@@ -230,8 +233,9 @@ enum SQLiteLibrary {
     static let upsert = ProcessInfo.processInfo.environment["BENCH_SQLITE_PUT"] != "replace"
 
     static func putStatement(_ table: String) -> String {
-        upsert ? "INSERT INTO \(table) (k, v) VALUES (?1, ?2) ON CONFLICT(k) DO UPDATE SET v = excluded.v"
-               : "INSERT OR REPLACE INTO \(table) (k, v) VALUES (?1, ?2)"
+        upsert
+            ? "INSERT INTO \(table) (k, v) VALUES (?1, ?2) ON CONFLICT(k) DO UPDATE SET v = excluded.v"
+            : "INSERT OR REPLACE INTO \(table) (k, v) VALUES (?1, ?2)"
     }
 
     /// Calls of the busy handler so far (every connection of the process).
@@ -259,8 +263,9 @@ final class SQLiteConnection {
         let code = sqlite3_open_v2(path, &handle, flags, nil)
         guard code == SQLITE_OK, let handle else {
             if let handle { sqlite3_close_v2(handle) }
-            throw EngineError(engine: "SQLite", operation: "open \(path)", code: code,
-                              message: String(cString: sqlite3_errstr(code)))
+            throw EngineError(
+                engine: "SQLite", operation: "open \(path)", code: code,
+                message: String(cString: sqlite3_errstr(code)))
         }
         db = handle
         // As sqlite3_busy_timeout(db, 60_000), counting the busy handler's calls.

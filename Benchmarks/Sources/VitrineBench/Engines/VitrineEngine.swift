@@ -29,11 +29,12 @@ final class VitrineEngine: BenchEngine, @unchecked Sendable {
     private var isOpen = true
 
     init(directory: String, durability: Durability) throws {
-        let mode: VitrineStore.Durability = switch durability {
-        case .durable: .full
-        case .durableConcurrent: .grouped
-        case .relaxed: .relaxed
-        }
+        let mode: VitrineStore.Durability =
+            switch durability {
+            case .durable: .full
+            case .durableConcurrent: .grouped
+            case .relaxed: .relaxed
+            }
         db = try Database(path: directory + "/bench.vitrine", options: DatabaseOptions(durability: mode))
         // Create the tables only when missing: a write transaction reads the free list, which an
         // open for reading never needs (after workload 12 that list is large).

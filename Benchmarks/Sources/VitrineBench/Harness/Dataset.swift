@@ -128,7 +128,8 @@ struct Dataset: Sendable {
     }
 
     private static func recommendation(_ j: Int, seed: UInt64, experts: Int, products: Int)
-        -> (expert: Int, product: Int, time: UInt64) {
+        -> (expert: Int, product: Int, time: UInt64)
+    {
         var rng = SplitMix64(seed: seed ^ (UInt64(j) &* 0xD1B5_4A32_D192_ED03))
         return (rng.below(experts), rng.below(products), recommendationTime(j))
     }

@@ -166,8 +166,9 @@ func runSuite(
         var chosen: [String: Int] = [:]
         for (m, metric) in workload.metrics.enumerated() {
             let raw = engines.indices.map {
-                EngineSeries(engine: engines[$0].name, variant: engines[$0].variant, rounds: values[$0][m],
-                             summary: Summary(values[$0][m]))
+                EngineSeries(
+                    engine: engines[$0].name, variant: engines[$0].variant, rounds: values[$0][m],
+                    summary: Summary(values[$0][m]))
             }
             var series: [EngineSeries] = []
             var several = false
@@ -197,8 +198,10 @@ func runSuite(
                     ratios.append(RatioSeries(subject: subject, peer: peer.engine, perRound: perRound, summary: Summary(perRound)))
                 }
             }
-            results.append(MetricResult(workload: workload.id, workloadTitle: workload.title, metric: metric,
-                                        engines: series, ratios: ratios, configurations: several ? raw : nil))
+            results.append(
+                MetricResult(
+                    workload: workload.id, workloadTitle: workload.title, metric: metric,
+                    engines: series, ratios: ratios, configurations: several ? raw : nil))
         }
     }
     return results

@@ -126,8 +126,11 @@ enum Latency {
     static let quantiles: [(label: String, q: Double)] = [("p50", 0.50), ("p99", 0.99), ("p99.9", 0.999)]
 
     static func metrics(_ name: String) -> [Metric] {
-        quantiles.map { Metric(name: "\(name): \($0.label) latency", unit: "µs", higherIsBetter: false,
-                               followsPrevious: true, latencyOf: name, quantile: $0.label) }
+        quantiles.map {
+            Metric(
+                name: "\(name): \($0.label) latency", unit: "µs", higherIsBetter: false,
+                followsPrevious: true, latencyOf: name, quantile: $0.label)
+        }
     }
 
     /// The quantiles of `nanoseconds`, in microseconds, in `metrics`' order.

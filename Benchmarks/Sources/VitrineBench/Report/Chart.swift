@@ -36,14 +36,19 @@ extension Report {
         func f(_ v: Double) -> String { String(format: "%.1f", v) }
 
         var out: [String] = []
-        out.append("""
+        out.append(
+            """
             <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" \
             viewBox="0 0 \(Int(width)) \(Int(height))" font-family="Helvetica, Arial, sans-serif" font-size="11">
             """)
         out.append("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>")
         let who = subject ?? "subject"
-        out.append("<text x=\"10\" y=\"20\" font-size=\"14\" font-weight=\"bold\">\(xml("\(who)/peer, median per-round ratio, whiskers min – max over \(size.rounds) rounds (\(size.name) size, commit \(gitCommit))"))</text>")
-        out.append("<text x=\"10\" y=\"38\">\(xml("↑ rows: right of 1.0 is better for \(who); ↓ rows: left of 1.0 is better. Logarithmic axis."))</text>")
+        out.append(
+            "<text x=\"10\" y=\"20\" font-size=\"14\" font-weight=\"bold\">\(xml("\(who)/peer, median per-round ratio, whiskers min – max over \(size.rounds) rounds (\(size.name) size, commit \(gitCommit))"))</text>"
+        )
+        out.append(
+            "<text x=\"10\" y=\"38\">\(xml("↑ rows: right of 1.0 is better for \(who); ↓ rows: left of 1.0 is better. Logarithmic axis."))</text>"
+        )
         for (p, peer) in peers.enumerated() {
             let lx = labelWidth + Double(p) * 120
             out.append("<rect x=\"\(f(lx))\" y=\"44\" width=\"12\" height=\"9\" fill=\"\(palette[p % palette.count])\"/>")
@@ -54,8 +59,9 @@ extension Report {
         while decade <= highDecade {
             let dx = x(pow(10, decade))
             let isOne = decade == 0
-            out.append("<line x1=\"\(f(dx))\" y1=\"\(f(top - 4))\" x2=\"\(f(dx))\" y2=\"\(f(height - 34))\" "
-                + "stroke=\"\(isOne ? "#000" : "#ccc")\" stroke-width=\"\(isOne ? 1.5 : 1)\"/>")
+            out.append(
+                "<line x1=\"\(f(dx))\" y1=\"\(f(top - 4))\" x2=\"\(f(dx))\" y2=\"\(f(height - 34))\" "
+                    + "stroke=\"\(isOne ? "#000" : "#ccc")\" stroke-width=\"\(isOne ? 1.5 : 1)\"/>")
             let label = decade >= 0 ? String(format: "%.0f×", pow(10, decade)) : String(format: "%g×", pow(10, decade))
             out.append("<text x=\"\(f(dx))\" y=\"\(f(height - 20))\" text-anchor=\"middle\">\(label)</text>")
             decade += 1
@@ -66,26 +72,30 @@ extension Report {
                 out.append("<rect x=\"0\" y=\"\(f(y0 - bandGap / 2))\" width=\"\(Int(width))\" height=\"\(f(band))\" fill=\"#f4f4f4\"/>")
             }
             let arrow = row.metric.higherIsBetter ? "↑" : "↓"
-            out.append("<text x=\"\(f(labelWidth - 8))\" y=\"\(f(y0 + band / 2 - 2))\" text-anchor=\"end\">"
-                + "\(xml("\(row.workload) \(row.metric.name) \(arrow)"))</text>")
+            out.append(
+                "<text x=\"\(f(labelWidth - 8))\" y=\"\(f(y0 + band / 2 - 2))\" text-anchor=\"end\">"
+                    + "\(xml("\(row.workload) \(row.metric.name) \(arrow)"))</text>")
             for (p, peer) in peers.enumerated() {
                 guard let ratio = row.ratios.first(where: { $0.peer == peer }), ratio.summary.median.isFinite else { continue }
                 let s = ratio.summary
                 let y = y0 + Double(p) * (bar + gap)
                 let one = x(1), m = x(s.median)
-                out.append("<rect x=\"\(f(min(one, m)))\" y=\"\(f(y))\" width=\"\(f(max(abs(m - one), 1)))\" height=\"\(f(bar))\" "
-                    + "fill=\"\(palette[p % palette.count])\"/>")
+                out.append(
+                    "<rect x=\"\(f(min(one, m)))\" y=\"\(f(y))\" width=\"\(f(max(abs(m - one), 1)))\" height=\"\(f(bar))\" "
+                        + "fill=\"\(palette[p % palette.count])\"/>")
                 if s.min.isFinite && s.max.isFinite {
                     let cy = y + bar / 2
                     out.append("<line x1=\"\(f(x(s.min)))\" y1=\"\(f(cy))\" x2=\"\(f(x(s.max)))\" y2=\"\(f(cy))\" stroke=\"#222\"/>")
                     for end in [s.min, s.max] {
-                        out.append("<line x1=\"\(f(x(end)))\" y1=\"\(f(y + 1))\" x2=\"\(f(x(end)))\" y2=\"\(f(y + bar - 1))\" stroke=\"#222\"/>")
+                        out.append(
+                            "<line x1=\"\(f(x(end)))\" y1=\"\(f(y + 1))\" x2=\"\(f(x(end)))\" y2=\"\(f(y + bar - 1))\" stroke=\"#222\"/>")
                     }
                 }
                 let good = row.metric.higherIsBetter ? s.median >= 1 : s.median <= 1
                 let tx = max(one, m, s.max.isFinite ? x(s.max) : m) + 4
-                out.append("<text x=\"\(f(tx))\" y=\"\(f(y + bar - 1))\" font-size=\"9\" fill=\"\(good ? "#1a7f37" : "#cf222e")\">"
-                    + String(format: "%.2f×", s.median) + "</text>")
+                out.append(
+                    "<text x=\"\(f(tx))\" y=\"\(f(y + bar - 1))\" font-size=\"9\" fill=\"\(good ? "#1a7f37" : "#cf222e")\">"
+                        + String(format: "%.2f×", s.median) + "</text>")
             }
         }
         out.append("</svg>")

@@ -13,7 +13,8 @@ struct Machine: Codable {
 
     static func current(dataRoot: String) -> Machine {
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        let cpu = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
+        let cpu =
+            cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
             .map { $0.split(separator: ":", maxSplits: 1).last!.trimmingCharacters(in: .whitespaces) } ?? "unknown"
         var name = utsname()
         uname(&name)
@@ -79,24 +80,29 @@ struct Report: Codable {
         for engine in engines where !names.contains(engine.family) { names.append(engine.family) }
         let peers = subject.map { s in names.filter { $0 != s } } ?? []
         var lines: [String] = []
-        lines.append("Run: `\(size.name)` size, \(size.products) products, \(size.rounds) interleaved rounds, "
-            + "\(size.seconds) s per timed measurement; \(started), \(Int(seconds.rounded())) s in all; commit `\(gitCommit)`.")
+        lines.append(
+            "Run: `\(size.name)` size, \(size.products) products, \(size.rounds) interleaved rounds, "
+                + "\(size.seconds) s per timed measurement; \(started), \(Int(seconds.rounded())) s in all; commit `\(gitCommit)`.")
         lines.append("")
-        lines.append("Machine: \(machine.cpu), \(machine.cores) cores, \(machine.memoryGiB) GiB, Linux \(machine.kernel), "
-            + "data on \(machine.filesystem); \(machine.swift).")
+        lines.append(
+            "Machine: \(machine.cpu), \(machine.cores) cores, \(machine.memoryGiB) GiB, Linux \(machine.kernel), "
+                + "data on \(machine.filesystem); \(machine.swift).")
         lines.append("")
         for engine in engines {
-            let concurrent = engine.durableConcurrent == engine.durable
+            let concurrent =
+                engine.durableConcurrent == engine.durable
                 ? "" : "; durable, several threads: \(engine.durableConcurrent)"
             let mark = engine.variant.map { " (\($0))" } ?? ""
-            lines.append("- **\(engine.name)\(mark) \(engine.version)**: durable: \(engine.durable)\(concurrent); relaxed: \(engine.relaxed).")
+            lines.append(
+                "- **\(engine.name)\(mark) \(engine.version)**: durable: \(engine.durable)\(concurrent); relaxed: \(engine.relaxed).")
         }
         lines.append("")
-        lines.append("Each cell: median [min – max] over the rounds. Ratios: median [min – max] of the per-round ratio "
-            + "\(subject ?? "subject")/peer; ↑ higher is better, ↓ lower is better. Where an engine ran in several "
-            + "configurations, its cell is the better one's (by median), marked with the configuration's letter above, "
-            + "and the ratio is taken against it. *sync-bound*: a durable row, bound for every engine by the disk's "
-            + "sync latency.")
+        lines.append(
+            "Each cell: median [min – max] over the rounds. Ratios: median [min – max] of the per-round ratio "
+                + "\(subject ?? "subject")/peer; ↑ higher is better, ↓ lower is better. Where an engine ran in several "
+                + "configurations, its cell is the better one's (by median), marked with the configuration's letter above, "
+                + "and the ratio is taken against it. *sync-bound*: a durable row, bound for every engine by the disk's "
+                + "sync latency.")
         lines.append("")
         if let chart, subject != nil {
             lines.append("![\(subject!)/peer ratios per row: bars at the median, whiskers min – max, logarithmic axis](\(chart))")
@@ -119,7 +125,8 @@ struct Report: Codable {
                 let s = series.summary
                 let failed = series.rounds.filter { !$0.isFinite }.count
                 if failed == series.rounds.count { row += " | **FAILED**"; continue }
-                row += " | \(format(s.median, unit: result.metric.unit)) [\(format(s.min, unit: result.metric.unit)) – \(format(s.max, unit: result.metric.unit))]"
+                row +=
+                    " | \(format(s.median, unit: result.metric.unit)) [\(format(s.min, unit: result.metric.unit)) – \(format(s.max, unit: result.metric.unit))]"
                 if let variant = series.variant { row += " (\(variant))" }
                 if failed > 0 { row += " (\(failed) failed)" }
             }
@@ -146,7 +153,8 @@ struct Report: Codable {
 extension Metric {
     /// A durable row: every engine waits for the disk's sync on each commit (or group).
     var isSyncBound: Bool {
-        (name.hasPrefix("durable") || name.contains("(durable)")) && !name.contains("showcase reads") && !name.contains("callers per commit")
+        (name.hasPrefix("durable") || name.contains("(durable)")) && !name.contains("showcase reads")
+            && !name.contains("callers per commit")
     }
 }
 
@@ -169,8 +177,11 @@ extension Report {
             }
         }
         guard !rows.isEmpty else { return [] }
-        var lines = ["", "Latency of each operation as its caller saw it, µs ↓: p50 / p99 / p99.9 (each the median over the "
-            + "rounds of that round's quantile); ratios: the per-round p99 ratio, median [min – max].", ""]
+        var lines = [
+            "",
+            "Latency of each operation as its caller saw it, µs ↓: p50 / p99 / p99.9 (each the median over the "
+                + "rounds of that round's quantile); ratios: the per-round p99 ratio, median [min – max].", "",
+        ]
         var header = "| # | Operation | " + names.joined(separator: " | ")
         var rule = "|---|---|" + String(repeating: "---:|", count: names.count)
         for peer in peers {

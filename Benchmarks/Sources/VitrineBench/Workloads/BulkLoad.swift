@@ -22,8 +22,9 @@ struct BulkLoad: Workload {
             defer { context.removeDirectory(directory) }
             let opened = try Opened(E.self, directory: directory, durability: .relaxed)
             let seconds = try measureSeconds {
-                try context.loadProducts(opened.session, order: inOrder ? context.data.sortedProducts : nil,
-                                         appending: inOrder)
+                try context.loadProducts(
+                    opened.session, order: inOrder ? context.data.sortedProducts : nil,
+                    appending: inOrder)
                 try opened.engine.checkpoint()
             }
             opened.close()

@@ -23,9 +23,12 @@ struct CartChurn: Workload {
     let title = "Cart churn: add lines, list carts, remove lines, clean up abandoned carts (relaxed), with space reuse"
     static let linesPerUser = 4
     static let name = "relaxed cart churn, 1 thread"
-    let metrics = [Metric(name: CartChurn.name, unit: "ops/s", higherIsBetter: true)] + Latency.metrics(CartChurn.name)
-        + [Metric(name: "cart churn: files before the round", unit: "MiB", higherIsBetter: false),
-           Metric(name: "cart churn: files after the round", unit: "MiB", higherIsBetter: false)]
+    let metrics =
+        [Metric(name: CartChurn.name, unit: "ops/s", higherIsBetter: true)] + Latency.metrics(CartChurn.name)
+        + [
+            Metric(name: "cart churn: files before the round", unit: "MiB", higherIsBetter: false),
+            Metric(name: "cart churn: files after the round", unit: "MiB", higherIsBetter: false),
+        ]
 
     func prepare<E: BenchEngine>(_ engine: E.Type, _ context: BenchContext) throws -> EngineRun {
         let directory = try context.directory(E.name, "churn", fresh: true)
@@ -127,14 +130,15 @@ enum Churn {
                 }
                 let product = Int64(littleEndian: value.loadUnaligned(as: Int64.self))
                 guard product > 0, product < data.productCount, expected.contains(Int32(product)),
-                      data.productIDs[Int(product)].withUnsafeBytes({ memcmp(key.baseAddress! + 16, $0.baseAddress!, 16) == 0 })
+                    data.productIDs[Int(product)].withUnsafeBytes({ memcmp(key.baseAddress! + 16, $0.baseAddress!, 16) == 0 })
                 else { wrong = true; return false }
                 count += 1
                 return true
             }
         }
         guard !wrong, count == expected.count else {
-            throw BenchFailure("cart of user \(user): \(wrong ? "a line that is not in it" : "\(count) lines") where the model has \(expected.count)")
+            throw BenchFailure(
+                "cart of user \(user): \(wrong ? "a line that is not in it" : "\(count) lines") where the model has \(expected.count)")
         }
     }
 }

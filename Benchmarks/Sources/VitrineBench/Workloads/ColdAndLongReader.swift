@@ -84,7 +84,8 @@ struct LongReader: Workload {
     let id = "12"
     let title = "A long-running reader: one snapshot held for the whole measurement while 1 thread checks out (relaxed)"
     static let name = "relaxed checkout beside a long reader, 1 thread"
-    let metrics = [Metric(name: LongReader.name, unit: "txn/s", higherIsBetter: true)] + Latency.metrics(LongReader.name)
+    let metrics =
+        [Metric(name: LongReader.name, unit: "txn/s", higherIsBetter: true)] + Latency.metrics(LongReader.name)
         + [Metric(name: "file growth beside a long reader", unit: "MiB", higherIsBetter: false)]
 
     func prepare<E: BenchEngine>(_ engine: E.Type, _ context: BenchContext) throws -> EngineRun {

@@ -39,8 +39,9 @@ enum LargeValue {
     /// Whether `bytes` is exactly value `k` at `version`, every byte of it.
     static func matches(_ k: Int, version: UInt32, _ bytes: UnsafeRawBufferPointer) -> Bool {
         guard bytes.count == size,
-              bytes.loadUnaligned(fromByteOffset: 0, as: UInt32.self) == UInt32(truncatingIfNeeded: k).littleEndian,
-              bytes.loadUnaligned(fromByteOffset: 4, as: UInt32.self) == version.littleEndian else { return false }
+            bytes.loadUnaligned(fromByteOffset: 0, as: UInt32.self) == UInt32(truncatingIfNeeded: k).littleEndian,
+            bytes.loadUnaligned(fromByteOffset: 4, as: UInt32.self) == version.littleEndian
+        else { return false }
         let start = offset(k, version)
         return pattern.withUnsafeBytes { memcmp(bytes.baseAddress! + header, $0.baseAddress! + start, size - header) == 0 }
     }
@@ -51,8 +52,11 @@ struct LargeValues: Workload {
     let title = "Values larger than a page: 16 KiB product images, point reads and relaxed updates, checked by content"
     static let count = 2_000
     static let reads = "16 KiB value point reads", updates = "relaxed 16 KiB value updates, 1 thread"
-    let metrics = [Metric(name: LargeValues.reads, unit: "reads/s", higherIsBetter: true),
-                   Metric(name: LargeValues.updates, unit: "txn/s", higherIsBetter: true)]
+    let metrics =
+        [
+            Metric(name: LargeValues.reads, unit: "reads/s", higherIsBetter: true),
+            Metric(name: LargeValues.updates, unit: "txn/s", higherIsBetter: true),
+        ]
         + Latency.metrics(LargeValues.updates)
 
     func prepare<E: BenchEngine>(_ engine: E.Type, _ context: BenchContext) throws -> EngineRun {
@@ -77,9 +81,11 @@ struct LargeValues: Workload {
                 var rng = SplitMix64(seed: 0xE000 + UInt64(round))
                 let readRate = try throughput(seconds: seconds) {
                     let k = rng.below(count), version = versions[k]
-                    guard try opened.session.read({ tx in
-                        try tx.withValue(.products, data.productIDs[k], { LargeValue.matches(k, version: version, $0) })
-                    }) == true else {
+                    guard
+                        try opened.session.read({ tx in
+                            try tx.withValue(.products, data.productIDs[k], { LargeValue.matches(k, version: version, $0) })
+                        }) == true
+                    else {
                         throw BenchFailure("16 KiB value \(k) (version \(version)) missing or wrong")
                     }
                     return 1
@@ -96,7 +102,8 @@ struct LargeValues: Workload {
                 try opened.session.read { tx in
                     for k in 0..<count {
                         let version = versions[k]
-                        guard try tx.withValue(.products, data.productIDs[k], { LargeValue.matches(k, version: version, $0) }) == true else {
+                        guard try tx.withValue(.products, data.productIDs[k], { LargeValue.matches(k, version: version, $0) }) == true
+                        else {
                             throw BenchFailure("after the updates: 16 KiB value \(k) is not its acknowledged version \(version)")
                         }
                     }

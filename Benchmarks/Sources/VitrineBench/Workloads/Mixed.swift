@@ -34,50 +34,54 @@ struct Mixed: Workload {
                 let readLatencies = LatencyLog(), writeLatencies = LatencyLog()
                 let engine = opened.engine
                 let before = engine.diagnostics()
-                let elapsed = try runThreads(readers + self.writers, whileRunning: {
-                    Thread.sleep(forTimeInterval: seconds)
-                    stop.set()
-                }, prepare: { t in
-                    let session = try engine.makeSession()
-                    var rng = SplitMix64(seed: 0x9000 + UInt64(round) << 8 + UInt64(t))
-                    var scratch = Scratch()
-                    if t < readers {
+                let elapsed = try runThreads(
+                    readers + self.writers,
+                    whileRunning: {
+                        Thread.sleep(forTimeInterval: seconds)
+                        stop.set()
+                    },
+                    prepare: { t in
+                        let session = try engine.makeSession()
+                        var rng = SplitMix64(seed: 0x9000 + UInt64(round) << 8 + UInt64(t))
+                        var scratch = Scratch()
+                        if t < readers {
+                            return {
+                                var count = 0
+                                var mine: [UInt64] = []
+                                mine.reserveCapacity(1 << 16)
+                                defer { pages.add(count); readLatencies.add(mine) }
+                                while !stop.isSet {
+                                    let expert = rng.below(data.expertCount)
+                                    let start = monotonicNanoseconds()
+                                    _ = try session.read { tx in try Showcase.page(tx, data, expert: expert, &scratch) }
+                                    mine.append(monotonicNanoseconds() - start)
+                                    count += 1
+                                }
+                            }
+                        }
+                        var orders = OrderSequence(nonce: nonce, thread: UInt32(t))
                         return {
                             var count = 0
-                            var mine: [UInt64] = []
-                            mine.reserveCapacity(1 << 16)
-                            defer { pages.add(count); readLatencies.add(mine) }
+                            var acknowledged: [UInt64] = [], mine: [UInt64] = []
+                            acknowledged.reserveCapacity(1 << 14)
+                            mine.reserveCapacity(1 << 14)
+                            defer { checkouts.add(count); sales.add(acknowledged); writeLatencies.add(mine) }
                             while !stop.isSet {
-                                let expert = rng.below(data.expertCount)
+                                let product = data.randomProduct(&rng), user = rng.below(data.userIDs.count)
                                 let start = monotonicNanoseconds()
-                                _ = try session.read { tx in try Showcase.page(tx, data, expert: expert, &scratch) }
+                                try session.write { tx in
+                                    try Checkout.one(tx, data, product: product, user: user, &orders, &scratch)
+                                }
                                 mine.append(monotonicNanoseconds() - start)
+                                acknowledged.append(Sale.pack(product: product, user: user))
                                 count += 1
                             }
                         }
-                    }
-                    var orders = OrderSequence(nonce: nonce, thread: UInt32(t))
-                    return {
-                        var count = 0
-                        var acknowledged: [UInt64] = [], mine: [UInt64] = []
-                        acknowledged.reserveCapacity(1 << 14)
-                        mine.reserveCapacity(1 << 14)
-                        defer { checkouts.add(count); sales.add(acknowledged); writeLatencies.add(mine) }
-                        while !stop.isSet {
-                            let product = data.randomProduct(&rng), user = rng.below(data.userIDs.count)
-                            let start = monotonicNanoseconds()
-                            try session.write { tx in
-                                try Checkout.one(tx, data, product: product, user: user, &orders, &scratch)
-                            }
-                            mine.append(monotonicNanoseconds() - start)
-                            acknowledged.append(Sale.pack(product: product, user: user))
-                            count += 1
-                        }
-                    }
-                })
+                    })
                 if let before, let after = engine.diagnostics() {
-                    log("    \(E.name): busy-handler calls \(after.busyCalls - before.busyCalls), "
-                        + "WAL \(format(Double(after.logBytes) / 1_048_576, unit: "MiB")) MiB after the round")
+                    log(
+                        "    \(E.name): busy-handler calls \(after.busyCalls - before.busyCalls), "
+                            + "WAL \(format(Double(after.logBytes) / 1_048_576, unit: "MiB")) MiB after the round")
                 }
                 try Verify.checkouts(opened.session, context, engine: E.name, nonce: nonce, acknowledged: sales.all)
                 return [Double(pages.total) / elapsed] + Latency.values(readLatencies.all)

@@ -41,22 +41,26 @@ struct OpenAndRecovery: Workload {
                 let filesAtCrash = diskBytes(crashDirectory)
                 var recoverySeconds = Double.nan
                 do {
-                    let recovered = try ChildProcess.openReport(context, engine: E.name, directory: crashDirectory,
-                                                                key: firstKey, verify: crashProducts)
+                    let recovered = try ChildProcess.openReport(
+                        context, engine: E.name, directory: crashDirectory,
+                        key: firstKey, verify: crashProducts)
                     if recovered.found, recovered.verified == crashProducts, recovered.products == crashProducts {
                         recoverySeconds = recovered.seconds
                     } else {
-                        context.noteFailure(workload: id, engine: E.name, round: round,
+                        context.noteFailure(
+                            workload: id, engine: E.name, round: round,
                             "lost acknowledged commits in the crash: of \(crashProducts) acknowledged products (durable), "
-                            + "\(recovered.verified ?? 0) found intact by key; \(recovered.products ?? 0) rows after recovery")
+                                + "\(recovered.verified ?? 0) found intact by key; \(recovered.products ?? 0) rows after recovery")
                     }
                 } catch {
                     context.noteFailure(workload: id, engine: E.name, round: round, "recovery after the crash: \(error)")
                 }
-                return [open.seconds * 1000,
-                        Double(max(0, open.rssAfterKiB - open.rssBeforeKiB)) / 1024,
-                        recoverySeconds * 1000,
-                        Double(filesAtCrash) / 1_048_576]
+                return [
+                    open.seconds * 1000,
+                    Double(max(0, open.rssAfterKiB - open.rssBeforeKiB)) / 1024,
+                    recoverySeconds * 1000,
+                    Double(filesAtCrash) / 1_048_576,
+                ]
             },
             finish: {})
     }
@@ -89,7 +93,8 @@ enum ChildProcess {
         let output = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0,
-              let line = String(decoding: output, as: UTF8.self).split(separator: "\n").last else {
+            let line = String(decoding: output, as: UTF8.self).split(separator: "\n").last
+        else {
             throw BenchFailure("child open of \(engine) in \(directory) failed (status \(process.terminationStatus))")
         }
         return try JSONDecoder().decode(OpenReport.self, from: Data(line.utf8))
@@ -134,13 +139,16 @@ enum ChildMain {
             i += 2
         }
         guard let name = options["--engine"], let engine = engineKind(named: name),
-              let directory = options["--dir"] else { throw BenchFailure("child: --engine and --dir are required") }
+            let directory = options["--dir"]
+        else { throw BenchFailure("child: --engine and --dir are required") }
         switch arguments.first {
         case "open":
             guard let key = options["--key"].flatMap(unhex) else { throw BenchFailure("child open: --key HEX required") }
             try engine.childOpen(directory, key, options["--verify"].flatMap { Int($0) })
         case "crash":
-            guard let products = options["--products"].flatMap({ Int($0) }) else { throw BenchFailure("child crash: --products N required") }
+            guard let products = options["--products"].flatMap({ Int($0) }) else {
+                throw BenchFailure("child crash: --products N required")
+            }
             try engine.childCrash(directory, products)
         default:
             throw BenchFailure("child: unknown subcommand \(arguments.first ?? "")")
@@ -162,7 +170,9 @@ enum ChildMain {
             let data = Dataset(products: verify)
             var rows = 0, intact = 0
             try session!.read { tx in
-                try tx.scan(.products, from: []) { _, _ in rows += 1; return true }
+                try tx.scan(.products, from: []) { _, _ in
+                    rows += 1; return true
+                }
                 for i in 0..<verify where try tx.withValue(.products, data.productIDs[i], { Dataset.isProduct(i, $0) }) == true {
                     intact += 1
                 }
@@ -172,8 +182,9 @@ enum ChildMain {
         }
         session = nil
         engine.close()
-        let report = OpenReport(seconds: seconds, rssBeforeKiB: rssBefore, rssAfterKiB: rssAfter, found: found, products: products,
-                                verified: verified)
+        let report = OpenReport(
+            seconds: seconds, rssBeforeKiB: rssBefore, rssAfterKiB: rssAfter, found: found, products: products,
+            verified: verified)
         print(String(decoding: try JSONEncoder().encode(report), as: UTF8.self))
     }
 

@@ -41,8 +41,11 @@ struct SkewedPopularity: Workload {
     let id = "13"
     let title = "Skewed popularity: Zipf-distributed products (s = 1.0) for point reads and durable 1-thread checkouts"
     static let reads = "Zipf point reads", checkouts = "durable Zipf checkout, 1 thread"
-    let metrics = [Metric(name: SkewedPopularity.reads, unit: "reads/s", higherIsBetter: true),
-                   Metric(name: SkewedPopularity.checkouts, unit: "txn/s", higherIsBetter: true)]
+    let metrics =
+        [
+            Metric(name: SkewedPopularity.reads, unit: "reads/s", higherIsBetter: true),
+            Metric(name: SkewedPopularity.checkouts, unit: "txn/s", higherIsBetter: true),
+        ]
         + Latency.metrics(SkewedPopularity.checkouts)
 
     func prepare<E: BenchEngine>(_ engine: E.Type, _ context: BenchContext) throws -> EngineRun {

@@ -12,7 +12,8 @@ struct PriceUpdates: Workload {
     let readers = 2
     let title = "Price updates: 1 thread updates prices (relaxed) while 2 threads read showcase pages"
     static let reads = "showcase reads beside price updates, 2 threads", writes = "relaxed price updates beside showcase reads, 1 thread"
-    let metrics = [Metric(name: PriceUpdates.reads, unit: "pages/s", higherIsBetter: true)] + Latency.metrics(PriceUpdates.reads)
+    let metrics =
+        [Metric(name: PriceUpdates.reads, unit: "pages/s", higherIsBetter: true)] + Latency.metrics(PriceUpdates.reads)
         + [Metric(name: PriceUpdates.writes, unit: "txn/s", higherIsBetter: true)] + Latency.metrics(PriceUpdates.writes)
 
     func prepare<E: BenchEngine>(_ engine: E.Type, _ context: BenchContext) throws -> EngineRun {
@@ -26,53 +27,57 @@ struct PriceUpdates: Workload {
                 let readLatencies = LatencyLog(), writeLatencies = LatencyLog()
                 let prices = PriceLog()
                 let engine = opened.engine
-                let elapsed = try runThreads(readers + 1, whileRunning: {
-                    Thread.sleep(forTimeInterval: seconds)
-                    stop.set()
-                }, prepare: { t in
-                    let session = try engine.makeSession()
-                    var rng = SplitMix64(seed: 0xF000 + UInt64(round) << 8 + UInt64(t))
-                    if t < readers {
-                        var scratch = Scratch()
+                let elapsed = try runThreads(
+                    readers + 1,
+                    whileRunning: {
+                        Thread.sleep(forTimeInterval: seconds)
+                        stop.set()
+                    },
+                    prepare: { t in
+                        let session = try engine.makeSession()
+                        var rng = SplitMix64(seed: 0xF000 + UInt64(round) << 8 + UInt64(t))
+                        if t < readers {
+                            var scratch = Scratch()
+                            return {
+                                var count = 0
+                                var mine: [UInt64] = []
+                                mine.reserveCapacity(1 << 16)
+                                defer { pages.add(count); readLatencies.add(mine) }
+                                while !stop.isSet {
+                                    let expert = rng.below(data.expertCount)
+                                    let start = monotonicNanoseconds()
+                                    _ = try session.read { tx in try Showcase.page(tx, data, expert: expert, &scratch) }
+                                    mine.append(monotonicNanoseconds() - start)
+                                    count += 1
+                                }
+                            }
+                        }
+                        var value = [UInt8]()
+                        // 0: not updated this round (prices are >= 1); an array, so recording allocates nothing.
+                        var last = [Int64](repeating: 0, count: data.productCount)
                         return {
                             var count = 0
                             var mine: [UInt64] = []
                             mine.reserveCapacity(1 << 16)
-                            defer { pages.add(count); readLatencies.add(mine) }
+                            defer { updates.add(count); writeLatencies.add(mine); prices.set(last) }
                             while !stop.isSet {
-                                let expert = rng.below(data.expertCount)
+                                let product = data.randomProduct(&rng)
+                                let price = Int64(1 + rng.below(1_000_000))
+                                data.productValue(product, into: &value)
+                                value.withUnsafeMutableBytes { $0.storeBytes(of: price.littleEndian, toByteOffset: 4, as: Int64.self) }
                                 let start = monotonicNanoseconds()
-                                _ = try session.read { tx in try Showcase.page(tx, data, expert: expert, &scratch) }
+                                try session.write { tx in try tx.put(.products, data.productIDs[product], value) }
                                 mine.append(monotonicNanoseconds() - start)
+                                last[product] = price
                                 count += 1
                             }
                         }
-                    }
-                    var value = [UInt8]()
-                    // 0: not updated this round (prices are >= 1); an array, so recording allocates nothing.
-                    var last = [Int64](repeating: 0, count: data.productCount)
-                    return {
-                        var count = 0
-                        var mine: [UInt64] = []
-                        mine.reserveCapacity(1 << 16)
-                        defer { updates.add(count); writeLatencies.add(mine); prices.set(last) }
-                        while !stop.isSet {
-                            let product = data.randomProduct(&rng)
-                            let price = Int64(1 + rng.below(1_000_000))
-                            data.productValue(product, into: &value)
-                            value.withUnsafeMutableBytes { $0.storeBytes(of: price.littleEndian, toByteOffset: 4, as: Int64.self) }
-                            let start = monotonicNanoseconds()
-                            try session.write { tx in try tx.put(.products, data.productIDs[product], value) }
-                            mine.append(monotonicNanoseconds() - start)
-                            last[product] = price
-                            count += 1
-                        }
-                    }
-                })
+                    })
                 try opened.session.read { tx in
                     for (product, price) in prices.get().enumerated() where price != 0 {
                         let stored = try tx.withValue(.products, data.productIDs[product]) { bytes -> Int64? in
-                            Dataset.isProduct(product, bytes) ? Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: 4, as: Int64.self)) : nil
+                            Dataset.isProduct(product, bytes)
+                                ? Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: 4, as: Int64.self)) : nil
                         }
                         guard stored == price else {
                             throw BenchFailure("price of product \(product): acknowledged \(price), stored \(String(describing: stored))")

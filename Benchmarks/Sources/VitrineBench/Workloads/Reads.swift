@@ -91,8 +91,9 @@ enum ProductScan {
                 try session.read { tx in
                     try tx.scan(.products, from: []) { key, value in
                         guard rows < expected, key.count == 16,
-                              memcmp(key.baseAddress!, ids.baseAddress! + rows &* 16, 16) == 0,
-                              Dataset.isProduct(order[rows], value) else { wrongAt = rows; return false }
+                            memcmp(key.baseAddress!, ids.baseAddress! + rows &* 16, 16) == 0,
+                            Dataset.isProduct(order[rows], value)
+                        else { wrongAt = rows; return false }
                         rows += 1
                         return true
                     }
@@ -100,8 +101,10 @@ enum ProductScan {
             }
         }
         guard wrongAt < 0, rows == expected else {
-            throw BenchFailure(wrongAt >= 0 ? "full scan: row \(wrongAt) is not the expected product"
-                                            : "full scan: \(rows) rows, expected \(expected)")
+            throw BenchFailure(
+                wrongAt >= 0
+                    ? "full scan: row \(wrongAt) is not the expected product"
+                    : "full scan: \(rows) rows, expected \(expected)")
         }
         return rows
     }

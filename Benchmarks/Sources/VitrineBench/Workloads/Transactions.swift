@@ -44,12 +44,14 @@ enum Showcase {
         try expertID.withUnsafeBytes { prefix in
             try tx.scan(.recommendations, from: expertID) { key, value in
                 guard count < pageSize, key.count == 24,
-                      memcmp(key.baseAddress!, prefix.baseAddress!, 16) == 0 else { return false }
+                    memcmp(key.baseAddress!, prefix.baseAddress!, 16) == 0
+                else { return false }
                 guard count < expected.count, value.count == 24 else { wrong = true; return false }
                 let entry = expected[count]
                 let time = Dataset.recommendationTime(Int(entry.recommendation))
                 let productID = data.productIDs[Int(entry.product)]
-                let same = key.loadUnaligned(fromByteOffset: 16, as: UInt64.self) == (UInt64.max - time).bigEndian
+                let same =
+                    key.loadUnaligned(fromByteOffset: 16, as: UInt64.self) == (UInt64.max - time).bigEndian
                     && value.loadUnaligned(fromByteOffset: 16, as: UInt64.self) == time.littleEndian
                     && productID.withUnsafeBytes { memcmp(value.baseAddress!, $0.baseAddress!, 16) == 0 }
                 guard same else { wrong = true; return false }
@@ -61,8 +63,9 @@ enum Showcase {
             }
         }
         guard !wrong, count == expected.count else {
-            throw BenchFailure("showcase of expert \(expert): \(wrong ? "a wrong recommendation" : "\(count) recommendations") "
-                + "where the data set has \(expected.count)")
+            throw BenchFailure(
+                "showcase of expert \(expert): \(wrong ? "a wrong recommendation" : "\(count) recommendations") "
+                    + "where the data set has \(expected.count)")
         }
         for n in 0..<count {
             let product = Int(expected[n].product)
@@ -148,7 +151,8 @@ enum Verify {
             var key = [UInt8]()
             for sale in acknowledged {
                 data.cartKey(user: Sale.user(sale), product: Sale.product(sale), into: &key)
-                guard try tx.withValue(.carts, key, { $0.count == 16 ? $0.loadUnaligned(fromByteOffset: 8, as: Int64.self) : -1 }) == 2 else {
+                guard try tx.withValue(.carts, key, { $0.count == 16 ? $0.loadUnaligned(fromByteOffset: 8, as: Int64.self) : -1 }) == 2
+                else {
                     throw BenchFailure("cart line of acknowledged checkout (product \(Sale.product(sale))) not marked ordered")
                 }
             }
@@ -164,7 +168,8 @@ enum Verify {
         try data.sortedIDBytes.withUnsafeBytes { ids in
             try tx.scan(.stock, from: []) { key, value in
                 guard rows < expected, key.count == 16, memcmp(key.baseAddress!, ids.baseAddress! + rows &* 16, 16) == 0,
-                      let left = Dataset.int64(value) else { wrongAt = rows; return false }
+                    let left = Dataset.int64(value)
+                else { wrongAt = rows; return false }
                 let product = data.sortedProducts[rows]
                 if product != Dataset.hotProduct && left != Dataset.initialStock - Int64(units[product]) {
                     wrongAt = rows
@@ -175,9 +180,10 @@ enum Verify {
             }
         }
         guard wrongAt < 0, rows == expected else {
-            throw BenchFailure(wrongAt >= 0
-                ? "stock not conserved: product \(data.sortedProducts[wrongAt]) (row \(wrongAt)) holds the wrong stock"
-                : "stock table has \(rows) rows, expected \(expected)")
+            throw BenchFailure(
+                wrongAt >= 0
+                    ? "stock not conserved: product \(data.sortedProducts[wrongAt]) (row \(wrongAt)) holds the wrong stock"
+                    : "stock table has \(rows) rows, expected \(expected)")
         }
     }
 
@@ -189,7 +195,8 @@ enum Verify {
             var key = [UInt8]()
             for sale in acknowledged {
                 data.cartKey(user: Sale.user(sale), product: Sale.product(sale), into: &key)
-                guard try tx.withValue(.carts, key, { $0.count == 16 ? $0.loadUnaligned(fromByteOffset: 8, as: Int64.self) : -1 }) == 1 else {
+                guard try tx.withValue(.carts, key, { $0.count == 16 ? $0.loadUnaligned(fromByteOffset: 8, as: Int64.self) : -1 }) == 1
+                else {
                     throw BenchFailure("acknowledged cart line (product \(Sale.product(sale))) missing or not in cart")
                 }
             }

@@ -10,7 +10,8 @@ import Foundation
 struct DurableAddToCart: Workload {
     let id = "5"
     let title = "Durable add-to-cart, 1 thread"
-    let metrics = [Metric(name: "durable add-to-cart, 1 thread", unit: "txn/s", higherIsBetter: true)]
+    let metrics =
+        [Metric(name: "durable add-to-cart, 1 thread", unit: "txn/s", higherIsBetter: true)]
         + Latency.metrics("durable add-to-cart, 1 thread")
 
     func prepare<E: BenchEngine>(_ engine: E.Type, _ context: BenchContext) throws -> EngineRun {
@@ -80,32 +81,35 @@ struct CheckoutThroughput: Workload {
                 let sales = SalesLog()
                 let engine = opened.engine
                 let before = engine.batchCounts()
-                let elapsed = try runThreads(threads, whileRunning: {
-                    Thread.sleep(forTimeInterval: seconds)
-                    stop.set()
-                }, prepare: { t in
-                    let session = try engine.makeSession()
-                    var rng = SplitMix64(seed: 0x6100 + UInt64(round) << 8 + UInt64(t))
-                    var scratch = Scratch()
-                    var orders = OrderSequence(nonce: nonce, thread: UInt32(t))
-                    return {
-                        var count = 0
-                        var mine: [UInt64] = [], acknowledged: [UInt64] = []
-                        mine.reserveCapacity(1 << 14)
-                        acknowledged.reserveCapacity(1 << 14)
-                        defer { done.add(count); latencies.add(mine); sales.add(acknowledged) }
-                        while !stop.isSet {
-                            let product = data.randomProduct(&rng), user = rng.below(data.userIDs.count)
-                            let start = monotonicNanoseconds()
-                            try session.write { tx in
-                                try Checkout.one(tx, data, product: product, user: user, &orders, &scratch)
+                let elapsed = try runThreads(
+                    threads,
+                    whileRunning: {
+                        Thread.sleep(forTimeInterval: seconds)
+                        stop.set()
+                    },
+                    prepare: { t in
+                        let session = try engine.makeSession()
+                        var rng = SplitMix64(seed: 0x6100 + UInt64(round) << 8 + UInt64(t))
+                        var scratch = Scratch()
+                        var orders = OrderSequence(nonce: nonce, thread: UInt32(t))
+                        return {
+                            var count = 0
+                            var mine: [UInt64] = [], acknowledged: [UInt64] = []
+                            mine.reserveCapacity(1 << 14)
+                            acknowledged.reserveCapacity(1 << 14)
+                            defer { done.add(count); latencies.add(mine); sales.add(acknowledged) }
+                            while !stop.isSet {
+                                let product = data.randomProduct(&rng), user = rng.below(data.userIDs.count)
+                                let start = monotonicNanoseconds()
+                                try session.write { tx in
+                                    try Checkout.one(tx, data, product: product, user: user, &orders, &scratch)
+                                }
+                                mine.append(monotonicNanoseconds() - start)
+                                acknowledged.append(Sale.pack(product: product, user: user))
+                                count += 1
                             }
-                            mine.append(monotonicNanoseconds() - start)
-                            acknowledged.append(Sale.pack(product: product, user: user))
-                            count += 1
                         }
-                    }
-                })
+                    })
                 let after = engine.batchCounts()
                 try Verify.checkouts(opened.session, context, engine: E.name, nonce: nonce, acknowledged: sales.all)
                 var perCommit = 1.0
@@ -158,12 +162,15 @@ struct FlashSale: Workload {
 
                 // Units sold must equal the stock exactly: no oversell, no lost sale.
                 let (left, orders) = try opened.session.read { tx in
-                    (try tx.withValue(.stock, data.productIDs[hot], { Dataset.int64($0) }) ?? nil,
-                     try Checkout.countOrders(tx, nonce: nonce))
+                    (
+                        try tx.withValue(.stock, data.productIDs[hot], { Dataset.int64($0) }) ?? nil,
+                        try Checkout.countOrders(tx, nonce: nonce)
+                    )
                 }
                 guard latencies.count == stock, left == 0, orders == stock else {
-                    throw BenchFailure("flash sale on \(E.name): stock \(stock), acknowledged \(latencies.count), "
-                        + "orders stored \(orders), units left \(left.map(String.init) ?? "none")")
+                    throw BenchFailure(
+                        "flash sale on \(E.name): stock \(stock), acknowledged \(latencies.count), "
+                            + "orders stored \(orders), units left \(left.map(String.init) ?? "none")")
                 }
                 var perCommit = 1.0
                 if let before, let after, after.batches > before.batches {
