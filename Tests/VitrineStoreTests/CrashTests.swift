@@ -220,7 +220,7 @@ import Testing
     @Test(arguments: [Durability.full, .grouped])
     func powerLossAtEveryEvent(durability: Durability) throws {
         let dir = TempDir(); defer { dir.remove() }
-        let seed = UInt64(envInt("VITRINE_SEED", default: 42))
+        let seed = envSeed(default: 42)
         let transactions = envInt("VITRINE_CRASH_TRANSACTIONS", default: 24)
         let rec = try Self.record(seed: seed, transactions: transactions, durability: durability, dir: dir)
         var rng = SeededRandom(seed: seed)
@@ -229,7 +229,7 @@ import Testing
             if case .sync = $0 { return true }; return false
         }.count
         print(
-            "crash(\(durability)): \(outcome.states) states from \(rec.events.count) events (\(syncs) syncs), \(transactions) transactions, \(outcome.lost) lost, \(outcome.corrupt) corrupt"
+            "crash(\(durability)): \(outcome.states) states from \(rec.events.count) events (\(syncs) syncs), \(transactions) transactions, \(outcome.lost) lost, \(outcome.corrupt) corrupt (seed \(seed))"
         )
         #expect(outcome.failures.isEmpty, "\(outcome.failures.prefix(5))")
         #expect(outcome.states > 100)
@@ -241,7 +241,7 @@ import Testing
     /// the resume cut off.
     @Test func powerLossAfterARecoveryThatContinuedTheLog() throws {
         let dir = TempDir(); defer { dir.remove() }
-        let seed = UInt64(envInt("VITRINE_SEED", default: 42))
+        let seed = envSeed(default: 42)
         let rec = try Self.recordAfterRecovery(
             seed: seed, killedAfter: 12, transactions: envInt("VITRINE_CRASH_TRANSACTIONS", default: 24),
             dir: dir)
@@ -259,7 +259,7 @@ import Testing
         var rng = SeededRandom(seed: seed)
         let outcome = try Self.check(rec, strict: true, dir: dir, rng: &rng)
         print(
-            "crash(after recovery): \(outcome.states) states from \(rec.events.count) events, \(outcome.lost) lost, \(outcome.corrupt) corrupt"
+            "crash(after recovery): \(outcome.states) states from \(rec.events.count) events, \(outcome.lost) lost, \(outcome.corrupt) corrupt (seed \(seed))"
         )
         #expect(outcome.failures.isEmpty, "\(outcome.failures.prefix(5))")
         #expect(outcome.states > 100)

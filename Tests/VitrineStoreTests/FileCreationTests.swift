@@ -133,6 +133,30 @@ import Testing
         }
     }
 
+    /// A symlink planted at the log's name (`<db>-wal`) is refused, not followed: the open fails
+    /// with a typed error and the file it points to is untouched.
+    @Test func aSymlinkAtTheLogsNameIsRefused() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let path = dir.file()
+        let made = try Database(path: path)
+        try made.write { tx in try tx.createTable("t").put(bytes("k"), bytes("v")) }
+        made.close()
+        let victim = dir.file("victim.txt")
+        writeFile(victim, Array("precious".utf8))
+        unlink(path + "-wal")
+        #expect(symlink(victim, path + "-wal") == 0)
+        var refused = false
+        do {
+            let db = try Database(path: path)
+            db.close()
+        } catch StoreError.io(_, _, let code) {
+            refused = code == ELOOP
+        }
+        #expect(refused)
+        #expect(readFile(victim) == Array("precious".utf8))
+    }
+
     /// Opening, reading and closing a database writes, truncates and syncs nothing: a reader
     /// process costs the disk nothing (and no sync stalls its open or close).
     @Test func aReadOnlySessionTouchesNothingOnDisk() throws {

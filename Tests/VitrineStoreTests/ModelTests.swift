@@ -74,7 +74,7 @@ import Testing
     }
 
     @Test func randomizedAgainstModel() throws {
-        let seed = UInt64(envInt("VITRINE_SEED", default: 20_261_125))
+        let seed = envSeed(default: 20_261_125)
         let totalOps = envInt("VITRINE_MODEL_OPS", default: 20000)
         print("model test seed=\(seed) ops=\(totalOps)")
         var rng = SeededRandom(seed: seed)

@@ -454,7 +454,7 @@ import Testing
         let dir = FileManager.default.temporaryDirectory.path + "/vitrine-powerloss-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let seed = UInt64(envInt("VITRINE_SEED", default: 5))
+        let seed = envSeed(default: 5)
         let opsCount = envInt("VITRINE_POWERLOSS_OPS", default: 30)
         let products = envInt("VITRINE_POWERLOSS_PRODUCTS", default: 24)
         let cap = envInt("VITRINE_POWERLOSS_STATE_CAP", default: 12)

@@ -93,7 +93,9 @@ extension StorageFile {
 
     /// - Parameter directWriteFault: tests only (see the property).
     /// - Parameters:
-    ///   - create: make the file if missing.
+    ///   - create: make the file if missing; a symlink at `path` is never followed (O_NOFOLLOW,
+    ///     the open fails with ELOOP): the engine creates and writes only its own files (the
+    ///     log), so a link planted at that name cannot redirect its writes into another file.
     ///   - exclusive: with `create`, fail with EEXIST if anything is at `path` (O_EXCL | O_NOFOLLOW).
     ///   - directWriteFault: tests only (see the property).
     @_spi(Testing) public init(
@@ -102,7 +104,7 @@ extension StorageFile {
     ) throws {
         self.path = path
         self.directWriteFault = directWriteFault
-        let flags = O_RDWR | (create ? O_CREAT : 0) | (create && exclusive ? O_EXCL | O_NOFOLLOW : 0)
+        let flags = O_RDWR | (create ? O_CREAT | O_NOFOLLOW : 0) | (create && exclusive ? O_EXCL : 0)
         descriptor = try Syscalls.open(path, flags: flags, mode: 0o600)
     }
 
