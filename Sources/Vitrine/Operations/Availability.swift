@@ -93,7 +93,8 @@ extension Store {
         try tx.clear(Keys.holdExpiry(h))
     }
 
-    /// Removes every hold whose time is up (`expiresAt <= now`), at most `limit` of them.
+    /// Removes every hold whose time is up (`expiresAt <= now`), at most `limit` of them, in
+    /// transactions of a bounded size (Sweeping.swift).
     ///
     /// Expired holds already count for nothing; this only reclaims their space. Idempotent.
     /// - Returns: how many holds were removed.
@@ -102,9 +103,10 @@ extension Store {
     public func sweepExpiredReservations(limit: Int = 1000) throws -> Int {
         try validateLimit(limit)
         let now = self.now
-        return try backend.write { tx in
+        // In chunks that each fit a backend's transaction limits (Sweeping.swift).
+        return try sweepInChunks(limit: limit, chunkSize: Self.sweepChunk) { size, tx in
             let range = Keys.holdExpiries(upTo: now)
-            let expired = try tx.getRange(from: range.begin, to: range.end, limit: limit, reverse: false)
+            let expired = try tx.getRange(from: range.begin, to: range.end, limit: size, reverse: false)
             var removed = 0
             for pair in expired {
                 try tx.clear(pair.key)
@@ -120,7 +122,7 @@ extension Store {
                     removed += 1
                 }
             }
-            return removed
+            return (expired.count, removed)
         }
     }
 

@@ -32,7 +32,8 @@ extension Store {
     }
 
     /// Deletes the records of idempotency keys whose retention is over (see
-    /// ``Configuration/idempotencyRetention``), oldest first, at most `limit` of them per call.
+    /// ``Configuration/idempotencyRetention``), oldest first, at most `limit` of them per call, in
+    /// transactions of a bounded size (Sweeping.swift).
     ///
     /// Expired keys already count as unused; this only reclaims their space. Orders are kept.
     /// Idempotent: call it periodically, and again while it returns `limit`.
@@ -45,9 +46,10 @@ extension Store {
         try validateLimit(limit)
         let now = self.now
         let cutoff = now.adding(milliseconds: -configuration.idempotencyRetention.wholeMilliseconds)
-        return try backend.write { tx in
+        // In chunks that each fit a backend's transaction limits (Sweeping.swift).
+        return try sweepInChunks(limit: limit, chunkSize: Self.sweepChunk) { size, tx in
             let range = Keys.idempotencyByTime(upTo: cutoff)
-            let entries = try tx.getRange(from: range.begin, to: range.end, limit: limit, reverse: false)
+            let entries = try tx.getRange(from: range.begin, to: range.end, limit: size, reverse: false)
             for pair in entries {
                 try tx.clear(pair.key)
                 let e = try Tuple(unpacking: pair.key).elements
@@ -64,7 +66,7 @@ extension Store {
                 }
                 try tx.clear(recordKey)
             }
-            return entries.count
+            return (entries.count, entries.count)
         }
     }
 }

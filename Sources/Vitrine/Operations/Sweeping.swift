@@ -1,0 +1,41 @@
+// How the sweeps (expired holds, expired idempotency keys, idle guests) split their work into
+// transactions.
+//
+// A sweep call processes at most the caller's `limit` items (1...1000), but not in one
+// transaction: a backend may refuse a large one (etcd refuses a commit of more than its
+// `--max-txn-ops` compares or writes, 2048 in scripts/etcd-cluster.sh, before sending it;
+// FoundationDB bounds a transaction's size and time). The storage protocol does not say a
+// backend's limits, so each sweep takes a fixed, conservative chunk per transaction, sized so the
+// keys it reads and the keys it writes stay well under 1000 each (etcd's own default is 128
+// operations; a store on such a cluster needs its limit raised anyway, for a 50-line checkout).
+//
+// Each chunk is its own transaction, all with the call's one `now`: a call that fails part-way
+// keeps the chunks before it, which is harmless (every sweep only removes what is already dead,
+// and is idempotent). A chunk processes the oldest entries of its index and removes or skips
+// each one it reads, so the next chunk starts past it; the call stops at `limit` items or at a
+// chunk that found fewer than it asked for (nothing more is due).
+
+extension Store {
+    /// Items per transaction of the hold and idempotency sweeps: each item reads at most 2 keys
+    /// and clears at most 2, so a chunk stays near 500 reads and 500 writes.
+    static var sweepChunk: Int { 250 }
+
+    /// Runs `chunk` in transactions until `limit` items were processed or one chunk processed
+    /// fewer than it was given. `chunk(n)` processes at most `n` items and returns how many it
+    /// processed and how many of them it counts (removed).
+    /// - Returns: the sum of the counts.
+    func sweepInChunks(
+        limit: Int, chunkSize: Int, _ chunk: (_ size: Int, _ tx: Backend.Writer) throws -> (processed: Int, counted: Int)
+    ) throws -> Int {
+        var processed = 0
+        var counted = 0
+        while processed < limit {
+            let size = min(chunkSize, limit - processed)
+            let done = try backend.write { tx in try chunk(size, tx) }
+            processed += done.processed
+            counted += done.counted
+            if done.processed < size { break }
+        }
+        return counted
+    }
+}
