@@ -23,6 +23,7 @@
 //   ("earn_total", expertID, "pending" | "settled")     -> 8-byte little-endian Int64 (atomicAdd)
 //   ("restock", productID, restockKey)                  -> Restock record
 //   ("guest", guestID)                                  -> Guest record
+//   ("guest_time", lastActivity, guestID)               -> empty   (the idle-guest sweep's index)
 //   ("order_due", paymentDueAt, orderID)                -> empty   (orders awaiting payment)
 //   ("pay", orderID, partnerID)                         -> Payment record (a confirmed sub-order)
 //   ("pay_ref", partnerID, reference, orderID)          -> empty   (one order per partner reference)
@@ -150,6 +151,18 @@ enum Keys {
     static func settledTotal(_ expert: ExpertID) -> [UInt8] { Tuple(["earn_total", .string(expert.rawValue), "settled"]).packed }
 
     static func guest(_ id: String) -> [UInt8] { Tuple(["guest", .string(id)]).packed }
+    static let guests: Tuple = ["guest"]
+    /// The idle-guest sweep's index entry of a guest: at its last activity.
+    static func guestActivity(_ g: Guest) -> [UInt8] {
+        Tuple(["guest_time", .int(g.lastActivity.millisecondsSinceEpoch), .string(g.id)]).packed
+    }
+    static let guestActivities: Tuple = ["guest_time"]
+    /// Index entries of guests last active at or before `cutoff`.
+    static func guestActivities(upTo cutoff: Timestamp) -> (begin: [UInt8], end: [UInt8]) {
+        let all = guestActivities.range
+        let (next, overflow) = cutoff.millisecondsSinceEpoch.addingReportingOverflow(1)
+        return (all.begin, overflow ? all.end : Tuple(["guest_time", .int(next)]).packed)
+    }
 
     static func restock(_ product: ProductID, _ key: String) -> [UInt8] {
         Tuple(["restock", .string(product.rawValue), .string(key)]).packed

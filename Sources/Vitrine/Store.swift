@@ -44,6 +44,10 @@ public struct Configuration: Sendable {
     /// order; after it the key counts as unused, so a retry places a new order (as Stripe's keys
     /// do after 24 hours), and ``Store/sweepExpiredIdempotencyKeys(limit:)`` may delete the record.
     public var idempotencyRetention: Duration
+    /// How long a guest session may stay idle (1 ms ... ``maxGuestRetention``): a guest whose
+    /// last cart change (``Guest/lastActivity``) is this long ago is removed, with its cart lines
+    /// and their holds, by ``Store/sweepIdleGuests(limit:)``; its id is then unknown.
+    public var guestRetention: Duration
     /// How long a checkout's order waits for the partners' payment confirmations (1 ms ...
     /// ``maxPaymentWindow``) before it expires and gives back its stock, recommendation quantity
     /// and commission. Written on the order at checkout (`paymentDueAt`), so a later change of the
@@ -66,6 +70,8 @@ public struct Configuration: Sendable {
     public static let maxClockSkew: Duration = .seconds(300)
     /// The longest allowed ``idempotencyRetention``: 10 years.
     public static let maxIdempotencyRetention: Duration = .seconds(10 * 366 * 86_400)
+    /// The longest allowed ``guestRetention``: 10 years.
+    public static let maxGuestRetention: Duration = .seconds(10 * 366 * 86_400)
     /// The longest allowed ``paymentWindow``: 30 days.
     public static let maxPaymentWindow: Duration = .seconds(30 * 86_400)
     /// The longest allowed ``settlementWindow``: 366 days.
@@ -82,6 +88,7 @@ public struct Configuration: Sendable {
         maxUnitsPerBuyer: Int64 = 99,
         maxHeldShareBasisPoints: Int64 = 10_000,
         idempotencyRetention: Duration = .seconds(30 * 86_400),
+        guestRetention: Duration = .seconds(30 * 86_400),
         paymentWindow: Duration = .seconds(30 * 60),
         settlementWindow: Duration = .seconds(7 * 86_400),
         clock: VitrineClock = .system
@@ -97,12 +104,14 @@ public struct Configuration: Sendable {
         self.maxUnitsPerBuyer = maxUnitsPerBuyer
         self.maxHeldShareBasisPoints = maxHeldShareBasisPoints
         self.idempotencyRetention = idempotencyRetention
+        self.guestRetention = guestRetention
         self.clock = clock
     }
 
     /// The defaults: Tmall, Taobao, Weimai; 1...99 per line; 50 lines; 500-character reasons;
     /// no reservations (when turned on: 3 renewals per line, 99 units of a product per cart, all
-    /// of the stock may be held); idempotency keys kept 30 days; 30 minutes to pay; commission
+    /// of the stock may be held); idempotency keys kept 30 days; guests idle 30 days removed by
+    /// the sweep; 30 minutes to pay; commission
     /// settles 7 days after payment; the system clock.
     public static let standard = Configuration()
 }
@@ -162,6 +171,9 @@ public struct Store<Backend: OrderedKeyValueStore>: Sendable {
             configuration.idempotencyRetention <= Configuration.maxIdempotencyRetention
         else {
             throw VitrineError.invalidArgument(field: "idempotencyRetention", reason: "1 ms ... 10 years")
+        }
+        guard configuration.guestRetention >= .milliseconds(1), configuration.guestRetention <= Configuration.maxGuestRetention else {
+            throw VitrineError.invalidArgument(field: "guestRetention", reason: "1 ms ... 10 years")
         }
         guard configuration.paymentWindow >= .milliseconds(1), configuration.paymentWindow <= Configuration.maxPaymentWindow else {
             throw VitrineError.invalidArgument(field: "paymentWindow", reason: "1 ms ... 30 days")

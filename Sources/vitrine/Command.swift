@@ -164,9 +164,9 @@ struct OpenDatabase {
 
     /// The domain store over it, for commands that change data (writes the format marker and
     /// the partners, as every writer does).
-    func store() throws -> Store<CLIBackend> {
+    func store(_ configuration: Configuration = .standard) throws -> Store<CLIBackend> {
         do {
-            return try Store(backend: backend)
+            return try Store(backend: backend, configuration: configuration)
         } catch {
             throw CLIError.cannotOpen("cannot open \(path): \(describe(error).message)")
         }

@@ -102,4 +102,32 @@ final class CountingStore: OrderedKeyValueStore, @unchecked Sendable {
         #expect(try store.sweepExpiredReservations(limit: 5) == 0)
         #expect(backend.writeTransactions - after == 1)
     }
+
+    /// 20 idle guests with full carts (50 held lines each): one call removes them all, in
+    /// transactions of at most 1024 reads and writes (one transaction would clear over 2000 keys).
+    @Test func aSweepOfFullGuestCartsFitsEtcdTransactions() throws {
+        let clock = ManualClock()
+        let backend = CountingStore(maxOperations: 1024)
+        let store = try Store(
+            backend: backend,
+            configuration: Configuration(reservationHold: .seconds(7200), guestRetention: .seconds(3600), clock: .manual(clock)))
+        var products: [ProductID] = []
+        for i in 0..<50 {
+            let p = Product(
+                id: ProductID("p\(i)"), partner: "tmall", link: "https://detail.tmall.com/item.htm?id=\(1000 + i)",
+                title: "面膜 \(i) 号", priceFen: 9_900, merchant: "官方旗舰店", category: "beauty", initialStock: 100)
+            products.append(try store.upsertProduct(p).id)
+        }
+        for _ in 0..<20 {
+            let g = try store.issueGuestID()
+            for p in products { try store.addToCart(.guest(g), product: p, quantity: 2) }
+        }
+        #expect(try store.reservations(of: "p0").count == 20)
+        clock.advance(milliseconds: 3_600_000)
+        let before = backend.writeTransactions
+        #expect(try store.sweepIdleGuests(limit: 1000) == 20)
+        #expect(backend.writeTransactions - before == 3) // 8 + 8 + 4 guests
+        for p in products { #expect(try store.reservations(of: p).isEmpty) }
+        #expect(try store.checkIntegrity().isEmpty)
+    }
 }

@@ -14,6 +14,7 @@ import Testing
         let order = try store.checkout(user: "ann", idempotencyKey: "pay-1").order
         let guest = try store.issueGuestID()
         try store.addToCart(.guest(guest), product: "p1", quantity: 1)
+        let issued = try #require(try store.guest(guest))
 
         // Make it what version 1 wrote: no derived entries, no guest record, marker 1.
         let products = try f.products.map { try store.product($0.id) }
@@ -21,6 +22,7 @@ import Testing
             for p in products { for key in Keys.productIndexEntries(of: p) { try tx.clear(key) } }
             try tx.clear(Keys.idempotencyByTime(order.placedAt, "ann", "pay-1"))
             try tx.clear(Keys.guest(guest))
+            try tx.clear(Keys.guestActivity(issued))
             try tx.store(MetaRecord(formatVersion: 1, createdAt: Timestamp(millisecondsSinceEpoch: 1)), Keys.meta)
         }
         // Read as it is: the missing entries are reported, nothing is written.
@@ -31,7 +33,10 @@ import Testing
         // The first writing open upgrades.
         let upgraded = try Store(backend: store.backend, configuration: store.configuration)
         #expect(try upgraded.checkIntegrity().isEmpty)
-        #expect(try upgraded.backend.read { try $0.load(MetaRecord.self, Keys.meta) }?.formatVersion == 2)
+        #expect(try upgraded.backend.read { try $0.load(MetaRecord.self, Keys.meta) }?.formatVersion == 3)
+        // The guest record the upgrade wrote has its idle-guest entry too (version 3).
+        let guestRecord = try #require(try upgraded.guest(guest))
+        #expect(try upgraded.backend.read { try $0.get(Keys.guestActivity(guestRecord)) } != nil)
         #expect(try upgraded.backend.read { try $0.get(Keys.idempotencyByTime(order.placedAt, "ann", "pay-1")) } != nil)
         #expect(try upgraded.products(.category("beauty"), limit: 10).items.count == 2)
         try upgraded.addToCart(.guest(guest), product: "p1", quantity: 1)
@@ -43,7 +48,8 @@ import Testing
     @Test func aNewerVersionIsRefused() throws {
         let store = try makeStore()
         try store.backend.write { tx in
-            try tx.store(MetaRecord(formatVersion: 3, createdAt: Timestamp(millisecondsSinceEpoch: 1)), Keys.meta)
+            try tx.store(
+                MetaRecord(formatVersion: MetaRecord.currentFormatVersion + 1, createdAt: Timestamp(millisecondsSinceEpoch: 1)), Keys.meta)
         }
         #expect(throws: VitrineError.self) { try Store(backend: store.backend, configuration: store.configuration) }
         #expect(throws: VitrineError.self) { try Store(readingFrom: store.backend, configuration: store.configuration) }

@@ -370,8 +370,9 @@ struct RestockRecord: BinaryRecord, Hashable {
 
 /// The store's format marker, under `("meta", "format")`.
 struct MetaRecord: BinaryRecord, Hashable {
-    /// 2: discovery entries, the idempotency retention index and issued guests (Store+Upgrade.swift).
-    static let currentFormatVersion: UInt64 = 2
+    /// 2: discovery entries, the idempotency retention index and issued guests; 3: the idle-guest
+    /// index (Store+Upgrade.swift).
+    static let currentFormatVersion: UInt64 = 3
     var formatVersion: UInt64
     var createdAt: Timestamp
 

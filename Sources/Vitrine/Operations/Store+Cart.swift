@@ -1,5 +1,6 @@
 // Carts: add, set quantity, remove, clear, read, and merge a guest cart on sign-in.
-// A guest cart needs a guest id the store issued (Store+Guests.swift).
+// A guest cart needs a guest id the store issued (Store+Guests.swift); every change of a guest's
+// cart (and a merge) records the guest's activity, which keeps it from the idle-guest sweep.
 //
 // A cart is the lines under ("cart", ownerKind, ownerID); each line is keyed by product and
 // recommendation, so adding the same product through the same recommendation again merges.
@@ -105,7 +106,7 @@ extension Store {
         if let requestID { try validateKeyText(requestID, field: "requestID", maxBytes: Limits.requestIDBytes) }
         let now = self.now
         return try backend.write { tx in
-            try requireKnownOwner(tx, owner)
+            try requireKnownOwner(tx, owner, activeAt: now)
             let (p, r) = try Self.loadPurchasable(tx, product, recommendation)
             let key = Keys.cartLine(owner, product, recommendation)
             var line: CartLine
@@ -159,7 +160,7 @@ extension Store {
         try validateLineQuantity(quantity)
         let now = self.now
         return try backend.write { tx in
-            try requireKnownOwner(tx, owner)
+            try requireKnownOwner(tx, owner, activeAt: now)
             let key = Keys.cartLine(owner, product, recommendation)
             guard var line = try tx.load(CartLine.self, key) else {
                 throw VitrineError.notInCart(product, recommendation: recommendation)
@@ -200,7 +201,7 @@ extension Store {
         try validateOwner(owner)
         let now = self.now
         return try backend.write { tx in
-            try requireKnownOwner(tx, owner)
+            try requireKnownOwner(tx, owner, activeAt: now)
             try tx.clear(Keys.cartLine(owner, product, recommendation))
             try releaseHold(tx, owner: owner, product: product, recommendation: recommendation)
             return try buildCart(tx, owner, now)
@@ -211,8 +212,9 @@ extension Store {
     /// - Throws: ``VitrineError/unknownGuest(_:)`` (a guest id the store did not issue), ``VitrineError/invalidArgument(field:reason:)``, ``VitrineError/corruptRecord(key:_:)``; backend errors.
     public func clearCart(_ owner: CartOwner) throws {
         try validateOwner(owner)
+        let now = self.now
         try backend.write { tx in
-            try requireKnownOwner(tx, owner)
+            try requireKnownOwner(tx, owner, activeAt: now)
             try Self.clearLines(tx, owner, using: self)
         }
     }
@@ -235,7 +237,9 @@ extension Store {
     /// beside the user's other lines of it: they are clamped to it, and a guest-only line with no
     /// room left is dropped. Live holds move with their lines (as far as units are available to
     /// the user) and keep their expiry: a merge never renews a hold.
-    /// Safe to retry: a second merge finds the guest cart empty.
+    /// Safe to retry: a second merge finds the guest cart empty. Afterwards the guest holds
+    /// nothing; its record stays (the merge counts as its activity) until the idle-guest sweep
+    /// removes it (``sweepIdleGuests(limit:)``).
     ///
     /// - Throws: ``VitrineError/unknownGuest(_:)`` (a guest id the store did not issue), ``VitrineError/cartFull(limit:)`` (nothing is merged), ``VitrineError/invalidArgument(field:reason:)``,
     ///   ``VitrineError/corruptRecord(key:_:)``; backend errors.
@@ -247,7 +251,7 @@ extension Store {
         try validateOwner(userOwner)
         let now = self.now
         return try backend.write { tx in
-            try requireKnownOwner(tx, guestOwner)
+            try requireKnownOwner(tx, guestOwner, activeAt: now)
             let guestLines = try Self.lines(tx, guestOwner)
             // The guest's holds go first, so the user's lines are held beside every other hold.
             var guestHolds: [LineKey: Hold] = [:]

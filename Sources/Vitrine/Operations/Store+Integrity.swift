@@ -17,6 +17,8 @@
 //     recommendation has its three entries.
 //   - discovery entries (products by category, merchant, partner) match the products both ways
 //     (`checkDiscoveryIndex`, Store+DiscoveryIntegrity.swift);
+//   - idle-guest entries match the guests' last activity both ways (`checkGuestIndex`,
+//     Store+GuestIntegrity.swift);
 //   - the purchase flow (`checkPurchaseFlow`, Store+PaymentIntegrity.swift): after-sale
 //     quantities, payments, due entries, earnings per order, and the earnings ledger;
 //   - every string in a key (ids, categories, idempotency and restock keys) is in one byte form
@@ -221,6 +223,7 @@ extension Store {
             try checkKeyStrings(tx, report)
             try checkLiveHolds(tx, products: products, recommendations: recommendations, report: report)
             try checkDiscoveryIndex(tx, products: products, report: report)
+            try checkGuestIndex(tx, report: report)
             try checkPurchaseFlow(tx, report: report)
             try checkEarningsLedger(tx, report: report)
             return problems

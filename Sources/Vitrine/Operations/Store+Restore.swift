@@ -21,7 +21,9 @@ extension Store {
     /// among them already. A whole dump holds them, so it comes back unchanged and reloads
     /// identically; a dump of the product table alone, or one taken before these entries existed,
     /// gets them. Stale entries of a stored product that a record replaces are not removed:
-    /// ``restoreProblems(_:)`` reports them, so such a restore writes nothing.
+    /// ``restoreProblems(_:)`` reports them, so such a restore writes nothing. The same for the
+    /// idle-guest entry (`guest_time`, Store+Guests.swift) of each guest record, which a dump
+    /// taken before format version 3 lacks.
     public static func recordsWithDiscoveryEntries(_ records: [DumpedRecord]) -> [DumpedRecord] {
         var keys = Set(records.map(\.key))
         var result = records
@@ -30,6 +32,10 @@ extension Store {
             for key in Keys.productIndexEntries(of: p) where keys.insert(key).inserted {
                 result.append(DumpedRecord(key: key, value: []))
             }
+        }
+        for record in records where record.table == "guest" {
+            guard let g = try? Guest(recordBytes: record.value), keys.insert(Keys.guestActivity(g)).inserted else { continue }
+            result.append(DumpedRecord(key: Keys.guestActivity(g), value: []))
         }
         return result
     }

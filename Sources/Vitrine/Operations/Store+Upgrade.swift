@@ -9,10 +9,27 @@
 //   - a Guest record for each guest id that owns cart lines: guest ids are now issued by the
 //     store, and carts made before that would otherwise be refused (`unknownGuest`).
 // The cost is one pass over products, idempotency records and carts, in one transaction.
+//
+// Version 2 -> 3. Guest records may carry field 3 `lastActiveAt` (records without it read as they
+// are: their last activity is their createdAt), and every guest has its idle-guest index entry
+// ("guest_time", lastActivity, guestID), which every write path now maintains. The upgrade writes
+// the entry of every guest (of those a version-1 upgrade just wrote too): one pass over guests.
+// Why a new version and not only a new field: a version-2 writer would change a guest's cart
+// without moving its entry, and the sweep would then remove a guest that is active.
 
 extension Store {
     static func upgrade<W: OrderedKeyValueWriter>(_ tx: W, from version: UInt64, now: Timestamp) throws {
-        guard version < 2 else { return }
+        if version < 2 { try upgradeToVersion2(tx, now: now) }
+        if version < 3 {
+            try tx.scan(Keys.guests) { pair in
+                guard let guest = try? Guest(recordBytes: pair.value) else { return } // left to `check`
+                let entry = Keys.guestActivity(guest)
+                if try tx.get(entry) == nil { try tx.set(entry, []) }
+            }
+        }
+    }
+
+    static func upgradeToVersion2<W: OrderedKeyValueWriter>(_ tx: W, now: Timestamp) throws {
         try tx.scan(Keys.products) { pair in
             let p = try decodeRecord(Product.self, pair.value, key: pair.key)
             for key in Keys.productIndexEntries(of: p) where try tx.get(key) == nil { try tx.set(key, []) }

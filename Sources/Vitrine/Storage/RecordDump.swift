@@ -23,7 +23,8 @@ import Foundation
 public enum RecordTables {
     /// Every table, in key order.
     public static let all: [String] = [
-        "cart", "earn", "earn_day", "earn_entry", "earn_month", "earn_total", "expert", "fav", "fav_time", "feed", "guest", "hold",
+        "cart", "earn", "earn_day", "earn_entry", "earn_month", "earn_total", "expert", "fav", "fav_time", "feed", "guest", "guest_time",
+        "hold",
         "hold_exp", "idem", "idem_time",
         "meta", "order", "order_due", "order_user", "partner", "pay", "pay_ref", "product", "prod_cat", "prod_merch", "prod_partner", "rec",
         "restock", "showcase", "showcase_cat", "user",
@@ -215,6 +216,7 @@ private struct ValueCodec: Sendable {
         "earn_day": .counter,
         "earn_month": .counter,
         "guest": .record(Guest.self),
+        "guest_time": .empty,
         "restock": .mirrored(
             RestockRecord.self, { RestockJSON(product: $0.product, units: $0.units, at: $0.at) },
             { RestockRecord(product: $0.product, units: $0.units, at: $0.at) }),
