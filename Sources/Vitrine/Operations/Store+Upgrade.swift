@@ -16,6 +16,9 @@
 // the entry of every guest (of those a version-1 upgrade just wrote too): one pass over guests.
 // Why a new version and not only a new field: a version-2 writer would change a guest's cart
 // without moving its entry, and the sweep would then remove a guest that is active.
+// Limit: the upgrade is the open's one transaction, so on etcd a version-2 store of more than
+// about 2000 guests exceeds the cluster's 2048 operations and its first writing open is refused
+// (`transactionTooLarge`, nothing written); the embedded engine has no such bound.
 
 extension Store {
     static func upgrade<W: OrderedKeyValueWriter>(_ tx: W, from version: UInt64, now: Timestamp) throws {
