@@ -102,6 +102,11 @@ final class DirtyPage {
         return measuredUsed
     }
 
+    /// Whether the cells fit the page, without measuring one that was never measured: such a
+    /// page is a verified page (cells within capacity) changed only in place, size for size
+    /// (child pointers, values of the same length); every edit that changes a size measures first.
+    var fitsPage: Bool { !isMeasured || measuredUsed <= PageLayout.capacity }
+
     init() {
         base = UnsafeMutableRawPointer.allocate(byteCount: PageLayout.size, alignment: 64)
     }
