@@ -55,6 +55,8 @@ public final class WriteTransaction: TreePages {
     /// Dirty pages given up again; kept until the transaction ends so that a cursor still
     /// holding a view of one reads valid memory before it notices the change and re-seeks.
     @exclusivity(unchecked) private var retired: [DirtyPage] = []
+    /// Reused by every change for its path from the root (TreeEdit.swift).
+    @exclusivity(unchecked) var pathBuffer: [PathStep] = []
     var nextTableId: UInt64
     @exclusivity(unchecked) var modificationCount = 0
     private(set) var isOpen = true
@@ -292,7 +294,8 @@ public final class WriteTransaction: TreePages {
         let keep = max(0, 256 - database.sparePages.count)
         database.sparePages.append(contentsOf: dirty.allValues().prefix(keep))
         database.sparePages.append(contentsOf: retired.prefix(max(0, 256 - database.sparePages.count)))
-        dirty = PageNumberTable()
+        // Emptied, not replaced: a new table would be an allocation more per transaction.
+        dirty.removeAll()
         retired = []
     }
 
