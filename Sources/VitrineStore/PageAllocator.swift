@@ -27,7 +27,7 @@ struct PageAllocator {
     /// Checkpoint pages freed since the last checkpoint (rule 1).
     var frozen: [PageNumber] = []
     /// Pages allocated since the last checkpoint (rule 3).
-    var allocatedSinceCheckpoint: Set<PageNumber> = []
+    var allocatedSinceCheckpoint = PageNumberSet()
     /// The free-list chain of the last checkpoint; freed once the next checkpoint is durable.
     var checkpointChain: [PageNumber]
 
@@ -96,7 +96,7 @@ struct PageAllocator {
         frozen = []
         reusable.append(contentsOf: checkpointChain)
         checkpointChain = newChain
-        allocatedSinceCheckpoint.removeAll(keepingCapacity: true)
+        allocatedSinceCheckpoint.removeAll()
     }
 
     /// Undo state for a transaction that rolls back.

@@ -11,25 +11,45 @@
 // a sibling when both fit one page; an emptied page is cut out of its parent; a root branch
 // with one child is replaced by that child.
 
+/// One branch on the path of a change: the dirty page and the child index taken in it.
+///
+/// Unowned(unsafe): the transaction holds every dirty page until it ends (in `dirty`, or in
+/// `retired` once given up), and a path lives for one change only. A strong reference cost a
+/// retain and a release per level and per copy of the path.
+struct PathStep {
+    unowned(unsafe) let page: DirtyPage
+    let index: Int
+}
+
 extension WriteTransaction {
-    typealias Path = [(page: DirtyPage, index: Int)]
+    typealias Path = [PathStep]
+
+    /// The transaction's path buffer, emptied, for one change (hand it back with `endChange`):
+    /// no allocation per put.
+    private func beginChange() -> Path {
+        var path: Path = []
+        swap(&path, &pathBuffer)
+        path.removeAll(keepingCapacity: true)
+        return path
+    }
+
+    private func endChange(_ path: Path) { pathBuffer = path }
 
     /// Touches the path from `root` to the leaf that holds (or would hold) `key`; returns the
-    /// leaf and the branches above it with the child index taken in each.
-    private func descendForChange(_ key: [UInt8], root: inout PageNumber) throws -> (DirtyPage, Path) {
+    /// leaf, with the branches above it and the child index taken in each in `path`.
+    private func descendForChange(_ key: [UInt8], root: inout PageNumber, path: inout Path) throws -> DirtyPage {
         var page = try touch(root)
         root = page.number
-        var path: Path = []
         while !page.isLeaf {
             guard path.count < PageReader.maxDepth else {
                 throw StoreError.corruptPage(page: root, reason: "tree deeper than \(PageReader.maxDepth) levels")
             }
             let i = key.withUnsafeBytes { page.view.childIndex(for: $0) }
             let child = try touchChild(of: page, i)
-            path.append((page, i))
+            path.append(PathStep(page: page, index: i))
             page = child
         }
-        return (page, path)
+        return page
     }
 
     /// Touches child `i` of a dirty branch and points the branch at the copy.
@@ -43,7 +63,9 @@ extension WriteTransaction {
     /// Inserts or replaces; returns true when the key is new.
     func insert(_ key: [UInt8], _ value: LeafValue, into root: inout PageNumber) throws -> Bool {
         if root == 0 { root = newPage(kind: .leaf).number }
-        let (leaf, path) = try descendForChange(key, root: &root)
+        var path = beginChange()
+        defer { endChange(path) }
+        let leaf = try descendForChange(key, root: &root, path: &path)
         let (i, exact) = key.withUnsafeBytes { leaf.view.lowerBound($0) }
         if exact {
             if leaf.overwriteValue(at: i, with: value) { return false }
@@ -123,7 +145,8 @@ extension WriteTransaction {
             root = top.number
             return
         }
-        let (parent, index) = path[level - 1]
+        let parent = path[level - 1].page
+        let index = path[level - 1].index
         if parent.insertBranchCell(at: index + 1, key: separator, child: child) { return }
         var cells: [CellSource] = []
         cells.reserveCapacity(parent.count + 1)
@@ -140,7 +163,9 @@ extension WriteTransaction {
         _ leaf: DirtyPage, _ cells: [CellSource], path: Path,
         root: inout PageNumber
     ) throws -> Bool {
-        guard let (parent, index) = path.last, index + 1 < parent.count else { return false }
+        guard let last = path.last, last.index + 1 < last.page.count else { return false }
+        let parent = last.page
+        let index = last.index
         let total = cells.reduce(0) { $0 + $1.size }
         var n = 0
         var bytes = 0
@@ -172,7 +197,9 @@ extension WriteTransaction {
     /// Removes `key`; returns whether it was there.
     func remove(_ key: [UInt8], from root: inout PageNumber) throws -> Bool {
         guard root != 0 else { return false }
-        let (leaf, path) = try descendForChange(key, root: &root)
+        var path = beginChange()
+        defer { endChange(path) }
+        let leaf = try descendForChange(key, root: &root, path: &path)
         let (i, exact) = key.withUnsafeBytes { leaf.view.lowerBound($0) }
         guard exact else { return false }
         let old = leaf.view.value(i)
@@ -182,7 +209,8 @@ extension WriteTransaction {
         var current = leaf
         var level = path.count
         while level > 0 {
-            let (parent, index) = path[level - 1]
+            let parent = path[level - 1].page
+            let index = path[level - 1].index
             if current.count == 0 {
                 // An empty page is cut out of its parent rather than merged (a parent left with
                 // one child may not be able to merge, and must not keep an empty leaf).

@@ -47,14 +47,16 @@ public final class WriteTransaction: TreePages {
     @exclusivity(unchecked) private(set) var freed: [PageNumber] = []
     /// Pages this transaction allocated (to undo on rollback).
     @exclusivity(unchecked) private(set) var allocated: [PageNumber] = []
-    @exclusivity(unchecked) private var allocatedHere: Set<PageNumber> = []
+    @exclusivity(unchecked) private var allocatedHere = PageNumberSet()
     /// Pages this transaction allocated and gave up again: reused first.
     @exclusivity(unchecked) private var recycledHere: [PageNumber] = []
     /// The tree pages this transaction is changing, by their (new) page number.
-    @exclusivity(unchecked) var dirty: [PageNumber: DirtyPage] = [:]
+    @exclusivity(unchecked) var dirty = PageNumberTable<DirtyPage>()
     /// Dirty pages given up again; kept until the transaction ends so that a cursor still
     /// holding a view of one reads valid memory before it notices the change and re-seeks.
     @exclusivity(unchecked) private var retired: [DirtyPage] = []
+    /// Reused by every change for its path from the root (TreeEdit.swift).
+    @exclusivity(unchecked) var pathBuffer: [PathStep] = []
     var nextTableId: UInt64
     @exclusivity(unchecked) var modificationCount = 0
     private(set) var isOpen = true
@@ -254,7 +256,7 @@ public final class WriteTransaction: TreePages {
     /// see it); one from the committed state is freed at commit.
     func release(_ p: PageNumber) {
         if let d = dirty.removeValue(forKey: p) { retired.append(d) }
-        if allocatedHere.remove(p) != nil {
+        if allocatedHere.remove(p) {
             recycledHere.append(p)
         } else {
             freed.append(p)
@@ -290,9 +292,10 @@ public final class WriteTransaction: TreePages {
     /// At the end of the transaction (committed or not): dirty pages go back to the pool.
     func recyclePages() {
         let keep = max(0, 256 - database.sparePages.count)
-        database.sparePages.append(contentsOf: dirty.values.prefix(keep))
+        database.sparePages.append(contentsOf: dirty.allValues().prefix(keep))
         database.sparePages.append(contentsOf: retired.prefix(max(0, 256 - database.sparePages.count)))
-        dirty = [:]
+        // Emptied, not replaced: a new table would be an allocation more per transaction.
+        dirty.removeAll()
         retired = []
     }
 
@@ -439,9 +442,10 @@ public final class WriteTransaction: TreePages {
             let entry = CatalogEntry(id: s.id, root: s.root, count: s.count).encode()
             _ = try insert(key, .inline(entry), into: &catalog.root)
         }
-        let pages = Array(dirty.values)
+        let pages = dirty.allValues()
         for d in pages {
-            guard d.used <= PageLayout.capacity else {
+            // Not `used`: measuring each page only for this check cost a tenth of a small commit.
+            guard d.fitsPage else {
                 throw StoreError.corruptPage(page: d.number, reason: "internal error: page of \(d.used) bytes does not fit")
             }
             d.seal(txid: txid)

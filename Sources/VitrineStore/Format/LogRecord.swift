@@ -93,8 +93,18 @@ struct LogRecordBuilder {
     private mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
 
     mutating func put(table: UInt32, key: [UInt8], value: [UInt8]) {
-        bytes.append(1); u32(table); u16(key.count); u32(UInt32(value.count))
-        bytes.append(contentsOf: key); bytes.append(contentsOf: value)
+        // The 11 header bytes gathered first and appended once: ten one-field appends (each
+        // checking capacity and uniqueness) cost a random-order load ~1% of its instructions.
+        var header: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &header) { h in
+            h.storeBytes(of: 1, toByteOffset: 0, as: UInt8.self)
+            h.storeBytes(of: table.littleEndian, toByteOffset: 1, as: UInt32.self)
+            h.storeBytes(of: UInt16(truncatingIfNeeded: key.count).littleEndian, toByteOffset: 5, as: UInt16.self)
+            h.storeBytes(of: UInt32(value.count).littleEndian, toByteOffset: 7, as: UInt32.self)
+        }
+        withUnsafeBytes(of: header) { bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[0..<11])) }
+        bytes.append(contentsOf: key)
+        bytes.append(contentsOf: value)
         operationCount += 1
     }
 
