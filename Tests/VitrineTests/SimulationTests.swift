@@ -11,9 +11,13 @@ import Testing
 /// buyer whose every line is fully held is never refused for stock. The seed is printed so a
 /// failure can be replayed; VITRINE_SIM_STEPS sets the length (400 by default).
 @Suite struct SimulationTests {
-    @Test func randomOperationsKeepEveryInvariant() throws {
+    /// The default seed, and seeds that once failed (kept as regressions): 9105354898673407839
+    /// reached no settle within 400 steps (the run now goes on until every kind of step happened).
+    @Test(arguments: [UInt64(20_261_104), 9_105_354_898_673_407_839])
+    func randomOperationsKeepEveryInvariant(defaultSeed: UInt64) throws {
         // Fixed by default so CI is reproducible; VITRINE_SEED=<n> replays, VITRINE_SEED=random explores.
-        let seed = UInt64(ProcessInfo.processInfo.environment["VITRINE_SEED"] ?? "20261104") ?? UInt64.random(in: 0...UInt64.max)
+        let seed =
+            ProcessInfo.processInfo.environment["VITRINE_SEED"].map { UInt64($0) ?? UInt64.random(in: 0...UInt64.max) } ?? defaultSeed
         print("SimulationTests.randomOperationsKeepEveryInvariant seed \(seed)")
         var rng = SeededRandom(seed: seed)
         let steps = Int(ProcessInfo.processInfo.environment["VITRINE_SIM_STEPS"] ?? "400") ?? 400
@@ -27,7 +31,14 @@ import Testing
         var expected: [String: Int] = [:]
         var refusedWhileHeld = 0
         var references: [(partner: PartnerID, reference: String)] = []
-        for step in 0..<steps {
+        // Every kind of step the checks at the end expect must have happened: a seed that has
+        // not reached one of them by `steps` (a settle needs a confirmed order whose settlement
+        // window has passed) runs on, up to four times as long.
+        let mustHappen = ["checkout", "partial checkout", "merge", "confirm", "expire", "settle", "partial cancel", "return"]
+        var step = -1
+        while true {
+            step += 1
+            if step >= steps && (step >= 4 * steps || mustHappen.allSatisfy({ (expected[$0] ?? 0) > 0 })) { break }
             let owner = owners[Int.random(in: 0..<owners.count, using: &rng)]
             let i = Int.random(in: 0..<f.products.count, using: &rng)
             let product = f.products[i].id
@@ -158,7 +169,7 @@ import Testing
             }
         }
         print(
-            "SimulationTests: \(steps) steps, "
+            "SimulationTests: \(step) steps, "
                 + expected.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         #expect((expected["checkout"] ?? 0) > 0 && (expected["partial checkout"] ?? 0) > 0 && (expected["merge"] ?? 0) > 0)
         #expect((expected["confirm"] ?? 0) > 0 && (expected["expire"] ?? 0) > 0 && (expected["settle"] ?? 0) > 0)
