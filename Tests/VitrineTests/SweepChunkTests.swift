@@ -130,4 +130,32 @@ final class CountingStore: OrderedKeyValueStore, @unchecked Sendable {
         for p in products { #expect(try store.reservations(of: p).isEmpty) }
         #expect(try store.checkIntegrity().isEmpty)
     }
+
+    /// 100 orders of 20 lines each, all past their payment window: one expiry call of limit 1000
+    /// expires them all, in transactions of at most 1024 reads and writes (one transaction of all
+    /// of them is refused by the counting store, as etcd would refuse it), returning every unpaid
+    /// unit to stock.
+    @Test func anExpiryOfManyLargeOrdersFitsEtcdTransactions() throws {
+        let clock = ManualClock()
+        let backend = CountingStore(maxOperations: 1024)
+        let store = try Store(backend: backend, configuration: Configuration(paymentWindow: .seconds(60), clock: .manual(clock)))
+        var products: [ProductID] = []
+        for i in 0..<20 {
+            let p = Product(
+                id: ProductID("p\(i)"), partner: "tmall", link: "https://detail.tmall.com/item.htm?id=\(1000 + i)",
+                title: "面膜 \(i) 号", priceFen: 9_900, merchant: "官方旗舰店", category: "beauty", initialStock: 1000)
+            products.append(try store.upsertProduct(p).id)
+        }
+        for u in 0..<100 {
+            for p in products { try store.addToCart(.user(UserID("u\(u)")), product: p, quantity: 2) }
+            _ = try store.checkout(user: UserID("u\(u)"), idempotencyKey: "k")
+        }
+        #expect(try store.product("p0").stock == 800)
+        clock.advance(milliseconds: 61_000)
+        let before = backend.writeTransactions
+        #expect(try store.expireOverdueOrders(limit: 1000).count == 100)
+        #expect(backend.writeTransactions - before == 26) // 25 of 4 orders, then one that finds none
+        for p in products { #expect(try store.product(p).stock == 1000) }
+        #expect(try store.checkIntegrity().isEmpty)
+    }
 }

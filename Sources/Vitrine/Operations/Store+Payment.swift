@@ -232,14 +232,39 @@ extension Store {
         try validateLimit(limit)
         let now = self.now
         let entryID = OrderID.generate().rawValue
-        return try backend.write { tx in try expireOverdue(tx, now: now, limit: limit, entryID: entryID) }
+        // In transactions of `expiryChunk` orders (Sweeping.swift says why): an order of 50 lines
+        // reads and writes a few hundred keys to expire, so 1000 in one transaction would far
+        // exceed what etcd accepts. Each chunk is its own transaction with the call's `now`.
+        var changed: [Order] = []
+        var processed = 0
+        while processed < limit {
+            let size = min(Self.expiryChunk, limit - processed)
+            let chunk = try backend.write { tx in try expireOverdueCounting(tx, now: now, limit: size, entryID: entryID) }
+            changed += chunk.changed
+            processed += chunk.processed
+            if chunk.processed < size { break }
+        }
+        return changed
     }
+
+    /// Overdue orders expired per transaction by ``expireOverdueOrders(limit:)``: a 50-line order
+    /// reads and writes up to ~250 keys, so 4 stay under 1000 of each.
+    static var expiryChunk: Int { 4 }
 
     /// Expires up to `limit` overdue orders inside `tx` (the sweep, and the lazy part of checkout).
     func expireOverdue<W: OrderedKeyValueWriter>(_ tx: W, now: Timestamp, limit: Int, entryID: String) throws -> [Order] {
+        try expireOverdueCounting(tx, now: now, limit: limit, entryID: entryID).changed
+    }
+
+    /// `expireOverdue`, also saying how many due-index entries it took (each is cleared, so the
+    /// next call starts after them): fewer than `limit` means nothing more is due.
+    func expireOverdueCounting<W: OrderedKeyValueWriter>(
+        _ tx: W, now: Timestamp, limit: Int, entryID: String
+    ) throws -> (changed: [Order], processed: Int) {
         let (begin, end) = Keys.ordersDue(upTo: now)
         var changed: [Order] = []
-        for pair in try tx.getRange(from: begin, to: end, limit: limit, reverse: false) {
+        let due = try tx.getRange(from: begin, to: end, limit: limit, reverse: false)
+        for pair in due {
             try tx.clear(pair.key)
             guard case .string(let id)? = try Tuple(unpacking: pair.key).elements.last,
                 var order = try tx.load(Order.self, Keys.order(OrderID(id))), order.status == .placed,
@@ -263,6 +288,6 @@ extension Store {
             }
             changed.append(order)
         }
-        return changed
+        return (changed, due.count)
     }
 }
