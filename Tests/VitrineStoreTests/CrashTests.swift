@@ -91,15 +91,23 @@ import Testing
         }
     }
 
-    /// A process killed after `killedAfter` durable transactions (no checkpoint since the first:
-    /// the log holds them all), then a recording of the next open, whose recovery replays them
-    /// and continues the log's generation (no checkpoint), and of `transactions` more. States
-    /// are numbered from the recovered one (0).
-    static func recordAfterRecovery(seed: UInt64, killedAfter: Int, transactions: Int, dir: TempDir) throws -> Recording {
+    /// A process killed after `killedAfter` transactions (no checkpoint since the first: the log
+    /// holds them all), then a recording of the next open, in `mode`, whose recovery replays them
+    /// and continues the log's generation, and of `transactions` more. The killed process runs
+    /// `killedMode` (`.relaxed`: nothing synced, the files as the page cache held them). With
+    /// `tornAt`, one byte of that record's payload is damaged: a torn record with intact,
+    /// never-acknowledged ones after it, which the recovery must cut off. States are numbered
+    /// from the recovered one (0).
+    static func recordAfterRecovery(
+        seed: UInt64, killedAfter: Int, killedMode: Durability = .full, tornAt: Int? = nil, transactions: Int,
+        mode: Durability = .full, dir: TempDir
+    ) throws -> Recording {
         var rng = SeededRandom(seed: seed)
         var model: Model = [:]
+        var killedStates: [Model] = [model]
         let first = dir.file("killed.db")
-        var killedOptions = DatabaseOptions(durability: .full, checkpointLogBytes: 64 << 20, checkpointPages: 1 << 20)
+        var killedOptions = DatabaseOptions(durability: killedMode, checkpointLogBytes: 64 << 20, checkpointPages: 1 << 20)
+        killedOptions.relaxedSyncIntervalMilliseconds = 3_600_000
         killedOptions.minimumMapBytes = 64 << 10
         killedOptions.logGrowthBytes = 64 << 10
         let killed = try Database(path: first, options: killedOptions)
@@ -107,10 +115,17 @@ import Testing
             var next = model
             try killed.write { tx in try randomTransaction(tx, model: &next, rng: &rng) }
             model = next
+            killedStates.append(model)
         }
-        // kill -9: the files as the process left them (every commit was synced).
-        let base = [readFile(first), readFile(first + "-wal"), []]
+        // kill -9: the files as the process left them.
+        var base = [readFile(first), readFile(first + "-wal"), []]
         killed.close()
+        if let tornAt {
+            let offsets = LogIdentityTests.recordOffsets(base[1])
+            guard offsets.count > tornAt + 1 else { throw StoreError.corruptLog(offset: 0, reason: "expected more records") }
+            base[1][offsets[tornAt] + LogFormat.recordHeaderSize + 1] ^= 0xff
+            model = killedStates[tornAt]
+        }
 
         let path = dir.file("work.db")
         writeFile(path, base[0])
@@ -118,14 +133,15 @@ import Testing
         let trace = IOTrace()
         trace.register(path)
         trace.register(path + "-wal")
-        var options = DatabaseOptions(durability: .full, checkpointLogBytes: 24 << 10, checkpointPages: 64)
+        var options = DatabaseOptions(durability: mode, checkpointLogBytes: 24 << 10, checkpointPages: 64)
         options.fileSystem = RecordingFileSystem(trace: trace)
         options.minimumMapBytes = 64 << 10
         options.logGrowthBytes = 64 << 10
         let db = try Database(path: path, options: options)
         let openedAt = trace.count
-        let recovered = try contents(db)
-        guard same(recovered, model) else { throw StoreError.corruptLog(offset: 0, reason: "recovery lost commits of the killed process") }
+        guard same(try contents(db), model) else {
+            throw StoreError.corruptLog(offset: 0, reason: "recovery did not give the killed process's commits up to the damage")
+        }
         var states: [Model] = [model]
         var acked: [Int] = []
         for _ in 0..<transactions {

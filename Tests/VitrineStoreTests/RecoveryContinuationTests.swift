@@ -84,67 +84,11 @@ import Testing
 }
 
 extension CrashTests {
-    /// Like recordAfterRecovery, but the killed process ran `.relaxed` (nothing synced) and its
-    /// log has a torn record followed by intact ones; the recovering session runs `mode`.
-    static func recordAfterTornRecovery(
-        seed: UInt64, killedAfter: Int, tornAt: Int, transactions: Int,
-        mode: Durability, dir: TempDir
-    ) throws -> Recording {
-        var rng = SeededRandom(seed: seed)
-        var model: Model = [:]
-        var states: [Model] = [model]
-        let first = dir.file("killed.db")
-        var killedOptions = DatabaseOptions(durability: .relaxed, checkpointLogBytes: 64 << 20, checkpointPages: 1 << 20)
-        killedOptions.relaxedSyncIntervalMilliseconds = 3_600_000
-        killedOptions.minimumMapBytes = 64 << 10
-        killedOptions.logGrowthBytes = 64 << 10
-        let killed = try Database(path: first, options: killedOptions)
-        for _ in 0..<killedAfter {
-            var next = model
-            try killed.write { tx in try randomTransaction(tx, model: &next, rng: &rng) }
-            model = next
-            states.append(model)
-        }
-        var log = readFile(first + "-wal")
-        let base0 = readFile(first)
-        killed.close()
-        let offsets = LogIdentityTests.recordOffsets(log)
-        guard offsets.count > tornAt + 1 else { throw StoreError.corruptLog(offset: 0, reason: "expected more records") }
-        // Damage one byte in the payload of record `tornAt` (0-based): a torn record, intact ones after.
-        log[offsets[tornAt] + LogFormat.recordHeaderSize + 1] ^= 0xff
-        model = states[tornAt]
-        let base = [base0, log, []]
-
-        let path = dir.file("work.db")
-        writeFile(path, base[0])
-        writeFile(path + "-wal", base[1])
-        let trace = IOTrace()
-        trace.register(path)
-        trace.register(path + "-wal")
-        var options = DatabaseOptions(durability: mode, checkpointLogBytes: 24 << 10, checkpointPages: 64)
-        options.fileSystem = RecordingFileSystem(trace: trace)
-        options.minimumMapBytes = 64 << 10
-        options.logGrowthBytes = 64 << 10
-        let db = try Database(path: path, options: options)
-        let openedAt = trace.count
-        guard same(try contents(db), model) else { throw StoreError.corruptLog(offset: 0, reason: "recovered state is not the prefix") }
-        var out: [Model] = [model]
-        var acked: [Int] = []
-        for _ in 0..<transactions {
-            var next = model
-            try db.write { tx in try randomTransaction(tx, model: &next, rng: &rng) }
-            model = next
-            out.append(model)
-            acked.append(trace.count)
-        }
-        db.close()
-        return Recording(base: base, events: trace.events, states: out, ackedAt: acked, openedAt: openedAt)
-    }
-
     @Test(arguments: [Durability.grouped, .full])
     func powerLossAfterARecoveryThatCutATornTail(mode: Durability) throws {
         let dir = TempDir(); defer { dir.remove() }
-        let rec = try Self.recordAfterTornRecovery(seed: 9, killedAfter: 10, tornAt: 6, transactions: 16, mode: mode, dir: dir)
+        let rec = try Self.recordAfterRecovery(
+            seed: 9, killedAfter: 10, killedMode: .relaxed, tornAt: 6, transactions: 16, mode: mode, dir: dir)
         var rng = SeededRandom(seed: 9)
         let outcome = try Self.check(rec, strict: true, dir: dir, rng: &rng)
         print("crash(after torn recovery, \(mode)): \(outcome.states) states, \(outcome.lost) lost, \(outcome.corrupt) corrupt")

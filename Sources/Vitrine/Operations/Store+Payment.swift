@@ -235,16 +235,10 @@ extension Store {
         // In transactions of `expiryChunk` orders (Sweeping.swift says why): an order of 50 lines
         // reads and writes a few hundred keys to expire, so 1000 in one transaction would far
         // exceed what etcd accepts. Each chunk is its own transaction with the call's `now`.
-        var changed: [Order] = []
-        var processed = 0
-        while processed < limit {
-            let size = min(Self.expiryChunk, limit - processed)
-            let chunk = try backend.write { tx in try expireOverdueCounting(tx, now: now, limit: size, entryID: entryID) }
-            changed += chunk.changed
-            processed += chunk.processed
-            if chunk.processed < size { break }
-        }
-        return changed
+        return try inChunks(limit: limit, chunkSize: Self.expiryChunk) { size, tx in
+            let chunk = try expireOverdueCounting(tx, now: now, limit: size, entryID: entryID)
+            return (chunk.processed, chunk.changed)
+        }.flatMap { $0 }
     }
 
     /// Overdue orders expired per transaction by ``expireOverdueOrders(limit:)``: a 50-line order

@@ -22,20 +22,32 @@ extension Store {
 
     /// Runs `chunk` in transactions until `limit` items were processed or one chunk processed
     /// fewer than it was given. `chunk(n)` processes at most `n` items and returns how many it
-    /// processed and how many of them it counts (removed).
-    /// - Returns: the sum of the counts.
-    func sweepInChunks(
-        limit: Int, chunkSize: Int, _ chunk: (_ size: Int, _ tx: Backend.Writer) throws -> (processed: Int, counted: Int)
-    ) throws -> Int {
+    /// processed and what it made of them (a chunk's result is kept only once its transaction
+    /// committed, so a body the backend runs again is counted once).
+    /// - Returns: every committed chunk's result, in order.
+    func inChunks<Result>(
+        limit: Int, chunkSize: Int, _ chunk: (_ size: Int, _ tx: Backend.Writer) throws -> (processed: Int, result: Result)
+    ) throws -> [Result] {
         var processed = 0
-        var counted = 0
+        var results: [Result] = []
         while processed < limit {
             let size = min(chunkSize, limit - processed)
             let done = try backend.write { tx in try chunk(size, tx) }
             processed += done.processed
-            counted += done.counted
+            results.append(done.result)
             if done.processed < size { break }
         }
-        return counted
+        return results
+    }
+
+    /// `inChunks` for the sweeps: each chunk says how many of its items it removed.
+    /// - Returns: the sum of the counts.
+    func sweepInChunks(
+        limit: Int, chunkSize: Int, _ chunk: (_ size: Int, _ tx: Backend.Writer) throws -> (processed: Int, counted: Int)
+    ) throws -> Int {
+        try inChunks(limit: limit, chunkSize: chunkSize) { size, tx in
+            let done = try chunk(size, tx)
+            return (done.processed, done.counted)
+        }.reduce(0, +)
     }
 }
