@@ -16,7 +16,10 @@ let package = Package(
         // The CPU's CRC-32C instruction, which Swift cannot reach (a C file of the package, built
         // by the toolchain's own compiler: no dependency).
         .target(name: "CRC32CHardware"),
-        .target(name: "VitrineStore", dependencies: ["CRC32CHardware"]),
+        // statx(2), which Glibc's Swift module does not export: a file's birth time, part of
+        // the page-cache origin that lets recovery adopt a crashed session's pages (Recovery.swift).
+        .target(name: "CFileIdentity"),
+        .target(name: "VitrineStore", dependencies: ["CRC32CHardware", "CFileIdentity"]),
         .target(name: "Vitrine", dependencies: ["VitrineStore"]),
         // The shop as static web pages (`vitrine pages`), apart so that its escaping is tested directly.
         .target(name: "VitrinePages", dependencies: ["Vitrine"]),

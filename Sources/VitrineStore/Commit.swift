@@ -38,10 +38,15 @@ extension Database {
                 committedByCheckpoint = true
             } else {
                 if !log.anchored { try anchorLogGeneration() }
+                // The page summary lets recovery after a process crash adopt this state
+                // instead of re-executing the record (Adoption.swift).
+                let summary = PageSummary(
+                    catalogRoot: prepared.catalogRoot, nextTableId: tx.nextTableId, pageCount: allocator.pageCount,
+                    origin: sessionOrigin, allocated: tx.allocatedPages, freed: tx.freed)
                 try log.append(
                     tx.log.seal(
                         generation: log.generation, salt: log.salt, txid: txid,
-                        durableTxid: durableTxidNow(), databaseId: log.databaseId))
+                        durableTxid: durableTxidNow(), databaseId: log.databaseId, summary: summary))
             }
         } catch {
             poison(error)

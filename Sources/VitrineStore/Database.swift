@@ -73,6 +73,9 @@ public struct DatabaseOptions: Sendable {
     public var logGrowthBytes: Int64 = 4 << 20
 
     var minimumMapBytes: Int = 1 << 30
+    /// When recovery may adopt a crashed session's pages instead of re-executing its log
+    /// (Adoption.swift). Tests that build power-cut or process-kill states say which it is.
+    var pageCacheTrust: PageCacheTrust = .sameOrigin
     /// Recovery: dirty pages after which a batch of replayed records commits (tests lower it).
     var replayBatchPages: Int = 4096
 
@@ -120,6 +123,11 @@ public final class Database: @unchecked Sendable {
     /// Dirty-page buffers kept between write transactions (writer only).
     @exclusivity(unchecked) var sparePages: [DirtyPage] = []
     var replaying = false
+    /// Where this session's page writes go (System/PageCacheOrigin.swift), stamped on every
+    /// log record; computed at the first commit.
+    lazy var sessionOrigin: PageCacheOrigin? = PageCacheOrigin.current(descriptor: dataFile.descriptor)
+    /// What the open did with the log it found.
+    var recoveryReport = RecoveryReport(method: .none, records: 0)
 
     // Shared with readers.
     let snapshots: SnapshotRegistry

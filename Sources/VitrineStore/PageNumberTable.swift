@@ -129,6 +129,14 @@ struct PageNumberTable<Value> {
         return out
     }
 
+    /// Every key, in no particular order.
+    func allKeys() -> [PageNumber] {
+        var out: [PageNumber] = []
+        out.reserveCapacity(count)
+        for k in keys where k != Self.empty { out.append(k) }
+        return out
+    }
+
     private mutating func grow() {
         let oldKeys = keys
         let oldValues = values
@@ -157,4 +165,6 @@ struct PageNumberSet {
     /// Returns whether `p` was in the set.
     @discardableResult mutating func remove(_ p: PageNumber) -> Bool { table.removeValue(forKey: p) != nil }
     mutating func removeAll() { table.removeAll() }
+    /// Every member, in no particular order.
+    func members() -> [PageNumber] { table.allKeys() }
 }

@@ -23,10 +23,11 @@
 //      meta.txid + 1, stopping at the first torn or stale one (the tail), unless a later intact
 //      record says it was durable: damage in the middle of the log, an error naming its offset,
 //      with nothing written. Format-1 files (no salt) follow the older rules.
-//   5. If records of the generation the meta page names were replayed (from an intact header),
-//      that generation continues: everything after the last valid record is cut off and the
-//      log synced, so nothing of the old tail can ever be mistaken for a new record, and new
-//      records could follow the replayed ones (WriteAheadLog.resume). The replayed pages are
+//   5. If records of the generation the meta page names were replayed or adopted (from an
+//      intact header; adopting: Adoption.swift, after a process crash in this boot, takes the
+//      last record's state from its page summary instead of re-executing the records), that
+//      generation continues: the log is synced, so the recovered records are durable before
+//      anyone reads their state (WriteAheadLog.resume). The replayed pages are
 //      written but not synced, like any commit's, and the meta page is unchanged: a crash
 //      before the next checkpoint replays the same records again. The session's first write
 //      transaction checkpoints before it begins (`checkpointBeforeNextWrite`), so its records
@@ -321,7 +322,7 @@ extension Database {
                     // Same database, same checkpoint, but a generation or salt this file never
                     // named: the log of a diverged copy (files copied, then both written). Its
                     // commits were never made in this file; replaying them would graft them on,
-                    // and dropping them (the log is cut back after an open) would destroy the
+                    // and dropping them (the next checkpoint starts the log over) would destroy the
                     // only copy of commits the other file acknowledged. Refuse.
                     throw StoreError.corruptLog(
                         offset: 0,
@@ -338,7 +339,12 @@ extension Database {
         }
         var replayed = 0
         var replayedEnd = LogFormat.firstRecordOffset
-        if scanLog {
+        if scanLog, headerNamedByMeta, logHeader?.version ?? 0 >= 3, let adopted = try adoptCrashedSession() {
+            // A process crash in this boot: the last record's state is in the file already.
+            replayed = adopted.records
+            replayedEnd = adopted.end
+            recoveryReport = RecoveryReport(method: .adopted, records: replayed)
+        } else if scanLog {
             let generation = replayGeneration
             let salt = replaySalt
             replaying = true
@@ -369,7 +375,7 @@ extension Database {
                     throw StoreError.corruptLog(offset: record.endOffset, reason: "txid \(record.txid) out of sequence")
                 }
                 do {
-                    for op in record.operations { try tx.apply(op) }
+                    for op in try record.operations() { try tx.apply(op) }
                 } catch let error as StoreError where !error.isCorruption {
                     if case .io = error { throw error }
                     throw StoreError.corruptLog(
@@ -378,12 +384,14 @@ extension Database {
                 tx.finishReplayedRecord(txid: record.txid)
                 replayed += 1
                 if tx.dirty.count >= max(1, options.replayBatchPages) { try commitBatch() }
+                return true
             }
             try commitBatch()
+            if replayed > 0 { recoveryReport = RecoveryReport(method: .replayed, records: replayed) }
         }
         // After a replay of the generation the meta page names (the usual case), that generation
-        // continues after its last valid record: the tail after it is cut off and the log synced
-        // (WriteAheadLog.resume), and the replayed pages stay in the data file unsynced, as any
+        // continues after its last valid record: the log is synced (WriteAheadLog.resume; no
+        // record is ever appended to it, see there), and the replayed pages stay in the data file unsynced, as any
         // commit's do, until the next checkpoint; a crash before it replays the same records
         // again from the same base. No checkpoint, so recovery costs no data-file sync.
         if replayed > 0 && headerNamedByMeta && highestGeneration == meta.logGeneration {

@@ -83,6 +83,33 @@ public struct DatabaseStatistics: Sendable {
     public var tables: [TableStatistics]
     /// How log records reach the disk.
     public var logWrites: LogWriteMode = .buffered
+    /// What this session's open did with the log it found.
+    public var recovery = RecoveryReport(method: .none, records: 0)
+}
+
+/// What an open did with the log it found (`DatabaseStatistics.recovery`).
+public struct RecoveryReport: Sendable, Equatable {
+    /// How the log's records were brought back.
+    public enum Method: String, Sendable {
+        /// No record to recover: the last session closed cleanly, or the log was empty.
+        case none
+        /// The records' state was already in the data file (a process crash in this boot):
+        /// taken over from their page summaries, nothing re-executed.
+        case adopted
+        /// The records were re-executed on top of the checkpoint (after a reboot or power
+        /// loss, a copied file, or records without page summaries).
+        case replayed
+    }
+    /// How.
+    public var method: Method
+    /// How many records.
+    public var records: Int
+
+    /// A report.
+    public init(method: Method, records: Int) {
+        self.method = method
+        self.records = records
+    }
 }
 
 /// How the write-ahead log reaches the disk (`DatabaseStatistics.logWrites`).
@@ -391,7 +418,8 @@ extension Database {
                 catalogPages: catalogPages, tables: tables,
                 logWrites: log.file.directWritesRefused
                     ? .bufferedAfterDirectRefused
-                    : log.file.usesDirectWrites ? .direct : .buffered)
+                    : log.file.usesDirectWrites ? .direct : .buffered,
+                recovery: recoveryReport)
         }
     }
 }

@@ -48,8 +48,65 @@ extension WriteAheadLog {
     struct Record {
         var generation: UInt64
         var txid: UInt64
-        var operations: [LogOperation]
         var endOffset: Int64
+        /// The record's bytes, header included; valid during the scan's call only.
+        var bytes: ArraySlice<UInt8>
+        var operationCount: UInt32
+        /// Index in `bytes` of the first operation.
+        var operationsStart: Int
+        /// The page summary (version 3), or nil.
+        var summary: PageSummary?
+
+        /// The operations, decoded (the scan already checked that they parse).
+        func operations() throws -> [LogOperation] {
+            var reader = LogPayloadReader(bytes: bytes, start: operationsStart)
+            var operations: [LogOperation] = []
+            operations.reserveCapacity(Int(min(operationCount, 1 << 16)))
+            for _ in 0..<operationCount {
+                guard let op = reader.next() else {
+                    throw StoreError.corruptLog(offset: endOffset, reason: "record for txid \(txid) passed its checksum but does not parse")
+                }
+                operations.append(op)
+            }
+            return operations
+        }
+    }
+
+    /// Reads the log in large windows: one `pread` per MiB instead of two per record (a log of
+    /// 27,000 small records took as many system calls as replaying them), into one buffer
+    /// reused for the whole scan (a fresh MiB per window cost more in page faults than the copy).
+    private struct WindowReader {
+        let file: StorageFile
+        let fileSize: Int64
+        /// `window[0..<valid]` holds the file's bytes from `windowStart`.
+        var window: [UInt8] = []
+        var valid = 0
+        var windowStart: Int64 = 0
+        static let chunk = 1 << 20
+
+        init(file: StorageFile, fileSize: Int64) {
+            self.file = file
+            self.fileSize = fileSize
+        }
+
+        /// The bytes [offset, offset + count) of the file, or nil past its end. The slice is
+        /// valid until the next call (drop it before: the buffer is refilled in place).
+        mutating func bytes(at offset: Int64, count: Int) throws -> ArraySlice<UInt8>? {
+            guard count >= 0, offset >= 0, offset <= fileSize - Int64(count) else { return nil }
+            if offset < windowStart || offset + Int64(count) > windowStart + Int64(valid) {
+                let wanted = Int(min(Int64(max(Self.chunk, count)), fileSize - offset))
+                if window.count < wanted { window = [UInt8](repeating: 0, count: wanted) }
+                valid = 0
+                let n = try window.withUnsafeMutableBytes { raw in
+                    try file.read(into: raw.baseAddress.unsafelyUnwrapped, count: wanted, at: offset)
+                }
+                valid = n
+                windowStart = offset
+                guard n >= count else { return nil }
+            }
+            let start = Int(offset - windowStart)
+            return window[start..<(start + count)]
+        }
     }
 
     /// A record header's fields, in either format.
@@ -64,7 +121,7 @@ extension WriteAheadLog {
         var tag: UInt32
 
         /// `salted`: version 2 (48 bytes), otherwise version 1 (32 bytes, no salt).
-        init(_ h: [UInt8], salted: Bool) {
+        init(_ h: ArraySlice<UInt8>, salted: Bool) {
             func u32(_ o: Int) -> UInt32 {
                 h.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: o, as: UInt32.self)) }
             }
@@ -85,32 +142,38 @@ extension WriteAheadLog {
     /// Reads the `total` bytes of the record at `offset` if its checksum agrees.
     private static func checkedRecord(_ file: StorageFile, at offset: Int64, total: Int64, checksum: UInt32) throws -> [UInt8]? {
         guard let record = try file.readBytes(count: Int(total), at: offset) else { return nil }
-        let computed = record.withUnsafeBytes { CRC32C.checksum($0.baseAddress.unsafelyUnwrapped + 4, count: $0.count - 4) }
-        return computed == checksum ? record : nil
+        return checksumAgrees(record[...], checksum) ? record : nil
+    }
+
+    private static func checksumAgrees(_ record: ArraySlice<UInt8>, _ checksum: UInt32) -> Bool {
+        record.withUnsafeBytes { CRC32C.checksum($0.baseAddress.unsafelyUnwrapped + 4, count: $0.count - 4) } == checksum
     }
 
     /// Reads records of `generation` starting at txid `firstTxid`, calling `body` for each valid
-    /// one in order. Stops at the first record that is torn, of another generation or database,
-    /// out of sequence or unparsable. Returns the offset just past the last valid record.
+    /// one in order, until it returns false (then the scan returns at once). Stops at the first
+    /// record that is torn, of another generation or database, out of sequence or unparsable.
+    /// Returns the offset just past the last valid record.
     /// `salt` nil: version-1 records (no salt); with `generation` nil (version 1, the header is
     /// unusable), the first record's generation is taken if it is at least `minimumGeneration`.
     /// - Throws: `.corruptLog` for a record that passed its checksum but does not parse, a
     ///   record of this generation and txid with another salt (a log of a diverged copy), and
     ///   damage in the middle of the log: a version-2 record that ends the log although a later
     ///   intact record of the generation says it was durable (`damagedRecord`).
+    @discardableResult
     static func scan(
         _ file: StorageFile, generation wanted: UInt64?, minimumGeneration: UInt64 = 0,
         salt: UInt64?, firstTxid: UInt64, databaseId: UInt64,
-        _ body: (Record) throws -> Void
+        _ body: (Record) throws -> Bool
     ) throws -> Int64 {
         let fileSize = try file.size()
         let headerSize = salt == nil ? LogFormat.version1RecordHeaderSize : LogFormat.recordHeaderSize
         var generation = wanted ?? 0
         var offset = LogFormat.firstRecordOffset
         var expected = firstTxid
+        var reader = WindowReader(file: file, fileSize: fileSize)
         while offset + Int64(headerSize) <= fileSize {
-            guard let bytes = try file.readBytes(count: headerSize, at: offset) else { break }
-            let header = RecordHeader(bytes, salted: salt != nil)
+            // The header's slice ends here, before the record's read may refill the buffer.
+            guard let header = try reader.bytes(at: offset, count: headerSize).map({ RecordHeader($0, salted: salt != nil) }) else { break }
             if header.tag != UInt32(truncatingIfNeeded: databaseId) { break }
             if wanted == nil && offset == LogFormat.firstRecordOffset && header.generation >= minimumGeneration
                 && header.generation < MetaPage.counterLimit
@@ -120,7 +183,7 @@ extension WriteAheadLog {
             if header.generation != generation || header.txid != expected { break }
             let total = Int64(headerSize) + header.length
             if offset + total > fileSize { break }
-            guard let record = try checkedRecord(file, at: offset, total: total, checksum: header.checksum) else { break }
+            guard let record = try reader.bytes(at: offset, count: Int(total)), checksumAgrees(record, header.checksum) else { break }
             if let salt, header.salt != salt {
                 // A generation's number is given one salt, named by the meta page before any
                 // record of it is written: an intact record with our generation and txid but
@@ -131,19 +194,28 @@ extension WriteAheadLog {
                         "record for txid \(header.txid) has salt \(hex64(header.salt)), the database file expects \(hex64(salt)): the log belongs to another copy of this database"
                 )
             }
-            var reader = LogPayloadReader(bytes: record, start: headerSize)
-            var operations: [LogOperation] = []
+            let operationsStart = record.startIndex + headerSize
+            var payload = LogPayloadReader(bytes: record, start: operationsStart)
             var parsed = true
             for _ in 0..<header.operationCount {
-                guard let op = reader.next() else { parsed = false; break }
-                operations.append(op)
+                guard payload.skipOperation() else { parsed = false; break }
             }
-            if !parsed || reader.position != record.count {
+            // Version 3: the page summary follows the operations (salted records only).
+            var summary: PageSummary? = nil
+            if parsed && payload.position != record.endIndex {
+                summary = salt == nil ? nil : PageSummary.decode(record[payload.position...])
+                parsed = summary != nil
+            }
+            if !parsed {
                 throw StoreError.corruptLog(offset: offset, reason: "record for txid \(header.txid) passed its checksum but does not parse")
             }
-            try body(Record(generation: header.generation, txid: header.txid, operations: operations, endOffset: offset + total))
+            let keepGoing = try body(
+                Record(
+                    generation: header.generation, txid: header.txid, endOffset: offset + total, bytes: record,
+                    operationCount: header.operationCount, operationsStart: operationsStart, summary: summary))
             offset += total
             expected += 1
+            if !keepGoing { return offset }
         }
         if let salt, offset < fileSize,
             let (at, txid) = try vouchingRecord(
@@ -173,39 +245,34 @@ extension WriteAheadLog {
         // The salt is never 0: search for its first non-zero byte.
         var saltBytes = [UInt8](repeating: 0, count: 8)
         for k in 0..<8 { saltBytes[k] = UInt8(truncatingIfNeeded: salt >> (8 * UInt64(k))) }
-        guard let pick = saltBytes.firstIndex(where: { $0 != 0 }) else { return nil }
-        let chunk = 1 << 20
-        var start = from // first record start not yet examined
-        while start + Int64(headerSize) <= fileSize {
-            let count = Int(min(Int64(chunk + headerSize), fileSize - start))
-            guard let bytes = try file.readBytes(count: count, at: start) else { return nil }
-            let lastStart = count - headerSize // last record start whose header is in `bytes`
-            var hits: [Int] = []
-            bytes.withUnsafeBytes { raw in
-                let base = raw.baseAddress.unsafelyUnwrapped
-                var i = saltOffset + pick
-                while i <= lastStart + saltOffset + pick {
-                    guard let found = memchr(base + i, Int32(saltBytes[pick]), lastStart + saltOffset + pick + 1 - i) else { break }
-                    let at = base.distance(to: UnsafeRawPointer(found))
-                    let r = at - saltOffset - pick
-                    if raw.loadUnaligned(fromByteOffset: r + saltOffset, as: UInt64.self) == salt.littleEndian,
-                        raw.loadUnaligned(fromByteOffset: r + 8, as: UInt64.self) == generation.littleEndian
-                    {
-                        hits.append(r)
-                    }
-                    i = at + 1
-                }
-            }
-            for r in hits {
-                let header = RecordHeader(Array(bytes[r..<(r + headerSize)]), salted: true)
-                let at = start + Int64(r)
-                guard header.tag == UInt32(truncatingIfNeeded: databaseId), header.durableTxid >= missingTxid,
-                    header.durableTxid < header.txid, at + Int64(headerSize) + header.length <= fileSize,
-                    try checkedRecord(file, at: at, total: Int64(headerSize) + header.length, checksum: header.checksum) != nil
-                else { continue }
-                return (at, header.txid)
-            }
-            start += Int64(lastStart + 1)
+        guard let pick = saltBytes.firstIndex(where: { $0 != 0 }), fileSize <= Int64(Int.max), from >= 0 else { return nil }
+        // Searched through a read-only map of the file: most of what follows the last record is
+        // the zeros of growth, and copying them out (pread into fresh buffers) was 40% of a
+        // recovery that adopts its records (Adoption.swift).
+        // Offsets below are relative to `mapStart`.
+        let mapStart = from / 4096 * 4096
+        let length = Int(fileSize - mapStart)
+        let lastStart = length - headerSize // last record start whose header is in the file
+        guard Int(from - mapStart) <= lastStart else { return nil }
+        let base = try Syscalls.mapSharedPopulated(file.descriptor, offset: mapStart, length: length, path: file.path)
+        defer { Syscalls.unmap(base, length: length) }
+        let raw = UnsafeRawBufferPointer(start: base, count: length)
+        var i = Int(from - mapStart) + saltOffset + pick
+        let end = lastStart + saltOffset + pick + 1
+        while i < end {
+            guard let found = memchr(base + i, Int32(saltBytes[pick]), end - i) else { break }
+            let at = base.distance(to: UnsafeRawPointer(found))
+            i = at + 1
+            let r = at - saltOffset - pick
+            guard raw.loadUnaligned(fromByteOffset: r + saltOffset, as: UInt64.self) == salt.littleEndian,
+                raw.loadUnaligned(fromByteOffset: r + 8, as: UInt64.self) == generation.littleEndian
+            else { continue }
+            let header = RecordHeader(Array(raw[r..<(r + headerSize)])[...], salted: true)
+            guard header.tag == UInt32(truncatingIfNeeded: databaseId), header.durableTxid >= missingTxid,
+                header.durableTxid < header.txid, Int64(r) + Int64(headerSize) + header.length <= Int64(length),
+                CRC32C.checksum(base + r + 4, count: headerSize + Int(header.length) - 4) == header.checksum
+            else { continue }
+            return (mapStart + Int64(r), header.txid)
         }
         return nil
     }

@@ -48,6 +48,9 @@ public final class WriteTransaction: TreePages {
     /// Pages this transaction allocated (to undo on rollback).
     @exclusivity(unchecked) private(set) var allocated: [PageNumber] = []
     @exclusivity(unchecked) private var allocatedHere = PageNumberSet()
+    /// Pages this transaction allocated and still uses (written by the commit): the log
+    /// record's page summary.
+    var allocatedPages: [PageNumber] { allocatedHere.members() }
     /// Pages this transaction allocated and gave up again: reused first.
     @exclusivity(unchecked) private var recycledHere: [PageNumber] = []
     /// The tree pages this transaction is changing, by their (new) page number.

@@ -239,7 +239,7 @@ import Testing
             let meta = try HostileValueTests.newestMeta(path)
             #expect(meta.logSalt != 0)
             #expect(try readAll(path)[Int(meta.slot) * PageLayout.size + 8] == 2)
-            #expect(try readAll(path + "-wal")[8] == 2)
+            #expect(try readAll(path + "-wal")[8] == UInt8(LogFormat.version))
             let db = try Database(path: path)
             defer { db.close() }
             #expect(try Self.value(db, "k4") == "format 2")

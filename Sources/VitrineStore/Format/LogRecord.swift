@@ -4,7 +4,7 @@
 //
 // Log header, at offset 0 (the rest of the first 4096 bytes is zero):
 //    0   8  magic "VITRWAL\0"
-//    8   4  format version (2; version 1 is still read, see below)
+//    8   4  format version (3; versions 1 and 2 are still read, see below)
 //   12   4  zero
 //   16   8  generation (equal to the meta page's log generation when the log continues it)
 //   24   8  base txid: the checkpoint's txid; the first record carries base + 1
@@ -31,11 +31,25 @@
 //           3 delete range u32 table id, u16 begin length, u16 end length, begin, end
 //           4 create table u32 table id, u16 name length, name (UTF-8)
 //           5 drop table   u32 table id
+//           then, in version 3, the page summary: what the commit left in the data file, so that
+//           recovery after a process crash can adopt that state instead of re-executing the
+//           operations (Recovery.swift, "adopting"; System/PageCacheOrigin.swift):
+//             0   8  catalog root after the commit
+//             8   8  next table id after the commit
+//            16   8  page count after the commit
+//            24  40  origin of the writer: boot id (16 bytes, as two u64: the first and the last
+//                    16 hexadecimal digits), data file device, inode, birth time in nanoseconds;
+//                    all zero when unknown
+//            64   4  A: pages the commit allocated and wrote (new tree and overflow pages)
+//            68   4  F: pages of the previous state the commit stopped using
+//            72  8A  the A page numbers, then 8F: the F page numbers
+//           A reader finds the summary where the operations end; a version-2 record has none.
 //
 // A record counts only if its checksum, generation, salt, database tag and txid all check out;
 // the first one that does not ends the log (a torn tail, or older records from before the last
 // reset) unless a later intact record of the generation vouches for it (damage: an error).
 //
+// Version 2 (read): records without the page summary; recovery re-executes them.
 // Version 1 (read, for logs written by earlier builds, then replaced by a version-2 generation
 // at the checkpoint that follows the replay): a 40-byte header without the salt (CRC at 40) and
 // 32-byte record headers: 0 CRC of [4, 32 + length), 4 length, 8 generation, 16 txid,
@@ -43,7 +57,7 @@
 
 enum LogFormat {
     static let magic: [UInt8] = Array("VITRWAL".utf8) + [0]
-    static let version: UInt32 = 2
+    static let version: UInt32 = 3
     /// Bytes of header fields the header's checksum covers (the checksum follows them).
     static let headerSize = 48
     static let firstRecordOffset: Int64 = 4096
@@ -59,6 +73,55 @@ enum LogOperation: Equatable {
     case deleteRange(table: UInt32, begin: [UInt8], end: [UInt8])
     case createTable(table: UInt32, name: String)
     case dropTable(table: UInt32)
+}
+
+/// A version-3 record's page summary (layout at the top of the file).
+struct PageSummary {
+    var catalogRoot: PageNumber
+    var nextTableId: UInt64
+    var pageCount: UInt64
+    /// nil when the writer could not know its origin (written as zeros).
+    var origin: PageCacheOrigin?
+    var allocated: [PageNumber]
+    var freed: [PageNumber]
+
+    static let fixedSize = 72
+
+    func encode(into bytes: inout [UInt8]) {
+        bytes.reserveCapacity(bytes.count + Self.fixedSize + 8 * (allocated.count + freed.count))
+        for v in [catalogRoot, nextTableId, pageCount] { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+        if let origin {
+            origin.encode(into: &bytes)
+        } else {
+            bytes.append(contentsOf: repeatElement(0, count: PageCacheOrigin.encodedSize))
+        }
+        for n in [allocated.count, freed.count] {
+            withUnsafeBytes(of: UInt32(truncatingIfNeeded: n).littleEndian) { bytes.append(contentsOf: $0) }
+        }
+        for list in [allocated, freed] {
+            for p in list { withUnsafeBytes(of: p.littleEndian) { bytes.append(contentsOf: $0) } }
+        }
+    }
+
+    /// Decodes a summary that fills `bytes` exactly, or nil.
+    static func decode(_ bytes: ArraySlice<UInt8>) -> PageSummary? {
+        guard bytes.count >= fixedSize else { return nil }
+        return bytes.withUnsafeBytes { raw -> PageSummary? in
+            func u64(_ o: Int) -> UInt64 { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt64.self)) }
+            func u32(_ o: Int) -> Int { Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt32.self))) }
+            let a = u32(64), f = u32(68)
+            guard raw.count == fixedSize + 8 * (a + f) else { return nil }
+            let origin = PageCacheOrigin(bootHigh: u64(24), bootLow: u64(32), device: u64(40), inode: u64(48), birthNanoseconds: u64(56))
+            let zero = PageCacheOrigin(bootHigh: 0, bootLow: 0, device: 0, inode: 0, birthNanoseconds: 0)
+            var allocated = [PageNumber](repeating: 0, count: a)
+            var freed = [PageNumber](repeating: 0, count: f)
+            for k in 0..<a { allocated[k] = u64(fixedSize + 8 * k) }
+            for k in 0..<f { freed[k] = u64(fixedSize + 8 * (a + k)) }
+            return PageSummary(
+                catalogRoot: u64(0), nextTableId: u64(8), pageCount: u64(16), origin: origin == zero ? nil : origin,
+                allocated: allocated, freed: freed)
+        }
+    }
 }
 
 /// Appends operations to a record under construction (the payload), and seals it.
@@ -132,7 +195,11 @@ struct LogRecordBuilder {
 
     /// Fills in the header and checksum; the result is ready to append to the log.
     /// `durableTxid`: every record up to it is on stable storage now (clamped below `txid`).
-    mutating func seal(generation: UInt64, salt: UInt64, txid: UInt64, durableTxid: UInt64, databaseId: UInt64) -> [UInt8] {
+    /// `summary`: the page summary appended after the operations (version 3); nil for none.
+    mutating func seal(
+        generation: UInt64, salt: UInt64, txid: UInt64, durableTxid: UInt64, databaseId: UInt64, summary: PageSummary? = nil
+    ) -> [UInt8] {
+        summary?.encode(into: &bytes)
         let payload = UInt32(bytes.count - LogFormat.recordHeaderSize)
         let durable = txid == 0 ? 0 : min(durableTxid, txid - 1)
         bytes.withUnsafeMutableBytes { raw in
@@ -153,18 +220,25 @@ struct LogRecordBuilder {
 /// Reads operations from a record's payload. Every read is bounds-checked: a payload that
 /// passed its checksum but does not parse is reported, never trusted.
 struct LogPayloadReader {
-    let bytes: [UInt8]
+    let bytes: ArraySlice<UInt8>
+    /// An index of `bytes`.
     var position: Int
 
-    init(bytes: [UInt8], start: Int) {
+    init(bytes: ArraySlice<UInt8>, start: Int) {
         self.bytes = bytes
         self.position = start
     }
 
     private mutating func take(_ n: Int) -> ArraySlice<UInt8>? {
-        guard n >= 0, position <= bytes.count - n else { return nil }
+        guard n >= 0, position <= bytes.endIndex - n else { return nil }
         defer { position += n }
         return bytes[position..<(position + n)]
+    }
+
+    private mutating func skip(_ n: Int) -> Bool {
+        guard n >= 0, position <= bytes.endIndex - n else { return false }
+        position += n
+        return true
     }
 
     private mutating func u8() -> UInt8? { take(1)?.first }
@@ -198,6 +272,27 @@ struct LogPayloadReader {
             return .dropTable(table: table)
         default:
             return nil
+        }
+    }
+
+    /// Steps over one operation, checking its shape as `next` does but copying nothing (the
+    /// scan that only looks for the page summary). A table name's UTF-8 is checked by `next`.
+    mutating func skipOperation() -> Bool {
+        guard let code = u8(), skip(4) else { return false }
+        switch code {
+        case 1:
+            guard let kl = u16(), let vl = u32(), vl <= UInt32(Limits.maxValueLength) else { return false }
+            return skip(kl) && skip(Int(vl))
+        case 2, 4:
+            guard let kl = u16() else { return false }
+            return skip(kl)
+        case 3:
+            guard let bl = u16(), let el = u16() else { return false }
+            return skip(bl) && skip(el)
+        case 5:
+            return true
+        default:
+            return false
         }
     }
 }

@@ -1,0 +1,211 @@
+import Foundation
+import Testing
+@_spi(Testing) import VitrineTestSupport
+
+@testable import VitrineStore
+
+/// Recovery by adoption (Adoption.swift): after a process crash in this boot, the last record's
+/// state is taken from the records' page summaries; anything that does not check out is
+/// re-executed instead, with the same result.
+@Suite struct AdoptionTests {
+    typealias Model = [String: [[UInt8]: [UInt8]]]
+
+    /// A session killed after `transactions` commits (splits, merges, overflow values, a dropped
+    /// table, a checkpoint partway so that checkpoint pages are freed after it): the files as
+    /// the page cache held them, and the contents the commits acknowledged.
+    static func killedSession(path: String, seed: UInt64, transactions: Int) throws -> (data: [UInt8], log: [UInt8], model: Model) {
+        var rng = SeededRandom(seed: seed)
+        var model: Model = [:]
+        let db = try Database(path: path)
+        for i in 0..<transactions {
+            var next = model
+            try db.write { tx in
+                if i == transactions / 3 {
+                    try tx.dropTable("gone")
+                    next["gone"] = nil
+                    return
+                }
+                let name = i % 7 == 0 ? "gone" : "products"
+                let table = try tx.createTable(name)
+                for _ in 0..<Int.random(in: 1...60, using: &rng) {
+                    let key = Array("p\(Int.random(in: 0..<3000, using: &rng))".utf8)
+                    if Int.random(in: 0..<4, using: &rng) == 0 {
+                        try table.delete(key)
+                        next[name]?[key] = nil
+                    } else {
+                        let size = Int.random(in: 0..<20, using: &rng) == 0 ? 5000 : Int.random(in: 20...300, using: &rng)
+                        let value = [UInt8](repeating: UInt8.random(in: 0...255, using: &rng), count: size)
+                        try table.put(key, value)
+                        next[name, default: [:]][key] = value
+                    }
+                }
+            }
+            model = next
+            if i == transactions / 2 { try db.checkpoint() }
+        }
+        let files = (readFile(path), readFile(path + "-wal")) // kill -9 here
+        db.close()
+        return (files.0, files.1, model)
+    }
+
+    static func contents(_ db: Database) throws -> Model {
+        try db.read { tx in
+            var m: Model = [:]
+            for name in try tx.tableNames() {
+                guard let t = try tx.table(name) else { continue }
+                var rows: [[UInt8]: [UInt8]] = [:]
+                for (k, v) in try t.range(from: [], to: []) { rows[k] = v }
+                if !rows.isEmpty { m[name] = rows }
+            }
+            return m
+        }
+    }
+
+    static func nonEmpty(_ m: Model) -> Model { m.filter { !$0.value.isEmpty } }
+
+    /// Opens `path` (the files already there), checks the method, the contents, the structure,
+    /// then writes, closes, reopens and checks again (the rebuilt free list must be exact).
+    static func recover(_ path: String, expecting method: RecoveryReport.Method, model: Model) throws {
+        let db = try Database(path: path)
+        #expect(try db.statistics().recovery.method == method)
+        #expect(try contents(db) == nonEmpty(model))
+        let report = try db.verify()
+        #expect(report.isClean, "\(report)")
+        try db.write { tx in
+            let t = try tx.createTable("products")
+            for i in 0..<500 { try t.put(Array("after\(i)".utf8), [UInt8](repeating: 7, count: 100)) }
+        }
+        db.close()
+        let again = try Database(path: path)
+        defer { again.close() }
+        #expect(try again.statistics().recovery.method == RecoveryReport.Method.none)
+        #expect(try again.verify().isClean)
+        var expected = nonEmpty(model)
+        for i in 0..<500 { expected["products", default: [:]][Array("after\(i)".utf8)] = [UInt8](repeating: 7, count: 100) }
+        #expect(try contents(again) == expected)
+    }
+
+    @Test func aKilledSessionIsAdoptedAndACopyReplayed() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let path = dir.file("db")
+        let seed = envSeed(default: 11)
+        let killed = try Self.killedSession(path: path, seed: seed, transactions: 80)
+        // The same file (same inode and birth time), same boot: adopted.
+        writeFile(path, killed.data)
+        writeFile(path + "-wal", killed.log)
+        try Self.recover(path, expecting: .adopted, model: killed.model)
+        // A copy is another file: its records are re-executed, to the same state.
+        let copy = dir.file("copy")
+        writeFile(copy, killed.data)
+        writeFile(copy + "-wal", killed.log)
+        try Self.recover(copy, expecting: .replayed, model: killed.model)
+        print("adoption: seed \(seed), \(killed.model["products"]?.count ?? 0) products, \(killed.log.count) log bytes")
+    }
+
+    /// The page summary of the record at `offset`: where it starts in the log image.
+    static func summaryStart(_ log: [UInt8], record offset: Int) -> (start: Int, end: Int) {
+        let length = (0..<4).reduce(0) { $0 | Int(log[offset + 4 + $1]) << (8 * $1) }
+        let count = (0..<4).reduce(0) { $0 | Int(log[offset + 40 + $1]) << (8 * $1) }
+        let end = offset + LogFormat.recordHeaderSize + length
+        var reader = LogPayloadReader(bytes: log[offset..<end], start: offset + LogFormat.recordHeaderSize)
+        for _ in 0..<count { _ = reader.skipOperation() }
+        return (reader.position, end)
+    }
+
+    static func u64(_ log: [UInt8], _ at: Int) -> UInt64 { (0..<8).reduce(UInt64(0)) { $0 | UInt64(log[at + $1]) << (8 * UInt64($1)) } }
+    static func setU64(_ log: inout [UInt8], _ at: Int, _ v: UInt64) {
+        for k in 0..<8 { log[at + k] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(k))) }
+    }
+
+    /// Summaries that contradict each other or the file, with valid checksums (crafted, or a
+    /// bug): never trusted, never a trap; the records are re-executed instead.
+    @Test func summariesThatDoNotCheckOutAreReplayedInstead() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let path = dir.file("db")
+        let killed = try Self.killedSession(path: path, seed: 5, transactions: 40)
+        let offsets = LogIdentityTests.recordOffsets(killed.log)
+        #expect(offsets.count >= 10)
+        let last = try #require(offsets.last)
+        let middle = offsets[offsets.count / 2]
+        // Each lie: (record, what to change in its summary).
+        let lies: [(String, Int, (inout [UInt8], Int) -> Void)] = [
+            ("allocates a meta page", middle, { log, s in if Self.u64(log, s + 64) & 0xffff_ffff > 0 { Self.setU64(&log, s + 72, 1) } }),
+            (
+                "allocates a page an earlier record allocated", last,
+                { log, s in
+                    let earlier = Self.summaryStart(log, record: middle).start
+                    Self.setU64(&log, s + 72, Self.u64(log, earlier + 72))
+                }
+            ),
+            ("page count beyond any file", last, { log, s in Self.setU64(&log, s + 16, 1 << 40) }),
+            ("page count shrinks", middle, { log, s in Self.setU64(&log, s + 16, 3) }),
+            ("catalog root on a free page", last, { log, s in Self.setU64(&log, s + 0, Self.u64(log, s + 16) + 5) }),
+            ("next table id too small", last, { log, s in Self.setU64(&log, s + 8, 0) }),
+            (
+                "frees the same page twice", last,
+                { log, s in
+                    let a = Int(Self.u64(log, s + 64) & 0xffff_ffff), f = Int(Self.u64(log, s + 64) >> 32)
+                    if f >= 2 { Self.setU64(&log, s + 72 + 8 * (a + 1), Self.u64(log, s + 72 + 8 * a)) }
+                }
+            ),
+        ]
+        // The control: the same files, no lie, are adopted.
+        writeFile(path, killed.data)
+        writeFile(path + "-wal", killed.log)
+        do {
+            let db = try Database(path: path)
+            #expect(try db.statistics().recovery.method == .adopted)
+            db.close()
+        }
+        for (name, record, lie) in lies {
+            var log = killed.log
+            let (start, end) = Self.summaryStart(log, record: record)
+            lie(&log, start)
+            let crc = CRC32C.checksum(Array(log[(record + 4)..<end]))
+            for k in 0..<4 { log[record + k] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(k))) }
+            writeFile(path, killed.data)
+            writeFile(path + "-wal", log)
+            let db = try Database(path: path)
+            #expect(try db.statistics().recovery.method == .replayed, "\(name)")
+            #expect(try Self.contents(db) == Self.nonEmpty(killed.model), "\(name)")
+            #expect(try db.verify().isClean, "\(name)")
+            db.close()
+        }
+    }
+
+    /// A data file that lost the newest pages but kept its identity (an older copy of itself
+    /// written over it in place): the last record's pages are checked, and the log is replayed.
+    @Test func aDataFileWithoutTheNewestPagesIsReplayed() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let path = dir.file("db")
+        let killed = try Self.killedSession(path: path, seed: 8, transactions: 30)
+        let offsets = LogIdentityTests.recordOffsets(killed.log)
+        let last = try #require(offsets.last)
+        let start = Self.summaryStart(killed.log, record: last).start
+        let allocated = Int(Self.u64(killed.log, start + 64) & 0xffff_ffff)
+        #expect(allocated > 0)
+        var data = killed.data
+        let page = Int(Self.u64(killed.log, start + 72))
+        for i in (page * PageLayout.size)..<((page + 1) * PageLayout.size) { data[i] = 0 }
+        writeFile(path, data)
+        writeFile(path + "-wal", killed.log)
+        try Self.recover(path, expecting: .replayed, model: killed.model)
+    }
+
+    /// A power cut is never taken for a process crash: with `.never` (what the power-cut tests
+    /// say), the same files are replayed.
+    @Test func distrustedPageCacheIsReplayed() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let path = dir.file("db")
+        let killed = try Self.killedSession(path: path, seed: 3, transactions: 20)
+        writeFile(path, killed.data)
+        writeFile(path + "-wal", killed.log)
+        var options = DatabaseOptions()
+        options.pageCacheTrust = .never
+        let db = try Database(path: path, options: options)
+        defer { db.close() }
+        let report = try db.statistics().recovery
+        #expect(report.method == .replayed && report.records == 9, "\(report)") // the commits after the checkpoint
+        #expect(try Self.contents(db) == Self.nonEmpty(killed.model))
+    }
+}
