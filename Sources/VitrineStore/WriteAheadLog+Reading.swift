@@ -139,12 +139,6 @@ extension WriteAheadLog {
         }
     }
 
-    /// Reads the `total` bytes of the record at `offset` if its checksum agrees.
-    private static func checkedRecord(_ file: StorageFile, at offset: Int64, total: Int64, checksum: UInt32) throws -> [UInt8]? {
-        guard let record = try file.readBytes(count: Int(total), at: offset) else { return nil }
-        return checksumAgrees(record[...], checksum) ? record : nil
-    }
-
     private static func checksumAgrees(_ record: ArraySlice<UInt8>, _ checksum: UInt32) -> Bool {
         record.withUnsafeBytes { CRC32C.checksum($0.baseAddress.unsafelyUnwrapped + 4, count: $0.count - 4) } == checksum
     }
@@ -219,7 +213,7 @@ extension WriteAheadLog {
         }
         if let salt, offset < fileSize,
             let (at, txid) = try vouchingRecord(
-                file, from: offset, fileSize: fileSize, generation: generation, salt: salt,
+                &reader, from: offset, fileSize: fileSize, generation: generation, salt: salt,
                 missingTxid: expected, databaseId: databaseId)
         {
             throw StoreError.corruptLog(
@@ -238,41 +232,50 @@ extension WriteAheadLog {
     /// is a candidate; `memchr` for a byte of the salt skips the zeros of growth quickly, and
     /// the full generation and salt (random, 64 bits) must match before a checksum is computed.
     private static func vouchingRecord(
-        _ file: StorageFile, from: Int64, fileSize: Int64, generation: UInt64, salt: UInt64,
+        _ reader: inout WindowReader, from: Int64, fileSize: Int64, generation: UInt64, salt: UInt64,
         missingTxid: UInt64, databaseId: UInt64
     ) throws -> (Int64, UInt64)? {
         let saltOffset = 16, headerSize = LogFormat.recordHeaderSize
         // The salt is never 0: search for its first non-zero byte.
         var saltBytes = [UInt8](repeating: 0, count: 8)
         for k in 0..<8 { saltBytes[k] = UInt8(truncatingIfNeeded: salt >> (8 * UInt64(k))) }
-        guard let pick = saltBytes.firstIndex(where: { $0 != 0 }), fileSize <= Int64(Int.max), from >= 0 else { return nil }
-        // Searched through a read-only map of the file: most of what follows the last record is
-        // the zeros of growth, and copying them out (pread into fresh buffers) was 40% of a
-        // recovery that adopts its records (Adoption.swift).
-        // Offsets below are relative to `mapStart`.
-        let mapStart = from / 4096 * 4096
-        let length = Int(fileSize - mapStart)
-        let lastStart = length - headerSize // last record start whose header is in the file
-        guard Int(from - mapStart) <= lastStart else { return nil }
-        let base = try Syscalls.mapSharedPopulated(file.descriptor, offset: mapStart, length: length, path: file.path)
-        defer { Syscalls.unmap(base, length: length) }
-        let raw = UnsafeRawBufferPointer(start: base, count: length)
-        var i = Int(from - mapStart) + saltOffset + pick
-        let end = lastStart + saltOffset + pick + 1
-        while i < end {
-            guard let found = memchr(base + i, Int32(saltBytes[pick]), end - i) else { break }
-            let at = base.distance(to: UnsafeRawPointer(found))
-            i = at + 1
-            let r = at - saltOffset - pick
-            guard raw.loadUnaligned(fromByteOffset: r + saltOffset, as: UInt64.self) == salt.littleEndian,
-                raw.loadUnaligned(fromByteOffset: r + 8, as: UInt64.self) == generation.littleEndian
-            else { continue }
-            let header = RecordHeader(Array(raw[r..<(r + headerSize)])[...], salted: true)
-            guard header.tag == UInt32(truncatingIfNeeded: databaseId), header.durableTxid >= missingTxid,
-                header.durableTxid < header.txid, Int64(r) + Int64(headerSize) + header.length <= Int64(length),
-                CRC32C.checksum(base + r + 4, count: headerSize + Int(header.length) - 4) == header.checksum
-            else { continue }
-            return (mapStart + Int64(r), header.txid)
+        guard let pick = saltBytes.firstIndex(where: { $0 != 0 }) else { return nil }
+        // Read through the scan's window (one buffer for the whole search: most of what follows
+        // the last record is the zeros of growth, and fresh buffers per MiB cost more in page
+        // faults and zeroing than the copy itself).
+        let chunk = WindowReader.chunk
+        var start = from // first record start not yet examined
+        while start + Int64(headerSize) <= fileSize {
+            let count = Int(min(Int64(chunk), fileSize - start))
+            guard let bytes = try reader.bytes(at: start, count: count) else { return nil }
+            let lastStart = count - headerSize // last record start whose header is in `bytes`
+            var hits: [Int] = []
+            bytes.withUnsafeBytes { raw in
+                let base = raw.baseAddress.unsafelyUnwrapped
+                var i = saltOffset + pick
+                while i <= lastStart + saltOffset + pick {
+                    guard let found = memchr(base + i, Int32(saltBytes[pick]), lastStart + saltOffset + pick + 1 - i) else { break }
+                    let at = base.distance(to: UnsafeRawPointer(found))
+                    let r = at - saltOffset - pick
+                    if raw.loadUnaligned(fromByteOffset: r + saltOffset, as: UInt64.self) == salt.littleEndian,
+                        raw.loadUnaligned(fromByteOffset: r + 8, as: UInt64.self) == generation.littleEndian
+                    {
+                        hits.append(r)
+                    }
+                    i = at + 1
+                }
+            }
+            let headers = hits.map { RecordHeader(bytes[(bytes.startIndex + $0)..<(bytes.startIndex + $0 + headerSize)], salted: true) }
+            for (r, header) in zip(hits, headers) {
+                let at = start + Int64(r)
+                guard header.tag == UInt32(truncatingIfNeeded: databaseId), header.durableTxid >= missingTxid,
+                    header.durableTxid < header.txid, at + Int64(headerSize) + header.length <= fileSize,
+                    let record = try reader.bytes(at: at, count: headerSize + Int(header.length)),
+                    checksumAgrees(record, header.checksum)
+                else { continue }
+                return (at, header.txid)
+            }
+            start += Int64(lastStart + 1)
         }
         return nil
     }

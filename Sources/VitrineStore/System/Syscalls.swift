@@ -120,15 +120,6 @@ enum Syscalls {
         return UnsafeRawPointer(p)
     }
 
-    /// Maps bytes [offset, offset + length) of `fd` shared and read-only, every page of it at
-    /// once (MAP_POPULATE: one call instead of a page fault per 16 pages). `offset` must be a
-    /// multiple of the page size.
-    static func mapSharedPopulated(_ fd: Int32, offset: Int64, length: Int, path: String) throws -> UnsafeRawPointer {
-        let p = mmap(nil, length, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, off_t(offset))
-        guard let p, p != MAP_FAILED else { throw StoreError.io(operation: "mmap", path: path, errno: errno) }
-        return UnsafeRawPointer(p)
-    }
-
     /// Reserves zero-filled anonymous memory that the kernel backs lazily.
     static func mapAnonymous(length: Int) -> UnsafeMutableRawPointer? {
         let p = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
