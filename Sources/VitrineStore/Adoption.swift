@@ -31,21 +31,25 @@ extension Database {
     /// changed; replay the log). Writer lock held; called only when the log's header is the
     /// version-3 generation the meta page names.
     func adoptCrashedSession() throws -> (records: Int, end: Int64)? {
-        let current: PageCacheOrigin?
-        switch options.pageCacheTrust {
-        case .never: return nil
-        case .ignoringOrigin: current = nil
-        case .sameOrigin:
-            guard let origin = PageCacheOrigin.current(descriptor: dataFile.descriptor) else { return nil }
-            current = origin
-        }
+        if options.pageCacheTrust == .never { return nil }
+        // Asked once there is a record (a clean open has none and pays nothing).
+        var current: PageCacheOrigin?? = nil
         var summaries: [(txid: UInt64, summary: PageSummary)] = []
         var adoptable = true
         let end = try WriteAheadLog.scan(
             log.file, generation: meta.logGeneration, minimumGeneration: meta.logGeneration,
             salt: meta.logSalt, firstTxid: meta.txid + 1, databaseId: meta.databaseId
         ) { record in
-            guard let summary = record.summary, current == nil || summary.origin == current else {
+            if current == nil {
+                current = options.pageCacheTrust == .ignoringOrigin ? .some(nil) : PageCacheOrigin.current(descriptor: dataFile.descriptor)
+            }
+            let trusted: Bool
+            switch current {
+            case .some(.some(let origin)): trusted = record.summary?.origin == origin
+            case .some(.none): trusted = options.pageCacheTrust == .ignoringOrigin
+            case .none: trusted = false
+            }
+            guard let summary = record.summary, trusted else {
                 adoptable = false
                 return false
             }
