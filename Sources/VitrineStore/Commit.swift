@@ -79,8 +79,10 @@ extension Database {
         // (Checkpointing also when freed pages reach a fraction of a small file kept it smaller
         // after random-order bursts, but cost durable commits two data-file syncs every few
         // dozen transactions: 1.17x -> 0.72x SQLite. Not worth it.)
-        if log.logBytes >= Int64(options.checkpointLogBytes)
-            || allocator.frozen.count + allocator.allocatedSinceCheckpoint.count >= options.checkpointPages
+        // Not during a bulk load (BulkLoad.swift): it checkpoints once, at its end.
+        if bulkLoadDepth == 0
+            && (log.logBytes >= Int64(options.checkpointLogBytes)
+                || allocator.frozen.count + allocator.allocatedSinceCheckpoint.count >= options.checkpointPages)
         {
             // This commit is already in the log; a failed checkpoint poisons the database for
             // later writes but does not un-acknowledge it (a grouped waiter still needs its sync).

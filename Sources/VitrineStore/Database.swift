@@ -118,6 +118,8 @@ public final class Database: @unchecked Sendable {
     /// each copy's log could be replayed onto the other's data file (write-ahead-log.md 13).
     /// A session that only reads never pays the checkpoint.
     var checkpointBeforeNextWrite = false
+    /// Open `bulkLoad` calls: while above 0, commits trigger no checkpoint (BulkLoad.swift).
+    var bulkLoadDepth = 0
     @exclusivity(unchecked) var latest: Snapshot
     @exclusivity(unchecked) var writerMapping: Mapping
     /// Dirty-page buffers kept between write transactions (writer only).

@@ -70,6 +70,13 @@ protocol BenchEngine: AnyObject, Sendable {
     /// Makes everything committed so far durable in the main data file (a checkpoint / sync).
     func checkpoint() throws
 
+    /// Runs a bulk load (workload 1's transactions) in the engine's bulk mode, where it has one:
+    /// Vitrine's `bulkLoad` (no checkpoint until the end). The default just runs `body`: LMDB
+    /// never checkpoints, and SQLite loads with its usual checkpoints (with
+    /// `wal_autocheckpoint=0` until the end, its random-order load fell from ~60 k to ~43 k/s:
+    /// a large WAL slows its reads of the tree).
+    func bulkLoad(_ body: () throws -> Void) throws
+
     /// Closes the database. Every session must be gone.
     func close()
 
@@ -91,6 +98,8 @@ protocol BenchEngine: AnyObject, Sendable {
 
 extension BenchEngine {
     func diagnostics() -> (busyCalls: Int, logBytes: Int)? { nil }
+
+    func bulkLoad(_ body: () throws -> Void) throws { try body() }
 
     static var family: String { name }
     static var variant: String? { nil }

@@ -50,6 +50,8 @@ final class VitrineEngine: BenchEngine, @unchecked Sendable {
 
     func checkpoint() throws { try db.checkpoint() }
 
+    func bulkLoad(_ body: () throws -> Void) throws { try db.bulkLoad(body) }
+
     func batchCounts() -> (batches: Int, callers: Int)? {
         let s = db.batchStatistics()
         return (s.batches, s.closures)
