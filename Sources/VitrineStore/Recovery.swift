@@ -339,7 +339,11 @@ extension Database {
         }
         var replayed = 0
         var replayedEnd = LogFormat.firstRecordOffset
-        if scanLog, headerNamedByMeta, logHeader?.version ?? 0 >= 3, let adopted = try adoptCrashedSession() {
+        // Adoption needs page summaries (version 3) that still describe the file: not after a
+        // replay wrote pages for the same records (the header's flag, set below).
+        let adoptable = headerNamedByMeta && (logHeader?.version ?? 0) >= 3 && logHeader?.replayedPages == false
+        var markReplay = adoptable
+        if scanLog, adoptable, let adopted = try adoptCrashedSession() {
             // A process crash in this boot: the last record's state is in the file already.
             replayed = adopted.records
             replayedEnd = adopted.end
@@ -368,6 +372,12 @@ extension Database {
                 salt: salt, firstTxid: meta.txid + 1, databaseId: meta.databaseId
             ) { record in
                 highestGeneration = max(highestGeneration, record.generation)
+                if markReplay, let header = logHeader {
+                    // Before the replay's first page write (an overflow value is written at
+                    // its put): see WriteAheadLog.markReplayed.
+                    try log.markReplayed(header)
+                    markReplay = false
+                }
                 try loadFreeListIfNeeded()
                 let tx = batch ?? WriteTransaction(database: self, base: latest)
                 batch = tx

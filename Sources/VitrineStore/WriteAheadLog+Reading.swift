@@ -12,6 +12,9 @@ extension WriteAheadLog {
         /// 0 in a version-1 header (no salt).
         var salt: UInt64
         var version: UInt32
+        /// Version 3, flag bit 0: a replay wrote pages for these records, whose page summaries
+        /// therefore no longer describe the data file (never adopted).
+        var replayedPages = false
     }
 
     /// The header, or nil when the file is empty or its header is not valid (a log that was
@@ -33,7 +36,8 @@ extension WriteAheadLog {
         if version > LogFormat.version { throw StoreError.unsupportedFormatVersion(found: version, supported: LogFormat.version) }
         let header = Header(
             generation: u64(16), baseTxid: u64(24), databaseId: u64(32),
-            salt: version <= 1 ? 0 : u64(40), version: max(version, 1))
+            salt: version <= 1 ? 0 : u64(40), version: max(version, 1),
+            replayedPages: version >= 3 && u32(12) & LogFormat.replayedPagesFlag != 0)
         // A header that checks out but counts beyond what any writer reaches is hostile (crafted,
         // or from a buggy copy), not torn: refused, so recovery never adds to such a value.
         for (name, value) in [("generation", header.generation), ("base txid", header.baseTxid)] where value >= MetaPage.counterLimit {

@@ -117,11 +117,13 @@ final class WriteAheadLog: @unchecked Sendable {
         return salt
     }
 
-    static func encodeHeader(generation: UInt64, baseTxid: UInt64, databaseId: UInt64, salt: UInt64) -> [UInt8] {
+    /// `flags`: bit 0, `LogFormat.replayedPagesFlag`.
+    static func encodeHeader(generation: UInt64, baseTxid: UInt64, databaseId: UInt64, salt: UInt64, flags: UInt32 = 0) -> [UInt8] {
         var h = [UInt8](repeating: 0, count: LogFormat.headerSize + 4)
         h.replaceSubrange(0..<8, with: LogFormat.magic)
         h.withUnsafeMutableBytes { raw in
             raw.storeBytes(of: LogFormat.version.littleEndian, toByteOffset: 8, as: UInt32.self)
+            raw.storeBytes(of: flags.littleEndian, toByteOffset: 12, as: UInt32.self)
             raw.storeBytes(of: generation.littleEndian, toByteOffset: 16, as: UInt64.self)
             raw.storeBytes(of: baseTxid.littleEndian, toByteOffset: 24, as: UInt64.self)
             raw.storeBytes(of: databaseId.littleEndian, toByteOffset: 32, as: UInt64.self)
@@ -191,6 +193,19 @@ final class WriteAheadLog: @unchecked Sendable {
         epoch &+= 1
         flushedOffset = end
         try file.sync()
+    }
+
+    /// Before a replay writes the first page of this generation's records (recovery, writer lock
+    /// held): the header, otherwise unchanged, gets `LogFormat.replayedPagesFlag`, so that no
+    /// later recovery adopts the records' page summaries (Adoption.swift): the replay's pages go
+    /// to pages the checkpoint does not use, which may be the very pages the summaries name.
+    /// No sync of its own: after a process crash the page cache holds it, and after a power cut
+    /// the records' origin no longer matches anyway.
+    func markReplayed(_ header: Header) throws {
+        try writeHeader(
+            Self.encodeHeader(
+                generation: header.generation, baseTxid: header.baseTxid, databaseId: header.databaseId, salt: header.salt,
+                flags: LogFormat.replayedPagesFlag))
     }
 
     /// Writes the header block (header, then zeros up to the first record).

@@ -192,6 +192,44 @@ import Testing
         try Self.recover(path, expecting: .replayed, model: killed.model)
     }
 
+    /// A process killed while a replay was writing pages for the records (here the replay is
+    /// forced, as after a reboot): the records' page summaries no longer describe the file, and
+    /// a recovery in the same boot on the same file must replay again, never adopt. Every
+    /// prefix of the replaying open's writes is tried, as a kill at that point leaves the file.
+    @Test func recordsAReplayWroteForAreNeverAdopted() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let path = dir.file("db")
+        let killed = try Self.killedSession(path: path, seed: 21, transactions: 40)
+        writeFile(path, killed.data)
+        writeFile(path + "-wal", killed.log)
+        let trace = IOTrace()
+        trace.register(path)
+        trace.register(path + "-wal")
+        var options = DatabaseOptions()
+        options.pageCacheTrust = .never
+        options.replayBatchPages = 16 // batches of records: pages other than the session's
+        options.fileSystem = RecordingFileSystem(trace: trace)
+        try Database(path: path, options: options).close()
+        let events = trace.events
+        var states = 0
+        var adopted = 0
+        for cut in 0...events.count {
+            var files = [killed.data, killed.log]
+            for e in events[..<cut] { DiskImage.apply(e, to: &files) }
+            writeFile(path, files[0])
+            writeFile(path + "-wal", files[1])
+            let db = try Database(path: path)
+            defer { db.close() }
+            let method = try db.statistics().recovery.method
+            if method == .adopted { adopted += 1 }
+            #expect(try Self.contents(db) == Self.nonEmpty(killed.model), "cut \(cut) of \(events.count), \(method)")
+            #expect(try db.verify().isClean, "cut \(cut) of \(events.count), \(method)")
+            states += 1
+        }
+        #expect(states > 10)
+        print("adoption after a replay: \(states) kill points, \(adopted) adopted (before the replay's first write)")
+    }
+
     /// A power cut is never taken for a process crash: with `.never` (what the power-cut tests
     /// say), the same files are replayed.
     @Test func distrustedPageCacheIsReplayed() throws {

@@ -5,7 +5,9 @@
 // Log header, at offset 0 (the rest of the first 4096 bytes is zero):
 //    0   8  magic "VITRWAL\0"
 //    8   4  format version (3; versions 1 and 2 are still read, see below)
-//   12   4  zero
+//   12   4  flags (version 3; zero before): bit 0 set once a replay wrote pages for this
+//           generation's records (their page summaries then no longer describe the data file,
+//           and recovery never adopts them); other bits zero
 //   16   8  generation (equal to the meta page's log generation when the log continues it)
 //   24   8  base txid: the checkpoint's txid; the first record carries base + 1
 //   32   8  database id (equal to the meta page's)
@@ -58,6 +60,8 @@
 enum LogFormat {
     static let magic: [UInt8] = Array("VITRWAL".utf8) + [0]
     static let version: UInt32 = 3
+    /// Header flag (offset 12): a replay wrote pages for this generation's records.
+    static let replayedPagesFlag: UInt32 = 1
     /// Bytes of header fields the header's checksum covers (the checksum follows them).
     static let headerSize = 48
     static let firstRecordOffset: Int64 = 4096
