@@ -22,9 +22,10 @@ rm -rf "$OUT"
 for MODULE in VitrineStore Vitrine VitrinePages; do
     GRAPHS="$OUT/symbol-graphs/$MODULE"
     mkdir -p "$GRAPHS"
-    # The C target's module map, for VitrineStore's import of CRC32CHardware.
+    # The C targets' module maps, for VitrineStore's imports of CRC32CHardware and CFileIdentity.
     swift-symbolgraph-extract -module-name "$MODULE" -target "$TRIPLE" -I "$BIN/Modules" \
         -Xcc -fmodule-map-file="$BIN/CRC32CHardware.build/module.modulemap" \
+        -Xcc -fmodule-map-file="$BIN/CFileIdentity.build/module.modulemap" \
         -minimum-access-level public -output-dir "$GRAPHS"
     LOG="$OUT/$MODULE-docc.log"
     docc convert "Sources/$MODULE/$MODULE.docc" \
