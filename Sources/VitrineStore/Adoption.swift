@@ -114,7 +114,10 @@ extension Database {
                 state[Int(p)] = allocatedSinceCheckpoint[Int(p)] ? free : frozen
             }
         }
-        guard final.catalogRoot == 0 || (final.catalogRoot < final.pageCount && state[Int(final.catalogRoot)] == inUse),
+        // Pages 0 and 1 are the meta pages, never a tree's (their state is "in use" above).
+        guard
+            final.catalogRoot == 0
+                || (final.catalogRoot >= 2 && final.catalogRoot < final.pageCount && state[Int(final.catalogRoot)] == inUse),
             final.nextTableId >= meta.nextTableId, final.nextTableId <= UInt64(UInt32.max)
         else { return nil }
         var reusable: [PageNumber] = []

@@ -141,6 +141,7 @@ import Testing
             ("page count shrinks", middle, { log, s in Self.setU64(&log, s + 16, 3) }),
             ("catalog root on a free page", last, { log, s in Self.setU64(&log, s + 0, Self.u64(log, s + 16) + 5) }),
             ("next table id too small", last, { log, s in Self.setU64(&log, s + 8, 0) }),
+            ("catalog root on a meta page", last, { log, s in Self.setU64(&log, s + 0, 1) }),
             (
                 "frees the same page twice", last,
                 { log, s in
