@@ -248,3 +248,36 @@ import Testing
         #expect(try Self.contents(db) == Self.nonEmpty(killed.model))
     }
 }
+
+extension AdoptionTests {
+    /// An open that replayed a log in the boot that wrote it (the origin unreadable then, say;
+    /// `.never` stands in for it) wrote the replayed state over the pages the records' summaries
+    /// name. Killed before its first write, it would leave those records in a continued log, and
+    /// a later open in this boot adopted them (the last record's pages read back fine when the
+    /// replay's pages, all carrying its txid, landed on them): wrong contents, a corrupt tree.
+    /// Found by a review; the replay marks the log header first (WriteAheadLog.markReplayed),
+    /// and the later open replays again instead of adopting.
+    @Test func aLogReplayedInTheBootThatWroteItIsNotAdoptedLater() throws {
+        for seed in UInt64(1)...4 {
+            let dir = TempDir(); defer { dir.remove() }
+            let path = dir.file("db")
+            let killed = try Self.killedSession(path: path, seed: seed, transactions: 8)
+            writeFile(path, killed.data)
+            writeFile(path + "-wal", killed.log)
+            var never = DatabaseOptions()
+            never.pageCacheTrust = .never
+            let replaying = try Database(path: path, options: never)
+            #expect(try replaying.statistics().recovery.method == .replayed)
+            let files = (readFile(path), readFile(path + "-wal")) // kill -9 here
+            replaying.close()
+            writeFile(path, files.0)
+            writeFile(path + "-wal", files.1)
+            let db = try Database(path: path)
+            defer { db.close() }
+            #expect(try db.statistics().recovery.method != .adopted, "seed \(seed)")
+            #expect(try Self.contents(db) == Self.nonEmpty(killed.model), "seed \(seed)")
+            let report = try db.verify()
+            #expect(report.isClean, "seed \(seed): \(report)")
+        }
+    }
+}
