@@ -104,7 +104,10 @@ public final class WriteTransaction: TreePages {
     private func changing<T>(_ body: () throws -> T) throws -> T {
         do {
             let r = try body()
-            if !commitsByCheckpoint && log.byteCount > min(database.options.largeTransactionBytes, 1 << 30) {
+            // The page summary counts too (8 bytes per page allocated or freed): dropping a
+            // large table logs one operation but frees every page of it.
+            let summaryBytes = PageSummary.fixedSize + 8 * (freed.count + allocatedHere.count)
+            if !commitsByCheckpoint && log.byteCount + summaryBytes > min(database.options.largeTransactionBytes, 1 << 30) {
                 commitsByCheckpoint = true
                 log = LogRecordBuilder()
             }

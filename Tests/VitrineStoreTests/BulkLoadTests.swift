@@ -108,3 +108,27 @@ import Testing
         #expect(Self.logFileBytes(db) == 4096)
     }
 }
+
+/// The page summary counts toward `largeTransactionBytes` (found by the review of the change):
+/// a drop of a large table is one small operation but frees every page of the table.
+@Suite struct PageSummarySizeTests {
+    @Test func droppingALargeTableCommitsByCheckpoint() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        // Each put's record (~4 KiB) is logged; the drop's summary (~1,500 freed pages) would
+        // be over 8 KiB.
+        let options = DatabaseOptions(durability: .relaxed, checkpointLogBytes: 64 << 20, largeTransactionBytes: 8 << 10)
+        let db = try Database(path: dir.file(), options: options)
+        defer { db.close() }
+        for i in 0..<1500 {
+            try db.write { tx in try tx.createTable("big").put(Array("k\(i)".utf8), [UInt8](repeating: 1, count: 4000)) }
+        }
+        let before = try db.statistics()
+        #expect(before.logBytes > 0)
+        try db.write { tx in try tx.dropTable("big") }
+        let after = try db.statistics()
+        // By checkpoint: the log holds no record of the drop (a record would be > 16 KiB).
+        #expect(after.checkpointSequence > before.checkpointSequence)
+        #expect(after.logBytes == 0)
+        #expect(try db.read { tx in try tx.table("big") } == nil)
+    }
+}
