@@ -39,6 +39,10 @@ enum Inspect: Command {
         var checkpointSequence: UInt64
         var tables: [Tree]
         var records: [String: Int]
+        /// What this open did with the log it found: "none", "adopted" (after a process crash in
+        /// this boot: the records' state taken over) or "replayed" (re-executed), and how many records.
+        struct Recovery: Encodable { var method: String; var records: Int }
+        var recovery: Recovery
     }
 
     static func run(_ args: ParsedArguments) throws -> Int32 {
@@ -88,7 +92,8 @@ enum Inspect: Command {
                     name: $0.name, entries: $0.entries, depth: $0.depth, branchPages: $0.branchPages,
                     leafPages: $0.leafPages, overflowPages: $0.overflowPages, fillFactor: $0.fillFactor)
             },
-            records: Dictionary(uniqueKeysWithValues: counts.map { ($0.table, $0.count) }))
+            records: Dictionary(uniqueKeysWithValues: counts.map { ($0.table, $0.count) }),
+            recovery: .init(method: s.recovery.method.rawValue, records: s.recovery.records))
         return (report, counts)
     }
 
@@ -139,6 +144,10 @@ enum Inspect: Command {
         print(
             "pages        meta \(p.meta), catalog \(p.catalog), branch \(p.branch), leaf \(p.leaf), overflow \(p.overflow), free \(p.free)")
         print("last txid    \(report.lastTransactionId) (checkpoint \(report.checkpointSequence))")
+        // Only after an unclean stop: a clean database prints what it always printed.
+        if report.recovery.method != RecoveryReport.Method.none.rawValue {
+            print("recovery     \(report.recovery.method) \(report.recovery.records) log records at this open")
+        }
         print("tables")
         for t in report.tables {
             print(

@@ -3,6 +3,7 @@
 
 import Foundation
 import Testing
+import VitrineStore
 
 @Suite(.serialized) struct CommandTests {
     static let names = [
@@ -220,4 +221,42 @@ import Testing
     #expect(try s.ok("check").stdout == "ok\n")
     let dump = try s.ok("dump", "--table", "guest").stdout
     #expect(dump.contains(first), "\(dump)")
+}
+
+/// `inspect` after an unclean stop says how the open recovered (an extension of its output: a
+/// clean database prints what it always printed).
+@Suite struct InspectRecoveryTests {
+    @Test func inspectSaysTheOpenAdoptedTheKilledSessionsRecords() throws {
+        let s = try Sandbox()
+        _ = try s.ok("generate", "--products", "40", "--experts", "5", "--seed", "9", "--db", "g.db")
+        let clean = try s.ok("inspect", "--db", "g.db", "--json").json()
+        #expect((clean["recovery"] as? [String: Any])?["method"] as? String == "none")
+        #expect(!(try s.ok("inspect", "--db", "g.db").stdout.contains("recovery")))
+        // A session that commits twice and is killed (the files as it left them, put back in
+        // place: same file, same boot).
+        let path = s.path("g.db")
+        let killed: (Data, Data)
+        do {
+            let db = try Database(path: path)
+            for _ in 0..<2 {
+                try db.write { tx in
+                    let kv = try #require(try tx.table("kv"))
+                    let (key, value) = try #require(try kv.range(from: [], to: []).first)
+                    try kv.put(key, value)
+                }
+            }
+            killed = (try Data(contentsOf: URL(fileURLWithPath: path)), try Data(contentsOf: URL(fileURLWithPath: path + "-wal")))
+            db.close()
+        }
+        // Written over in place (the same inode), as the killed process left them.
+        for (file, bytes) in [(path, killed.0), (path + "-wal", killed.1)] {
+            let handle = try #require(FileHandle(forWritingAtPath: file))
+            try handle.truncate(atOffset: 0)
+            try handle.write(contentsOf: bytes)
+            try handle.close()
+        }
+        let text = try s.ok("inspect", "--db", "g.db").stdout
+        #expect(text.contains("recovery     adopted 2 log records at this open"), "\(text)")
+        #expect(try s.ok("check", "--db", "g.db").stdout == "ok\n")
+    }
 }
