@@ -32,53 +32,54 @@ extension Database {
     /// version-3 generation the meta page names.
     func adoptCrashedSession() throws -> (records: Int, end: Int64)? {
         if options.pageCacheTrust == .never { return nil }
-        // Asked once there is a record (a clean open has none and pays nothing).
-        var current: PageCacheOrigin?? = nil
-        var summaries: [(txid: UInt64, summary: PageSummary)] = []
+        // This process's origin, asked once there is a record (a clean open pays nothing).
+        var here: PageCacheOrigin? = nil
+        var asked = false
+        func trusted(_ summary: PageSummary) -> Bool {
+            if options.pageCacheTrust == .ignoringOrigin { return true }
+            if !asked {
+                here = PageCacheOrigin.current(descriptor: dataFile.descriptor)
+                asked = true
+            }
+            return here != nil && summary.origin == here
+        }
+        var summaries: [PageSummary] = []
+        var lastTxid: UInt64 = 0
         var adoptable = true
         let end = try WriteAheadLog.scan(
             log.file, generation: meta.logGeneration, minimumGeneration: meta.logGeneration,
             salt: meta.logSalt, firstTxid: meta.txid + 1, databaseId: meta.databaseId
         ) { record in
-            if current == nil {
-                current = options.pageCacheTrust == .ignoringOrigin ? .some(nil) : PageCacheOrigin.current(descriptor: dataFile.descriptor)
-            }
-            let trusted: Bool
-            switch current {
-            case .some(.some(let origin)): trusted = record.summary?.origin == origin
-            case .some(.none): trusted = options.pageCacheTrust == .ignoringOrigin
-            case .none: trusted = false
-            }
-            guard let summary = record.summary, trusted else {
+            guard let summary = record.summary, trusted(summary) else {
                 adoptable = false
                 return false
             }
-            summaries.append((record.txid, summary))
+            summaries.append(summary)
+            lastTxid = record.txid
             return true
         }
-        guard adoptable, let last = summaries.last else { return nil }
+        guard adoptable, let final = summaries.last else { return nil }
         try loadFreeListIfNeeded()
         guard let rebuilt = try rebuildAllocator(summaries) else { return nil }
-        let final = last.summary
         // 2. The newest pages are the last record's own.
         let mapping = try pager.ensureMapped(pageCount: final.pageCount)
         for p in final.allocated {
             guard let view = try? pager.page(p, in: mapping, limit: final.pageCount), view.pageNumber == p,
-                view.txid == last.txid
+                view.txid == lastTxid
             else { return nil }
         }
         // 3.
         allocator = rebuilt
         writerMapping = mapping
         latest = Snapshot(
-            txid: last.txid, catalogRoot: final.catalogRoot, pageCount: final.pageCount,
+            txid: lastTxid, catalogRoot: final.catalogRoot, pageCount: final.pageCount,
             nextTableId: final.nextTableId, mapping: mapping)
         return (summaries.count, end)
     }
 
     /// Step 1 and the allocator of step 3, or nil if the summaries do not check out.
-    private func rebuildAllocator(_ summaries: [(txid: UInt64, summary: PageSummary)]) throws -> PageAllocator? {
-        guard let final = summaries.last?.summary else { return nil }
+    private func rebuildAllocator(_ summaries: [PageSummary]) throws -> PageAllocator? {
+        guard let final = summaries.last else { return nil }
         let filePages = UInt64(max(0, try dataFile.size())) / UInt64(PageLayout.size)
         // Pages the file does not hold can only be ones allocated and given up again (never
         // written); a count far beyond the file is not from a commit of ours.
@@ -100,7 +101,7 @@ extension Database {
         }
         for p in Int(meta.pageCount)..<count { state[p] = free }
         var pageCount = meta.pageCount
-        for (_, s) in summaries {
+        for s in summaries {
             guard s.pageCount >= pageCount, s.pageCount <= final.pageCount else { return nil }
             pageCount = s.pageCount
             for p in s.allocated {

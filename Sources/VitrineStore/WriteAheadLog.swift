@@ -73,6 +73,8 @@ final class WriteAheadLog: @unchecked Sendable {
     private var flushedOffset: Int64 = LogFormat.firstRecordOffset
     /// Bumped by `reset`: a flush that began before it must not count its bytes as written.
     private var epoch: UInt64 = 0
+    /// Set by `resume`, cleared by `reset`: a continued generation is never appended to.
+    private var resumed = false
     private let bufferLock = ConditionLock()
     private let flushLock = ConditionLock()
     /// A flush's private copy of the blocks it writes (flushLock held).
@@ -147,6 +149,7 @@ final class WriteAheadLog: @unchecked Sendable {
         self.anchored = anchored
         self.baseTxid = baseTxid
         headerPending = true
+        resumed = false
         memset(tail, 0, Int(writeOffset - tailStart))
         writeOffset = LogFormat.firstRecordOffset
         tailStart = writeOffset
@@ -160,38 +163,32 @@ final class WriteAheadLog: @unchecked Sendable {
     /// log is synced, which makes the recovered records durable (a process killed in `.relaxed`
     /// mode may have left them only in the page cache) before any reader sees their state.
     ///
-    /// Nothing after `end` is cut: no record is ever appended to a resumed generation (the
-    /// session's first write checkpoints first, `Database.checkpointBeforeNextWrite`, and the
-    /// next generation has its own number and salt), so a torn record or never-acknowledged
-    /// intact ones after it can never be mistaken for a new record; a crash before that first
-    /// write finds the very same log and recovers the same records again. (Cutting, an
-    /// `ftruncate` of the zero-filled tail, was 2 ms of a 10 ms recovery.) The tail buffer is
-    /// set up as if appends could follow, so the buffer and the file never disagree.
+    /// Nothing after `end` is cut, and nothing may be appended: the session's first write
+    /// checkpoints first (`Database.checkpointBeforeNextWrite`), and the next generation has its
+    /// own number and salt, so a torn record or never-acknowledged intact ones after `end` can
+    /// never be mistaken for a new record; a crash before that first write finds the very same
+    /// log and recovers the same records again. (Cutting, an `ftruncate` of the zero-filled
+    /// tail, was 2 ms of a 10 ms recovery.) So the tail buffer is not filled with the block
+    /// holding `end` either (a read from the device, the log being written O_DIRECT), and
+    /// `append` refuses to write until `reset` starts the next generation.
     /// - Throws: `.io`; the caller poisons the database.
     func resume(generation: UInt64, salt: UInt64, baseTxid: UInt64, at end: Int64) throws {
         flushLock.lock()
         defer { flushLock.unlock() }
         bufferLock.lock()
         defer { bufferLock.unlock() }
-        let block = Int64(Self.block)
-        let blockStart = max(LogFormat.firstRecordOffset, end / block * block)
-        let partial = Int(end - blockStart)
-        memset(tail, 0, Self.tailCapacity)
-        if partial > 0 {
-            guard let bytes = try file.readBytes(count: partial, at: blockStart) else {
-                throw StoreError.corruptLog(offset: blockStart, reason: "the log ends before the record that recovery just read")
-            }
-            bytes.withUnsafeBytes { raw in if let b = raw.baseAddress { memcpy(tail, b, partial) } }
-        }
         self.generation = generation
         self.salt = salt
         self.baseTxid = baseTxid
         anchored = true
         headerPending = false
-        tailStart = blockStart
         writeOffset = end
-        epoch &+= 1
+        // The block holding `end`; the buffer does not mirror its bytes (zeros): no append
+        // follows (`resumed`), and a flush has nothing past `flushedOffset` to write.
+        tailStart = end / Int64(Self.block) * Int64(Self.block)
         flushedOffset = end
+        epoch &+= 1
+        resumed = true
         try file.sync()
     }
 
@@ -232,6 +229,9 @@ final class WriteAheadLog: @unchecked Sendable {
     /// Adds a sealed record at the write position. Not synced; with `defersWrites`, usually not
     /// written either until the next `sync()`.
     func append(_ record: [UInt8]) throws {
+        if resumed {
+            throw StoreError.corruptLog(offset: writeOffset, reason: "internal error: append to a generation recovery continued")
+        }
         let end = writeOffset + Int64(record.count)
         if end > allocatedSize { try grow(toAtLeast: (end + Int64(Self.block) - 1) / Int64(Self.block) * Int64(Self.block)) }
         if defersWrites && record.count <= Self.tailCapacity / 2 {
