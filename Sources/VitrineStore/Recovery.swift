@@ -98,7 +98,7 @@ enum Recovery {
                 log = try WriteAheadLog(
                     file: logFile, databaseId: meta.databaseId, generation: meta.logGeneration,
                     salt: meta.logSalt, baseTxid: meta.txid, growthBytes: options.logGrowthBytes,
-                    defersWrites: options.durability == .grouped)
+                    defersWrites: options.durability == .grouped, zeroFillsGrowth: options.durability != .relaxed)
                 // Durable modes write the log directly and synchronously: .full one record per
                 // commit, .grouped one write per group (the leader's). .relaxed keeps cheap
                 // buffered appends that its flusher syncs.

@@ -7,8 +7,8 @@
 // generation and are ignored. A generation is written only once a durable meta page names its
 // number and salt (`anchored`), so a log is tied to one data file, not to a copy of it. Reusing an
 // already-written file keeps fdatasync cheap (no block allocation or size change to journal), so
-// the file grows only when a generation needs more room than any before it, and it grows by
-// writing zeros in large steps.
+// the file grows only when a generation needs more room than any before it, and it grows in
+// large steps: by writing zeros in the durable modes, by extending the file in `.relaxed`.
 //
 // Records are written in whole 4 KiB blocks from an aligned tail buffer that mirrors the file
 // from the block holding the write position: each write rewrites the last, partial block (its
@@ -59,6 +59,8 @@ final class WriteAheadLog: @unchecked Sendable {
     static let maxGrowthBytes: Int64 = 64 << 20
     /// Appends are written by `flush` (group commit), not by `append`.
     let defersWrites: Bool
+    /// Whether growth writes its zeros (durable modes) or only extends the file (`.relaxed`).
+    let zeroFillsGrowth: Bool
 
     private static let block = directWriteAlignment
     private static let tailCapacity = 256 << 10
@@ -82,7 +84,7 @@ final class WriteAheadLog: @unchecked Sendable {
 
     init(
         file: StorageFile, databaseId: UInt64, generation: UInt64, salt: UInt64, baseTxid: UInt64,
-        growthBytes: Int64 = 4 << 20, defersWrites: Bool = false
+        growthBytes: Int64 = 4 << 20, defersWrites: Bool = false, zeroFillsGrowth: Bool = true
     ) throws {
         self.file = file
         self.growthBytes = min(max(64 << 10, growthBytes), WriteAheadLog.maxGrowthBytes)
@@ -92,6 +94,7 @@ final class WriteAheadLog: @unchecked Sendable {
         self.anchored = salt != 0
         self.baseTxid = baseTxid
         self.defersWrites = defersWrites
+        self.zeroFillsGrowth = zeroFillsGrowth
         self.allocatedSize = max(try file.size(), LogFormat.firstRecordOffset)
         guard let tail = Syscalls.mapAnonymous(length: Self.tailCapacity) else {
             throw StoreError.io(operation: "mmap", path: file.path, errno: errno)
@@ -368,6 +371,16 @@ final class WriteAheadLog: @unchecked Sendable {
         // record, and doubling left up to twice that on disk (16 MiB for 8 MiB of records).
         var target = max(needed, allocatedSize / step * step + growthBytes)
         target = (target + step - 1) / step * step
+        // Zeros written ahead are for synchronous appends: a durable write into blocks already
+        // written changes no block map and no size, so its sync journals nothing. `.relaxed`
+        // appends go through the page cache and are synced in the background, so the file is
+        // only extended (a hole reads as zeros, like the written ones): a bulk load in `.relaxed`
+        // spent a fifth of its time writing the zeros its records then overwrote.
+        guard zeroFillsGrowth else {
+            try file.truncate(to: target)
+            allocatedSize = target
+            return
+        }
         let zeros = [UInt8](repeating: 0, count: Int(step))
         var offset = allocatedSize
         // Zero-fill from the current end; nothing below `allocatedSize` is touched.
