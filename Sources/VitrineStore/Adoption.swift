@@ -29,8 +29,8 @@ extension Database {
     /// Adopts the crashed session's state if its records allow it (see the top of the file).
     /// Returns the number of records adopted and the offset after the last, or nil (nothing
     /// changed; replay the log). Writer lock held; called only when the log's header is the
-    /// version-3 generation the meta page names.
-    func adoptCrashedSession() throws -> (records: Int, end: Int64)? {
+    /// version-3 (or later) generation the meta page names; `recordLimit` is its record limit.
+    func adoptCrashedSession(recordLimit: Int64?) throws -> (records: Int, end: Int64)? {
         if options.pageCacheTrust == .never { return nil }
         // This process's origin, asked once there is a record (a clean open pays nothing).
         var here: PageCacheOrigin? = nil
@@ -48,7 +48,7 @@ extension Database {
         var adoptable = true
         let end = try WriteAheadLog.scan(
             log.file, generation: meta.logGeneration, minimumGeneration: meta.logGeneration,
-            salt: meta.logSalt, firstTxid: meta.txid + 1, databaseId: meta.databaseId
+            salt: meta.logSalt, firstTxid: meta.txid + 1, databaseId: meta.databaseId, recordLimit: recordLimit
         ) { record in
             guard let summary = record.summary, trusted(summary) else {
                 adoptable = false

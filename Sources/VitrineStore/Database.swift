@@ -71,6 +71,10 @@ public struct DatabaseOptions: Sendable {
     /// The log file's first size and growth step (clamped to [64 KiB, 64 MiB]). The file is zero-filled
     /// ahead of the records so that a commit's fdatasync never has to allocate blocks.
     public var logGrowthBytes: Int64 = 4 << 20
+    /// The step of the log header's record limit (formats/write-ahead-log.md section 3): how far
+    /// past the last record recovery's damage search may have to read, against one header
+    /// rewrite per step of records (tests lower it; clamped to [4 KiB, 64 MiB]).
+    var logLimitStep: Int64 = 512 << 10
 
     var minimumMapBytes: Int = 1 << 30
     /// When recovery may adopt a crashed session's pages instead of re-executing its log

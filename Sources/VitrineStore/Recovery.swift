@@ -98,7 +98,8 @@ enum Recovery {
                 log = try WriteAheadLog(
                     file: logFile, databaseId: meta.databaseId, generation: meta.logGeneration,
                     salt: meta.logSalt, baseTxid: meta.txid, growthBytes: options.logGrowthBytes,
-                    defersWrites: options.durability == .grouped, zeroFillsGrowth: options.durability != .relaxed)
+                    defersWrites: options.durability == .grouped, zeroFillsGrowth: options.durability != .relaxed,
+                    limitStep: options.logLimitStep)
                 // Durable modes write the log directly and synchronously: .full one record per
                 // commit, .grouped one write per group (the leader's). .relaxed keeps cheap
                 // buffered appends that its flusher syncs.
@@ -343,7 +344,17 @@ extension Database {
         // replay wrote pages for the same records (the header's flag, set below).
         let adoptable = headerNamedByMeta && (logHeader?.version ?? 0) >= 3 && logHeader?.replayedPages == false
         var markReplay = adoptable
-        if scanLog, adoptable, let adopted = try adoptCrashedSession() {
+        // The header's record limit bounds the damage search, if the header is the scanned
+        // generation's own (same database, generation and salt).
+        func recordLimit(generation: UInt64?, salt: UInt64?) -> Int64? {
+            guard let header = logHeader, header.databaseId == meta.databaseId, header.generation == generation,
+                header.salt == salt
+            else { return nil }
+            return header.recordLimit
+        }
+        if scanLog, adoptable,
+            let adopted = try adoptCrashedSession(recordLimit: recordLimit(generation: meta.logGeneration, salt: meta.logSalt))
+        {
             // A process crash in this boot: the last record's state is in the file already.
             replayed = adopted.records
             replayedEnd = adopted.end
@@ -369,7 +380,8 @@ extension Database {
             }
             replayedEnd = try WriteAheadLog.scan(
                 log.file, generation: generation, minimumGeneration: meta.logGeneration,
-                salt: salt, firstTxid: meta.txid + 1, databaseId: meta.databaseId
+                salt: salt, firstTxid: meta.txid + 1, databaseId: meta.databaseId,
+                recordLimit: recordLimit(generation: generation, salt: salt)
             ) { record in
                 highestGeneration = max(highestGeneration, record.generation)
                 if markReplay, let header = logHeader {

@@ -15,29 +15,34 @@ extension WriteAheadLog {
         /// Version 3, flag bit 0: a replay wrote pages for these records, whose page summaries
         /// therefore no longer describe the data file (never adopted).
         var replayedPages = false
+        /// Version 4: no record of this generation ends past this offset; nil when unknown.
+        var recordLimit: Int64? = nil
     }
 
     /// The header, or nil when the file is empty or its header is not valid (a log that was
     /// never written, or a torn first write: in both cases it holds no records that count).
     static func readHeader(_ file: StorageFile) throws -> Header? {
-        // A version-1 log may be only 44 bytes long: read what there is of the 52.
+        // A version-1 log may be only 44 bytes long: read what there is of the 60.
         let size = try file.size()
-        let wanted = Int(min(size, Int64(LogFormat.headerSize + 4)))
+        let wanted = Int(min(size, Int64(LogFormat.version4HeaderSize + 4)))
         guard wanted >= LogFormat.version1HeaderSize + 4, let h = try file.readBytes(count: wanted, at: 0) else { return nil }
         guard Array(h[0..<8]) == LogFormat.magic else { return nil }
         func u32(_ o: Int) -> UInt32 { h.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: o, as: UInt32.self)) } }
         func u64(_ o: Int) -> UInt64 { h.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: o, as: UInt64.self)) } }
         // The version decides where the checksum is; it is believed only once the checksum
         // agrees, so a flipped version bit reads as a damaged header, not as a newer format.
-        // Versions above 2 are assumed to keep version 2's first 52 bytes.
+        // Versions 2 and 3 have 48 bytes of fields, version 4 56 (the record limit at 48); a
+        // later version is assumed to keep version 4's first 60 bytes.
         let version = u32(8)
-        let fields = version <= 1 ? LogFormat.version1HeaderSize : LogFormat.headerSize
+        let fields =
+            version <= 1 ? LogFormat.version1HeaderSize : version <= 3 ? LogFormat.headerSize : LogFormat.version4HeaderSize
         guard h.count >= fields + 4, u32(fields) == CRC32C.checksum(Array(h[0..<fields])) else { return nil }
         if version > LogFormat.version { throw StoreError.unsupportedFormatVersion(found: version, supported: LogFormat.version) }
         let header = Header(
             generation: u64(16), baseTxid: u64(24), databaseId: u64(32),
             salt: version <= 1 ? 0 : u64(40), version: max(version, 1),
-            replayedPages: version >= 3 && u32(12) & LogFormat.replayedPagesFlag != 0)
+            replayedPages: version >= 3 && u32(12) & LogFormat.replayedPagesFlag != 0,
+            recordLimit: version >= 4 && u64(48) != 0 ? Int64(clamping: u64(48)) : nil)
         // A header that checks out but counts beyond what any writer reaches is hostile (crafted,
         // or from a buggy copy), not torn: refused, so recovery never adds to such a value.
         for (name, value) in [("generation", header.generation), ("base txid", header.baseTxid)] where value >= MetaPage.counterLimit {
@@ -153,6 +158,8 @@ extension WriteAheadLog {
     /// Returns the offset just past the last valid record.
     /// `salt` nil: version-1 records (no salt); with `generation` nil (version 1, the header is
     /// unusable), the first record's generation is taken if it is at least `minimumGeneration`.
+    /// `recordLimit`: the header's record limit, when the header is this generation's (format
+    /// 4): the search for damage past the last valid record stops there.
     /// - Throws: `.corruptLog` for a record that passed its checksum but does not parse, a
     ///   record of this generation and txid with another salt (a log of a diverged copy), and
     ///   damage in the middle of the log: a version-2 record that ends the log although a later
@@ -160,7 +167,7 @@ extension WriteAheadLog {
     @discardableResult
     static func scan(
         _ file: StorageFile, generation wanted: UInt64?, minimumGeneration: UInt64 = 0,
-        salt: UInt64?, firstTxid: UInt64, databaseId: UInt64,
+        salt: UInt64?, firstTxid: UInt64, databaseId: UInt64, recordLimit: Int64? = nil,
         _ body: (Record) throws -> Bool
     ) throws -> Int64 {
         let fileSize = try file.size()
@@ -215,9 +222,12 @@ extension WriteAheadLog {
             expected += 1
             if !keepGoing { return offset }
         }
-        if let salt, offset < fileSize,
+        // No record of the generation ends past its header's record limit: a vouching record
+        // is looked for up to there (the rest of a reused file is older generations' records).
+        let searchEnd = min(fileSize, recordLimit ?? fileSize)
+        if let salt, offset < searchEnd,
             let (at, txid) = try vouchingRecord(
-                &reader, from: offset, fileSize: fileSize, generation: generation, salt: salt,
+                &reader, from: offset, fileSize: searchEnd, generation: generation, salt: salt,
                 missingTxid: expected, databaseId: databaseId)
         {
             throw StoreError.corruptLog(
@@ -229,8 +239,8 @@ extension WriteAheadLog {
         return offset
     }
 
-    /// Damage or a torn tail? Looks past `from` (where the valid prefix ends) for an intact
-    /// record of this generation and salt whose durable txid reaches `missingTxid`: it was
+    /// Damage or a torn tail? Looks in [`from`, `fileSize`) (from where the valid prefix ends
+    /// to the end of the file or the header's record limit) for an intact record of this generation and salt whose durable txid reaches `missingTxid`: it was
     /// sealed after the missing record was on stable storage, so no crash can have taken that
     /// record back. Returns its offset and txid. Records are not aligned, so every byte offset
     /// is a candidate; `memchr` for a byte of the salt skips the zeros of growth quickly, and

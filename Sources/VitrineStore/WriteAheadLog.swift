@@ -61,6 +61,22 @@ final class WriteAheadLog: @unchecked Sendable {
     let defersWrites: Bool
     /// Whether growth writes its zeros (durable modes) or only extends the file (`.relaxed`).
     let zeroFillsGrowth: Bool
+    /// The header's record limit (format 4): no record of the generation ends past it. Raised
+    /// by `limitStep` before a record would cross it; the raised header reaches stable storage
+    /// before anything past the old limit is written (`writeHeaderIfPending`), so recovery's
+    /// damage search reads at most up to it instead of to the end of a reused file.
+    private(set) var recordLimit: Int64 = LogFormat.firstRecordOffset
+    let limitStep: Int64
+    /// The pending header raises the limit of a header already written for this generation:
+    /// it must be durable before the records past the old limit are written.
+    private var limitRaisePending = false
+    /// Bumped at every change of the header's content: a flush marks the header written only
+    /// if it wrote the latest one.
+    private var headerRevision: UInt64 = 0
+    /// A header of the current generation has been (or is being) written: a raise after that
+    /// is `limitRaisePending`. Before it, the header on disk is another generation's, whose
+    /// limit says nothing about this one's records.
+    private var headerIssued = false
 
     private static let block = directWriteAlignment
     private static let tailCapacity = 256 << 10
@@ -84,7 +100,8 @@ final class WriteAheadLog: @unchecked Sendable {
 
     init(
         file: StorageFile, databaseId: UInt64, generation: UInt64, salt: UInt64, baseTxid: UInt64,
-        growthBytes: Int64 = 4 << 20, defersWrites: Bool = false, zeroFillsGrowth: Bool = true
+        growthBytes: Int64 = 4 << 20, defersWrites: Bool = false, zeroFillsGrowth: Bool = true,
+        limitStep: Int64 = 512 << 10
     ) throws {
         self.file = file
         self.growthBytes = min(max(64 << 10, growthBytes), WriteAheadLog.maxGrowthBytes)
@@ -95,6 +112,7 @@ final class WriteAheadLog: @unchecked Sendable {
         self.baseTxid = baseTxid
         self.defersWrites = defersWrites
         self.zeroFillsGrowth = zeroFillsGrowth
+        self.limitStep = min(max(Int64(Self.block), limitStep), 64 << 20) / Int64(Self.block) * Int64(Self.block)
         self.allocatedSize = max(try file.size(), LogFormat.firstRecordOffset)
         guard let tail = Syscalls.mapAnonymous(length: Self.tailCapacity) else {
             throw StoreError.io(operation: "mmap", path: file.path, errno: errno)
@@ -122,9 +140,11 @@ final class WriteAheadLog: @unchecked Sendable {
         return salt
     }
 
-    /// `flags`: bit 0, `LogFormat.replayedPagesFlag`.
-    static func encodeHeader(generation: UInt64, baseTxid: UInt64, databaseId: UInt64, salt: UInt64, flags: UInt32 = 0) -> [UInt8] {
-        var h = [UInt8](repeating: 0, count: LogFormat.headerSize + 4)
+    /// `flags`: bit 0, `LogFormat.replayedPagesFlag`. `recordLimit` 0: unknown.
+    static func encodeHeader(
+        generation: UInt64, baseTxid: UInt64, databaseId: UInt64, salt: UInt64, flags: UInt32 = 0, recordLimit: Int64
+    ) -> [UInt8] {
+        var h = [UInt8](repeating: 0, count: LogFormat.version4HeaderSize + 4)
         h.replaceSubrange(0..<8, with: LogFormat.magic)
         h.withUnsafeMutableBytes { raw in
             raw.storeBytes(of: LogFormat.version.littleEndian, toByteOffset: 8, as: UInt32.self)
@@ -133,9 +153,10 @@ final class WriteAheadLog: @unchecked Sendable {
             raw.storeBytes(of: baseTxid.littleEndian, toByteOffset: 24, as: UInt64.self)
             raw.storeBytes(of: databaseId.littleEndian, toByteOffset: 32, as: UInt64.self)
             raw.storeBytes(of: salt.littleEndian, toByteOffset: 40, as: UInt64.self)
+            raw.storeBytes(of: UInt64(max(0, recordLimit)).littleEndian, toByteOffset: 48, as: UInt64.self)
         }
-        let crc = CRC32C.checksum(Array(h[0..<LogFormat.headerSize]))
-        h.withUnsafeMutableBytes { $0.storeBytes(of: crc.littleEndian, toByteOffset: LogFormat.headerSize, as: UInt32.self) }
+        let crc = CRC32C.checksum(Array(h[0..<LogFormat.version4HeaderSize]))
+        h.withUnsafeMutableBytes { $0.storeBytes(of: crc.littleEndian, toByteOffset: LogFormat.version4HeaderSize, as: UInt32.self) }
         return h
     }
 
@@ -152,6 +173,10 @@ final class WriteAheadLog: @unchecked Sendable {
         self.anchored = anchored
         self.baseTxid = baseTxid
         headerPending = true
+        headerRevision &+= 1
+        recordLimit = LogFormat.firstRecordOffset
+        limitRaisePending = false
+        headerIssued = false
         resumed = false
         memset(tail, 0, Int(writeOffset - tailStart))
         writeOffset = LogFormat.firstRecordOffset
@@ -205,7 +230,7 @@ final class WriteAheadLog: @unchecked Sendable {
         try writeHeader(
             Self.encodeHeader(
                 generation: header.generation, baseTxid: header.baseTxid, databaseId: header.databaseId, salt: header.salt,
-                flags: LogFormat.replayedPagesFlag))
+                flags: LogFormat.replayedPagesFlag, recordLimit: header.recordLimit ?? 0))
     }
 
     /// Writes the header block (header, then zeros up to the first record).
@@ -219,7 +244,7 @@ final class WriteAheadLog: @unchecked Sendable {
     }
 
     private var currentHeader: [UInt8] {
-        Self.encodeHeader(generation: generation, baseTxid: baseTxid, databaseId: databaseId, salt: salt)
+        Self.encodeHeader(generation: generation, baseTxid: baseTxid, databaseId: databaseId, salt: salt, recordLimit: recordLimit)
     }
 
     /// The meta page now durably names the current generation and salt (writer lock held).
@@ -237,6 +262,7 @@ final class WriteAheadLog: @unchecked Sendable {
         }
         let end = writeOffset + Int64(record.count)
         if end > allocatedSize { try grow(toAtLeast: (end + Int64(Self.block) - 1) / Int64(Self.block) * Int64(Self.block)) }
+        if end > recordLimit { raiseLimit(toCover: end) }
         if defersWrites && record.count <= Self.tailCapacity / 2 {
             while true {
                 bufferLock.lock()
@@ -265,6 +291,25 @@ final class WriteAheadLog: @unchecked Sendable {
                 try writePending()
             }
         }
+    }
+
+    /// Raises the header's record limit past `end`, to the next multiple of `limitStep` (writer
+    /// lock held): the header is rewritten before the record is written (`syncRaisedLimit`).
+    private func raiseLimit(toCover end: Int64) {
+        bufferLock.lock()
+        defer { bufferLock.unlock() }
+        recordLimit = (end / limitStep + 1) * limitStep
+        if headerIssued { limitRaisePending = true }
+        headerPending = true
+        headerRevision &+= 1
+    }
+
+    /// After writing a header that raises the limit of one already written: a direct write is
+    /// on stable storage when it returns; a buffered one is synced here, before any record past
+    /// the old limit can be written (else a power cut could keep such a record and the old
+    /// header, and recovery's damage search would stop short of it).
+    private func syncRaisedLimit(_ raised: Bool) throws {
+        if raised && !file.usesDirectWrites { try file.sync() }
     }
 
     /// Deferred append: copies `record` after the buffered bytes if it fits once written blocks
@@ -301,8 +346,11 @@ final class WriteAheadLog: @unchecked Sendable {
     /// write position, from the buffer itself. flushLock and bufferLock held.
     private func writePending() throws {
         if headerPending {
+            headerIssued = true
             try writeHeader(currentHeader)
+            try syncRaisedLimit(limitRaisePending)
             headerPending = false
+            limitRaisePending = false
         }
         guard writeOffset > flushedOffset else { return }
         let from = Int(flushedOffset - tailStart) / Self.block * Self.block
@@ -318,6 +366,9 @@ final class WriteAheadLog: @unchecked Sendable {
         defer { flushLock.unlock() }
         bufferLock.lock()
         let header = headerPending ? currentHeader : nil
+        let raise = limitRaisePending
+        let revision = headerRevision
+        if header != nil { headerIssued = true }
         let end = writeOffset
         let start = flushedOffset / Int64(Self.block) * Int64(Self.block)
         let myEpoch = epoch
@@ -326,12 +377,18 @@ final class WriteAheadLog: @unchecked Sendable {
         let hasRecords = end > flushedOffset
         if hasRecords { memcpy(flushCopy, tail + from, to - from) }
         bufferLock.unlock()
-        if let header { try writeHeader(header) }
+        if let header {
+            try writeHeader(header)
+            try syncRaisedLimit(raise)
+        }
         if hasRecords { try file.write(UnsafeRawPointer(flushCopy), count: to - from, at: start) }
         bufferLock.lock()
         if epoch == myEpoch {
             if end > flushedOffset { flushedOffset = end }
-            if header != nil { headerPending = false }
+            if header != nil && headerRevision == revision {
+                headerPending = false
+                limitRaisePending = false
+            }
         }
         bufferLock.unlock()
     }

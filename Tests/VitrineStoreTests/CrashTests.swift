@@ -37,6 +37,7 @@ import Testing
         options.fileSystem = RecordingFileSystem(trace: trace)
         options.minimumMapBytes = 64 << 10
         options.logGrowthBytes = 64 << 10
+        options.logLimitStep = 8 << 10 // the header's record limit is raised many times
         var rng = SeededRandom(seed: seed)
         var model: Model = [:]
         var states: [Model] = [model]
@@ -110,6 +111,7 @@ import Testing
         killedOptions.relaxedSyncIntervalMilliseconds = 3_600_000
         killedOptions.minimumMapBytes = 64 << 10
         killedOptions.logGrowthBytes = 64 << 10
+        killedOptions.logLimitStep = 8 << 10
         let killed = try Database(path: first, options: killedOptions)
         for _ in 0..<killedAfter {
             var next = model
@@ -137,6 +139,7 @@ import Testing
         options.fileSystem = RecordingFileSystem(trace: trace)
         options.minimumMapBytes = 64 << 10
         options.logGrowthBytes = 64 << 10
+        options.logLimitStep = 8 << 10
         let db = try Database(path: path, options: options)
         let openedAt = trace.count
         guard same(try contents(db), model) else {
@@ -176,6 +179,45 @@ import Testing
 
     struct Outcome { var states = 0; var lost = 0; var corrupt = 0; var adopted = 0; var failures: [String] = [] }
 
+    /// The invariant recovery's damage search relies on (formats/write-ahead-log.md section 3):
+    /// no intact record of the header's generation ends past the header's record limit. Returns
+    /// a description of one that does, or nil.
+    static func recordBeyondLimit(_ log: [UInt8]) -> String? {
+        guard log.count >= 60, Array(log[0..<8]) == LogFormat.magic else { return nil }
+        func u32(_ o: Int) -> UInt32 { log.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: o, as: UInt32.self)) } }
+        func u64(_ o: Int) -> UInt64 { log.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: o, as: UInt64.self)) } }
+        guard u32(8) == 4, u32(56) == CRC32C.checksum(Array(log[0..<56])), u64(48) != 0 else { return nil }
+        let limit = Int(u64(48))
+        // A record's generation and salt (16 bytes at +8) as the header has them.
+        let needle = Array(log[16..<24]) + Array(log[40..<48])
+        var from = Int(LogFormat.firstRecordOffset) + 8
+        while from + 40 <= log.count {
+            // memchr for the needle's first byte (the generation's low byte), then the 16 bytes.
+            let hit: Int? = log.withUnsafeBytes { raw in
+                needle.withUnsafeBytes { n in
+                    var at = from
+                    while at + 16 <= raw.count {
+                        guard let p = memchr(raw.baseAddress! + at, Int32(needle[0]), raw.count - 15 - at) else { return nil }
+                        at = raw.baseAddress!.distance(to: UnsafeRawPointer(p))
+                        if memcmp(raw.baseAddress! + at, n.baseAddress!, 16) == 0 { return at }
+                        at += 1
+                    }
+                    return nil
+                }
+            }
+            guard let h = hit else { return nil }
+            let r = h - 8
+            let end = r + 48 + Int(u32(r + 4))
+            if end > limit, end <= log.count,
+                u32(r) == log.withUnsafeBytes({ CRC32C.checksum($0.baseAddress! + r + 4, count: end - r - 4) })
+            {
+                return "intact record of the header's generation at \(r) ends at \(end), past the header's record limit \(limit)"
+            }
+            from = h + 1
+        }
+        return nil
+    }
+
     static func check(_ rec: Recording, strict: Bool, dir: TempDir, rng: inout SeededRandom) throws -> Outcome {
         var outcome = Outcome()
         var disk = PowerCutState(base: rec.base)
@@ -186,6 +228,10 @@ import Testing
         // where recovery adopts the last record's pages (Adoption.swift).
         func tryState(_ files: [[UInt8]], cut: Int, variant: String, trust: PageCacheTrust = .sameOrigin) {
             outcome.states += 1
+            if let beyond = recordBeyondLimit(files[1]) {
+                outcome.corrupt += 1
+                outcome.failures.append("cut \(cut) \(variant): \(beyond)")
+            }
             writeFile(path, files[0])
             writeFile(path + "-wal", files[1])
             let acked = rec.ackedAt.filter { $0 <= cut }.count

@@ -4,8 +4,8 @@
 //
 // Log header, at offset 0 (the rest of the first 4096 bytes is zero):
 //    0   8  magic "VITRWAL\0"
-//    8   4  format version (3; versions 1 and 2 are still read, see below)
-//   12   4  flags (version 3; zero before): bit 0 set once a replay wrote pages for this
+//    8   4  format version (4; versions 1 to 3 are still read, see below)
+//   12   4  flags (version 3 on; zero before): bit 0 set once a replay wrote pages for this
 //           generation's records (their page summaries then no longer describe the data file,
 //           and recovery never adopts them); other bits zero
 //   16   8  generation (equal to the meta page's log generation when the log continues it)
@@ -14,7 +14,11 @@
 //   40   8  salt: random, chosen for each generation, never 0; named by the meta page before the
 //           generation's first record is written, so a log of a diverged copy of the database
 //           (same id, generation and txids) is recognised and never replayed
-//   48   4  CRC-32C of bytes [0, 48)
+//   48   8  record limit (version 4): every record of this generation ends at or before this
+//           offset. Raised in steps before a record would cross it, and the raised header is on
+//           stable storage before any byte past the old limit is written, so recovery's search
+//           for damage past the last valid record stops here. 0: unknown (the end of the file)
+//   56   4  CRC-32C of bytes [0, 56)
 //
 // Records, back to back from offset 4096:
 //    0   4  CRC-32C of bytes [4, 48 + payload length): header rest and payload
@@ -51,7 +55,8 @@
 // the first one that does not ends the log (a torn tail, or older records from before the last
 // reset) unless a later intact record of the generation vouches for it (damage: an error).
 //
-// Version 2 (read): records without the page summary; recovery re-executes them.
+// Version 3 (read): a 48-byte header without the record limit (CRC at 48); records as now.
+// Version 2 (read): that header; records without the page summary; recovery re-executes them.
 // Version 1 (read, for logs written by earlier builds, then replaced by a version-2 generation
 // at the checkpoint that follows the replay): a 40-byte header without the salt (CRC at 40) and
 // 32-byte record headers: 0 CRC of [4, 32 + length), 4 length, 8 generation, 16 txid,
@@ -59,11 +64,14 @@
 
 enum LogFormat {
     static let magic: [UInt8] = Array("VITRWAL".utf8) + [0]
-    static let version: UInt32 = 3
+    static let version: UInt32 = 4
     /// Header flag (offset 12): a replay wrote pages for this generation's records.
     static let replayedPagesFlag: UInt32 = 1
-    /// Bytes of header fields the header's checksum covers (the checksum follows them).
+    /// Bytes of header fields the header's checksum covers (the checksum follows them), in
+    /// versions 2 and 3.
     static let headerSize = 48
+    /// Version 4 adds the record limit (u64 at 48): 56 bytes of fields.
+    static let version4HeaderSize = 56
     static let firstRecordOffset: Int64 = 4096
     static let recordHeaderSize = 48
     /// Version 1 (no salt): header fields and record header sizes.
