@@ -19,7 +19,9 @@ let package = Package(
         // statx(2), which Glibc's Swift module does not export: a file's birth time, part of
         // the page-cache origin that lets recovery adopt a crashed session's pages (Recovery.swift).
         .target(name: "CFileIdentity"),
-        .target(name: "VitrineStore", dependencies: ["CRC32CHardware", "CFileIdentity"]),
+        // The CPU's prefetch hint, for scans (a header of the package, like the two above).
+        .target(name: "CPrefetch"),
+        .target(name: "VitrineStore", dependencies: ["CRC32CHardware", "CFileIdentity", "CPrefetch"]),
         .target(name: "Vitrine", dependencies: ["VitrineStore"]),
         // The shop as static web pages (`vitrine pages`), apart so that its escaping is tested directly.
         .target(name: "VitrinePages", dependencies: ["Vitrine"]),

@@ -22,10 +22,11 @@ rm -rf "$OUT"
 for MODULE in VitrineStore Vitrine VitrinePages; do
     GRAPHS="$OUT/symbol-graphs/$MODULE"
     mkdir -p "$GRAPHS"
-    # The C targets' module maps, for VitrineStore's imports of CRC32CHardware and CFileIdentity.
+    # The C targets' module maps, for VitrineStore's imports of CRC32CHardware, CFileIdentity and CPrefetch.
     swift-symbolgraph-extract -module-name "$MODULE" -target "$TRIPLE" -I "$BIN/Modules" \
         -Xcc -fmodule-map-file="$BIN/CRC32CHardware.build/module.modulemap" \
         -Xcc -fmodule-map-file="$BIN/CFileIdentity.build/module.modulemap" \
+        -Xcc -fmodule-map-file="$BIN/CPrefetch.build/module.modulemap" \
         -minimum-access-level public -output-dir "$GRAPHS"
     LOG="$OUT/$MODULE-docc.log"
     docc convert "Sources/$MODULE/$MODULE.docc" \

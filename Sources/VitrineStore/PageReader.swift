@@ -39,6 +39,12 @@ struct PageReader: TreePages {
         try pager.page(p, in: mapping, limit: limit)
     }
 
+    /// Asks the CPU for page `p`'s cache lines ahead of a read (a hint: a page number beyond
+    /// the snapshot is ignored, and nothing is verified or read).
+    @inline(__always) func prefetchPage(_ p: PageNumber) {
+        if p < limit { pager.prefetch(p, in: mapping) }
+    }
+
     /// A page that must be a branch or a leaf (a tree page).
     @inline(__always) func treePage(_ p: PageNumber) throws -> PageView {
         let v = try page(p)

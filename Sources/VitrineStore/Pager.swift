@@ -20,6 +20,7 @@
 // is `corruptPage`, never a read. What this cannot cover is another process truncating the
 // file under the map: as with LMDB, that is outside the contract (formats/database-file.md 17).
 
+import CPrefetch
 import Glibc
 import Synchronization
 
@@ -107,6 +108,17 @@ final class Pager: @unchecked Sendable {
             markVerified(page)
         }
         return PageView(base: base)
+    }
+
+    /// Asks the CPU for every cache line of `page` (a hint: never faults, reads nothing).
+    func prefetch(_ page: PageNumber, in mapping: Mapping) {
+        guard page < mapping.pageCapacity else { return }
+        let base = mapping.base + Int(page) * PageLayout.size
+        var offset = 0
+        while offset < PageLayout.size {
+            vitrine_prefetch(base + offset)
+            offset += 64
+        }
     }
 
     /// Checks a page without consulting or updating the verified bitmap (for `verify()`).

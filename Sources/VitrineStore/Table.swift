@@ -131,8 +131,22 @@ public struct Table: TableReading {
             }
             i = start.isEmpty ? 0 : leaf.lowerBound(k).index
         }
+        // Prefetch: a scan is bound by memory latency, one cache miss per cell (each cell is
+        // ~200 bytes from the last, on a fresh line), with the caller's body between two misses
+        // so that they do not overlap. So the cell `cellsAhead` ahead is asked for as each cell
+        // is read, and the next two leaves under the same parent when a leaf is entered at its
+        // first cell (every leaf after the first; the first too when the scan starts there, so
+        // a short range read from the middle of a leaf asks for nothing it will not reach).
+        // Full scan at 1,000,000 products (Benchmarks/README.md, session 6): 0.79x LMDB's rows/s
+        // without, 0.87x with the cells ahead, 1.17x with the next leaf too, 1.9x with two.
+        let cellsAhead = 4
         while true {
+            if i == 0, let (parent, c) = stack.last, c + 1 < parent.count {
+                r.prefetchPage(parent.child(c + 1))
+                if c + 2 < parent.count { r.prefetchPage(parent.child(c + 2)) }
+            }
             while i < leaf.count {
+                if i + cellsAhead < leaf.count { leaf.prefetchCell(i + cellsAhead) }
                 let (keyPointer, keyLength) = leaf.key(i)
                 let key = UnsafeRawBufferPointer(start: keyPointer, count: keyLength)
                 let v = leaf.value(i)

@@ -32,6 +32,7 @@
 // on-write); the checksum is verified, together with every cell's bounds, before the first read
 // of a page in a process, so accessors below may trust offsets.
 
+import CPrefetch
 import Glibc
 
 enum PageKind: UInt8 {
@@ -91,6 +92,9 @@ struct PageView {
     var next: UInt64 { u64(24) }
 
     @inline(__always) func cellOffset(_ i: Int) -> Int { u16(PageLayout.headerSize + 2 * i) }
+
+    /// Asks the CPU for the cache line where cell `i` starts (a hint for scans: Table.swift).
+    @inline(__always) func prefetchCell(_ i: Int) { vitrine_prefetch(base + cellOffset(i)) }
 
     /// Key i as a pointer and length into the page.
     @inline(__always) func key(_ i: Int) -> (UnsafeRawPointer, Int) {

@@ -1,0 +1,12 @@
+// The CPU's prefetch hint, which Swift cannot emit: `__builtin_prefetch` (x86-64 `prefetcht0`,
+// AArch64 `prfm pldl1keep`). A hint only: it never faults, whatever the address, and changes
+// no result. VitrineStore's scans use it to ask for the cells and the next leaf ahead of the
+// loads that need them (Table.swift, Cursor.swift).
+
+#ifndef VITRINE_PREFETCH_H
+#define VITRINE_PREFETCH_H
+
+/// Asks for the cache line holding `address`, for reading, kept in every cache level.
+static inline void vitrine_prefetch(const void *address) { __builtin_prefetch(address, 0, 3); }
+
+#endif
