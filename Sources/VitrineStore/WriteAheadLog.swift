@@ -410,6 +410,10 @@ final class WriteAheadLog: @unchecked Sendable {
         // would take it for a log of another copy of the database. The old header stays; the
         // truncation removes every record after it.
         if headerPending && anchored {
+            // This generation's header is then on disk (and durable): a session that goes on
+            // writing (after a bulk load, or an open whose replay checkpointed) raises the limit
+            // of a header already written, which must be durable before the record past it.
+            headerIssued = true
             try writeHeader(currentHeader)
             headerPending = false
         } else if try file.size() == LogFormat.firstRecordOffset {
