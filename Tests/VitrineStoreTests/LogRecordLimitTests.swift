@@ -155,3 +155,47 @@ extension LogRecordLimitTests {
         #expect(failures.isEmpty, "\(failures.prefix(3))")
     }
 }
+
+extension LogRecordLimitTests {
+    /// A header that checks out with a record limit no writer puts there (below the first
+    /// record, at or past 2^63, the largest u64) is read without a trap: the records before it
+    /// are recovered, and a limit past the file bounds the damage search by the file's end.
+    @Test(arguments: [UInt64(1), 4095, 1 << 63, UInt64.max])
+    func hostileLimitsNeverTrap(limit: UInt64) throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let path = dir.file()
+        let db = try Database(path: path, options: Self.options(.full))
+        for i in 0..<30 {
+            try db.write { try $0.createTable("t").put(bytes("k\(i)"), [UInt8](repeating: UInt8(i), count: 300)) }
+        }
+        let files = [try readAll(path), try readAll(path + "-wal")] // kill -9
+        db.close()
+        func withLimit(_ log: [UInt8]) -> [UInt8] {
+            var log = log
+            log.withUnsafeMutableBytes { $0.storeBytes(of: limit.littleEndian, toByteOffset: 48, as: UInt64.self) }
+            let crc = CRC32C.checksum(Array(log[0..<56]))
+            log.withUnsafeMutableBytes { $0.storeBytes(of: crc.littleEndian, toByteOffset: 56, as: UInt32.self) }
+            return log
+        }
+        try writeAll(path, files[0])
+        try writeAll(path + "-wal", withLimit(files[1]))
+        do {
+            let reopened = try Database(path: path)
+            defer { reopened.close() }
+            #expect(try reopened.statistics().recovery.records == 30)
+        }
+        // Damage in the middle: found when the limit lies past the vouching records.
+        let offsets = LogIdentityTests.recordOffsets(files[1])
+        var damaged = withLimit(files[1])
+        damaged[offsets[10] + LogFormat.recordHeaderSize + 1] ^= 0xff
+        try writeAll(path, files[0])
+        try writeAll(path + "-wal", damaged)
+        if limit >= UInt64(files[1].count) {
+            #expect(throws: StoreError.self) { try Database(path: path).close() }
+        } else {
+            let reopened = try Database(path: path)
+            defer { reopened.close() }
+            #expect(try reopened.statistics().recovery.records == 10)
+        }
+    }
+}
