@@ -68,8 +68,9 @@ public struct DatabaseOptions: Sendable {
     var clampedRelaxedSyncIntervalMilliseconds: Int { min(max(1, relaxedSyncIntervalMilliseconds), 3_600_000) }
 
     var fileSystem: any StorageFileSystem = PosixFileSystem()
-    /// The log file's first size and growth step (clamped to [64 KiB, 64 MiB]). The file is zero-filled
-    /// ahead of the records so that a commit's fdatasync never has to allocate blocks.
+    /// The log file's first size and growth step (clamped to [64 KiB, 64 MiB]). In `.full` and
+    /// `.grouped` the file is zero-filled ahead of the records so that a commit's synchronous write
+    /// never has to allocate blocks; `.relaxed` only extends the file (its syncs run in the background).
     public var logGrowthBytes: Int64 = 4 << 20
     /// The step of the log header's record limit (formats/write-ahead-log.md section 3): how far
     /// past the last record recovery's damage search may have to read, against one header

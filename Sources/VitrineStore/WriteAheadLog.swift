@@ -49,8 +49,8 @@ final class WriteAheadLog: @unchecked Sendable {
     private var headerPending = false
     /// Where the next record goes.
     private(set) var writeOffset: Int64 = LogFormat.firstRecordOffset
-    /// Bytes the file holds from offset 0 (written, possibly zeros); never below the first
-    /// record, so growth never zero-fills over the header.
+    /// Bytes the file holds from offset 0 (written, possibly zeros, or a hole from `.relaxed`
+    /// growth); never below the first record, so growth never zero-fills over the header.
     private var allocatedSize: Int64
 
     /// Smallest size the file grows to, and its growth step.
@@ -63,7 +63,7 @@ final class WriteAheadLog: @unchecked Sendable {
     let zeroFillsGrowth: Bool
     /// The header's record limit (format 4): no record of the generation ends past it. Raised
     /// by `limitStep` before a record would cross it; the raised header reaches stable storage
-    /// before anything past the old limit is written (`writeHeaderIfPending`), so recovery's
+    /// before anything past the old limit is written (`syncRaisedLimit`), so recovery's
     /// damage search reads at most up to it instead of to the end of a reused file.
     private(set) var recordLimit: Int64 = LogFormat.firstRecordOffset
     let limitStep: Int64
