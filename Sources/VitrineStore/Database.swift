@@ -74,7 +74,8 @@ public struct DatabaseOptions: Sendable {
     public var logGrowthBytes: Int64 = 4 << 20
     /// The step of the log header's record limit (formats/write-ahead-log.md section 3): how far
     /// past the last record recovery's damage search may have to read, against one header
-    /// rewrite per step of records (tests lower it; clamped to [4 KiB, 64 MiB]).
+    /// rewrite per step of records (tests lower it; clamped to [4 KiB, 64 MiB]). The durable
+    /// modes only: `.relaxed` keeps no limit.
     var logLimitStep: Int64 = 512 << 10
 
     var minimumMapBytes: Int = 1 << 30

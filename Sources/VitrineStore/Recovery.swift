@@ -99,7 +99,7 @@ enum Recovery {
                     file: logFile, databaseId: meta.databaseId, generation: meta.logGeneration,
                     salt: meta.logSalt, baseTxid: meta.txid, growthBytes: options.logGrowthBytes,
                     defersWrites: options.durability == .grouped, zeroFillsGrowth: options.durability != .relaxed,
-                    limitStep: options.logLimitStep)
+                    limitStep: options.durability == .relaxed ? 0 : options.logLimitStep)
                 // Durable modes write the log directly and synchronously: .full one record per
                 // commit, .grouped one write per group (the leader's). .relaxed keeps cheap
                 // buffered appends that its flusher syncs.

@@ -65,7 +65,12 @@ final class WriteAheadLog: @unchecked Sendable {
     /// by `limitStep` before a record would cross it; the raised header reaches stable storage
     /// before anything past the old limit is written (`syncRaisedLimit`), so recovery's
     /// damage search reads at most up to it instead of to the end of a reused file.
+    /// 0 (unknown: the search reads to the end of the file) when `limitStep` is 0.
     private(set) var recordLimit: Int64 = LogFormat.firstRecordOffset
+    /// 0: no limit is kept (`.relaxed`, whose appends go through the page cache: a raise would
+    /// be an fdatasync in the commit path, while the search it bounds reads a log the page
+    /// cache still holds after a process crash, and after a power cut recovery re-executes
+    /// the log anyway).
     let limitStep: Int64
     /// The pending header raises the limit of a header already written for this generation:
     /// it must be durable before the records past the old limit are written.
@@ -112,7 +117,8 @@ final class WriteAheadLog: @unchecked Sendable {
         self.baseTxid = baseTxid
         self.defersWrites = defersWrites
         self.zeroFillsGrowth = zeroFillsGrowth
-        self.limitStep = min(max(Int64(Self.block), limitStep), 64 << 20) / Int64(Self.block) * Int64(Self.block)
+        self.limitStep = limitStep <= 0 ? 0 : min(max(Int64(Self.block), limitStep), 64 << 20) / Int64(Self.block) * Int64(Self.block)
+        recordLimit = self.limitStep == 0 ? 0 : LogFormat.firstRecordOffset
         self.allocatedSize = max(try file.size(), LogFormat.firstRecordOffset)
         guard let tail = Syscalls.mapAnonymous(length: Self.tailCapacity) else {
             throw StoreError.io(operation: "mmap", path: file.path, errno: errno)
@@ -174,7 +180,7 @@ final class WriteAheadLog: @unchecked Sendable {
         self.baseTxid = baseTxid
         headerPending = true
         headerRevision &+= 1
-        recordLimit = LogFormat.firstRecordOffset
+        recordLimit = limitStep == 0 ? 0 : LogFormat.firstRecordOffset
         limitRaisePending = false
         headerIssued = false
         resumed = false
@@ -262,7 +268,7 @@ final class WriteAheadLog: @unchecked Sendable {
         }
         let end = writeOffset + Int64(record.count)
         if end > allocatedSize { try grow(toAtLeast: (end + Int64(Self.block) - 1) / Int64(Self.block) * Int64(Self.block)) }
-        if end > recordLimit { raiseLimit(toCover: end) }
+        if limitStep > 0 && end > recordLimit { raiseLimit(toCover: end) }
         if defersWrites && record.count <= Self.tailCapacity / 2 {
             while true {
                 bufferLock.lock()

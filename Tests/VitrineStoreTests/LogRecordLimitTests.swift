@@ -32,6 +32,12 @@ import Testing
             let file = try PosixFileSystem().open(path: dir.file() + "-wal", create: false)
             defer { file.close() }
             let header = try #require(try WriteAheadLog.readHeader(file))
+            #expect(header.version == 4)
+            if durability == .relaxed {
+                // No limit in .relaxed: raising one would sync in the commit path.
+                #expect(header.recordLimit == nil)
+                continue
+            }
             let limit = try #require(header.recordLimit)
             let end = db.log.writeOffset
             #expect(header.version == 4)
@@ -40,7 +46,7 @@ import Testing
             if limit != last { raises += 1 }
             last = limit
         }
-        #expect(raises >= 5, "200 records of 700 bytes cross several 16 KiB steps")
+        if durability != .relaxed { #expect(raises >= 5, "200 records of 700 bytes cross several 16 KiB steps") }
     }
 
     /// A session killed after some commits, its log header rewritten as version 3 (no record
