@@ -104,7 +104,9 @@ extension WriteAheadLog {
             guard count >= 0, offset >= 0, offset <= fileSize - Int64(count) else { return nil }
             if offset < windowStart || offset + Int64(count) > windowStart + Int64(valid) {
                 let wanted = Int(min(Int64(max(Self.chunk, count)), fileSize - offset))
-                if window.count < wanted { window = [UInt8](repeating: 0, count: wanted) }
+                // Not zero-filled first: `pread` overwrites it, and only the `valid` bytes it
+                // read are ever looked at (a megabyte of memset was a sixth of a recovery).
+                if window.count < wanted { window = [UInt8](unsafeUninitializedCapacity: wanted) { _, n in n = wanted } }
                 valid = 0
                 let n = try window.withUnsafeMutableBytes { raw in
                     try file.read(into: raw.baseAddress.unsafelyUnwrapped, count: wanted, at: offset)
