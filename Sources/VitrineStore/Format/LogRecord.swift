@@ -17,7 +17,8 @@
 //   48   8  record limit (version 4): every record of this generation ends at or before this
 //           offset. Raised in steps before a record would cross it, and the raised header is on
 //           stable storage before any byte past the old limit is written, so recovery's search
-//           for damage past the last valid record stops here. 0: unknown (the end of the file)
+//           for damage past the last valid record stops here. 0: unknown (the end of the file);
+//           `.relaxed` always writes 0
 //   56   4  CRC-32C of bytes [0, 56)
 //
 // Records, back to back from offset 4096:
