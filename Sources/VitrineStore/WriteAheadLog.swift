@@ -72,15 +72,15 @@ final class WriteAheadLog: @unchecked Sendable {
     /// cache still holds after a process crash, and after a power cut recovery re-executes
     /// the log anyway).
     let limitStep: Int64
-    /// The pending header raises the limit of a header already written for this generation:
-    /// it must be durable before the records past the old limit are written.
-    private var limitRaisePending = false
+    /// A generation's first limit: nothing written yet (0, unknown, when no limit is kept).
+    private var initialLimit: Int64 { limitStep == 0 ? 0 : LogFormat.firstRecordOffset }
     /// Bumped at every change of the header's content: a flush marks the header written only
     /// if it wrote the latest one.
     private var headerRevision: UInt64 = 0
-    /// A header of the current generation has been (or is being) written: a raise after that
-    /// is `limitRaisePending`. Before it, the header on disk is another generation's, whose
-    /// limit says nothing about this one's records.
+    /// A header of the current generation has been (or is being) written. A header written
+    /// after that raises the limit of one already on disk, so it must be durable before the
+    /// records past the old limit (`syncRaisedLimit`); before it, the header on disk is another
+    /// generation's, whose limit says nothing about this one's records.
     private var headerIssued = false
 
     private static let block = directWriteAlignment
@@ -118,7 +118,6 @@ final class WriteAheadLog: @unchecked Sendable {
         self.defersWrites = defersWrites
         self.zeroFillsGrowth = zeroFillsGrowth
         self.limitStep = limitStep <= 0 ? 0 : min(max(Int64(Self.block), limitStep), 64 << 20) / Int64(Self.block) * Int64(Self.block)
-        recordLimit = self.limitStep == 0 ? 0 : LogFormat.firstRecordOffset
         self.allocatedSize = max(try file.size(), LogFormat.firstRecordOffset)
         guard let tail = Syscalls.mapAnonymous(length: Self.tailCapacity) else {
             throw StoreError.io(operation: "mmap", path: file.path, errno: errno)
@@ -129,6 +128,7 @@ final class WriteAheadLog: @unchecked Sendable {
         }
         self.tail = tail
         self.flushCopy = flushCopy
+        recordLimit = initialLimit
     }
 
     deinit {
@@ -180,8 +180,7 @@ final class WriteAheadLog: @unchecked Sendable {
         self.baseTxid = baseTxid
         headerPending = true
         headerRevision &+= 1
-        recordLimit = limitStep == 0 ? 0 : LogFormat.firstRecordOffset
-        limitRaisePending = false
+        recordLimit = initialLimit
         headerIssued = false
         resumed = false
         memset(tail, 0, Int(writeOffset - tailStart))
@@ -305,7 +304,6 @@ final class WriteAheadLog: @unchecked Sendable {
         bufferLock.lock()
         defer { bufferLock.unlock() }
         recordLimit = (end / limitStep + 1) * limitStep
-        if headerIssued { limitRaisePending = true }
         headerPending = true
         headerRevision &+= 1
     }
@@ -352,11 +350,11 @@ final class WriteAheadLog: @unchecked Sendable {
     /// write position, from the buffer itself. flushLock and bufferLock held.
     private func writePending() throws {
         if headerPending {
+            let raised = headerIssued
             headerIssued = true
             try writeHeader(currentHeader)
-            try syncRaisedLimit(limitRaisePending)
+            try syncRaisedLimit(raised)
             headerPending = false
-            limitRaisePending = false
         }
         guard writeOffset > flushedOffset else { return }
         let from = Int(flushedOffset - tailStart) / Self.block * Self.block
@@ -372,7 +370,7 @@ final class WriteAheadLog: @unchecked Sendable {
         defer { flushLock.unlock() }
         bufferLock.lock()
         let header = headerPending ? currentHeader : nil
-        let raise = limitRaisePending
+        let raise = header != nil && headerIssued
         let revision = headerRevision
         if header != nil { headerIssued = true }
         let end = writeOffset
@@ -391,10 +389,7 @@ final class WriteAheadLog: @unchecked Sendable {
         bufferLock.lock()
         if epoch == myEpoch {
             if end > flushedOffset { flushedOffset = end }
-            if header != nil && headerRevision == revision {
-                headerPending = false
-                limitRaisePending = false
-            }
+            if header != nil && headerRevision == revision { headerPending = false }
         }
         bufferLock.unlock()
     }

@@ -10,6 +10,12 @@ import Testing
 @Suite struct AdoptionTests {
     typealias Model = CrashTests.Model
 
+    /// Puts a killed session's files back at `path`, as the kill left them.
+    static func putBack(_ killed: (data: [UInt8], log: [UInt8], model: Model), at path: String) {
+        writeFile(path, killed.data)
+        writeFile(path + "-wal", killed.log)
+    }
+
     /// A session killed after `transactions` commits (splits, merges, overflow values, a dropped
     /// table, a checkpoint partway so that checkpoint pages are freed after it): the files as
     /// the page cache held them, and the contents the commits acknowledged.
@@ -82,8 +88,7 @@ import Testing
         let seed = envSeed(default: 11)
         let killed = try Self.killedSession(path: path, seed: seed, transactions: 80)
         // The same file (same inode and birth time), same boot: adopted.
-        writeFile(path, killed.data)
-        writeFile(path + "-wal", killed.log)
+        Self.putBack(killed, at: path)
         try Self.recover(path, expecting: .adopted, model: killed.model)
         // A copy is another file: its records are re-executed, to the same state.
         let copy = dir.file("copy")
@@ -142,8 +147,7 @@ import Testing
             ),
         ]
         // The control: the same files, no lie, are adopted.
-        writeFile(path, killed.data)
-        writeFile(path + "-wal", killed.log)
+        Self.putBack(killed, at: path)
         do {
             let db = try Database(path: path)
             #expect(try db.statistics().recovery.method == .adopted)
@@ -192,8 +196,7 @@ import Testing
         let dir = TempDir(); defer { dir.remove() }
         let path = dir.file("db")
         let killed = try Self.killedSession(path: path, seed: 21, transactions: 40)
-        writeFile(path, killed.data)
-        writeFile(path + "-wal", killed.log)
+        Self.putBack(killed, at: path)
         let trace = IOTrace()
         trace.register(path)
         trace.register(path + "-wal")
@@ -228,8 +231,7 @@ import Testing
         let dir = TempDir(); defer { dir.remove() }
         let path = dir.file("db")
         let killed = try Self.killedSession(path: path, seed: 3, transactions: 20)
-        writeFile(path, killed.data)
-        writeFile(path + "-wal", killed.log)
+        Self.putBack(killed, at: path)
         var options = DatabaseOptions()
         options.pageCacheTrust = .never
         let db = try Database(path: path, options: options)

@@ -18,6 +18,24 @@ import Testing
         return options
     }
 
+    /// A `.full` session that committed `commits` puts (key `k<i>`, `value(i)`) and was killed:
+    /// its data file and log as it left them.
+    private static func killedSession(path: String, commits: Int, value: (Int) -> [UInt8]) throws -> (data: [UInt8], log: [UInt8]) {
+        let db = try Database(path: path, options: options(.full))
+        for i in 0..<commits {
+            try db.write { try $0.createTable("t").put(bytes("k\(i)"), value(i)) }
+        }
+        let files = (data: try readAll(path), log: try readAll(path + "-wal")) // kill -9
+        db.close()
+        return files
+    }
+
+    /// Puts a killed session's data file back with `log` as its log.
+    private static func putBack(_ data: [UInt8], log: [UInt8], at path: String) throws {
+        try writeAll(path, data)
+        try writeAll(path + "-wal", log)
+    }
+
     @Test(arguments: [Durability.full, .grouped, .relaxed])
     func limitCoversEveryRecordWithinAStep(durability: Durability) throws {
         let dir = TempDir(); defer { dir.remove() }
@@ -54,20 +72,14 @@ import Testing
     @Test func versionThreeHeaderIsStillRecovered() throws {
         let dir = TempDir(); defer { dir.remove() }
         let path = dir.file()
-        let db = try Database(path: path, options: Self.options(.full))
-        for i in 0..<50 {
-            try db.write { try $0.createTable("t").put(bytes("k\(i)"), bytes("v\(i)")) }
-        }
-        let files = [try readAll(path), try readAll(path + "-wal")] // kill -9
-        db.close()
-        var log = files[1]
+        let killed = try Self.killedSession(path: path, commits: 50) { bytes("v\($0)") }
+        var log = killed.log
         let header = Array(log[0..<48]) // a version-3 header: the same 48 bytes of fields
         var v3 = header
         v3.withUnsafeMutableBytes { $0.storeBytes(of: UInt32(3).littleEndian, toByteOffset: 8, as: UInt32.self) }
         v3 += withUnsafeBytes(of: CRC32C.checksum(v3).littleEndian) { Array($0) }
         log.replaceSubrange(0..<60, with: v3 + [UInt8](repeating: 0, count: 8))
-        try writeAll(path, files[0])
-        try writeAll(path + "-wal", log)
+        try Self.putBack(killed.data, log: log, at: path)
         let reopened = try Database(path: path)
         defer { reopened.close() }
         #expect(try reopened.statistics().recovery.records == 50)
@@ -82,18 +94,12 @@ import Testing
     @Test func damageSearchStopsAtTheLimit() throws {
         let dir = TempDir(); defer { dir.remove() }
         let path = dir.file()
-        let db = try Database(path: path, options: Self.options(.full))
-        for i in 0..<40 {
-            try db.write { try $0.createTable("t").put(bytes("k\(i)"), [UInt8](repeating: UInt8(i), count: 300)) }
-        }
-        let files = [try readAll(path), try readAll(path + "-wal")] // kill -9
-        db.close()
-        let offsets = LogIdentityTests.recordOffsets(files[1])
+        let killed = try Self.killedSession(path: path, commits: 40) { [UInt8](repeating: UInt8($0), count: 300) }
+        let offsets = LogIdentityTests.recordOffsets(killed.log)
         #expect(offsets.count == 40)
-        var damaged = files[1]
+        var damaged = killed.log
         damaged[offsets[10] + LogFormat.recordHeaderSize + 1] ^= 0xff
-        try writeAll(path, files[0])
-        try writeAll(path + "-wal", damaged)
+        try Self.putBack(killed.data, log: damaged, at: path)
         #expect(throws: StoreError.self) { try Database(path: path).close() }
 
         // The header's limit lowered to the damaged record's end: the records vouching for it
@@ -105,8 +111,7 @@ import Testing
             generation: header.generation, baseTxid: header.baseTxid, databaseId: header.databaseId, salt: header.salt,
             recordLimit: Int64(offsets[11]))
         damaged.replaceSubrange(0..<forged.count, with: forged)
-        try writeAll(path, files[0])
-        try writeAll(path + "-wal", damaged)
+        try Self.putBack(killed.data, log: damaged, at: path)
         let reopened = try Database(path: path)
         defer { reopened.close() }
         #expect(try reopened.statistics().recovery.records == 10)
@@ -170,12 +175,7 @@ extension LogRecordLimitTests {
     func hostileLimitsNeverTrap(limit: UInt64) throws {
         let dir = TempDir(); defer { dir.remove() }
         let path = dir.file()
-        let db = try Database(path: path, options: Self.options(.full))
-        for i in 0..<30 {
-            try db.write { try $0.createTable("t").put(bytes("k\(i)"), [UInt8](repeating: UInt8(i), count: 300)) }
-        }
-        let files = [try readAll(path), try readAll(path + "-wal")] // kill -9
-        db.close()
+        let killed = try Self.killedSession(path: path, commits: 30) { [UInt8](repeating: UInt8($0), count: 300) }
         func withLimit(_ log: [UInt8]) -> [UInt8] {
             var log = log
             log.withUnsafeMutableBytes { $0.storeBytes(of: limit.littleEndian, toByteOffset: 48, as: UInt64.self) }
@@ -183,20 +183,18 @@ extension LogRecordLimitTests {
             log.withUnsafeMutableBytes { $0.storeBytes(of: crc.littleEndian, toByteOffset: 56, as: UInt32.self) }
             return log
         }
-        try writeAll(path, files[0])
-        try writeAll(path + "-wal", withLimit(files[1]))
+        try Self.putBack(killed.data, log: withLimit(killed.log), at: path)
         do {
             let reopened = try Database(path: path)
             defer { reopened.close() }
             #expect(try reopened.statistics().recovery.records == 30)
         }
         // Damage in the middle: found when the limit lies past the vouching records.
-        let offsets = LogIdentityTests.recordOffsets(files[1])
-        var damaged = withLimit(files[1])
+        let offsets = LogIdentityTests.recordOffsets(killed.log)
+        var damaged = withLimit(killed.log)
         damaged[offsets[10] + LogFormat.recordHeaderSize + 1] ^= 0xff
-        try writeAll(path, files[0])
-        try writeAll(path + "-wal", damaged)
-        if limit >= UInt64(files[1].count) {
+        try Self.putBack(killed.data, log: damaged, at: path)
+        if limit >= UInt64(killed.log.count) {
             #expect(throws: StoreError.self) { try Database(path: path).close() }
         } else {
             let reopened = try Database(path: path)
