@@ -28,7 +28,6 @@ enum Syscalls {
         return done
     }
 
-    /// The corresponding C function is `pwrite`. Writes all `count` bytes or throws.
     /// O_DIRECT, which Glibc's Swift overlay does not export (its value depends on the
     /// architecture).
     static var directFlag: Int32? {
@@ -41,6 +40,7 @@ enum Syscalls {
         #endif
     }
 
+    /// The corresponding C function is `pwrite`. Writes all `count` bytes or throws.
     static func pwrite(_ fd: Int32, _ buffer: UnsafeRawPointer, count: Int, offset: Int64, path: String) throws {
         var done = 0
         while done < count {
@@ -113,11 +113,20 @@ enum Syscalls {
         try fsync(fd, path: dir)
     }
 
-    /// Maps `length` bytes of `fd` shared and read-only. Checks both nil and MAP_FAILED.
+    /// Maps `length` bytes of `fd` shared and read-only, with no read-around on faults
+    /// (`MADV_RANDOM`; the pager reads ahead itself, see Pager.swift). Checks both nil and
+    /// MAP_FAILED.
     static func mapShared(_ fd: Int32, length: Int, path: String) throws -> UnsafeRawPointer {
         let p = mmap(nil, length, PROT_READ, MAP_SHARED, fd, 0)
         guard let p, p != MAP_FAILED else { throw StoreError.io(operation: "mmap", path: path, errno: errno) }
+        _ = madvise(p, length, MADV_RANDOM) // a hint: a kernel that refuses it changes only speed
         return UnsafeRawPointer(p)
+    }
+
+    /// Asks the kernel to read `length` bytes of a file mapping at `address` into the page
+    /// cache in the background (`MADV_WILLNEED`). A hint: errors are ignored.
+    static func adviseWillNeed(_ address: UnsafeRawPointer, length: Int) {
+        _ = madvise(UnsafeMutableRawPointer(mutating: address), length, MADV_WILLNEED)
     }
 
     /// Reserves zero-filled anonymous memory that the kernel backs lazily.

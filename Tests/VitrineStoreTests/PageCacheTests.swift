@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+@_spi(Testing) import VitrineTestSupport
+
+@_spi(Testing) @testable import VitrineStore
+
+/// How the pager keeps the data file's page cache in small folios (Pager.swift, "Small folios,
+/// and our own read-ahead"): the map asks for no read-around, writes are at most
+/// `Pager.writeRunPages` pages long, and the pager asks for each read-ahead window once.
+@Suite struct PageCacheTests {
+    /// A database of `count` products put in key order in one transaction: long runs of
+    /// consecutive new pages, which before were written up to 64 pages per pwrite.
+    private static func load(_ count: Int, path: String, options: DatabaseOptions = DatabaseOptions()) throws {
+        let db = try Database(path: path, options: options)
+        defer { db.close() }
+        let value = [UInt8](repeating: 5, count: 200)
+        try db.write { tx in
+            let t = try tx.createTable("products")
+            for i in 0..<count { try t.put(bytes(String(format: "p%08d", i)), value) }
+        }
+    }
+
+    @Test func dataFileWritesAreAtMostOneRunLong() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let path = dir.file()
+        let trace = IOTrace()
+        trace.register(path)
+        var options = DatabaseOptions()
+        options.fileSystem = RecordingFileSystem(trace: trace)
+        try Self.load(20_000, path: path, options: options)
+        let lengths = trace.events.compactMap { event -> Int? in
+            if case .write(let file, _, let b) = event, file == 0 { return b.count }
+            return nil
+        }
+        // 16 KiB: a 4 KiB rewrite into a folio of that size still costs about what one into a
+        // 4 KiB folio does (Pager.swift); 64 KiB folios cost three times as much.
+        let most = 16 << 10
+        #expect(lengths.count > 10)
+        #expect(lengths.allSatisfy { $0 <= most }, "largest data-file write: \(lengths.max() ?? 0) bytes")
+        #expect(lengths.contains(most), "runs of consecutive pages are still written together")
+    }
+
+    /// The address range of each mapping of `path` in /proc/self/smaps, with its VmFlags.
+    private static func mappings(of path: String) throws -> [(start: UInt, flags: [Substring])] {
+        // Read to the end, not by the file's size (procfs says 0).
+        let handle = try #require(FileHandle(forReadingAtPath: "/proc/self/smaps"))
+        defer { try? handle.close() }
+        let smaps = String(decoding: try handle.readToEnd() ?? Data(), as: UTF8.self)
+        let path = URL(fileURLWithPath: path).standardized.path // as the kernel prints it
+        var found: [(UInt, [Substring])] = []
+        var current: UInt? = nil
+        for line in smaps.split(separator: "\n") {
+            if line.hasPrefix("VmFlags:") {
+                if let start = current { found.append((start, line.dropFirst(8).split(separator: " "))) }
+                current = nil
+            } else if line.hasSuffix(path), let dash = line.firstIndex(of: "-") {
+                current = UInt(line[..<dash], radix: 16)
+            }
+        }
+        return found
+    }
+
+    @Test func theMapAsksForNoReadAround() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let path = dir.file()
+        try Self.load(2_000, path: path)
+        let db = try Database(path: path)
+        defer { db.close() }
+        let base = UInt(bitPattern: db.writerMapping.base)
+        let maps = try Self.mappings(of: path)
+        let ours = try #require(maps.first { $0.start == base })
+        #expect(ours.flags.contains("rr"), "VmFlags: \(ours.flags.joined(separator: " "))")
+    }
+
+    @Test func eachReadAheadWindowIsAskedForOnce() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let path = dir.file()
+        try Self.load(30_000, path: path) // ~1,900 pages: four windows of 512
+        let db = try Database(path: path)
+        defer { db.close() }
+        #expect(db.pager.advisedWindows.load(ordering: .relaxed) <= 2, "opening reads the root pages only")
+        func scanAll() throws -> Int {
+            try db.read { tx in
+                var n = 0
+                try tx.table("products")?.scan(from: []) { _, _ in
+                    n += 1; return true
+                }
+                return n
+            }
+        }
+        #expect(try scanAll() == 30_000)
+        let pageCount = try db.statistics().pageCount
+        let windows = Int((pageCount + Pager.readAheadPages - 1) / Pager.readAheadPages)
+        let asked = db.pager.advisedWindows.load(ordering: .relaxed)
+        #expect(asked >= windows - 1, "every window holding leaves was asked for")
+        #expect(asked <= windows + 1, "no window twice (the one past the end once at most)")
+        #expect(try scanAll() == 30_000)
+        #expect(db.pager.advisedWindows.load(ordering: .relaxed) == asked, "a second scan asks for nothing")
+    }
+}
