@@ -16,14 +16,21 @@
 // Small folios, and our own read-ahead. Linux caches a file in folios; a `pwrite` of 4 KiB into a
 // large folio costs the kernel a walk of every block of the folio (ext4: 6-14 us into a folio of
 // 256 KiB - 1 MiB, against ~1 us into a 4 KiB one, measured here), and a commit writes a handful
-// of scattered pages. Large folios come from two places, both closed here: the kernel's read-
-// around on a page fault (up to the device's `read_ahead_kb`, 8 MiB on this machine), which the
-// map turns off (`MADV_RANDOM`), and large writes, which `write` splits into pwrites of at most
-// `writeRunPages` pages. What read-around gave cold readers, the pager gives back with small
-// folios: before the first read of a page in this process it asks for the page's aligned window
-// of `readAheadPages` pages and the next one (`MADV_WILLNEED`, which fills the page cache with
-// small folios, in the background), once per window; a warm page cache makes that a cheap call,
-// once per 2 MiB of file per process.
+// of scattered pages. The data file's large folios came from two places, both closed here: the
+// kernel's read-around on a page fault (up to the device's `read_ahead_kb`, 8 MiB on this
+// machine), which the map turns off (`MADV_RANDOM`), and large writes (a write's length sets the
+// size of the folios it creates), which `write` splits into pwrites of at most `writeRunPages`
+// pages. (The few `pread`s of the meta pages at open still read ahead a little.)
+//
+// What read-around gave cold readers, the pager gives back with small folios: before the first
+// read of a page in this process it asks for the page's aligned window of `readAheadPages` pages
+// and for the next window (`POSIX_FADV_WILLNEED`, which fills the page cache with small folios;
+// the call submits the reads without waiting for them), once per window. The kernel caps one
+// such call at the device's read-ahead size, so a window is asked for in `adviceChunkPages`
+// calls, the smallest common size (128 KiB). A warm page cache makes these cheap calls, once per
+// 2 MiB of file per process. What this does not do: read ahead again for pages the kernel
+// evicted after their first read (a database larger than memory); those come back one page per
+// fault.
 //
 // Touching a mapped page beyond the end of the file raises SIGBUS, not an error. A snapshot's
 // page count can exceed the file: pages allocated and given up without being written (the
@@ -52,6 +59,9 @@ final class Pager: @unchecked Sendable {
     static let writeRunPages = 4
     /// Pages per read-ahead window (2 MiB).
     static let readAheadPages: UInt64 = 512
+    /// Pages per read-ahead call (128 KiB: the kernel reads no more per call than the device's
+    /// read-ahead size, which is 128 KiB by default).
+    static let adviceChunkPages: UInt64 = 32
     /// One bit per read-ahead window: set once the window was asked for (any thread).
     private let advisedWords: UnsafeMutablePointer<Atomic<UInt64>>?
     private let advisedBytes: Int
@@ -124,7 +134,7 @@ final class Pager: @unchecked Sendable {
         }
         let base = mapping.base + Int(page) * PageLayout.size
         if !isVerified(page) {
-            readAhead(around: page, in: mapping)
+            readAhead(around: page)
             if let reason = PageView.validate(base, pageNumber: page) {
                 throw StoreError.corruptPage(page: page, reason: reason)
             }
@@ -135,22 +145,27 @@ final class Pager: @unchecked Sendable {
 
     /// Before a page's first read in this process: asks for its read-ahead window and the next,
     /// each once (the next one so that a reader walking the file in order finds it on its way).
-    private func readAhead(around page: PageNumber, in mapping: Mapping) {
+    private func readAhead(around page: PageNumber) {
         guard let words = advisedWords else { return }
         let first = page / Self.readAheadPages
         for window in first...(first + 1) {
             let start = window * Self.readAheadPages
-            guard start < min(mapping.pageCapacity, verifiedCapacity) else { return }
+            guard start < verifiedCapacity else { return }
             let bit: UInt64 = 1 << (window & 63)
             if words[Int(window >> 6)].bitwiseOr(bit, ordering: .relaxed).oldValue & bit != 0 { continue }
-            let pages = min(Self.readAheadPages, mapping.pageCapacity - start)
-            Syscalls.adviseWillNeed(mapping.base + Int(start) * PageLayout.size, length: Int(pages) * PageLayout.size)
-            advisedWindows.add(1, ordering: .relaxed)
+            var chunk = start
+            while chunk < start + Self.readAheadPages {
+                Syscalls.adviseWillNeed(
+                    file.descriptor, offset: Int64(chunk) * Int64(PageLayout.size),
+                    length: Int(Self.adviceChunkPages) * PageLayout.size)
+                chunk += Self.adviceChunkPages
+            }
+            advisedPages.add(Int(Self.readAheadPages), ordering: .relaxed)
         }
     }
 
-    /// How many read-ahead windows this pager asked for (tests).
-    let advisedWindows = Atomic<Int>(0)
+    /// How many pages this pager asked the kernel to read ahead (tests).
+    let advisedPages = Atomic<Int>(0)
 
     /// Asks the CPU for every cache line of `page` (a hint: never faults, reads nothing).
     func prefetch(_ page: PageNumber, in mapping: Mapping) {
@@ -167,7 +182,7 @@ final class Pager: @unchecked Sendable {
     func validateFresh(_ page: PageNumber, in mapping: Mapping, limit: UInt64) -> String? {
         guard page >= 2, page < limit, page < mapping.pageCapacity else { return "page number out of range" }
         if page >= fileEndPage.load(ordering: .relaxed), let reason = beyondEndOfFile(page) { return reason }
-        readAhead(around: page, in: mapping)
+        readAhead(around: page)
         return PageView.validate(mapping.base + Int(page) * PageLayout.size, pageNumber: page)
     }
 

@@ -46,7 +46,7 @@ import Testing
         let handle = try #require(FileHandle(forReadingAtPath: "/proc/self/smaps"))
         defer { try? handle.close() }
         let smaps = String(decoding: try handle.readToEnd() ?? Data(), as: UTF8.self)
-        let path = URL(fileURLWithPath: path).standardized.path // as the kernel prints it
+        let path = URL(fileURLWithPath: path).resolvingSymlinksInPath().path // as the kernel prints it
         var found: [(UInt, [Substring])] = []
         var current: UInt? = nil
         for line in smaps.split(separator: "\n") {
@@ -78,7 +78,8 @@ import Testing
         try Self.load(30_000, path: path) // ~1,900 pages: four windows of 512
         let db = try Database(path: path)
         defer { db.close() }
-        #expect(db.pager.advisedWindows.load(ordering: .relaxed) <= 2, "opening reads the root pages only")
+        let perWindow = Int(Pager.readAheadPages)
+        #expect(db.pager.advisedPages.load(ordering: .relaxed) <= 2 * perWindow, "opening reads the root pages only")
         func scanAll() throws -> Int {
             try db.read { tx in
                 var n = 0
@@ -91,10 +92,52 @@ import Testing
         #expect(try scanAll() == 30_000)
         let pageCount = try db.statistics().pageCount
         let windows = Int((pageCount + Pager.readAheadPages - 1) / Pager.readAheadPages)
-        let asked = db.pager.advisedWindows.load(ordering: .relaxed)
+        let asked = db.pager.advisedPages.load(ordering: .relaxed) / perWindow
         #expect(asked >= windows - 1, "every window holding leaves was asked for")
         #expect(asked <= windows + 1, "no window twice (the one past the end once at most)")
         #expect(try scanAll() == 30_000)
-        #expect(db.pager.advisedWindows.load(ordering: .relaxed) == asked, "a second scan asks for nothing")
+        #expect(db.pager.advisedPages.load(ordering: .relaxed) == asked * perWindow, "a second scan asks for nothing")
+    }
+
+    /// How many of the first `pages` pages of `path` are in the page cache (mincore).
+    private static func resident(_ path: String, pages: Int) throws -> Int {
+        let fd = open(path, O_RDONLY)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        let length = pages * PageLayout.size
+        let map = try #require(mmap(nil, length, PROT_READ, MAP_SHARED, fd, 0))
+        try #require(map != MAP_FAILED)
+        defer { munmap(map, length) }
+        var vector = [UInt8](repeating: 0, count: pages)
+        try #require(mincore(map, length, &vector) == 0)
+        return vector.reduce(0) { $0 + Int($1 & 1) }
+    }
+
+    /// With no read-around on faults, a cold first read must still bring its window in: the
+    /// pager's own read-ahead, not the kernel's (which would make large folios).
+    @Test func aColdFirstReadBringsItsWindowIn() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let path = dir.file()
+        try Self.load(30_000, path: path) // ~1,900 pages
+        // Evict the (clean, closed) file from the page cache.
+        let fd = open(path, O_RDONLY)
+        try #require(fd >= 0)
+        fsync(fd)
+        posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
+        close(fd)
+        let pages = 2 * Int(Pager.readAheadPages)
+        try #require(try Self.resident(path, pages: pages) < 64, "the file left the page cache")
+        let db = try Database(path: path)
+        defer { db.close() }
+        #expect(try db.read { try $0.table("products")?.get(bytes("p00000000")) } != nil)
+        // The reads were submitted, not waited for (mincore counts a page once its read is
+        // done): wait for them, up to 20 s.
+        var now = 0
+        for _ in 0..<2000 {
+            now = try Self.resident(path, pages: pages)
+            if now >= pages - 64 { break }
+            usleep(10_000)
+        }
+        #expect(now >= pages - 64, "\(now) of the first \(pages) pages in the page cache after one read")
     }
 }

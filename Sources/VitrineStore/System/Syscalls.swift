@@ -123,10 +123,12 @@ enum Syscalls {
         return UnsafeRawPointer(p)
     }
 
-    /// Asks the kernel to read `length` bytes of a file mapping at `address` into the page
-    /// cache in the background (`MADV_WILLNEED`). A hint: errors are ignored.
-    static func adviseWillNeed(_ address: UnsafeRawPointer, length: Int) {
-        _ = madvise(UnsafeMutableRawPointer(mutating: address), length, MADV_WILLNEED)
+    /// The corresponding C function is `posix_fadvise(POSIX_FADV_WILLNEED)`: asks the kernel to
+    /// start reading [`offset`, `offset + length`) of `fd` into the page cache (it submits the
+    /// reads and returns without waiting for them; nothing past the end of the file is read).
+    /// A hint: errors are ignored.
+    static func adviseWillNeed(_ fd: Int32, offset: Int64, length: Int) {
+        _ = posix_fadvise(fd, off_t(offset), off_t(length), POSIX_FADV_WILLNEED)
     }
 
     /// Reserves zero-filled anonymous memory that the kernel backs lazily.
