@@ -51,8 +51,9 @@ struct PageAllocator {
         }
         // After a big release (a checkpoint's frozen pages, a large transaction's), order the
         // stack so pops give ascending page numbers: a transaction's pages then form runs that
-        // its commit writes with one pwrite each, and low pages are reused first. Small
-        // releases (the few pages of each small commit) keep LIFO order: hot pages come back.
+        // its commit writes with few pwrites (`Pager.writeRunPages` pages each), and low pages
+        // are reused first. Small releases (the few pages of each small commit) keep LIFO
+        // order: hot pages come back.
         if released >= 256 { reusable.sort(by: >) }
         if pendingHead > 64 && pendingHead * 2 > pending.count {
             pending.removeFirst(pendingHead)
