@@ -22,15 +22,16 @@
 // size of the folios it creates), which `write` splits into pwrites of at most `writeRunPages`
 // pages. (The few `pread`s of the meta pages at open still read ahead a little.)
 //
-// What read-around gave cold readers, the pager gives back with small folios: before the first
-// read of a page in this process it asks for the page's aligned window of `readAheadPages` pages
+// What read-around gave cold readers, the pager gives back with small folios, and only to cold
+// readers: when a page's first read in this process took long enough to have waited for the
+// device (`coldReadNanoseconds`), it asks for the page's aligned window of `readAheadPages` pages
 // and for the next window (`POSIX_FADV_WILLNEED`, which fills the page cache with small folios;
-// the call submits the reads without waiting for them), once per window. The kernel caps one
-// such call at the device's read-ahead size, so a window is asked for in `adviceChunkPages`
-// calls, the smallest common size (128 KiB). A warm page cache makes these cheap calls, once per
-// 2 MiB of file per process. What this does not do: read ahead again for pages the kernel
-// evicted after their first read (a database larger than memory); those come back one page per
-// fault.
+// the call submits the reads without waiting for them), once per window. A warm page cache
+// costs no call at all (asking for every window first read cost a recovery 848 calls, 1.5 ms).
+// The kernel caps one such call at the device's read-ahead size, so a window is asked for in
+// `adviceChunkPages` calls, the smallest common size (128 KiB). What this does not do: read
+// ahead again for pages evicted after their first read (a database larger than memory); those
+// come back one page per fault.
 //
 // Touching a mapped page beyond the end of the file raises SIGBUS, not an error. A snapshot's
 // page count can exceed the file: pages allocated and given up without being written (the
@@ -59,6 +60,9 @@ final class Pager: @unchecked Sendable {
     static let writeRunPages = 4
     /// Pages per read-ahead window (2 MiB).
     static let readAheadPages: UInt64 = 512
+    /// A first touch that took longer than this waited for the device (a page-cache hit takes
+    /// 1-2 us even with a fault, rarely over 20 under load; a read from this disk, 60 us or more).
+    static let coldReadNanoseconds: UInt64 = 50_000
     /// Pages per read-ahead call (128 KiB: the kernel reads no more per call than the device's
     /// read-ahead size, which is 128 KiB by default).
     static let adviceChunkPages: UInt64 = 32
@@ -134,7 +138,7 @@ final class Pager: @unchecked Sendable {
         }
         let base = mapping.base + Int(page) * PageLayout.size
         if !isVerified(page) {
-            readAhead(around: page)
+            if Self.firstTouchWaited(base) { readAhead(around: page) }
             if let reason = PageView.validate(base, pageNumber: page) {
                 throw StoreError.corruptPage(page: page, reason: reason)
             }
@@ -143,25 +147,45 @@ final class Pager: @unchecked Sendable {
         return PageView(base: base)
     }
 
-    /// Before a page's first read in this process: asks for its read-ahead window and the next,
-    /// each once (the next one so that a reader walking the file in order finds it on its way).
+    /// Reads the first byte of the page at `base` (within the file: the callers checked) and
+    /// says whether that took long enough to have waited for the device.
+    @inline(__always) private static func firstTouchWaited(_ base: UnsafeRawPointer) -> Bool {
+        let start = now()
+        _ = vitrine_touch(base)
+        return now() &- start > coldReadNanoseconds
+    }
+
+    /// The monotonic clock, in nanoseconds (a vDSO call: no system call).
+    @inline(__always) private static func now() -> UInt64 {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return UInt64(truncatingIfNeeded: t.tv_sec) &* 1_000_000_000 &+ UInt64(truncatingIfNeeded: t.tv_nsec)
+    }
+
+    /// After a page's first read in this process waited for the device: asks for its read-ahead
+    /// window and the next, each once (the next so that a reader walking the file in order
+    /// finds it on its way; the one after that is asked for at the reader's next wait).
     private func readAhead(around page: PageNumber) {
         guard let words = advisedWords else { return }
-        let first = page / Self.readAheadPages
-        for window in first...(first + 1) {
-            let start = window * Self.readAheadPages
-            guard start < verifiedCapacity else { return }
-            let bit: UInt64 = 1 << (window & 63)
-            if words[Int(window >> 6)].bitwiseOr(bit, ordering: .relaxed).oldValue & bit != 0 { continue }
-            var chunk = start
-            while chunk < start + Self.readAheadPages {
-                Syscalls.adviseWillNeed(
-                    file.descriptor, offset: Int64(chunk) * Int64(PageLayout.size),
-                    length: Int(Self.adviceChunkPages) * PageLayout.size)
-                chunk += Self.adviceChunkPages
-            }
-            advisedPages.add(Int(Self.readAheadPages), ordering: .relaxed)
+        let window = page / Self.readAheadPages
+        advise(window: window, words)
+        advise(window: window + 1, words)
+    }
+
+    /// Asks for `window` unless it was asked for already.
+    private func advise(window: UInt64, _ words: UnsafeMutablePointer<Atomic<UInt64>>) {
+        let start = window * Self.readAheadPages
+        guard start < verifiedCapacity else { return }
+        let bit: UInt64 = 1 << (window & 63)
+        if words[Int(window >> 6)].bitwiseOr(bit, ordering: .relaxed).oldValue & bit != 0 { return }
+        var chunk = start
+        while chunk < start + Self.readAheadPages {
+            Syscalls.adviseWillNeed(
+                file.descriptor, offset: Int64(chunk) * Int64(PageLayout.size),
+                length: Int(Self.adviceChunkPages) * PageLayout.size)
+            chunk += Self.adviceChunkPages
         }
+        advisedPages.add(Int(Self.readAheadPages), ordering: .relaxed)
     }
 
     /// How many pages this pager asked the kernel to read ahead (tests).
@@ -182,8 +206,9 @@ final class Pager: @unchecked Sendable {
     func validateFresh(_ page: PageNumber, in mapping: Mapping, limit: UInt64) -> String? {
         guard page >= 2, page < limit, page < mapping.pageCapacity else { return "page number out of range" }
         if page >= fileEndPage.load(ordering: .relaxed), let reason = beyondEndOfFile(page) { return reason }
-        readAhead(around: page)
-        return PageView.validate(mapping.base + Int(page) * PageLayout.size, pageNumber: page)
+        let base = mapping.base + Int(page) * PageLayout.size
+        if Self.firstTouchWaited(base) { readAhead(around: page) }
+        return PageView.validate(base, pageNumber: page)
     }
 
     /// Why `page` cannot be read through the map (it is beyond the end of the file), or nil.

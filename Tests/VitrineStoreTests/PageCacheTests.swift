@@ -72,30 +72,53 @@ import Testing
         #expect(ours.flags.contains("rr"), "VmFlags: \(ours.flags.joined(separator: " "))")
     }
 
-    @Test func eachReadAheadWindowIsAskedForOnce() throws {
+    private static func scanAll(_ db: Database) throws -> Int {
+        try db.read { tx in
+            var n = 0
+            try tx.table("products")?.scan(from: []) { _, _ in
+                n += 1
+                return true
+            }
+            return n
+        }
+    }
+
+    /// Evicts the (clean, closed) file at `path` from the page cache.
+    private static func evict(_ path: String) throws {
+        let fd = open(path, O_RDONLY)
+        try #require(fd >= 0)
+        fsync(fd)
+        posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
+        close(fd)
+    }
+
+    @Test func aWarmPageCacheAsksForNoReadAhead() throws {
         let dir = TempDir(); defer { dir.remove() }
         let path = dir.file()
-        try Self.load(30_000, path: path) // ~1,900 pages: four windows of 512
+        try Self.load(60_000, path: path) // ~3,800 pages in 8 windows, all in the page cache
         let db = try Database(path: path)
         defer { db.close() }
-        let perWindow = Int(Pager.readAheadPages)
-        #expect(db.pager.advisedPages.load(ordering: .relaxed) <= 2 * perWindow, "opening reads the root pages only")
-        func scanAll() throws -> Int {
-            try db.read { tx in
-                var n = 0
-                try tx.table("products")?.scan(from: []) { _, _ in
-                    n += 1; return true
-                }
-                return n
-            }
-        }
-        #expect(try scanAll() == 30_000)
+        #expect(try Self.scanAll(db) == 60_000)
+        // A first touch slowed by something else (a preemption, a busy machine) asks for its
+        // two windows: allow two such in ~3,800 first touches.
+        #expect(db.pager.advisedPages.load(ordering: .relaxed) <= 4 * Int(Pager.readAheadPages))
+    }
+
+    @Test func aColdScanAsksForEachWindowOnce() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let path = dir.file()
+        try Self.load(30_000, path: path) // four windows of 512 pages
+        try Self.evict(path)
+        let db = try Database(path: path)
+        defer { db.close() }
+        #expect(try Self.scanAll(db) == 30_000)
         let pageCount = try db.statistics().pageCount
         let windows = Int((pageCount + Pager.readAheadPages - 1) / Pager.readAheadPages)
+        let perWindow = Int(Pager.readAheadPages)
         let asked = db.pager.advisedPages.load(ordering: .relaxed) / perWindow
-        #expect(asked >= windows - 1, "every window holding leaves was asked for")
+        #expect(asked >= windows - 1, "the windows holding leaves were asked for")
         #expect(asked <= windows + 1, "no window twice (the one past the end once at most)")
-        #expect(try scanAll() == 30_000)
+        #expect(try Self.scanAll(db) == 30_000)
         #expect(db.pager.advisedPages.load(ordering: .relaxed) == asked * perWindow, "a second scan asks for nothing")
     }
 
@@ -119,12 +142,7 @@ import Testing
         let dir = TempDir(); defer { dir.remove() }
         let path = dir.file()
         try Self.load(30_000, path: path) // ~1,900 pages
-        // Evict the (clean, closed) file from the page cache.
-        let fd = open(path, O_RDONLY)
-        try #require(fd >= 0)
-        fsync(fd)
-        posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
-        close(fd)
+        try Self.evict(path)
         let pages = 2 * Int(Pager.readAheadPages)
         try #require(try Self.resident(path, pages: pages) < 64, "the file left the page cache")
         let db = try Database(path: path)
