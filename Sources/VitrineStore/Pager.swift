@@ -23,15 +23,15 @@
 // pages. (The few `pread`s of the meta pages at open still read ahead a little.)
 //
 // What read-around gave cold readers, the pager gives back with small folios, and only to cold
-// readers: when a page's first read in this process took long enough to have waited for the
-// device (`coldReadNanoseconds`), it asks for the page's aligned window of `readAheadPages` pages
-// and for the next window (`POSIX_FADV_WILLNEED`, which fills the page cache with small folios;
-// the call submits the reads without waiting for them), once per window. A warm page cache
-// costs no call at all (asking for every window first read cost a recovery 848 calls, 1.5 ms).
-// The kernel caps one such call at the device's read-ahead size, so a window is asked for in
-// `adviceChunkPages` calls, the smallest common size (128 KiB). What this does not do: read
-// ahead again for pages evicted after their first read (a database larger than memory); those
-// come back one page per fault.
+// readers: when the first touch of a page in this process took long enough to have waited for
+// the device (`coldReadNanoseconds`), it asks for the page's aligned window of `readAheadPages`
+// pages and the windows after it, `readAheadWindows` in all (`POSIX_FADV_WILLNEED`, which fills
+// the page cache with small folios; the call submits the reads without waiting for them), each
+// window once. A warm page cache costs no call (asking for every window at its first touch
+// cost a recovery 848 calls, 1.5 ms). The kernel caps one such call at the device's read-ahead
+// size, so a window is asked for in `adviceChunkPages` calls, the smallest common size
+// (128 KiB). What this does not do: read ahead again for pages evicted after their first touch
+// (a database larger than memory); those come back one page per fault.
 //
 // Touching a mapped page beyond the end of the file raises SIGBUS, not an error. A snapshot's
 // page count can exceed the file: pages allocated and given up without being written (the
@@ -60,6 +60,9 @@ final class Pager: @unchecked Sendable {
     static let writeRunPages = 4
     /// Pages per read-ahead window (2 MiB).
     static let readAheadPages: UInt64 = 512
+    /// Windows asked for after a cold first touch: 8 MiB, what the kernel's read-around read
+    /// here (the device's `read_ahead_kb`).
+    static let readAheadWindows: UInt64 = 4
     /// A first touch that took longer than this waited for the device (a page-cache hit takes
     /// 1-2 us even with a fault, rarely over 20 under load; a read from this disk, 60 us or more).
     static let coldReadNanoseconds: UInt64 = 50_000
@@ -162,14 +165,13 @@ final class Pager: @unchecked Sendable {
         return UInt64(truncatingIfNeeded: t.tv_sec) &* 1_000_000_000 &+ UInt64(truncatingIfNeeded: t.tv_nsec)
     }
 
-    /// After a page's first read in this process waited for the device: asks for its read-ahead
-    /// window and the next, each once (the next so that a reader walking the file in order
-    /// finds it on its way; the one after that is asked for at the reader's next wait).
+    /// After a page's first touch in this process waited for the device: asks for its
+    /// read-ahead window and the `readAheadWindows - 1` after it, each once (a reader walking
+    /// the file in order then waits once per `readAheadWindows` windows).
     private func readAhead(around page: PageNumber) {
         guard let words = advisedWords else { return }
-        let window = page / Self.readAheadPages
-        advise(window: window, words)
-        advise(window: window + 1, words)
+        let first = page / Self.readAheadPages
+        for window in first..<(first + Self.readAheadWindows) { advise(window: window, words) }
     }
 
     /// Asks for `window` unless it was asked for already.

@@ -92,16 +92,21 @@ import Testing
         close(fd)
     }
 
+    /// What an open and a first read cost on a warm page cache (the recovery after a process
+    /// crash reads hundreds of pages scattered over the file): no read-ahead call.
     @Test func aWarmPageCacheAsksForNoReadAhead() throws {
         let dir = TempDir(); defer { dir.remove() }
         let path = dir.file()
         try Self.load(60_000, path: path) // ~3,800 pages in 8 windows, all in the page cache
         let db = try Database(path: path)
         defer { db.close() }
-        #expect(try Self.scanAll(db) == 60_000)
+        let value = try db.read { tx in
+            try (0..<60_000).filter { $0 % 97 == 0 }.map { try tx.table("products")?.get(bytes(String(format: "p%08d", $0))) }
+        }
+        #expect(value.allSatisfy { $0 != nil })
         // A first touch slowed by something else (a preemption, a busy machine) asks for its
-        // two windows: allow two such in ~3,800 first touches.
-        #expect(db.pager.advisedPages.load(ordering: .relaxed) <= 4 * Int(Pager.readAheadPages))
+        // two windows: allow one such in ~650 first touches of leaves all over the file.
+        #expect(db.pager.advisedPages.load(ordering: .relaxed) <= 2 * Int(Pager.readAheadPages))
     }
 
     @Test func aColdScanAsksForEachWindowOnce() throws {
@@ -117,7 +122,7 @@ import Testing
         let perWindow = Int(Pager.readAheadPages)
         let asked = db.pager.advisedPages.load(ordering: .relaxed) / perWindow
         #expect(asked >= windows - 1, "the windows holding leaves were asked for")
-        #expect(asked <= windows + 1, "no window twice (the one past the end once at most)")
+        #expect(asked <= windows + Int(Pager.readAheadWindows), "no window twice (a few past the end once at most)")
         #expect(try Self.scanAll(db) == 30_000)
         #expect(db.pager.advisedPages.load(ordering: .relaxed) == asked * perWindow, "a second scan asks for nothing")
     }
@@ -143,7 +148,10 @@ import Testing
         let path = dir.file()
         try Self.load(30_000, path: path) // ~1,900 pages
         try Self.evict(path)
-        let pages = 2 * Int(Pager.readAheadPages)
+        // The whole file (~1,900 pages): within the windows one cold first touch asks for.
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        let pages = size / PageLayout.size
+        try #require(UInt64(pages) <= Pager.readAheadWindows * Pager.readAheadPages)
         try #require(try Self.resident(path, pages: pages) < 64, "the file left the page cache")
         let db = try Database(path: path)
         defer { db.close() }
