@@ -14,7 +14,7 @@ export PATH="/opt/swift/usr/bin:$PATH"
 ./setup.sh
 swift build -c release --product VitrineBench >&2
 
-BENCH_SWIFT_VERSION="$(swift --version 2>/dev/null | head -n 1)"
+BENCH_SWIFT_VERSION="$(swift --version 2>/dev/null | sed -n 1p)"
 BENCH_GIT_COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 if [ -n "$(git status --porcelain -- .. 2>/dev/null)" ]; then BENCH_GIT_COMMIT="$BENCH_GIT_COMMIT+dirty"; fi
 export BENCH_SWIFT_VERSION BENCH_GIT_COMMIT

@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 OUT="${1:-.build/docs}"
-TRIPLE="$(swift -print-target-info | sed -n 's/.*"unversionedTriple": "\(.*\)".*/\1/p' | head -1)"
+TRIPLE="$(swift -print-target-info | sed -n 's/.*"unversionedTriple": "\(.*\)".*/\1/p' | sed -n 1p)"
 
 swift build --target VitrinePages
 BIN="$(swift build --show-bin-path)"

@@ -19,7 +19,7 @@ if ! command -v etcd >/dev/null 2>&1; then
     export DEBIAN_FRONTEND=noninteractive
     { apt-get install -y etcd-server || { apt-get update && apt-get install -y etcd-server; }; } >/dev/null
 fi
-etcd --version | head -1
+etcd --version | sed -n 1p # reads it all: with pipefail, head could end etcd with SIGPIPE (exit 141)
 export VITRINE_REQUIRE_ETCD=1
 
 # The code's format: clean under the toolchain's swift-format with the repository's
