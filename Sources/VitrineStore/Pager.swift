@@ -61,7 +61,9 @@ final class Pager: @unchecked Sendable {
     /// Pages per read-ahead window (2 MiB).
     static let readAheadPages: UInt64 = 512
     /// Windows asked for after a cold first touch: 8 MiB, what the kernel's read-around read
-    /// here (the device's `read_ahead_kb`).
+    /// here (the device's `read_ahead_kb`). A fixed size: on a device whose read-ahead is the
+    /// common 128 KiB, a cold random reader reads more than the kernel would have (reading the
+    /// device's value at open is the next step; see Benchmarks/README.md, session 7).
     static let readAheadWindows: UInt64 = 4
     /// A first touch that took longer than this waited for the device (a page-cache hit takes
     /// 1-2 us even with a fault, rarely over 20 under load; a read from this disk, 60 us or more).
