@@ -237,22 +237,15 @@ final class Pager: @unchecked Sendable {
     /// `writeRunPages` pages.
     func write(_ pages: [(PageNumber, [UInt8])]) throws {
         let sorted = pages.sorted { $0.0 < $1.0 }
-        var i = 0
         var run: [UInt8] = []
-        while i < sorted.count {
-            var j = i + 1
-            while j < sorted.count && sorted[j].0 == sorted[j - 1].0 + 1 && j - i < Self.writeRunPages { j += 1 }
-            let offset = Int64(sorted[i].0) * Int64(PageLayout.size)
-            if j - i == 1 {
-                try file.write(sorted[i].1, at: offset)
+        try forEachRun(sorted.map(\.0)) { range, offset in
+            if range.count == 1 {
+                try file.write(sorted[range.lowerBound].1, at: offset)
             } else {
                 run.removeAll(keepingCapacity: true)
-                for k in i..<j { run.append(contentsOf: sorted[k].1) }
+                for k in range { run.append(contentsOf: sorted[k].1) }
                 try file.write(run, at: offset)
             }
-            for k in i..<j { markVerified(sorted[k].0) }
-            noteFileEnd(sorted[j - 1].0 + 1)
-            i = j
         }
     }
 
@@ -260,21 +253,29 @@ final class Pager: @unchecked Sendable {
     /// numbers, at most `writeRunPages` long (gathered in a staging buffer; writer only).
     func write(_ pages: [DirtyPage]) throws {
         let sorted = pages.sorted { $0.number < $1.number }
+        try forEachRun(sorted.map(\.number)) { range, offset in
+            if range.count == 1 {
+                try file.write(UnsafeRawPointer(sorted[range.lowerBound].base), count: PageLayout.size, at: offset)
+            } else {
+                for k in range {
+                    memcpy(staging + (k - range.lowerBound) * PageLayout.size, sorted[k].base, PageLayout.size)
+                }
+                try file.write(UnsafeRawPointer(staging), count: range.count * PageLayout.size, at: offset)
+            }
+        }
+    }
+
+    /// Splits ascending page numbers into runs of consecutive ones, at most `writeRunPages`
+    /// long, and has `write` write each (given the indices of its pages and the file offset of
+    /// its first); then marks the run's pages verified and the file's end past it.
+    private func forEachRun(_ sorted: [PageNumber], _ write: (Range<Int>, Int64) throws -> Void) throws {
         var i = 0
         while i < sorted.count {
             var j = i + 1
-            while j < sorted.count && sorted[j].number == sorted[j - 1].number + 1 && j - i < Self.writeRunPages { j += 1 }
-            let offset = Int64(sorted[i].number) * Int64(PageLayout.size)
-            if j - i == 1 {
-                try file.write(UnsafeRawPointer(sorted[i].base), count: PageLayout.size, at: offset)
-            } else {
-                for k in i..<j {
-                    memcpy(staging + (k - i) * PageLayout.size, sorted[k].base, PageLayout.size)
-                }
-                try file.write(UnsafeRawPointer(staging), count: (j - i) * PageLayout.size, at: offset)
-            }
-            for k in i..<j { markVerified(sorted[k].number) }
-            noteFileEnd(sorted[j - 1].number + 1)
+            while j < sorted.count && sorted[j] == sorted[j - 1] + 1 && j - i < Self.writeRunPages { j += 1 }
+            try write(i..<j, Int64(sorted[i]) * Int64(PageLayout.size))
+            for k in i..<j { markVerified(sorted[k]) }
+            noteFileEnd(sorted[j - 1] + 1)
             i = j
         }
     }
