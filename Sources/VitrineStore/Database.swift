@@ -84,6 +84,9 @@ public struct DatabaseOptions: Sendable {
     var pageCacheTrust: PageCacheTrust = .sameOrigin
     /// Recovery: dirty pages after which a batch of replayed records commits (tests lower it).
     var replayBatchPages: Int = 4096
+    /// How much a cold reader reads ahead (ReadAhead.swift); nil: the device's read-ahead size
+    /// (tests fix it, so that what they check does not depend on the machine).
+    var readAheadBytes: Int? = nil
 
     /// Options; the defaults: full durability, a checkpoint at 8 MiB of log or 16,384 dirty pages.
     public init(
@@ -200,6 +203,7 @@ public final class Database: @unchecked Sendable {
             _ = snapshots.markClosed()
             released.withLock { $0 = true }
             closeStage.store(2, ordering: .sequentiallyConsistent)
+            pager.readAhead.stop()
             dataFile.close()
             log.file.close()
             Syscalls.close(lockDescriptor)
@@ -267,6 +271,7 @@ public final class Database: @unchecked Sendable {
             if done { return true }
             if snapshots.hasReaders { return false }
             done = true
+            pager.readAhead.stop() // its calls use the data file's descriptor
             pager.unmapAll()
             log.file.close()
             dataFile.close()

@@ -23,15 +23,9 @@
 // pages. (The few `pread`s of the meta pages at open still read ahead a little.)
 //
 // What read-around gave cold readers, the pager gives back with small folios, and only to cold
-// readers: when the first touch of a page in this process took long enough to have waited for
-// the device (`coldReadNanoseconds`), it asks for the page's aligned window of `readAheadPages`
-// pages and the windows after it, `readAheadWindows` in all (`POSIX_FADV_WILLNEED`, which fills
-// the page cache with small folios; the call submits the reads without waiting for them), each
-// window once. A warm page cache costs no call (asking for every window at its first touch
-// cost a recovery 848 calls, 1.5 ms). The kernel caps one such call at the device's read-ahead
-// size, so a window is asked for in `adviceChunkPages` calls, the smallest common size
-// (128 KiB). What this does not do: read ahead again for pages evicted after their first touch
-// (a database larger than memory); those come back one page per fault.
+// readers: ReadAhead.swift. The first touch of each page in this process is timed (a one-byte
+// load); one that took long enough to have waited for the device (`coldReadNanoseconds`) starts
+// the read-ahead, and later first touches may follow it on.
 //
 // Touching a mapped page beyond the end of the file raises SIGBUS, not an error. A snapshot's
 // page count can exceed the file: pages allocated and given up without being written (the
@@ -53,40 +47,31 @@ struct Mapping: @unchecked Sendable {
 final class Pager: @unchecked Sendable {
     let file: StorageFile
     private let mappings = Mutex<[Mapping]>([])
-    private let verifiedWords: UnsafeMutablePointer<Atomic<UInt64>>?
-    private let verifiedCapacity: UInt64 = 1 << 28 // pages tracked (1 TiB of database)
+    /// Pages verified in this process (2^28 pages tracked: 1 TiB of database).
+    private let verified = AtomicBitmap(capacity: 1 << 28)
     /// The most pages one pwrite writes (16 KiB: a write's length sets the size of the folios
     /// it creates; see the top of this file). Also what the staging buffer holds.
     static let writeRunPages = 4
-    /// Pages per read-ahead window (2 MiB).
-    static let readAheadPages: UInt64 = 512
-    /// Windows asked for after a cold first touch: 8 MiB, what the kernel's read-around read
-    /// here (the device's `read_ahead_kb`). A fixed size: on a device whose read-ahead is the
-    /// common 128 KiB, a cold random reader reads more than the kernel would have (reading the
-    /// device's value at open is the next step; see Benchmarks/README.md, session 7).
-    static let readAheadWindows: UInt64 = 4
-    /// A first touch that took longer than this waited for the device (a page-cache hit takes
-    /// 1-2 us even with a fault, rarely over 20 under load; a read from this disk, 60 us or more).
-    static let coldReadNanoseconds: UInt64 = 50_000
-    /// Pages per read-ahead call (128 KiB: the kernel reads no more per call than the device's
-    /// read-ahead size, which is 128 KiB by default).
-    static let adviceChunkPages: UInt64 = 32
-    /// One bit per read-ahead window: set once the window was asked for (any thread).
-    private let advisedWords: UnsafeMutablePointer<Atomic<UInt64>>?
-    private let advisedBytes: Int
+    /// A first touch that took longer than this waited for the device. A page-cache hit takes
+    /// 1-3 us with its fault (a warm scan of 55,763 pages here: 13 first touches over 8 us); a
+    /// read takes 10 us or more from a fast NVMe device, 20-100 from this virtual disk. A touch
+    /// slow for another reason (a preemption) costs one `mincore`: the read-ahead checks the
+    /// page cache before asking for anything.
+    static let coldReadNanoseconds: UInt64 = 10_000
+    /// Asks the kernel to read ahead for cold readers (ReadAhead.swift).
+    let readAhead: ReadAhead
     /// Where runs of dirty pages are gathered for one pwrite (writer only).
     private let staging = UnsafeMutableRawPointer.allocate(byteCount: Pager.writeRunPages * PageLayout.size, alignment: 4096)
     /// Pages the file is known to hold (it only grows while open): raised by every write,
     /// re-read from the file before a page beyond it is refused.
     private let fileEndPage = Atomic<UInt64>(0)
 
-    init(file: StorageFile, initialPageCount: UInt64, minimumMapBytes: Int) throws {
+    /// `readAheadBytes`: how much to read ahead for a cold reader (nil: what the device's
+    /// read-around would read).
+    init(file: StorageFile, initialPageCount: UInt64, minimumMapBytes: Int, readAheadBytes: Int? = nil) throws {
         self.file = file
         fileEndPage.store(UInt64(max(0, try file.size())) / UInt64(PageLayout.size), ordering: .relaxed)
-        let bitmapBytes = Int(verifiedCapacity / 8)
-        verifiedWords = Syscalls.mapAnonymous(length: bitmapBytes)?.bindMemory(to: Atomic<UInt64>.self, capacity: bitmapBytes / 8)
-        advisedBytes = Int(verifiedCapacity / Self.readAheadPages / 8)
-        advisedWords = Syscalls.mapAnonymous(length: advisedBytes)?.bindMemory(to: Atomic<UInt64>.self, capacity: advisedBytes / 8)
+        readAhead = ReadAhead(descriptor: file.descriptor, rangeBytes: readAheadBytes, pageCapacity: verified.capacity)
         _ = try ensureMapped(pageCount: initialPageCount, minimumBytes: minimumMapBytes)
     }
 
@@ -102,8 +87,7 @@ final class Pager: @unchecked Sendable {
     deinit {
         staging.deallocate()
         unmapAll()
-        if let w = verifiedWords { Syscalls.unmap(UnsafeRawPointer(w), length: Int(verifiedCapacity / 8)) }
-        if let w = advisedWords { Syscalls.unmap(UnsafeRawPointer(w), length: advisedBytes) }
+        verified.deallocate()
     }
 
     /// The newest map, made large enough for `pageCount` pages.
@@ -122,15 +106,9 @@ final class Pager: @unchecked Sendable {
 
     var mappingCount: Int { mappings.withLock { $0.count } }
 
-    @inline(__always) private func isVerified(_ page: PageNumber) -> Bool {
-        guard page < verifiedCapacity, let w = verifiedWords else { return false }
-        return (w[Int(page >> 6)].load(ordering: .relaxed) & (1 << (page & 63))) != 0
-    }
+    @inline(__always) private func isVerified(_ page: PageNumber) -> Bool { verified.contains(page) }
 
-    @inline(__always) func markVerified(_ page: PageNumber) {
-        guard page < verifiedCapacity, let w = verifiedWords else { return }
-        w[Int(page >> 6)].bitwiseOr(1 << (page & 63), ordering: .relaxed)
-    }
+    @inline(__always) func markVerified(_ page: PageNumber) { verified.insert(page) }
 
     /// A verified view of `page`, which must be below `limit` (the snapshot's page count).
     @inline(__always)
@@ -143,13 +121,24 @@ final class Pager: @unchecked Sendable {
         }
         let base = mapping.base + Int(page) * PageLayout.size
         if !isVerified(page) {
-            if Self.firstTouchWaited(base) { readAhead(around: page) }
+            firstTouch(page, at: base, in: mapping)
             if let reason = PageView.validate(base, pageNumber: page) {
                 throw StoreError.corruptPage(page: page, reason: reason)
             }
             markVerified(page)
         }
         return PageView(base: base)
+    }
+
+    /// The first touch of `page` (at `base`) in this process: tells the read-ahead whether it
+    /// waited for the device.
+    @inline(__always) private func firstTouch(_ page: PageNumber, at base: UnsafeRawPointer, in mapping: Mapping) {
+        let fileEnd = fileEndPage.load(ordering: .relaxed)
+        if Self.firstTouchWaited(base) {
+            readAhead.afterColdTouch(of: page, in: mapping, fileEnd: fileEnd)
+        } else {
+            readAhead.afterWarmTouch(of: page, in: mapping, fileEnd: fileEnd)
+        }
     }
 
     /// Reads the first byte of the page at `base` (within the file: the callers checked) and
@@ -167,34 +156,6 @@ final class Pager: @unchecked Sendable {
         return UInt64(truncatingIfNeeded: t.tv_sec) &* 1_000_000_000 &+ UInt64(truncatingIfNeeded: t.tv_nsec)
     }
 
-    /// After a page's first touch in this process waited for the device: asks for its
-    /// read-ahead window and the `readAheadWindows - 1` after it, each once (a reader walking
-    /// the file in order then waits once per `readAheadWindows` windows).
-    private func readAhead(around page: PageNumber) {
-        guard let words = advisedWords else { return }
-        let first = page / Self.readAheadPages
-        for window in first..<(first + Self.readAheadWindows) { advise(window: window, words) }
-    }
-
-    /// Asks for `window` unless it was asked for already.
-    private func advise(window: UInt64, _ words: UnsafeMutablePointer<Atomic<UInt64>>) {
-        let start = window * Self.readAheadPages
-        guard start < verifiedCapacity else { return }
-        let bit: UInt64 = 1 << (window & 63)
-        if words[Int(window >> 6)].bitwiseOr(bit, ordering: .relaxed).oldValue & bit != 0 { return }
-        var chunk = start
-        while chunk < start + Self.readAheadPages {
-            Syscalls.adviseWillNeed(
-                file.descriptor, offset: Int64(chunk) * Int64(PageLayout.size),
-                length: Int(Self.adviceChunkPages) * PageLayout.size)
-            chunk += Self.adviceChunkPages
-        }
-        advisedPages.add(Int(Self.readAheadPages), ordering: .relaxed)
-    }
-
-    /// How many pages this pager asked the kernel to read ahead (tests).
-    let advisedPages = Atomic<Int>(0)
-
     /// Asks the CPU for every cache line of `page` (a hint: never faults, reads nothing).
     func prefetch(_ page: PageNumber, in mapping: Mapping) {
         guard page < mapping.pageCapacity else { return }
@@ -211,7 +172,7 @@ final class Pager: @unchecked Sendable {
         guard page >= 2, page < limit, page < mapping.pageCapacity else { return "page number out of range" }
         if page >= fileEndPage.load(ordering: .relaxed), let reason = beyondEndOfFile(page) { return reason }
         let base = mapping.base + Int(page) * PageLayout.size
-        if Self.firstTouchWaited(base) { readAhead(around: page) }
+        firstTouch(page, at: base, in: mapping)
         return PageView.validate(base, pageNumber: page)
     }
 

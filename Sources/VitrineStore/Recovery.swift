@@ -84,7 +84,9 @@ enum Recovery {
             let meta = try readMeta(dataFile, size: size, path: path)
             let needed = Int64(meta.pageCount) * Int64(PageLayout.size)
             if size < needed { throw StoreError.truncatedFile(expectedBytes: needed, actualBytes: size) }
-            let pager = try Pager(file: dataFile, initialPageCount: meta.pageCount, minimumMapBytes: options.minimumMapBytes)
+            let pager = try Pager(
+                file: dataFile, initialPageCount: meta.pageCount, minimumMapBytes: options.minimumMapBytes,
+                readAheadBytes: options.readAheadBytes)
             let mapping = try pager.ensureMapped(pageCount: meta.pageCount)
             _ = mapping
             // The free list is read on the first write, not here: opening costs the same

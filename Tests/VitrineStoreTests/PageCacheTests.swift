@@ -6,7 +6,7 @@ import Testing
 
 /// How the pager keeps the data file's page cache in small folios (Pager.swift, "Small folios,
 /// and our own read-ahead"): the map asks for no read-around, writes are at most
-/// `Pager.writeRunPages` pages long, and the pager asks for each read-ahead window once.
+/// `Pager.writeRunPages` pages long, and the pager reads ahead for cold readers (ReadAhead.swift).
 @Suite struct PageCacheTests {
     /// A database of `count` products put in key order in one transaction: long runs of
     /// consecutive new pages, which before were written up to 64 pages per pwrite.
@@ -92,21 +92,30 @@ import Testing
         close(fd)
     }
 
+    /// Options whose read-ahead is 8 MiB in four 2 MiB windows, whatever the machine's device.
+    private static func readingAhead(_ bytes: Int = 8 << 20) -> DatabaseOptions {
+        var options = DatabaseOptions()
+        options.readAheadBytes = bytes
+        return options
+    }
+
     /// What an open and a first read cost on a warm page cache (the recovery after a process
-    /// crash reads hundreds of pages scattered over the file): no read-ahead call.
+    /// crash reads hundreds of pages scattered over the file): no read-ahead call, even when a
+    /// first touch was slow for another reason (the pages after it are in the page cache).
     @Test func aWarmPageCacheAsksForNoReadAhead() throws {
         let dir = TempDir(); defer { dir.remove() }
         let path = dir.file()
         try Self.load(60_000, path: path) // ~3,800 pages in 8 windows, all in the page cache
-        let db = try Database(path: path)
+        let db = try Database(path: path, options: Self.readingAhead())
         defer { db.close() }
         let value = try db.read { tx in
             try (0..<60_000).filter { $0 % 97 == 0 }.map { try tx.table("products")?.get(bytes(String(format: "p%08d", $0))) }
         }
         #expect(value.allSatisfy { $0 != nil })
-        // A first touch slowed by something else (a preemption, a busy machine) asks for its
-        // two windows: allow one such in ~650 first touches of leaves all over the file.
-        #expect(db.pager.advisedPages.load(ordering: .relaxed) <= 2 * Int(Pager.readAheadPages))
+        // What a first touch slowed by a preemption does:
+        let end = try db.statistics().pageCount
+        for page in [1_000, end - 10] { db.pager.readAhead.afterColdTouch(of: page, in: db.writerMapping, fileEnd: end) }
+        #expect(db.pager.readAhead.askedPages.load(ordering: .relaxed) == 0)
     }
 
     @Test func aColdScanAsksForEachWindowOnce() throws {
@@ -114,17 +123,80 @@ import Testing
         let path = dir.file()
         try Self.load(30_000, path: path) // four windows of 512 pages
         try Self.evict(path)
-        let db = try Database(path: path)
+        let db = try Database(path: path, options: Self.readingAhead())
         defer { db.close() }
         #expect(try Self.scanAll(db) == 30_000)
+        let readAhead = db.pager.readAhead
         let pageCount = try db.statistics().pageCount
-        let windows = Int((pageCount + Pager.readAheadPages - 1) / Pager.readAheadPages)
-        let perWindow = Int(Pager.readAheadPages)
-        let asked = db.pager.advisedPages.load(ordering: .relaxed) / perWindow
+        let windows = Int((pageCount + readAhead.windowPages - 1) / readAhead.windowPages)
+        let perWindow = Int(readAhead.windowPages)
+        let asked = readAhead.askedPages.load(ordering: .relaxed) / perWindow
         #expect(asked >= windows - 1, "the windows holding leaves were asked for")
-        #expect(asked <= windows + Int(Pager.readAheadWindows), "no window twice (a few past the end once at most)")
+        #expect(asked <= windows + 2 * Int(ReadAhead.windowsPerRange), "no window twice (a few past the end once at most)")
         #expect(try Self.scanAll(db) == 30_000)
-        #expect(db.pager.advisedPages.load(ordering: .relaxed) == asked * perWindow, "a second scan asks for nothing")
+        #expect(readAhead.askedPages.load(ordering: .relaxed) == asked * perWindow, "a second scan asks for nothing")
+    }
+
+    /// A reader walking the file in order keeps the device reading ahead of it: one cold touch
+    /// starts the read-ahead, the reader's own progress asks for the rest (the kernel's
+    /// PG_readahead mark), instead of one wait for the device per range.
+    @Test func aColdScanInFileOrderFollowsOn() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let path = dir.file()
+        try Self.load(60_000, path: path) // ~3,800 pages, leaves in key order
+        try Self.evict(path)
+        let db = try Database(path: path, options: Self.readingAhead(512 << 10)) // 128 KiB windows
+        defer { db.close() }
+        #expect(try Self.scanAll(db) == 60_000)
+        let readAhead = db.pager.readAhead
+        let ranges = try db.statistics().pageCount / (readAhead.windowPages * ReadAhead.windowsPerRange)
+        let cold = readAhead.coldRanges.load(ordering: .relaxed)
+        let followed = readAhead.followOnRanges.load(ordering: .relaxed)
+        #expect(ranges >= 25)
+        #expect(cold >= 1 && cold <= 4, "ranges started by a cold touch: \(cold) of \(ranges)")
+        #expect(followed >= Int(ranges) - 5, "ranges asked for ahead of the reader: \(followed) of \(ranges)")
+    }
+
+    @Test func noReadAheadWhereTheDeviceHasNone() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let path = dir.file()
+        try Self.load(30_000, path: path)
+        try Self.evict(path)
+        let db = try Database(path: path, options: Self.readingAhead(0))
+        defer { db.close() }
+        #expect(try Self.scanAll(db) == 30_000)
+        #expect(db.pager.readAhead.askedPages.load(ordering: .relaxed) == 0)
+    }
+
+    /// A sysfs tree with a disk `vda` (252:0) and its partition `vda1` (252:1), as the kernel
+    /// lays it out: /sys/dev/block/MAJ:MIN links to the device's directory, a partition's
+    /// directory sits inside its disk's, and only the disk has a `queue`.
+    @Test func theDeviceReadAheadComesFromSysfs() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let root = dir.file()
+        let fm = FileManager.default
+        let disk = root + "/devices/virtio0/block/vda"
+        try fm.createDirectory(atPath: disk + "/queue", withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: disk + "/vda1", withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: root + "/dev/block", withIntermediateDirectories: true)
+        try fm.createSymbolicLink(atPath: root + "/dev/block/252:0", withDestinationPath: "../../devices/virtio0/block/vda")
+        try fm.createSymbolicLink(atPath: root + "/dev/block/252:1", withDestinationPath: "../../devices/virtio0/block/vda/vda1")
+        func device(_ major: UInt64, _ minor: UInt64) -> UInt64 { (major << 8) | minor }
+        try "8192\n".write(toFile: disk + "/queue/read_ahead_kb", atomically: false, encoding: .utf8)
+        #expect(DeviceReadAhead.bytes(device: device(252, 0), sysfs: root) == 8 << 20)
+        #expect(DeviceReadAhead.bytes(device: device(252, 1), sysfs: root) == 8 << 20, "a partition: its disk's queue")
+        #expect(DeviceReadAhead.bytes(device: device(0, 37), sysfs: root) == nil, "no block device (tmpfs, overlayfs)")
+        try "0\n".write(toFile: disk + "/queue/read_ahead_kb", atomically: false, encoding: .utf8)
+        #expect(DeviceReadAhead.bytes(device: device(252, 1), sysfs: root) == 0)
+        for junk in ["", "-1\n", "12a\n", "99999999999999999999\n"] {
+            try junk.write(toFile: disk + "/queue/read_ahead_kb", atomically: false, encoding: .utf8)
+            #expect(DeviceReadAhead.bytes(device: device(252, 0), sysfs: root) == nil, "\(junk.debugDescription)")
+        }
+        // A minor number above 255 (bits 20-31 of dev_t, as glibc's makedev packs it).
+        try fm.createSymbolicLink(atPath: root + "/dev/block/259:300", withDestinationPath: "../../devices/virtio0/block/vda")
+        try "128\n".write(toFile: disk + "/queue/read_ahead_kb", atomically: false, encoding: .utf8)
+        let wide: UInt64 = (259 << 8) | (300 & 0xff) | ((300 & ~0xff) << 12)
+        #expect(DeviceReadAhead.bytes(device: wide, sysfs: root) == 128 << 10)
     }
 
     /// How many of the first `pages` pages of `path` are in the page cache (mincore).
@@ -151,9 +223,9 @@ import Testing
         // The whole file (~1,900 pages): within the windows one cold first touch asks for.
         let size = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
         let pages = size / PageLayout.size
-        try #require(UInt64(pages) <= Pager.readAheadWindows * Pager.readAheadPages)
+        try #require(pages <= 8 << 20 / PageLayout.size)
         try #require(try Self.resident(path, pages: pages) < 64, "the file left the page cache")
-        let db = try Database(path: path)
+        let db = try Database(path: path, options: Self.readingAhead())
         defer { db.close() }
         #expect(try db.read { try $0.table("products")?.get(bytes("p00000000")) } != nil)
         // The reads were submitted, not waited for (mincore counts a page once its read is
@@ -164,6 +236,13 @@ import Testing
             if now >= pages - 64 { break }
             usleep(10_000)
         }
-        #expect(now >= pages - 64, "\(now) of the first \(pages) pages in the page cache after one read")
+        let readAhead = db.pager.readAhead
+        #expect(
+            now >= pages - 64,
+            """
+            \(now) of the first \(pages) pages in the page cache after one read \
+            (\(readAhead.coldRanges.load(ordering: .relaxed)) cold ranges, \
+            \(readAhead.askedPages.load(ordering: .relaxed)) pages asked)
+            """)
     }
 }

@@ -131,6 +131,21 @@ enum Syscalls {
         _ = posix_fadvise(fd, off_t(offset), off_t(length), POSIX_FADV_WILLNEED)
     }
 
+    /// The corresponding C function is `mincore`: the share (0...1) of the `length` bytes mapped
+    /// at `address` (aligned to the system's page size, within one mapping) that is in the page
+    /// cache with its contents read (a page still being read counts as absent). Nil when the
+    /// kernel refuses.
+    static func residentShare(_ address: UnsafeRawPointer, length: Int) -> Double? {
+        let systemPage = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let pages = (length + systemPage - 1) / systemPage
+        guard systemPage > 0, pages > 0 else { return nil }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: pages) { vector -> Double? in
+            guard let v = vector.baseAddress, mincore(UnsafeMutableRawPointer(mutating: address), length, v) == 0
+            else { return nil }
+            return Double(vector.reduce(0) { $0 + Int($1 & 1) }) / Double(pages)
+        }
+    }
+
     /// Reserves zero-filled anonymous memory that the kernel backs lazily.
     static func mapAnonymous(length: Int) -> UnsafeMutableRawPointer? {
         let p = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
