@@ -133,12 +133,8 @@ final class Pager: @unchecked Sendable {
     /// The first touch of `page` (at `base`) in this process: tells the read-ahead whether it
     /// waited for the device.
     @inline(__always) private func firstTouch(_ page: PageNumber, at base: UnsafeRawPointer, in mapping: Mapping) {
-        let fileEnd = fileEndPage.load(ordering: .relaxed)
-        if Self.firstTouchWaited(base) {
-            readAhead.afterColdTouch(of: page, in: mapping, fileEnd: fileEnd)
-        } else {
-            readAhead.afterWarmTouch(of: page, in: mapping, fileEnd: fileEnd)
-        }
+        readAhead.afterFirstTouch(
+            of: page, waited: Self.firstTouchWaited(base), in: mapping, fileEnd: fileEndPage.load(ordering: .relaxed))
     }
 
     /// Reads the first byte of the page at `base` (within the file: the callers checked) and

@@ -132,16 +132,18 @@ enum Syscalls {
     }
 
     /// The corresponding C function is `mincore`: the share (0...1) of the `length` bytes mapped
-    /// at `address` (aligned to the system's page size, within one mapping) that is in the page
-    /// cache with its contents read (a page still being read counts as absent). Nil when the
-    /// kernel refuses.
+    /// at `address` (within one mapping) that is in the page cache with its contents read (a
+    /// page still being read counts as absent). The range is widened to whole pages of the
+    /// system (16 or 64 KiB on some arm64 kernels). Nil when the kernel refuses.
     static func residentShare(_ address: UnsafeRawPointer, length: Int) -> Double? {
         let systemPage = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let pages = (length + systemPage - 1) / systemPage
-        guard systemPage > 0, pages > 0 else { return nil }
+        guard systemPage > 0, length > 0 else { return nil }
+        let start = Int(bitPattern: address) / systemPage * systemPage
+        let end = Int(bitPattern: address) + length
+        let pages = (end - start + systemPage - 1) / systemPage
+        guard let aligned = UnsafeMutableRawPointer(bitPattern: start) else { return nil }
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: pages) { vector -> Double? in
-            guard let v = vector.baseAddress, mincore(UnsafeMutableRawPointer(mutating: address), length, v) == 0
-            else { return nil }
+            guard let v = vector.baseAddress, mincore(aligned, pages * systemPage, v) == 0 else { return nil }
             return Double(vector.reduce(0) { $0 + Int($1 & 1) }) / Double(pages)
         }
     }
