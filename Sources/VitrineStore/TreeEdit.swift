@@ -3,9 +3,11 @@
 //
 // A change first copies the path from the root to the leaf (touch), then edits the leaf. Pages
 // never exceed one page: an insert that does not fit gathers the leaf's cells plus the new one
-// and lays them out again, over the leaf and its right sibling when the sibling has room
-// (random-order inserts then leave pages about 3/4 full rather than 1/2), or else over the leaf
-// and a new page, inserting a separator in the parent, which may split in turn. Keys arriving in
+// and lays them out again: evenly over the leaf and its right sibling when the two fill at most
+// 15/8 of a page, else over the leaf, a new page and the sibling (a two-to-three split), so
+// random-order inserts leave pages about 4/5 full rather than 1/2 to 2/3; or, with no such
+// sibling, over the leaf and a new page. Each new page's separator goes into the parent, which
+// may split in turn. Keys arriving in
 // ascending order at the right edge of the tree ("appending") leave the left page full, so
 // in-order loads pack pages densely. A remove that leaves a page under 1/4 full merges it with
 // a sibling when both fit one page; an emptied page is cut out of its parent; a root branch
@@ -204,7 +206,9 @@ extension WriteTransaction {
     /// When an over-full leaf's right sibling is nearly full too: lays the cells of both out
     /// over three pages (the leaf, a new page, the sibling), about two thirds full each, where
     /// splitting the leaf alone would leave two half-full pages beside a full one (a B*-tree's
-    /// two-to-three split). Returns false (changing nothing) when there is no such sibling.
+    /// two-to-three split). Returns false (changing nothing) when there is no such sibling, or
+    /// no cut in three gives parts that fit a page (cells near the largest size): the leaf
+    /// then splits alone.
     private func splitWithRightSibling(
         _ leaf: DirtyPage, _ cells: [CellSource], path: Path,
         root: inout PageNumber
@@ -212,11 +216,13 @@ extension WriteTransaction {
         guard let last = path.last, last.index + 1 < last.page.count else { return false }
         let parent = last.page
         let index = last.index
-        guard try treePage(parent.view.child(index + 1)).isLeaf else { return false }
-        let sibling = try touchChild(of: parent, index + 1)
+        // The sibling's cells from the page as it is (mapped pages do not change during a
+        // transaction): it is copied only once the cut is known to work.
+        let siblingView = try treePage(parent.view.child(index + 1))
+        guard siblingView.isLeaf else { return false }
         var all = cells
-        all.reserveCapacity(cells.count + sibling.count)
-        sibling.appendCells(0..<sibling.count, to: &all)
+        all.reserveCapacity(cells.count + siblingView.count)
+        DirtyPage.appendCells(of: siblingView, 0..<siblingView.count, to: &all)
         guard all.count >= 3 else { return false }
         // Cut at a third and two thirds of the bytes (no part empty). With cells near
         // `PageLayout.maxCellSize` a part can still exceed a page: then the leaf splits alone.
@@ -231,6 +237,7 @@ extension WriteTransaction {
         let (a, b) = (cuts[0], cuts[1])
         let parts = [all[..<a], all[a..<b], all[b...]].map { $0.reduce(0) { $0 + $1.size } }
         guard parts.allSatisfy({ $0 <= PageLayout.capacity }) else { return false }
+        let sibling = try touchChild(of: parent, index + 1)
         // Separators first, pages laid out after (cells point into the leaf and the sibling);
         // the middle page, which may point into both, before either is laid out again.
         let first = Self.shortestSeparator(after: all[a - 1].key, upTo: all[a].key)
