@@ -89,7 +89,11 @@ final class ReadAhead: @unchecked Sendable {
             known = min(window, Self.largestWindow) | min(call, Self.largestWindow) << 32
             knownSizes.store(known, ordering: .releasing)
         }
-        return (known & 0xffff_ffff, known >> 32)
+        return Self.unpack(known)
+    }
+
+    private static func unpack(_ known: UInt64) -> (windowPages: UInt64, callPages: UInt64) {
+        (known & 0xffff_ffff, known >> 32)
     }
 
     /// Pages in a window.
@@ -119,14 +123,14 @@ final class ReadAhead: @unchecked Sendable {
     @inline(__always) private func followOn(from page: PageNumber, in mapping: Mapping, fileEnd: UInt64) -> Bool {
         // Unknown (no cold touch yet, so no trigger) or 0 both fail the test.
         let known = knownSizes.load(ordering: .acquiring)
-        let windowPages = known & 0xffff_ffff
+        let (windowPages, callPages) = Self.unpack(known)
         guard known != Self.unknown, windowPages > 0, page % windowPages < Self.triggerZone(windowPages) else { return false }
         let window = page / windowPages
         guard triggers.remove(window) else { return false }
         // This range's trigger was its second window: the next range starts after its last.
         let next = window + Self.windowsPerRange - 1
         if isCold(from: next * windowPages, windowPages, in: mapping, fileEnd: fileEnd),
-            askForRange(from: next, windowPages, known >> 32)
+            askForRange(from: next, windowPages, callPages)
         {
             followOnRanges.add(1, ordering: .relaxed)
         }

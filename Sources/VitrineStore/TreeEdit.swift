@@ -23,6 +23,16 @@ struct PathStep {
     let index: Int
 }
 
+/// A leaf's right sibling under the same parent (`rightSiblingLeaf`).
+struct RightSibling {
+    unowned(unsafe) let parent: DirtyPage
+    /// The leaf's index in `parent`; the sibling is at `index + 1`.
+    let index: Int
+    let number: PageNumber
+    /// The sibling as it is now: this transaction's copy if it has one, else the mapped page.
+    let view: PageView
+}
+
 extension WriteTransaction {
     typealias Path = [PathStep]
 
@@ -83,8 +93,10 @@ extension WriteTransaction {
         leaf.appendCells(0..<i, to: &cells)
         cells.append(.leaf(key: key, value: value))
         leaf.appendCells(i..<leaf.count, to: &cells)
-        if !appending, try shiftIntoRightSibling(leaf, cells, path: path, root: &root) { return !exact }
-        if !appending, try splitWithRightSibling(leaf, cells, path: path, root: &root) { return !exact }
+        if !appending, let sibling = try rightSiblingLeaf(path) {
+            if try shiftIntoRightSibling(leaf, cells, sibling, path: path, root: &root) { return !exact }
+            if try splitWithRightSibling(leaf, cells, sibling, path: path, root: &root) { return !exact }
+        }
         try split(leaf, cells, appending: appending, path: path, level: path.count, root: &root)
         return !exact
     }
@@ -159,25 +171,30 @@ extension WriteTransaction {
         try split(parent, cells, appending: appending, path: path, level: level - 1, root: &root)
     }
 
+    /// The right sibling of the leaf `path` leads to, under the same parent, if it is a leaf: the
+    /// parent, the leaf's index in it, and the sibling's page as it is (read, not copied).
+    private func rightSiblingLeaf(_ path: Path) throws -> RightSibling? {
+        guard let last = path.last, last.index + 1 < last.page.count else { return nil }
+        let number = last.page.view.child(last.index + 1)
+        let view = try treePage(number)
+        guard view.isLeaf else { return nil }
+        return RightSibling(parent: last.page, index: last.index, number: number, view: view)
+    }
+
     /// Moves the tail of `cells` (an over-full leaf's contents) into the leaf's right sibling,
     /// so that each holds about half of their bytes, if together they fill at most 15/8 of a
-    /// page, and updates the separator. Returns false (changing nothing) when there is no such
-    /// sibling or it has no room. (Moving only what overflowed, as before, left the leaf full:
+    /// page, and updates the separator. Returns false (changing nothing) when the sibling has
+    /// no room. (Moving only what overflowed, as before, left the leaf full:
     /// the next insert into it moved a cell again. Even halves made a random-order load 7%
     /// faster; `splitWithRightSibling` takes the pairs this refuses.)
     private func shiftIntoRightSibling(
-        _ leaf: DirtyPage, _ cells: [CellSource], path: Path,
+        _ leaf: DirtyPage, _ cells: [CellSource], _ right: RightSibling, path: Path,
         root: inout PageNumber
     ) throws -> Bool {
-        guard let last = path.last, last.index + 1 < last.page.count else { return false }
-        let parent = last.page
-        let index = last.index
+        let (parent, index) = (right.parent, right.index)
         let total = cells.reduce(0) { $0 + $1.size }
         // Size the sibling from its page first: no copy-on-write if it is too full.
-        let siblingNumber = parent.view.child(index + 1)
-        let siblingView = try treePage(siblingNumber)
-        guard siblingView.isLeaf else { return false }
-        let siblingUsed = dirty[siblingNumber]?.used ?? DirtyPage.usedBytes(siblingView)
+        let siblingUsed = dirty[right.number]?.used ?? DirtyPage.usedBytes(right.view)
         let combined = total + siblingUsed
         guard combined <= PageLayout.capacity * 15 / 8 else { return false }
         var n = 0
@@ -206,23 +223,18 @@ extension WriteTransaction {
     /// When an over-full leaf's right sibling is nearly full too: lays the cells of both out
     /// over three pages (the leaf, a new page, the sibling), about two thirds full each, where
     /// splitting the leaf alone would leave two half-full pages beside a full one (a B*-tree's
-    /// two-to-three split). Returns false (changing nothing) when there is no such sibling, or
-    /// no cut in three gives parts that fit a page (cells near the largest size): the leaf
-    /// then splits alone.
+    /// two-to-three split). Returns false (changing nothing) when no cut in three gives parts
+    /// that fit a page (cells near the largest size): the leaf then splits alone.
     private func splitWithRightSibling(
-        _ leaf: DirtyPage, _ cells: [CellSource], path: Path,
+        _ leaf: DirtyPage, _ cells: [CellSource], _ right: RightSibling, path: Path,
         root: inout PageNumber
     ) throws -> Bool {
-        guard let last = path.last, last.index + 1 < last.page.count else { return false }
-        let parent = last.page
-        let index = last.index
+        let (parent, index) = (right.parent, right.index)
         // The sibling's cells from the page as it is (mapped pages do not change during a
         // transaction): it is copied only once the cut is known to work.
-        let siblingView = try treePage(parent.view.child(index + 1))
-        guard siblingView.isLeaf else { return false }
         var all = cells
-        all.reserveCapacity(cells.count + siblingView.count)
-        DirtyPage.appendCells(of: siblingView, 0..<siblingView.count, to: &all)
+        all.reserveCapacity(cells.count + right.view.count)
+        DirtyPage.appendCells(of: right.view, 0..<right.view.count, to: &all)
         guard all.count >= 3 else { return false }
         // Cut at a third and two thirds of the bytes (no part empty). With cells near
         // `PageLayout.maxCellSize` a part can still exceed a page: then the leaf splits alone.

@@ -7,6 +7,17 @@ import Testing
 /// Random-order inserts fill leaves well: an over-full leaf shares its cells evenly with its
 /// right sibling while the two fit, and splits two into three when they do not.
 @Suite struct FillTests {
+    /// `table` holds exactly `model`: every key reads back its value, and no other row exists.
+    private static func expect(_ table: Table, holds model: [[UInt8]: [UInt8]]) throws {
+        for (key, value) in model { #expect(try table.get(key) == value) }
+        var count = 0
+        try table.scan(from: []) { _, _ in
+            count += 1
+            return true
+        }
+        #expect(count == model.count)
+    }
+
     @Test func randomOrderLoadIsDense() throws {
         let dir = TempDir(); defer { dir.remove() }
         let db = try Database(path: dir.file())
@@ -60,13 +71,7 @@ import Testing
         #expect(try db.verify().isClean)
         try db.read { tx in
             let t = try #require(try tx.table("t"))
-            for (key, value) in model { #expect(try t.get(key) == value) }
-            var count = 0
-            try t.scan(from: []) { _, _ in
-                count += 1
-                return true
-            }
-            #expect(count == model.count)
+            try Self.expect(t, holds: model)
         }
     }
 
@@ -142,13 +147,7 @@ import Testing
                         #expect(expected.isEmpty)
                         continue
                     }
-                    for (k, v) in expected { #expect(try t.get(k) == v) }
-                    var count = 0
-                    try t.scan(from: []) { _, _ in
-                        count += 1
-                        return true
-                    }
-                    #expect(count == expected.count)
+                    try Self.expect(t, holds: expected)
                 }
             }
         }
