@@ -7,6 +7,7 @@
 //   3. write the meta page into the other slot (sequence + 1), fdatasync: this is the switch;
 //   4. start a new log generation (the meta names it), written lazily with the next record;
 //   5. release the old checkpoint's frozen pages and free-list chain for reuse.
+//   6. cut the file after its last page if it is longer (a free tail left it in step 0).
 // A crash before 3 completes leaves the old meta, whose pages and chain are all still intact,
 // and the old log generation, which recovery replays. A crash after 3 leaves the new meta; its
 // log generation has no records yet, or records from after the checkpoint.
@@ -26,19 +27,25 @@ extension Database {
         try checkpointLocked()
     }
 
-    /// Checkpoint with the writer lock held. Poisons the database on failure.
-    func checkpointLocked() throws {
+    /// Checkpoint with the writer lock held. Poisons the database on failure. A free tail of at
+    /// least `tailCutMinimum` pages is cut off (nil: `tailCutMinimum()`; Shrink.swift).
+    func checkpointLocked(tailCutMinimum: Int? = nil) throws {
         do {
-            try checkpointSteps()
+            try checkpointSteps(tailCutMinimum: tailCutMinimum ?? self.tailCutMinimum())
         } catch {
             poison(error)
             throw error
         }
     }
 
-    private func checkpointSteps() throws {
+    private func checkpointSteps(tailCutMinimum: Int) throws {
         try syncDirectoryOnce()
         try loadFreeListIfNeeded()
+        // 0. A free tail leaves the file (PageAllocator rule 4); the file is cut after step 3.
+        //    Pages no snapshot sees any more count too (readers may have left since the last
+        //    transaction began).
+        allocator.release(upTo: oldestSnapshot())
+        if allocator.trimReusableTail(minimumPages: tailCutMinimum) > 0 { fileTailMayBeCut = true }
         let state = latest
         // 1. The free list: every page not reachable from `state`, including the previous
         //    chain's pages (free once this checkpoint is durable). The new chain's own pages come
@@ -78,9 +85,12 @@ extension Database {
         }
         try pager.write(images)
         // The meta promises a file of `pageCount` pages; the last pages may be ones a
-        // transaction allocated and gave up again without writing them.
+        // transaction allocated and gave up again without writing them. (A longer file is cut
+        // after step 3.)
         let fileBytes = Int64(allocator.pageCount) * Int64(PageLayout.size)
-        if try dataFile.size() < fileBytes { try dataFile.truncate(to: fileBytes) }
+        let size = try dataFile.size()
+        if size < fileBytes { try dataFile.truncate(to: fileBytes) }
+        if size > fileBytes { fileTailMayBeCut = true }
         // 2.
         try pager.sync()
         // 3.
@@ -108,6 +118,8 @@ extension Database {
         latest.pageCount = allocator.pageCount
         latest.mapping = writerMapping
         markDurable(latest)
+        // 6. The file's tail beyond the new meta's pages, once published (Shrink.swift).
+        try cutFileTailIfUnread()
     }
 }
 

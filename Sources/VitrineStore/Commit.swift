@@ -135,7 +135,7 @@ extension Database {
         commitLock.unlock()
         var failure: Error? = nil
         do { try log.sync() } catch { failure = error }
-        if failure == nil, let snapshot, snapshot.txid <= target { publish(snapshot) }
+        if failure == nil, let snapshot, snapshot.txid <= target { snapshots.publish(snapshot, onlyIfNewer: true) }
         commitLock.lock()
         syncInProgress = false
         if let failure {

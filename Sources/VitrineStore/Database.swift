@@ -127,6 +127,9 @@ public final class Database: @unchecked Sendable {
     /// each copy's log could be replayed onto the other's data file (write-ahead-log.md 13).
     /// A session that only reads never pays the checkpoint.
     var checkpointBeforeNextWrite = false
+    /// The data file may be longer than the allocator's pages: a checkpoint cut a free tail, or
+    /// the file came so from a crash. The next checkpoint with no reader cuts it (Shrink.swift).
+    var fileTailMayBeCut = false
     /// Open `bulkLoad` calls: while above 0, commits trigger no checkpoint (BulkLoad.swift).
     var bulkLoadDepth = 0
     @exclusivity(unchecked) var latest: Snapshot

@@ -280,6 +280,13 @@ final class DirtyPage {
         store(UInt64(child), at: view.cellOffset(i) + 2)
     }
 
+    /// Leaf only: points cell i, an overflow value, at the chain that starts at `first` (the
+    /// value moved to other pages: Shrink.swift).
+    func setOverflowStart(_ i: Int, _ first: PageNumber) {
+        let o = view.cellOffset(i)
+        store(UInt64(first), at: o + PageLayout.leafCellHeader + Int(view.u16(o)))
+    }
+
     /// Leaf only: overwrites the inline value of cell i in place when the new value is inline and
     /// has the same length; false (nothing changed) otherwise.
     func overwriteValue(at i: Int, with value: LeafValue) -> Bool {

@@ -14,6 +14,9 @@
 // Everything free (reusable + pending + frozen) is written to the free-list chain at each
 // checkpoint; recovery rebuilds the in-memory state from there by re-executing the log.
 //
+// (4) Reusable pages at the very end of the file are no page's business at all: a checkpoint
+//     cuts them off (`trimReusableTail`), so the file shrinks when its tail empties (Shrink.swift).
+//
 // Only the writer touches the allocator (under the writer lock).
 
 struct PageAllocator {
@@ -99,6 +102,30 @@ struct PageAllocator {
         checkpointChain = newChain
         allocatedSinceCheckpoint.removeAll()
     }
+
+    /// Gives up the free pages at the end of the file: the longest run of `reusable` pages that
+    /// ends at `pageCount`, when it holds at least `minimumPages` (a shorter one is left, so a
+    /// file that merely breathes is not cut and regrown). Returns how many pages it cut.
+    ///
+    /// Only `reusable` pages qualify: no snapshot can reach them (rule 2) and the last
+    /// checkpoint does not use them (rule 1), so nothing can read them once cut.
+    mutating func trimReusableTail(minimumPages: Int) -> Int {
+        // A tail needs the last page free: one pass finds whether it is, before any set is built.
+        guard hasReusableTail else { return 0 }
+        var free = PageNumberSet()
+        for p in reusable { free.insert(p) }
+        var end = pageCount
+        while end > 2 && free.contains(end - 1) { end -= 1 }
+        let cut = Int(pageCount - end)
+        guard cut >= max(1, minimumPages) else { return 0 }
+        reusable.removeAll { $0 >= end }
+        for p in end..<pageCount { allocatedSinceCheckpoint.remove(p) }
+        pageCount = end
+        return cut
+    }
+
+    /// Whether the file's last page is reusable (so `trimReusableTail` would cut something).
+    var hasReusableTail: Bool { pageCount > 2 && reusable.contains(pageCount - 1) }
 
     /// Undo state for a transaction that rolls back.
     struct Savepoint {

@@ -62,8 +62,8 @@ final class Pager: @unchecked Sendable {
     let readAhead: ReadAhead
     /// Where runs of dirty pages are gathered for one pwrite (writer only).
     private let staging = UnsafeMutableRawPointer.allocate(byteCount: Pager.writeRunPages * PageLayout.size, alignment: 4096)
-    /// Pages the file is known to hold (it only grows while open): raised by every write,
-    /// re-read from the file before a page beyond it is refused.
+    /// Pages the file is known to hold: raised by every write, re-read from the file before a
+    /// page beyond it is refused, lowered only by `truncate` (no reader can be past it then).
     private let fileEndPage = Atomic<UInt64>(0)
 
     /// `readAheadBytes`: how much to read ahead for a cold reader (nil: what the device's
@@ -235,6 +235,24 @@ final class Pager: @unchecked Sendable {
             noteFileEnd(sorted[j - 1] + 1)
             i = j
         }
+    }
+
+    /// Cuts the file to `pageCount` pages. The caller (a checkpoint, writer lock held) made sure
+    /// nothing can read a page at or beyond it: no reader is registered, and every snapshot a
+    /// reader can still start on ends below it (Shrink.swift). The end the pager knows drops
+    /// first; pages cut lose their verified mark, so one written again later is checked again
+    /// if it is read before the writer marks it.
+    func truncate(toPages pageCount: UInt64) throws {
+        let known = fileEndPage.load(ordering: .relaxed)
+        let bytes = UInt64(max(0, try file.size())) / UInt64(PageLayout.size)
+        fileEndPage.store(min(known, pageCount), ordering: .relaxed)
+        var p = pageCount
+        while p < max(known, bytes) && p < verified.capacity {
+            verified.remove(p)
+            p += 1
+        }
+        try file.truncate(to: Int64(pageCount) * Int64(PageLayout.size))
+        fileEndPage.store(pageCount, ordering: .relaxed)
     }
 
     func sync() throws { try file.sync() }

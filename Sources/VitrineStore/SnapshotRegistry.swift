@@ -10,11 +10,13 @@
 //   that readers never take) makes `sequence` odd, stores the fields, makes it even again; a
 //   reader copies the fields between two reads of an even, unchanged `sequence`.
 // - Each reader claims a slot and stores its snapshot's txid + 1 there (0 = free), then checks
-//   that the published txid is still that txid (else it retries with the newer one). The writer
+//   that nothing was published meanwhile (`sequence` unchanged; else it retries). The writer
 //   takes the minimum over the slots and the published txid as the oldest snapshot in use; a page
 //   freed by a transaction F is reused only once that minimum is at least F (PageAllocator rule 2).
 //   A reader that registered T and then saw T still published is covered: any later scan sees
-//   its slot, and any earlier scan saw a published txid of at most T.
+//   its slot, and any earlier scan saw a published txid of at most T. The check is on the
+//   sequence, not the txid, because a checkpoint that cuts the file's tail republishes the same
+//   txid with fewer pages (Shrink.swift): a reader must not register the longer one unseen.
 // - `closed` is set before `close()` waits for the slots to empty, and a reader checks it after
 //   claiming its slot, so either the reader sees it and backs out, or `close()` sees the reader.
 // - Each slot also records the thread that holds it (written and read only by that thread, so
@@ -68,10 +70,14 @@ final class SnapshotRegistry: @unchecked Sendable {
 
     // MARK: - Publishing
 
-    /// Makes `s` the snapshot new readers get, unless a newer one is already published.
-    func publish(_ s: Snapshot) {
+    /// Makes `s` the snapshot new readers get, unless a newer one is already published; or,
+    /// `onlyIfNewer`, unless one as new is. The writer (which holds the latest state) republishes
+    /// a txid when a checkpoint changed its page count; a group-commit leader, outside the
+    /// writer lock, may hold an older copy of that txid and must not bring it back.
+    func publish(_ s: Snapshot, onlyIfNewer: Bool = false) {
         publishers.withLock { _ in
-            guard s.txid >= txid.load(ordering: .sequentiallyConsistent) else { return }
+            let current = txid.load(ordering: .sequentiallyConsistent)
+            guard s.txid > current || (s.txid == current && !onlyIfNewer) else { return }
             let n = sequence.load(ordering: .sequentiallyConsistent)
             sequence.store(n &+ 1, ordering: .sequentiallyConsistent)
             txid.store(s.txid, ordering: .sequentiallyConsistent)
@@ -85,7 +91,10 @@ final class SnapshotRegistry: @unchecked Sendable {
     }
 
     /// The published snapshot.
-    var published: Snapshot {
+    var published: Snapshot { publishedWithSequence.snapshot }
+
+    /// The published snapshot and the publication it came from.
+    private var publishedWithSequence: (snapshot: Snapshot, sequence: UInt64) {
         var attempts = 0
         while true {
             attempts += 1
@@ -100,7 +109,7 @@ final class SnapshotRegistry: @unchecked Sendable {
                 nextTableId: nextTableId.load(ordering: .sequentiallyConsistent),
                 base: mapBase.load(ordering: .sequentiallyConsistent),
                 mapPages: mapPages.load(ordering: .sequentiallyConsistent))
-            if sequence.load(ordering: .sequentiallyConsistent) == before, let s { return s }
+            if sequence.load(ordering: .sequentiallyConsistent) == before, let s { return (s, before) }
         }
     }
 
@@ -118,13 +127,13 @@ final class SnapshotRegistry: @unchecked Sendable {
     /// - Throws: `.closed` once `close` has begun.
     func enter() throws -> Ticket {
         while true {
-            let s = published
+            let (s, publication) = publishedWithSequence
             let ticket = claim(s)
             if closedFlag.load(ordering: .sequentiallyConsistent) {
                 leave(ticket)
                 throw StoreError.closed
             }
-            if publishedTxid == s.txid { return ticket }
+            if sequence.load(ordering: .sequentiallyConsistent) == publication { return ticket }
             leave(ticket)
         }
     }

@@ -120,6 +120,13 @@ public final class WriteTransaction: TreePages {
 
     private var logging: Bool { !commitsByCheckpoint }
 
+    /// Commits this transaction by checkpoint, with no log record: for a change of pages only,
+    /// with nothing to re-execute (moving pages: Shrink.swift).
+    func commitByCheckpoint() {
+        commitsByCheckpoint = true
+        log = LogRecordBuilder()
+    }
+
     func close() { isOpen = false }
 
     @inline(__always) func checkOpen() throws {
@@ -305,7 +312,7 @@ public final class WriteTransaction: TreePages {
         retired = []
     }
 
-    private func writeOverflow(_ value: [UInt8]) throws -> PageNumber {
+    func writeOverflow(_ value: [UInt8]) throws -> PageNumber {
         let n = PageLayout.overflowPageCount(valueLength: value.count)
         var pages: [PageNumber] = []
         pages.reserveCapacity(n)

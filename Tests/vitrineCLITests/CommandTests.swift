@@ -9,7 +9,7 @@ import VitrineStore
     static let names = [
         "demo", "load", "generate", "dump", "inspect", "check", "checkpoint", "compact", "showcase", "cart",
         "add-to-cart", "checkout", "order", "restock", "earnings", "workload", "guest", "sweep",
-        "products", "experts", "favourites", "feed", "merge", "orders",
+        "products", "experts", "favourites", "feed", "merge", "orders", "shrink",
     ]
 
     @Test func topLevelHelpAndDispatchErrors() throws {
@@ -135,6 +135,15 @@ import VitrineStore
         #expect(try s.ok("dump", "--db", "out.db").stdout == (try s.ok("dump").stdout))
         try s.write("exists.db", "x")
         try s.fails(2, "already exists", "compact", "exists.db")
+        let dump = try s.ok("dump").stdout
+        let shrunk = try s.ok("shrink", "--json").json()
+        let (before, after) = (shrunk["pagesBefore"] as? Int ?? -1, shrunk["pagesAfter"] as? Int ?? -1)
+        #expect(after > 0 && after <= before, "\(shrunk)")
+        #expect(shrunk["bytesAfter"] as? Int == after * 4096)
+        #expect(try s.ok("shrink").stdout.hasPrefix("shrank "))
+        #expect(try s.ok("check").stdout == "ok\n")
+        #expect(try s.ok("dump").stdout == dump)
+        try s.fails(2, "no database at", "shrink", "--db", "none.db")
     }
 
     @Test func shoppingFlow() throws {
