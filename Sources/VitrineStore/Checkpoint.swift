@@ -45,7 +45,10 @@ extension Database {
         //    Pages no snapshot sees any more count too (readers may have left since the last
         //    transaction began).
         allocator.release(upTo: oldestSnapshot())
-        if allocator.trimReusableTail(minimumPages: tailCutMinimum) > 0 { fileTailMayBeCut = true }
+        if allocator.trimReusableTail(minimumPages: tailCutMinimum) > 0 {
+            fileTailMayBeCut = true
+            fileTailCutTxid = latest.txid
+        }
         let state = latest
         // 1. The free list: every page not reachable from `state`, including the previous
         //    chain's pages (free once this checkpoint is durable). The new chain's own pages come
@@ -90,7 +93,10 @@ extension Database {
         let fileBytes = Int64(allocator.pageCount) * Int64(PageLayout.size)
         let size = try dataFile.size()
         if size < fileBytes { try dataFile.truncate(to: fileBytes) }
-        if size > fileBytes { fileTailMayBeCut = true }
+        if size > fileBytes && !fileTailMayBeCut {
+            fileTailMayBeCut = true
+            fileTailCutTxid = latest.txid
+        }
         // 2.
         try pager.sync()
         // 3.

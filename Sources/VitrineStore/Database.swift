@@ -130,6 +130,9 @@ public final class Database: @unchecked Sendable {
     /// The data file may be longer than the allocator's pages: a checkpoint cut a free tail, or
     /// the file came so from a crash. The next checkpoint with no reader cuts it (Shrink.swift).
     var fileTailMayBeCut = false
+    /// The txid of the state whose page count dropped last: a reader on it or an older one may
+    /// hold a longer page count, so the file is cut only once every reader is past it.
+    var fileTailCutTxid: UInt64 = 0
     /// Open `bulkLoad` calls: while above 0, commits trigger no checkpoint (BulkLoad.swift).
     var bulkLoadDepth = 0
     @exclusivity(unchecked) var latest: Snapshot

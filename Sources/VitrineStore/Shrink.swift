@@ -10,8 +10,8 @@
 //   - Every checkpoint cuts a free tail (PageAllocator rule 4): the run of reusable pages that
 //     ends the file, when it is at least 1/64 of the file (`tailCutMinimum`), or any at all
 //     when `shrink` asks. The meta page of that checkpoint names the shorter file; the file
-//     itself is cut once the meta page is durable, and only when no reader is registered
-//     (below), else at a later checkpoint.
+//     itself is cut once the meta page is durable, and only when no registered reader can hold
+//     a snapshot from before the cut (below), else at a later checkpoint.
 //   - `shrink()` makes the tail free first: a transaction copies every tree page at or beyond
 //     a boundary, and every overflow chain with a page there, into free pages below it (the
 //     allocator hands out its lowest free pages first), then commits by checkpoint. Nothing
@@ -27,10 +27,11 @@
 //
 // Readers: a cut page is one no snapshot reaches, but a reader's snapshot also says how many
 // pages the file has, and the pager trusts pages below that count to be in the file. So the
-// checkpoint publishes the shorter state first, and cuts only when no reader is registered:
-// every reader that starts later gets the shorter state (SnapshotRegistry checks that nothing
-// was published between reading and registering), and a group-commit leader never republishes
-// the longer copy of the same txid (`publish(onlyIfNewer:)`).
+// checkpoint publishes the shorter state first, and cuts only when every registered reader holds
+// a txid newer than the cut's (`cutFileTailIfUnread`): every reader that starts later gets the
+// shorter state (SnapshotRegistry checks that nothing was published between reading and
+// registering), and a group-commit leader never republishes the longer copy of the same txid
+// (`publish(onlyIfNewer:)`).
 
 extension Database {
     /// How large a free tail an ordinary checkpoint cuts off: 1/64 of the file, at least 16
@@ -98,11 +99,19 @@ extension Database {
         return (before, allocator.pageCount)
     }
 
-    /// Cuts the data file to the allocator's page count when it is longer and no reader is
-    /// registered (writer lock held, after a checkpoint published its state). Left for a later
-    /// checkpoint otherwise.
+    /// Cuts the data file to the allocator's page count when it is longer and no registered
+    /// reader can hold a snapshot from before the page count dropped (writer lock held, after a
+    /// checkpoint published its state). Left for a later checkpoint otherwise.
+    ///
+    /// Which readers are safe: one on a txid newer than the cut's started on a snapshot
+    /// published after it, so its page count is at most the allocator's (only the cut lowers
+    /// that). One on the cut's own txid may hold the longer copy of that txid, published before
+    /// it. (A reader still registering now gets the shorter one: the registry makes it retry if
+    /// anything was published since it read the snapshot.) So readers that never stop do not
+    /// keep the file long: once a commit is published they move past the cut.
     func cutFileTailIfUnread() throws {
-        guard fileTailMayBeCut, !snapshots.hasReaders else { return }
+        guard fileTailMayBeCut else { return }
+        if let oldest = snapshots.oldestReader(), oldest <= fileTailCutTxid { return }
         let pages = allocator.pageCount
         if try dataFile.size() > Int64(pages) * Int64(PageLayout.size) {
             try pager.truncate(toPages: pages)

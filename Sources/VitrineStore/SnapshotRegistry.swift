@@ -185,6 +185,19 @@ final class SnapshotRegistry: @unchecked Sendable {
         return oldest
     }
 
+    /// The oldest snapshot a registered reader holds, or nil when no reader is registered.
+    func oldestReader() -> UInt64? {
+        var oldest: UInt64? = nil
+        for i in 0..<Self.slotCount {
+            let v = slots[i].load(ordering: .sequentiallyConsistent)
+            if v != 0 && v - 1 < (oldest ?? .max) { oldest = v - 1 }
+        }
+        if overflowCount.load(ordering: .sequentiallyConsistent) > 0 {
+            overflow.withLock { for t in $0.readers.keys where t < (oldest ?? .max) { oldest = t } }
+        }
+        return oldest
+    }
+
     var hasReaders: Bool {
         if overflowCount.load(ordering: .sequentiallyConsistent) > 0 { return true }
         for i in 0..<Self.slotCount where slots[i].load(ordering: .sequentiallyConsistent) != 0 { return true }

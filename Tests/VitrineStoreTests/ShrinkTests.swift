@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @_spi(Testing) import VitrineTestSupport
 
@@ -189,6 +190,74 @@ import Testing
         #expect(try Self.fileBytes(path) == Int64(stats.pageCount) * Int64(PageLayout.size))
         #expect(try db.verify().isClean)
         try Self.expect(db, holds: ["products": model])
+    }
+
+    /// Readers that never stop, in every durability mode (grouped: a group-commit leader
+    /// publishes outside the writer lock), while a writer grows the file, empties its tail and
+    /// shrinks it, over and over: the file is cut under running readers (4-7 times of 25 here:
+    /// whenever every reader has moved past the cut's txid), yet no reader ever reads a wrong
+    /// value, fails, or touches a page past the end (which would kill the test process with
+    /// SIGBUS).
+    @Test(arguments: [Durability.full, .grouped, .relaxed])
+    func readersRunWhileTheFileIsCut(durability: Durability) throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let path = dir.file()
+        let db = try Database(path: path, options: DatabaseOptions(durability: durability))
+        defer { db.close() }
+        let stable = (0..<400).map { (bytes(String(format: "s%05d", $0)), [UInt8](repeating: UInt8($0 % 251), count: 300)) }
+        try db.write { tx in
+            let t = try tx.createTable("stable")
+            for (k, v) in stable { try t.put(k, v) }
+        }
+        let stop = Atomic<Bool>(false)
+        let failures = Mutex<[String]>([])
+        let reads = Atomic<Int>(0)
+        let group = ThreadGroup()
+        group.spawn(3) { r in
+            var n = r
+            while !stop.load(ordering: .relaxed) {
+                n = (n &* 7 &+ 13) % stable.count
+                do {
+                    try db.read { tx in
+                        let t = try #require(try tx.table("stable"))
+                        guard try t.get(stable[n].0) == stable[n].1 else { throw StoreError.transactionClosed }
+                        // The churning table too, whatever its state: every row it shows is whole.
+                        if let churn = try tx.table("churn") {
+                            for (k, v) in try churn.range(from: [], to: []) where v.count != 6000 || v.first != k.last {
+                                throw StoreError.corruptPage(page: 0, reason: "wrong churn row")
+                            }
+                        }
+                    }
+                    reads.add(1, ordering: .relaxed)
+                } catch {
+                    failures.withLock { $0.append("\(error)") }
+                    return
+                }
+            }
+        }
+        var cuts = 0
+        for round in 0..<25 {
+            try db.write { tx in
+                let t = try tx.createTable("churn")
+                for i in 0..<60 {
+                    let key = bytes("c\(round)-\(i)")
+                    try t.put(key, [UInt8](repeating: key.last ?? 0, count: 6000))
+                }
+            }
+            let before = try Self.fileBytes(path)
+            try db.write { tx in try tx.dropTable("churn") }
+            _ = try db.shrink()
+            if try Self.fileBytes(path) < before { cuts += 1 }
+        }
+        stop.store(true, ordering: .relaxed)
+        group.join()
+        print("readers beside shrink (\(durability)): \(reads.load(ordering: .relaxed)) reads, file cut \(cuts) of 25 times")
+        #expect(failures.withLock { $0 } == [])
+        #expect(reads.load(ordering: .relaxed) > 0)
+        // With the readers gone, the next checkpoint cuts whatever they held back.
+        try db.checkpoint()
+        #expect(try Self.fileBytes(path) == Int64(try db.statistics().pageCount) * Int64(PageLayout.size))
+        #expect(try db.verify().isClean)
     }
 
     /// Nothing to give back: no move, no change.
