@@ -61,7 +61,14 @@ extension Database {
         // to give them back (Shrink.swift).
         allocator.release(upTo: oldestSnapshot())
         if allocator.freeCount >= Int(allocator.pageCount / 16) {
-            _ = try shrinkLocked()
+            do {
+                _ = try shrinkLocked()
+            } catch StoreError.corruptPage {
+                // The move met a damaged page somewhere in the file and changed nothing; the
+                // load's commits still get their checkpoint.
+                try checkWritable()
+                try checkpointLocked()
+            }
         } else {
             try checkpointLocked()
         }

@@ -238,8 +238,8 @@ final class Pager: @unchecked Sendable {
     }
 
     /// Cuts the file to `pageCount` pages. The caller (a checkpoint, writer lock held) made sure
-    /// nothing can read a page at or beyond it: no reader is registered, and every snapshot a
-    /// reader can still start on ends below it (Shrink.swift). The end the pager knows drops
+    /// nothing can read a page at or beyond it: no registered reader holds a snapshot that
+    /// reaches past it, and every snapshot a reader can start on ends below it (Shrink.swift). The end the pager knows drops
     /// first; pages cut lose their verified mark, so one written again later is checked again
     /// if it is read before the writer marks it.
     func truncate(toPages pageCount: UInt64) throws {

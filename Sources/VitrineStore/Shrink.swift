@@ -43,9 +43,9 @@ extension Database {
     /// the file after the last page in use, as far as free space allows. The database stays
     /// open for reads meanwhile; writers wait.
     ///
-    /// The file is cut at once when no read transaction is running, else at the first
-    /// checkpoint after the readers that could see the moved pages have ended (a reader that
-    /// started before the move keeps those pages readable).
+    /// A read transaction that started before the move keeps the pages it can reach: those
+    /// are cut by the first checkpoint after it ends. The file itself is cut once every running
+    /// reader started after the cut (at once when none runs), else by a later checkpoint.
     /// - Returns: the pages before and after.
     /// - Throws: `.nestedWriteTransaction` inside a write transaction; `.closed`; `.needsReopen`;
     ///   `.corruptPage` if a tree is damaged (nothing is changed then); `.io` (the database then
@@ -71,6 +71,7 @@ extension Database {
         if !allocator.frozen.isEmpty { try checkpointLocked() }
         allocator.release(upTo: oldestSnapshot())
         if let boundary = allocator.shrinkBoundary() {
+            let end = allocator.pageCount
             let tx = try beginWriteTransaction()
             defer { tx.recyclePages() }
             // Lowest free pages first.
@@ -83,7 +84,10 @@ extension Database {
                 throw error
             }
             tx.close()
-            if tx.freed.isEmpty {
+            // A move that took pages from the end of the file would make it longer, not
+            // shorter: an overflow value that reaches past the boundary is rewritten whole, and
+            // the boundary counted only its pages beyond it. Then nothing moves.
+            if tx.freed.isEmpty || allocator.pageCount > end {
                 tx.rollback()
             } else {
                 tx.commitByCheckpoint()

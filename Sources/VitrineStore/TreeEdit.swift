@@ -74,7 +74,7 @@ extension WriteTransaction {
 
     /// Inserts or replaces; returns true when the key is new.
     func insert(_ key: [UInt8], _ value: LeafValue, into root: inout PageNumber) throws -> Bool {
-        if root == 0 { root = newPage(kind: .leaf).number }
+        if root == 0 { root = try newPage(kind: .leaf).number }
         var path = beginChange()
         defer { endChange(path) }
         let leaf = try descendForChange(key, root: &root, path: &path)
@@ -128,7 +128,7 @@ extension WriteTransaction {
         root: inout PageNumber
     ) throws {
         let m = splitPoint(cells, appending: appending)
-        let right = newPage(kind: page.isLeaf ? .leaf : .branch)
+        let right = try newPage(kind: page.isLeaf ? .leaf : .branch)
         // The separator is read before any page is laid out again: cells point into `page`.
         let separator: [UInt8]
         if page.isLeaf {
@@ -154,7 +154,7 @@ extension WriteTransaction {
         path: Path, level: Int, root: inout PageNumber
     ) throws {
         if level == 0 {
-            let top = newPage(kind: .branch)
+            let top = try newPage(kind: .branch)
             _ = top.insertBranchCell(at: 0, key: [], child: left)
             _ = top.insertBranchCell(at: 1, key: separator, child: child)
             root = top.number
@@ -254,7 +254,7 @@ extension WriteTransaction {
         // the middle page, which may point into both, before either is laid out again.
         let first = Self.shortestSeparator(after: all[a - 1].key, upTo: all[a].key)
         let second = Self.shortestSeparator(after: all[b - 1].key, upTo: all[b].key)
-        let middle = newPage(kind: .leaf)
+        let middle = try newPage(kind: .leaf)
         try middle.lay(all[a..<b])
         try sibling.lay(all[b...])
         try leaf.lay(all[..<a])

@@ -277,10 +277,13 @@ public final class WriteTransaction: TreePages {
     }
 
     /// A new, empty dirty tree page.
-    func newPage(kind: PageKind) -> DirtyPage {
+    /// - Throws: `.corruptPage` when the page handed out is one this transaction uses already.
+    func newPage(kind: PageKind) throws -> DirtyPage {
+        let number = allocatePage()
+        try checkUnused(number, copying: nil)
         let d = database.sparePages.popLast() ?? DirtyPage()
-        d.reset(kind: kind, number: allocatePage())
-        dirty[d.number] = d
+        d.reset(kind: kind, number: number)
+        dirty[number] = d
         return d
     }
 
@@ -289,11 +292,25 @@ public final class WriteTransaction: TreePages {
     func touch(_ p: PageNumber) throws -> DirtyPage {
         if let d = dirty[p] { return d }
         let view = try reader.treePage(p)
+        let number = allocatePage()
+        try checkUnused(number, copying: p)
         let d = database.sparePages.popLast() ?? DirtyPage()
-        d.load(view, number: allocatePage())
-        dirty[d.number] = d
+        d.load(view, number: number)
+        dirty[number] = d
         release(p)
         return d
+    }
+
+    /// A page number just handed out must be one nothing in this transaction uses: not a page
+    /// it is changing, nor the page being copied. The allocator only hands out free pages, so
+    /// this fails only when a damaged file's free list names a page that is in use (a tree page
+    /// of the file, which this transaction then also reached or copied). Without the check the
+    /// two uses would share one number: a dirty page replaced in `dirty` while a change still
+    /// held it (its path keeps unowned references) was a use after free.
+    @inline(__always) private func checkUnused(_ number: PageNumber, copying p: PageNumber?) throws {
+        guard number != p, dirty[number] == nil else {
+            throw StoreError.corruptPage(page: number, reason: "a page listed as free is in use")
+        }
     }
 
     /// Tree page `p` as this transaction sees it.

@@ -294,6 +294,69 @@ import Testing
 
     // MARK: - The campaign
 
+    /// Regression (structure-fuzz seed 17721049786620003185, case 2681, found in session 9): a
+    /// free list that names a tree page in use. The allocator hands that page out as the number
+    /// of a new page while the transaction also reads and copies it; one number for two dirty
+    /// pages replaced the first in the transaction's table while a change still held it (a use
+    /// after free: the test process died). Now it is `corruptPage`, and nothing is written.
+    @Test(arguments: [false, true])
+    func aFreeListNamingAPageInUseIsRefused(catalogRoot namesCatalog: Bool) throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let path = dir.file()
+        var named: PageNumber = 0
+        var head = 0
+        do {
+            let db = try Database(path: path)
+            try db.write { tx in
+                let t = try tx.createTable("t")
+                for i in 0..<400 { try t.put(bytes(String(format: "k%04d", i)), [UInt8](repeating: UInt8(i % 200), count: 120)) }
+            }
+            try db.write { tx in
+                let t = try #require(try tx.table("t"))
+                for i in stride(from: 0, to: 400, by: 3) { try t.delete(bytes(String(format: "k%04d", i))) }
+            }
+            try db.checkpoint()
+            try db.checkpoint()
+            // The page to name: the catalog's root, or the table's root (a branch).
+            named = namesCatalog ? db.meta.catalogRoot : try db.write { tx in try #require(try tx.table("t")).state.root }
+            head = Int(db.meta.freeListHead)
+            #expect(head != 0)
+            // Closing writes nothing: the log is empty and the last state checkpointed.
+            db.close()
+        }
+        var data = readFile(path)
+        // The lowest entry goes first: make it the page in use, then seal the page again.
+        let start = head * PageLayout.size
+        var b = PageBuilder(kind: .freeList, pageNumber: UInt64(head), txid: 0)
+        b.bytes = Array(data[start..<(start + PageLayout.size)])
+        let count = b.bytes.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: 6, as: UInt16.self)) }
+        #expect(count > 0)
+        let entries = (0..<count).map { e in
+            b.bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: PageLayout.headerSize + 8 * e, as: UInt64.self) }
+        }
+        let lowest = try #require(entries.indices.min { entries[$0] < entries[$1] })
+        b.setU64(named, at: PageLayout.headerSize + 8 * lowest)
+        data.replaceSubrange(start..<(start + PageLayout.size), with: b.finish())
+        writeFile(path, data)
+
+        let db = try Database(path: path)
+        defer { db.close() }
+        var refused = 0
+        for round in 0..<6 {
+            do {
+                try db.write { tx in
+                    let t = try tx.createTable("t")
+                    for i in 0..<60 { try t.put(bytes(String(format: "k%04d", (i * 7 + round) % 400)), [UInt8](repeating: 9, count: 300)) }
+                    try tx.createTable("new\(round)").put(bytes("k"), bytes("v"))
+                }
+            } catch let error as StoreError {
+                if case .corruptPage = error { refused += 1 } else { throw error }
+            }
+        }
+        #expect(refused > 0)
+        #expect(!(try db.verify().isClean))
+    }
+
     @Test func structureFuzzing() throws {
         let env = ProcessInfo.processInfo.environment
         let seedText = env["VITRINE_STRUCTURE_FUZZ_SEED"] ?? "20261201"
