@@ -229,15 +229,18 @@ extension WriteTransaction {
         guard seen.insert(page) else { throw StoreError.corruptPage(page: page, reason: "tree page reached twice") }
         var copy = page >= boundary ? try touch(page) : nil
         if view.isLeaf {
-            for i in 0..<view.count where view.value(i).overflow {
-                let first = view.overflowStart(i)
-                let length = view.value(i).length
+            // Read from the page before anything is written: an overflow page written below
+            // may land on this very page (a free list naming it), under its mapped view.
+            let values = (0..<view.count).compactMap { i in
+                view.value(i).overflow ? (i, view.overflowStart(i), view.value(i).length) : nil
+            }
+            for (i, first, length) in values {
                 let chain = try reader.overflowPages(first: first, length: length)
                 for p in chain where !seen.insert(p) {
                     throw StoreError.corruptPage(page: p, reason: "overflow page reached twice")
                 }
                 guard chain.contains(where: { $0 >= boundary }) else { continue }
-                let value = try reader.value(view, i)
+                let value = try reader.readOverflow(first: first, length: length)
                 for p in chain { release(p) }
                 let moved = try copy ?? touch(page)
                 copy = moved

@@ -94,6 +94,12 @@ extension WriteTransaction {
         cells.append(.leaf(key: key, value: value))
         leaf.appendCells(i..<leaf.count, to: &cells)
         if !appending, let sibling = try rightSiblingLeaf(path) {
+            // A parent that lists the leaf's own number again as its right sibling (a free list
+            // that named a live page handed it out as the leaf's copy): laying the "sibling" out
+            // would overwrite the cells the leaf is laid out from.
+            guard sibling.number != leaf.number else {
+                throw StoreError.corruptPage(page: leaf.number, reason: "a page is its own right sibling")
+            }
             if try shiftIntoRightSibling(leaf, cells, sibling, path: path, root: &root) { return !exact }
             if try splitWithRightSibling(leaf, cells, sibling, path: path, root: &root) { return !exact }
         }

@@ -478,6 +478,12 @@ public final class WriteTransaction: TreePages {
             guard d.fitsPage else {
                 throw StoreError.corruptPage(page: d.number, reason: "internal error: page of \(d.used) bytes does not fit")
             }
+            // The pager marks the pages it writes verified, so no reader in this process checks
+            // them again: a page laid out wrong must stop here. Only a damaged file gets one (a
+            // free list naming a page in use made a page its own sibling: CraftedFreeListTests).
+            if let reason = PageView.validateLayout(UnsafeRawPointer(d.base), pageNumber: d.number) {
+                throw StoreError.corruptPage(page: d.number, reason: "a page laid out wrong (a damaged file?): \(reason)")
+            }
             d.seal(txid: txid)
         }
         return Prepared(pages: pages, catalogRoot: catalog.root)

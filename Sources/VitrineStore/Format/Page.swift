@@ -160,6 +160,14 @@ struct PageView {
         if computed != view.storedChecksum {
             return "checksum mismatch (stored \(hex(view.storedChecksum)), computed \(hex(computed)))"
         }
+        return validateLayout(base, pageNumber: pageNumber)
+    }
+
+    /// `validate` without the checksum: kind, self page number, and that every cell lies inside
+    /// the page. Also what a write transaction checks of each page it is about to write
+    /// (WriteTransaction.prepare), since the pager trusts the pages it wrote.
+    static func validateLayout(_ base: UnsafeRawPointer, pageNumber: PageNumber) -> String? {
+        let view = PageView(base: base)
         guard let kind = PageKind(rawValue: view.kindByte), kind != .meta else {
             return "unknown page kind \(view.kindByte)"
         }
