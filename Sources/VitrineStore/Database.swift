@@ -128,7 +128,8 @@ public final class Database: @unchecked Sendable {
     /// A session that only reads never pays the checkpoint.
     var checkpointBeforeNextWrite = false
     /// The data file may be longer than the allocator's pages: a checkpoint cut a free tail, or
-    /// the file came so from a crash. The next checkpoint with no reader cuts it (Shrink.swift).
+    /// the file came so from a crash. A checkpoint cuts it once no reader can hold a longer page
+    /// count (Shrink.swift).
     var fileTailMayBeCut = false
     /// The txid of the state whose page count dropped last: a reader on it or an older one may
     /// hold a longer page count, so the file is cut only once every reader is past it.

@@ -70,10 +70,12 @@ extension Database {
         // in one go.)
         if !allocator.frozen.isEmpty { try checkpointLocked() }
         allocator.release(upTo: oldestSnapshot())
+        // The transaction first: beginning one may checkpoint (after a recovery), which can cut
+        // pages the boundary would otherwise count.
+        let tx = try beginWriteTransaction()
+        defer { tx.recyclePages() }
         if let boundary = allocator.shrinkBoundary() {
             let end = allocator.pageCount
-            let tx = try beginWriteTransaction()
-            defer { tx.recyclePages() }
             // Lowest free pages first.
             allocator.reusable.sort(by: >)
             do {
@@ -94,6 +96,9 @@ extension Database {
                 _ = try commit(tx)
             }
             allocator.release(upTo: oldestSnapshot())
+        } else {
+            tx.close()
+            tx.rollback()
         }
         try checkpointLocked(tailCutMinimum: 1)
         // The previous checkpoint's free-list pages are reusable only now: when they ended the
