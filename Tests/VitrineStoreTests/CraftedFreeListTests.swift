@@ -18,7 +18,7 @@ import VitrineTestSupport
     /// Returns the path, the keys of L, and S.
     static func craft(_ dir: TempDir) throws -> (path: String, leafKeys: [[UInt8]], sibling: PageNumber) {
         let path = dir.file()
-        var meta: Meta
+        let meta: Meta
         var leafKeys: [[UInt8]] = []
         var sibling: PageNumber = 0
         var realFree: [PageNumber] = []
@@ -54,11 +54,18 @@ import VitrineTestSupport
             db.close()
         }
         #expect(sibling != 0)
-        var data = readFile(path)
-        let head = Int(meta.freeListHead)
         // Entries: the lowest free page (the root's copy), then S (the leaf's copy), then the
         // free pages above S.
-        let entries = [realFree[0], sibling] + realFree.filter { $0 > sibling }
+        Self.rewriteFreeList(path, meta: meta, entries: [realFree[0], sibling] + realFree.filter { $0 > sibling })
+        return (path, leafKeys, sibling)
+    }
+
+    /// Makes the free list of the database at `path` (one chain page, at `meta`'s head) hold
+    /// `entries`, with valid checksums on the page and on `meta`'s slot.
+    static func rewriteFreeList(_ path: String, meta: Meta, entries: [PageNumber]) {
+        var meta = meta
+        var data = readFile(path)
+        let head = Int(meta.freeListHead)
         var b = PageBuilder(kind: .freeList, pageNumber: UInt64(head), txid: meta.txid)
         b.setU16(entries.count, at: 6)
         b.setU64(0, at: 24)
@@ -68,7 +75,6 @@ import VitrineTestSupport
         let slot = Int(meta.slot)
         data.replaceSubrange(slot * PageLayout.size..<(slot + 1) * PageLayout.size, with: meta.encode())
         writeFile(path, data)
-        return (path, leafKeys, sibling)
     }
 
     @Test func aLiveRightSiblingHandedOutAsTheLeafsCopy() throws {
@@ -112,7 +118,7 @@ import VitrineTestSupport
     @Test func shrinkOverwritesTheLeafItIsReading() throws {
         let dir = TempDir(); defer { dir.remove() }
         let path = dir.file()
-        var meta: Meta
+        let meta: Meta
         var leaf: PageNumber = 0
         var realFree: [PageNumber] = []
         do {
@@ -153,17 +159,7 @@ import VitrineTestSupport
         }
         // The lowest entry: table "a"'s leaf (read before "t", never again); then the leaf.
         #expect(aLeaf < leaf)
-        let entries = [aLeaf, leaf] + realFree.filter { $0 > leaf }
-        var data = readFile(path)
-        let head = Int(meta.freeListHead)
-        var b = PageBuilder(kind: .freeList, pageNumber: UInt64(head), txid: meta.txid)
-        b.setU16(entries.count, at: 6)
-        for (e, p) in entries.enumerated() { b.setU64(p, at: PageLayout.headerSize + 8 * e) }
-        data.replaceSubrange(head * PageLayout.size..<(head + 1) * PageLayout.size, with: b.finish())
-        meta.freeCount = UInt64(entries.count)
-        let slot = Int(meta.slot)
-        data.replaceSubrange(slot * PageLayout.size..<(slot + 1) * PageLayout.size, with: meta.encode())
-        writeFile(path, data)
+        Self.rewriteFreeList(path, meta: meta, entries: [aLeaf, leaf] + realFree.filter { $0 > leaf })
 
         let db = try Database(path: path)
         defer { db.close() }
