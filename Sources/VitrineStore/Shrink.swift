@@ -252,8 +252,9 @@ extension WriteTransaction {
                 moved.setOverflowStart(i, try writeOverflow(value))
             }
         } else {
-            for i in 0..<view.count {
-                let child = view.child(i)
+            // The children first, for the same reason: a chain rewritten below may land here.
+            let children = (0..<view.count).map { view.child($0) }
+            for (i, child) in children.enumerated() {
                 if child < boundary && depth + 1 == skippedLeafDepth {
                     // Below the boundary, so a number the allocator could have handed out.
                     guard seen.insert(child) else { throw StoreError.corruptPage(page: child, reason: "tree page reached twice") }
