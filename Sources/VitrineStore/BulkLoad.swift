@@ -59,7 +59,6 @@ extension Database {
         // The last transactions' old copies are free pages scattered through the file (13% of
         // it after 1,000,000 random-order products); a load is the one time worth moving pages
         // to give them back (Shrink.swift).
-        allocator.release(upTo: oldestSnapshot())
         if allocator.freeCount >= Int(allocator.pageCount / 16) {
             do {
                 _ = try shrinkLocked()

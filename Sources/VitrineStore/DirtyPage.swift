@@ -283,8 +283,7 @@ final class DirtyPage {
     /// Leaf only: points cell i, an overflow value, at the chain that starts at `first` (the
     /// value moved to other pages: Shrink.swift).
     func setOverflowStart(_ i: Int, _ first: PageNumber) {
-        let o = view.cellOffset(i)
-        store(UInt64(first), at: o + PageLayout.leafCellHeader + Int(view.u16(o)))
+        store(UInt64(first), at: view.value(i).pointer - UnsafeRawPointer(base))
     }
 
     /// Leaf only: overwrites the inline value of cell i in place when the new value is inline and

@@ -69,9 +69,9 @@ extension Database {
         // the checkpoint to the move's commit, which syncs the load's pages and the moved ones
         // in one go.)
         if !allocator.frozen.isEmpty { try checkpointLocked() }
-        allocator.release(upTo: oldestSnapshot())
-        // The transaction first: beginning one may checkpoint (after a recovery), which can cut
-        // pages the boundary would otherwise count.
+        // The transaction first: beginning one releases the pages no snapshot sees any more, and
+        // may checkpoint (after a recovery), which can cut pages the boundary would otherwise
+        // count.
         let tx = try beginWriteTransaction()
         defer { tx.recyclePages() }
         if let boundary = allocator.shrinkBoundary() {
@@ -95,11 +95,11 @@ extension Database {
                 tx.commitByCheckpoint()
                 _ = try commit(tx)
             }
-            allocator.release(upTo: oldestSnapshot())
         } else {
             tx.close()
             tx.rollback()
         }
+        // The checkpoint releases the moved pages' old copies (step 0) before it cuts.
         try checkpointLocked(tailCutMinimum: 1)
         // The previous checkpoint's free-list pages are reusable only now: when they ended the
         // file (a checkpoint with no reusable page puts its list there), they held the cut back.

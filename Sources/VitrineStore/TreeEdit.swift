@@ -94,12 +94,6 @@ extension WriteTransaction {
         cells.append(.leaf(key: key, value: value))
         leaf.appendCells(i..<leaf.count, to: &cells)
         if !appending, let sibling = try rightSiblingLeaf(path) {
-            // A parent that lists the leaf's own number again as its right sibling (a free list
-            // that named a live page handed it out as the leaf's copy): laying the "sibling" out
-            // would overwrite the cells the leaf is laid out from.
-            guard sibling.number != leaf.number else {
-                throw StoreError.corruptPage(page: leaf.number, reason: "a page is its own right sibling")
-            }
             if try shiftIntoRightSibling(leaf, cells, sibling, path: path, root: &root) { return !exact }
             if try splitWithRightSibling(leaf, cells, sibling, path: path, root: &root) { return !exact }
         }
@@ -179,9 +173,15 @@ extension WriteTransaction {
 
     /// The right sibling of the leaf `path` leads to, under the same parent, if it is a leaf: the
     /// parent, the leaf's index in it, and the sibling's page as it is (read, not copied).
+    /// - Throws: `.corruptPage` when the sibling is the leaf itself: a free list that named a
+    ///   live page handed it out as the leaf's copy, and laying the "sibling" out would overwrite
+    ///   the cells the leaf is laid out from.
     private func rightSiblingLeaf(_ path: Path) throws -> RightSibling? {
         guard let last = path.last, last.index + 1 < last.page.count else { return nil }
         let number = last.page.view.child(last.index + 1)
+        guard number != last.page.view.child(last.index) else {
+            throw StoreError.corruptPage(page: number, reason: "a page is its own right sibling")
+        }
         let view = try treePage(number)
         guard view.isLeaf else { return nil }
         return RightSibling(parent: last.page, index: last.index, number: number, view: view)
