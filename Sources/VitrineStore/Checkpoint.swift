@@ -39,6 +39,8 @@ extension Database {
     }
 
     private func checkpointSteps(tailCutMinimum: Int) throws {
+        // Every committed page in the file before it is synced (PageWriter.swift).
+        try settlePages()
         try syncDirectoryOnce()
         try loadFreeListIfNeeded()
         // 0. A free tail leaves the file (PageAllocator rule 4); the file is cut after step 3.

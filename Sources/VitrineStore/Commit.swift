@@ -21,10 +21,15 @@ extension Database {
             txid: txid, catalogRoot: prepared.catalogRoot, pageCount: allocator.pageCount,
             nextTableId: tx.nextTableId, mapping: writerMapping)
         var committedByCheckpoint = false
+        // `.relaxed`: the page writer writes the pages after the log record (PageWriter.swift).
+        let handingOver = pageWriter != nil && !replaying && !tx.commitsByCheckpoint
         do {
             try ensureWriterMapping()
             snapshot.mapping = writerMapping
-            try pager.write(prepared.pages)
+            if !handingOver {
+                try settlePages()
+                try pager.write(prepared.pages)
+            }
             if replaying {
                 latest = snapshot
                 allocator.free(tx.freed, by: txid)
@@ -67,7 +72,13 @@ extension Database {
             writtenTxid = txid
             writtenSnapshot = snapshot
             commitLock.unlock()
-            publish(snapshot)
+            if handingOver, let pageWriter {
+                unwrittenPages.add(prepared.pages)
+                tx.pagesHandedOver = true
+                pageWriter.handOver(prepared.pages, publishing: snapshot)
+            } else {
+                publish(snapshot)
+            }
         case .grouped, .full:
             commitLock.lock()
             writtenTxid = txid

@@ -140,6 +140,12 @@ public final class Database: @unchecked Sendable {
     @exclusivity(unchecked) var writerMapping: Mapping
     /// Dirty-page buffers kept between write transactions (writer only).
     @exclusivity(unchecked) var sparePages: [DirtyPage] = []
+    /// `.relaxed`: the thread that writes committed pages (PageWriter.swift); set once, by `init`.
+    private(set) var pageWriter: PageWriter?
+    /// Pages of commits handed to `pageWriter` and not yet written (writer only).
+    let unwrittenPages = UnwrittenPages()
+    /// Every commit up to this txid is written and its pages left `unwrittenPages` (writer only).
+    var reclaimedThrough: UInt64 = 0
     var replaying = false
     /// Where this session's page writes go (System/PageCacheOrigin.swift), stamped on every
     /// log record; computed at the first commit.
@@ -202,7 +208,13 @@ public final class Database: @unchecked Sendable {
         do {
             batch.database = self
             try recover(logHeader: opened.logHeader)
-            if options.durability == .relaxed { startFlusher() }
+            if options.durability == .relaxed {
+                reclaimedThrough = latest.txid
+                pageWriter = PageWriter(pager: pager, snapshots: snapshots, txid: latest.txid) { [weak self] error in
+                    self?.poison(error)
+                }
+                startFlusher()
+            }
         } catch {
             // The object is fully initialized, so deinit (and close) will still run: mark it
             // closed first, or close() would close the lock descriptor a second time — by
@@ -248,6 +260,10 @@ public final class Database: @unchecked Sendable {
         writer.lock()
         if !snapshots.markClosed() {
             stopFlusher()
+            // Before the checkpoint, and whether or not it runs: every handed-over commit is in
+            // the log and gets written.
+            pageWriter?.stop()
+            reclaimWrittenPages()
             if poison.withLock({ $0 }) == nil {
                 if log.logBytes > 0 || latest.txid != meta.txid { try? checkpointLocked() }
             }
@@ -294,6 +310,8 @@ public final class Database: @unchecked Sendable {
     /// - Throws: what `body` throws; `.closed`.
     public func read<T>(_ body: (ReadTransaction) throws -> T) throws -> T {
         if closeRequester.load(ordering: .relaxed) != 0 { throw StoreError.closed }
+        // A commit whose pages are still being written is not published yet (PageWriter.swift).
+        try pageWriter?.waitForHandedOver()
         let ticket: SnapshotRegistry.Ticket
         do {
             ticket = try snapshots.enter()
@@ -325,8 +343,36 @@ public final class Database: @unchecked Sendable {
         thread.start()
     }
 
-    /// The oldest snapshot any reader holds or may start on.
-    func oldestSnapshot() -> UInt64 { snapshots.oldest() }
+    /// The oldest snapshot any reader holds or may start on; with a page writer, also no newer
+    /// than the last commit whose pages are written and left `unwrittenPages` (rule 3 of
+    /// PageWriter.swift).
+    func oldestSnapshot() -> UInt64 {
+        pageWriter == nil ? snapshots.oldest() : min(snapshots.oldest(), reclaimedThrough)
+    }
+
+    /// Takes back the pages the page writer has written: they leave `unwrittenPages`, and their
+    /// buffers return to the pool (writer lock held, or no writer left).
+    func reclaimWrittenPages() {
+        guard let pageWriter else { return }
+        let (jobs, through) = pageWriter.takeWritten()
+        for job in jobs {
+            unwrittenPages.remove(job.pages)
+            let keep = max(0, 256 - sparePages.count)
+            sparePages.append(contentsOf: job.pages.prefix(keep))
+        }
+        reclaimedThrough = max(reclaimedThrough, through)
+    }
+
+    /// Waits until the page writer has written every commit handed over and takes the pages
+    /// back: the data file then holds every committed page (rule 4 of PageWriter.swift).
+    /// - Throws: a failed page write (the database is then poisoned).
+    func settlePages() throws {
+        guard let pageWriter else { return }
+        try pageWriter.drain()
+        reclaimWrittenPages()
+        // Commits not handed over (replayed, by checkpoint) were written by the writer itself.
+        reclaimedThrough = max(reclaimedThrough, latest.txid)
+    }
 
     func publish(_ snapshot: Snapshot) { snapshots.publish(snapshot) }
 
@@ -381,6 +427,7 @@ public final class Database: @unchecked Sendable {
         try loadFreeListIfNeeded()
         // After a recovery that continued the log: see `checkpointBeforeNextWrite`.
         if checkpointBeforeNextWrite { try checkpointLocked() }
+        reclaimWrittenPages()
         allocator.release(upTo: oldestSnapshot())
         return WriteTransaction(database: self, base: latest)
     }
@@ -416,6 +463,7 @@ public final class Database: @unchecked Sendable {
         writer.lock()
         defer { writer.unlock() }
         try checkWritable()
+        try settlePages()
         do { try log.sync() } catch { poison(error); throw error }
         markDurable(latest)
     }

@@ -94,6 +94,7 @@ extension Database {
         defer { writer.unlock() }
         if snapshots.isClosed { throw StoreError.closed }
         try loadFreeListIfNeeded()
+        try settlePages() // it reads the file itself
         let limit = allocator.pageCount
         var walker = TreeWalker(pager: pager, mapping: writerMapping, limit: limit, freshChecks: false)
         var uses = [PageMap.Page](repeating: .init(kind: .unaccounted, table: nil, fill: 0), count: Int(limit))

@@ -31,12 +31,16 @@ struct PageReader: TreePages {
     let pager: Pager
     let mapping: Mapping
     let limit: UInt64
+    /// The writer's: pages of commits not written yet, read in place of the file's
+    /// (PageWriter.swift). Readers start only on written commits and have none.
+    var unwritten: UnwrittenPages? = nil
 
     /// Deepest tree we will descend; deeper means a cycle in a corrupt file.
     static let maxDepth = 48
 
     @inline(__always) func page(_ p: PageNumber) throws -> PageView {
-        try pager.page(p, in: mapping, limit: limit)
+        if let unwritten, let d = unwritten.page(p) { return d.view }
+        return try pager.page(p, in: mapping, limit: limit)
     }
 
     /// Asks the CPU for page `p`'s cache lines ahead of a read (a hint: a page number beyond

@@ -351,6 +351,7 @@ extension Database {
         writer.lock()
         defer { writer.unlock() }
         if snapshots.isClosed { throw StoreError.closed }
+        try settlePages() // it reads the file itself
         let state = latest
         var walker = TreeWalker(pager: pager, mapping: writerMapping, limit: allocator.pageCount)
         let pageCount = Int(allocator.pageCount)

@@ -53,6 +53,11 @@ public final class WriteTransaction: TreePages {
     var allocatedPages: [PageNumber] { allocatedHere.members() }
     /// Pages this transaction allocated and gave up again: reused first.
     @exclusivity(unchecked) private var recycledHere: [PageNumber] = []
+    /// Overflow pages this transaction wrote and gave up again: free only after the commit.
+    /// Reused here as tree pages, whose write the page writer may make after the log record,
+    /// such a number would hold one image of this txid in the file and another in the commit:
+    /// adoption, which trusts a page carrying the last record's txid, could take the first.
+    @exclusivity(unchecked) private var writtenAndGivenUp: [PageNumber] = []
     /// The tree pages this transaction is changing, by their (new) page number.
     @exclusivity(unchecked) var dirty = PageNumberTable<DirtyPage>()
     /// Dirty pages given up again; kept until the transaction ends so that a cursor still
@@ -69,6 +74,8 @@ public final class WriteTransaction: TreePages {
     /// Set once the log record passes `largeTransactionBytes`: the record is dropped and the
     /// transaction commits by checkpoint, so huge transactions never sit twice in memory.
     private(set) var commitsByCheckpoint = false
+    /// Set by a commit that handed its dirty pages to the page writer: they are not reused.
+    var pagesHandedOver = false
     let savepoint: PageAllocator.Savepoint
     /// Savepoints (Savepoint.swift): how many are open, and the inverse of each change made
     /// inside them, oldest first. Empty (and never filled) outside a savepoint.
@@ -88,7 +95,9 @@ public final class WriteTransaction: TreePages {
     }
 
     var reader: PageReader {
-        PageReader(pager: database.pager, mapping: database.writerMapping, limit: database.allocator.pageCount)
+        PageReader(
+            pager: database.pager, mapping: database.writerMapping, limit: database.allocator.pageCount,
+            unwritten: database.unwrittenPages.isEmpty ? nil : database.unwrittenPages)
     }
 
     var hasChanges: Bool {
@@ -267,10 +276,10 @@ public final class WriteTransaction: TreePages {
 
     /// Gives up a page: one this transaction allocated is reusable at once (no snapshot can
     /// see it); one from the committed state is freed at commit.
-    func release(_ p: PageNumber) {
+    func release(_ p: PageNumber, written: Bool = false) {
         if let d = dirty.removeValue(forKey: p) { retired.append(d) }
         if allocatedHere.remove(p) {
-            recycledHere.append(p)
+            if written { writtenAndGivenUp.append(p) } else { recycledHere.append(p) }
         } else {
             freed.append(p)
         }
@@ -321,7 +330,7 @@ public final class WriteTransaction: TreePages {
 
     /// At the end of the transaction (committed or not): dirty pages go back to the pool.
     func recyclePages() {
-        let keep = max(0, 256 - database.sparePages.count)
+        let keep = pagesHandedOver ? 0 : max(0, 256 - database.sparePages.count)
         database.sparePages.append(contentsOf: dirty.allValues().prefix(keep))
         database.sparePages.append(contentsOf: retired.prefix(max(0, 256 - database.sparePages.count)))
         // Emptied, not replaced: a new table would be an allocation more per transaction.
@@ -354,7 +363,7 @@ public final class WriteTransaction: TreePages {
 
     /// Gives up the pages of an overflow chain.
     func releaseOverflow(first: PageNumber, length: Int) throws {
-        for p in try reader.overflowPages(first: first, length: length) { release(p) }
+        for p in try reader.overflowPages(first: first, length: length) { release(p, written: true) }
     }
 
     /// Frees every page of a tree (dropping a table). A page reached twice is corruption: freeing
@@ -375,7 +384,7 @@ public final class WriteTransaction: TreePages {
                 for p in pages where !seen.insert(p).inserted {
                     throw StoreError.corruptPage(page: p, reason: "overflow page reached twice")
                 }
-                for p in pages { release(p) }
+                for p in pages { release(p, written: true) }
             }
         } else {
             for i in 0..<view.count { try freeTree(view.child(i), depth: depth + 1, seen: &seen) }
@@ -504,7 +513,9 @@ public final class WriteTransaction: TreePages {
     /// After commit: pages allocated and given up again in this transaction are free now.
     func returnRecycledPages() {
         database.allocator.reusable.append(contentsOf: recycledHere)
+        database.allocator.reusable.append(contentsOf: writtenAndGivenUp)
         recycledHere = []
+        writtenAndGivenUp = []
     }
 
     // MARK: - Replay

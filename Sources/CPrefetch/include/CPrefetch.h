@@ -10,6 +10,16 @@
 /// Asks for the cache line holding `address`, for reading, kept in every cache level.
 static inline void vitrine_prefetch(const void *address) { __builtin_prefetch(address, 0, 3); }
 
+/// The spin-wait hint (x86-64 `pause`, AArch64 `yield`): a thread polling for work lets the
+/// core's other thread run and does not flood the memory bus (PageWriter.swift).
+static inline void vitrine_spin_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 /// Reads the byte at `address` (a volatile load: never elided). The address must be readable.
 static inline unsigned char vitrine_touch(const void *address) { return *(const volatile unsigned char *)address; }
 

@@ -1,0 +1,212 @@
+// `.relaxed` commits leave their page writes to a thread of their own.
+//
+// Why: a relaxed commit syncs nothing, so what it costs is CPU, and `perf` put a third of a
+// 1-thread relaxed checkout in the `pwrite`s of its ~10 dirty pages (each a page-cache lookup,
+// a buffer dirtied and 4 KiB copied by the kernel). Handed to this thread, they run beside the
+// next transaction on another core.
+//
+// The rules that keep that invisible:
+// (1) Nothing reads an unwritten page from the file. The writer reads a page a handed-over
+//     commit wrote through `UnwrittenPages` first (PageReader), so its next transaction sees
+//     its own commits; readers start only on published snapshots, and this thread publishes a
+//     commit's snapshot only once its pages are written. `Database.read` waits for the
+//     snapshot of the last commit handed over, so a read after a `write` returned sees it.
+// (2) Pages are written in commit order, one commit after the other, after the commit's log
+//     record. A process that dies meanwhile leaves written commits as a prefix and at most the
+//     last written one partly: adoption checks the pages of the log's last record and replays
+//     the log when one is missing (Adoption.swift), so nothing depends on an unwritten page.
+// (3) A page number is reused only once every commit up to the one that freed it is written
+//     and reclaimed (`Database.oldestSnapshot`), so an unwritten page is never overwritten.
+// (4) Whatever reads the file other than through a write transaction (checkpoint, verify,
+//     statistics, page map, shrink, `sync`, close) drains this thread first (`settle`), and so
+//     does any other writer of `DirtyPage`s (`Pager.write` shares one staging buffer).
+// (5) A failed write poisons the database (as a failed commit would): the commit is in the
+//     log, so reopening replays it. Readers waiting for it get the failure.
+
+import CPrefetch
+import Foundation
+import Synchronization
+
+/// The writes of `.relaxed` commits' pages, in commit order, on a thread of their own.
+final class PageWriter: @unchecked Sendable {
+    /// A commit's sealed pages and the snapshot to publish once they are written.
+    struct Job {
+        let snapshot: Snapshot
+        let pages: [DirtyPage]
+    }
+
+    private let pager: Pager
+    private let snapshots: SnapshotRegistry
+    private let poison: @Sendable (Error) -> Void
+    private let lock = ConditionLock()
+    // Under `lock`:
+    private var queue: [Job] = []
+    private var queuedPages = 0
+    private var writing = false
+    /// Written jobs whose buffers the writer has not taken back yet.
+    private var written: [Job] = []
+    private var writtenThrough: UInt64
+    private var failure: StoreError?
+    private var stopping = false
+    private var running = true
+    /// The thread waits on `lock` for a job (a hand-over must wake it).
+    private var sleeping = false
+    /// Jobs queued, for the thread's polling outside the lock.
+    private let queuedJobs = Atomic<Int>(0)
+    /// The txid of the last commit handed over (set by the writer before `write` returns).
+    private let handedOver: Atomic<UInt64>
+
+    /// Jobs beyond this many queued pages make the writer wait: memory stays bounded when the
+    /// disk is slower than the commits.
+    static let queueLimitPages = 4096
+    /// How long the thread polls for the next job before it sleeps, in spin-wait hints
+    /// (~50 - 150 us). Waking a sleeping thread cost the committer a futex call and a
+    /// wake-up, ~9% of a relaxed checkout, and commits come every ~20 us when they come.
+    static let pollSpins = 2048
+
+    init(pager: Pager, snapshots: SnapshotRegistry, txid: UInt64, poison: @escaping @Sendable (Error) -> Void) {
+        self.pager = pager
+        self.snapshots = snapshots
+        self.poison = poison
+        writtenThrough = txid
+        handedOver = Atomic(txid)
+        let thread = Thread { [self] in run() }
+        thread.name = "vitrine-page-writer"
+        thread.start()
+    }
+
+    // MARK: - The writer's side (writer lock held)
+
+    /// Queues a committed transaction's sealed pages; `snapshot` is published once they are
+    /// written. Waits while the queue is full.
+    func handOver(_ pages: [DirtyPage], publishing snapshot: Snapshot) {
+        lock.lock()
+        while queuedPages >= Self.queueLimitPages && failure == nil && running { lock.wait() }
+        queue.append(Job(snapshot: snapshot, pages: pages))
+        queuedPages += pages.count
+        queuedJobs.store(queue.count, ordering: .relaxed)
+        handedOver.store(snapshot.txid, ordering: .sequentiallyConsistent)
+        if sleeping { lock.broadcast() }
+        lock.unlock()
+    }
+
+    /// Waits until every page handed over is written (or a write failed).
+    /// - Throws: the write's failure.
+    func drain() throws {
+        lock.lock()
+        defer { lock.unlock() }
+        while (!queue.isEmpty || writing) && failure == nil && running { lock.wait() }
+        if let failure { throw failure }
+    }
+
+    /// The jobs written since the last call: their pages may leave `UnwrittenPages` and their
+    /// buffers be reused. Also returns the txid every written job reaches.
+    func takeWritten() -> (jobs: [Job], through: UInt64) {
+        lock.lock()
+        defer { lock.unlock() }
+        let jobs = written
+        written = []
+        return (jobs, writtenThrough)
+    }
+
+    /// Writes what is queued, then ends the thread. Later hand-overs are refused by the caller
+    /// (the database is closed).
+    func stop() {
+        lock.lock()
+        stopping = true
+        lock.broadcast()
+        while running { lock.wait() }
+        lock.unlock()
+    }
+
+    // MARK: - Readers
+
+    /// Returns once the last commit handed over is published, so a read that follows a `write`
+    /// sees it. One atomic load when nothing is waiting to be written.
+    /// - Throws: the failure of the write that would have published it.
+    func waitForHandedOver() throws {
+        let target = handedOver.load(ordering: .sequentiallyConsistent)
+        if snapshots.publishedTxid >= target { return }
+        lock.lock()
+        defer { lock.unlock() }
+        while writtenThrough < target && failure == nil && running { lock.wait() }
+        if let failure { throw failure }
+    }
+
+    // MARK: - The thread
+
+    private func run() {
+        lock.lock()
+        while true {
+            if queue.isEmpty && !stopping {
+                lock.unlock()
+                var spins = 0
+                while queuedJobs.load(ordering: .relaxed) == 0 && spins < Self.pollSpins {
+                    vitrine_spin_pause()
+                    spins += 1
+                }
+                lock.lock()
+                while queue.isEmpty && !stopping {
+                    sleeping = true
+                    lock.wait()
+                    sleeping = false
+                }
+            }
+            if queue.isEmpty || failure != nil { break }
+            let jobs = queue
+            queue = []
+            queuedJobs.store(0, ordering: .relaxed)
+            writing = true
+            lock.unlock()
+            var failed: Error? = nil
+            var done = 0
+            for job in jobs {
+                do { try pager.write(job.pages) } catch {
+                    failed = error
+                    break
+                }
+                done += 1
+            }
+            // Published before `writtenThrough` moves: a reader that waited for it finds it.
+            if done > 0 { snapshots.publish(jobs[done - 1].snapshot, onlyIfNewer: true) }
+            lock.lock()
+            writing = false
+            queuedPages -= jobs.reduce(0) { $0 + $1.pages.count }
+            if done > 0 {
+                written.append(contentsOf: jobs[..<done])
+                writtenThrough = jobs[done - 1].snapshot.txid
+            }
+            if let failed {
+                let error = (failed as? StoreError) ?? .needsReopen(cause: "\(failed)")
+                failure = error
+                poison(error)
+            }
+            lock.broadcast()
+            if failed != nil { break }
+        }
+        queue = []
+        running = false
+        lock.broadcast()
+        lock.unlock()
+    }
+}
+
+/// The pages of commits handed to the `PageWriter` and not yet written, by page number: what the
+/// writer reads in their place (writer only).
+final class UnwrittenPages {
+    @exclusivity(unchecked) private var pages = PageNumberTable<DirtyPage>()
+
+    var isEmpty: Bool { pages.isEmpty }
+
+    @inline(__always) func page(_ p: PageNumber) -> DirtyPage? { pages[p] }
+
+    func add(_ job: [DirtyPage]) {
+        for d in job { pages[d.number] = d }
+    }
+
+    /// Forgets a written job's pages (those a later commit did not replace under the same
+    /// number).
+    func remove(_ job: [DirtyPage]) {
+        for d in job where pages[d.number] === d { pages[d.number] = nil }
+    }
+}
