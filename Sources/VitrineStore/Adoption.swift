@@ -1,12 +1,16 @@
 // Recovery by adoption: after a process crash, the state of the last logged commit is already
 // in the data file, so recovery takes it over instead of re-executing the log.
 //
-// Every commit writes its pages into the data file (to pages the checkpoint does not use) before
-// its record reaches the log, and a written page stays in the kernel's page cache until the
-// machine stops, whatever happens to the process. So if every record of the log was written in
-// this boot, to this very file (System/PageCacheOrigin.swift), the tree of the last record is
-// complete in the file: recovery reads each record's page summary (Format/LogRecord.swift,
-// version 3) instead of its operations and
+// Every commit writes its pages into the data file (to pages the checkpoint does not use), and a
+// written page stays in the kernel's page cache until the machine stops, whatever happens to
+// the process. `.full` and `.grouped` write them before the record; `.relaxed` leaves them to the
+// page writer, after the record, but commit after commit (PageWriter.swift), so the commits
+// whose pages are in the file are the log's first ones, the next at most partly, and step 2
+// below finds whether the last one is whole (a page number holds one image per txid: an
+// overflow page a transaction wrote is never reused as one of its tree pages). So if every
+// record of the log was written in this boot, to this very file (System/PageCacheOrigin.swift),
+// and step 2 passes, the tree of the last record is complete in the file: recovery reads each
+// record's page summary (Format/LogRecord.swift, version 3) instead of its operations and
 //   1. checks the summaries against each other and against the checkpoint's free list: each
 //      page a commit allocated was free just before it (in the checkpoint's free list, beyond
 //      its page count, or freed earlier by a commit since and not a checkpoint page), each page

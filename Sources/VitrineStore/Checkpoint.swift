@@ -1,7 +1,8 @@
 // Checkpoint: makes the current state the new recovery base and empties the log.
 //
 // Because every commit already wrote its pages into the data file (copy-on-write, to pages the
-// last checkpoint does not use), a checkpoint copies nothing. In order:
+// last checkpoint does not use; in .relaxed the page writer is waited for first), a checkpoint
+// copies nothing. In order:
 //   1. write the free-list chain (on pages neither the old nor the new checkpoint uses);
 //   2. fdatasync the data file: every page of the new state is durable;
 //   3. write the meta page into the other slot (sequence + 1), fdatasync: this is the switch;

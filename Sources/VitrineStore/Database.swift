@@ -2,17 +2,21 @@
 //
 // Concurrency: one writer at a time (the writer lock, held for the whole `write` closure and its
 // commit); any number of readers, each on a published snapshot, registered only for the moment
-// it takes to copy the snapshot and to say it is done. Readers never wait for the writer.
+// it takes to copy the snapshot and to say it is done. Readers never wait for the writer (in
+// .relaxed a read may wait a few microseconds for the page writer to publish the last commit).
 //
 // Commit, in order (Commit.swift): dirty pages -> their new page numbers (pwrite into the data file, not
-// synced; they are unreachable until published), the transaction's logical record -> the log,
+// synced; they are unreachable until published; in .relaxed after the record, below), the
+// transaction's logical record -> the log,
 // then by durability mode:
 //   .full     make the log record durable (one O_DIRECT | O_DSYNC write; a buffered write and
 //             fdatasync where the file system refuses direct I/O), publish, return.
 //   .grouped  release the writer lock, then wait until some committer's fdatasync covers this
 //             record (one leader syncs for all who are waiting), publish, return.
-//   .relaxed  publish and return; a flusher thread syncs the log every `relaxedSyncInterval`
-//             (and checkpoints sync everything), so a crash loses at most that window.
+//   .relaxed  hand the pages to the page writer and return: it writes them after the record and
+//             then publishes (PageWriter.swift); a flusher thread syncs the log every
+//             `relaxedSyncInterval` (and checkpoints sync everything), so a crash loses at most
+//             that window.
 // A snapshot is published only once durable (except in .relaxed), so no reader acts on a commit
 // that a crash could take back.
 //
@@ -305,9 +309,13 @@ public final class Database: @unchecked Sendable {
 
     // MARK: - Reading
 
-    /// Runs `body` on a snapshot of the last durable commit. Runs concurrently with the writer
-    /// and other readers and never waits for them. The transaction is valid only inside `body`.
-    /// - Throws: what `body` throws; `.closed`.
+    /// Runs `body` on a snapshot of the last durable commit (in `.relaxed`, of the last commit).
+    /// Runs concurrently with the writer and other readers and never waits for them; in
+    /// `.relaxed` it first waits until the last commit's pages are written (PageWriter.swift),
+    /// so it sees every `write` that returned before it. The transaction is valid only inside
+    /// `body`.
+    /// - Throws: what `body` throws; `.closed`; `.needsReopen` when writing the last commit's
+    ///   pages failed.
     public func read<T>(_ body: (ReadTransaction) throws -> T) throws -> T {
         if closeRequester.load(ordering: .relaxed) != 0 { throw StoreError.closed }
         // A commit whose pages are still being written is not published yet (PageWriter.swift).

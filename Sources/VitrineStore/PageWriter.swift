@@ -123,14 +123,14 @@ final class PageWriter: @unchecked Sendable {
 
     /// Returns once the last commit handed over is published, so a read that follows a `write`
     /// sees it. One atomic load when nothing is waiting to be written.
-    /// - Throws: the failure of the write that would have published it.
+    /// - Throws: `.needsReopen` when the write that would have published it failed.
     func waitForHandedOver() throws {
         let target = handedOver.load(ordering: .sequentiallyConsistent)
         if snapshots.publishedTxid >= target { return }
         lock.lock()
         defer { lock.unlock() }
         while writtenThrough < target && failure == nil && running { lock.wait() }
-        if let failure { throw failure }
+        if writtenThrough < target, let failure { throw StoreError.needsReopen(cause: "\(failure)") }
     }
 
     // MARK: - The thread

@@ -36,6 +36,7 @@ public final class IOTrace: @unchecked Sendable {
         var failAt: Int? = nil
         var failErrno: Int32 = EIO
         var failKinds: Set<String> = []
+        var failFile: Int? = nil
         var usesAfterClose = 0
     }
     private let state = Mutex(State())
@@ -63,18 +64,19 @@ public final class IOTrace: @unchecked Sendable {
     /// Gives `path` the next number now.
     public func register(_ path: String) { _ = index(of: path) }
 
-    /// Fails the `index`-th event (counting from 0 over all events) if its kind is in `kinds`
-    /// ("write", "sync", "truncate"), with `errno`.
-    public func failEvent(at index: Int, errno: Int32, kinds: Set<String> = ["write", "sync", "truncate"]) {
+    /// Fails the first event from the `index`-th on (counting from 0 over all events) whose kind
+    /// is in `kinds` ("write", "sync", "truncate") and, if `file` is given, that is on that file,
+    /// with `errno`.
+    public func failEvent(at index: Int, errno: Int32, kinds: Set<String> = ["write", "sync", "truncate"], file: Int? = nil) {
         state.withLock {
-            $0.failAt = index; $0.failErrno = errno; $0.failKinds = kinds
+            $0.failAt = index; $0.failErrno = errno; $0.failKinds = kinds; $0.failFile = file
         }
     }
 
     /// Appends `event`, or returns an errno if this event is the one to fail.
     func record(_ event: IOEvent, kind: String) -> Int32? {
         state.withLock { s in
-            if let at = s.failAt, s.events.count >= at, s.failKinds.contains(kind) {
+            if let at = s.failAt, s.events.count >= at, s.failKinds.contains(kind), s.failFile.map({ $0 == event.file }) ?? true {
                 s.failAt = nil
                 return s.failErrno
             }
