@@ -6,9 +6,8 @@
 // the process. `.full` and `.grouped` write them before the record; `.relaxed` leaves them to the
 // page writer, after the record, but commit after commit (PageWriter.swift), so the commits
 // whose pages are in the file are the log's first ones, the next at most partly, and step 2
-// below finds whether the last one is whole (a page number holds one image per txid: an
-// overflow page a transaction wrote is never reused as one of its tree pages). So if every
-// record of the log was written in this boot, to this very file (System/PageCacheOrigin.swift),
+// below finds whether the last one is whole. So if every record of the log was written in this
+// boot, to this very file (System/PageCacheOrigin.swift),
 // and step 2 passes, the tree of the last record is complete in the file: recovery reads each
 // record's page summary (Format/LogRecord.swift, version 3) instead of its operations and
 //   1. checks the summaries against each other and against the checkpoint's free list: each
@@ -17,7 +16,10 @@
 //      it freed was in use, page counts never shrink, numbers stay in range;
 //   2. reads the pages the last record allocated (checksum, page number, and the txid they
 //      carry must be the record's): a data file replaced by an older copy of itself in place
-//      keeps its inode, not the newest pages;
+//      keeps its inode, not the newest pages; and (log format 5) their page digest must be the
+//      record's: the same page numbers and txid may hold other images (a rolled-back
+//      transaction's overflow pages, as the next commit gets its txid; pages the page writer
+//      had not written);
 //   3. rebuilds the allocator as the crashed session had it (with no reader left, pages freed
 //      since the checkpoint that were allocated after it are reusable at once; freed checkpoint
 //      pages stay frozen until the next checkpoint, rule 1 of PageAllocator.swift), and takes
@@ -34,7 +36,7 @@ extension Database {
     /// Returns the number of records adopted and the offset after the last, or nil (nothing
     /// changed; replay the log). Writer lock held; called only when the log's header is the
     /// version-3 (or later) generation the meta page names; `recordLimit` is its record limit.
-    func adoptCrashedSession(recordLimit: Int64?) throws -> (records: Int, end: Int64)? {
+    func adoptCrashedSession(recordLimit: Int64?, logVersion: UInt32) throws -> (records: Int, end: Int64)? {
         if options.pageCacheTrust == .never { return nil }
         // This process's origin, asked once there is a record (a clean open pays nothing).
         var here: PageCacheOrigin? = nil
@@ -63,15 +65,21 @@ extension Database {
             return true
         }
         guard adoptable, let final = summaries.last else { return nil }
+        // From format 5 on, commits may write their pages after their record (.relaxed): the
+        // last record's pages must be its own images, which only the digest tells.
+        if logVersion >= 5 && final.pageDigest == nil { return nil }
         try loadFreeListIfNeeded()
         guard let rebuilt = try rebuildAllocator(summaries) else { return nil }
         // 2. The newest pages are the last record's own.
         let mapping = try pager.ensureMapped(pageCount: final.pageCount)
+        var digest: UInt64 = 0
         for p in final.allocated {
             guard let view = try? pager.page(p, in: mapping, limit: final.pageCount), view.pageNumber == p,
                 view.txid == lastTxid
             else { return nil }
+            digest &+= PageSummary.digestTerm(page: p, checksum: view.storedChecksum)
         }
+        if let expected = final.pageDigest, digest != expected { return nil }
         // 3.
         allocator = rebuilt
         writerMapping = mapping

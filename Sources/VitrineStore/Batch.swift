@@ -16,7 +16,7 @@
 //     a stock checked and decremented by each closure can never be oversold across a batch.
 //   - The call returns (or the task resumes) only once the batch's commit is durable under the
 //     database's durability mode (`.full` and `.grouped` alike: after the log sync; `.relaxed`:
-//     once published). A closure that threw also waits, since what it saw (an earlier closure's
+//     once committed, and a read then waits for the page writer to publish it). A closure that threw also waits, since what it saw (an earlier closure's
 //     purchase, say) is only true once that commit is durable.
 //   - If the batch cannot commit (an I/O error, a change that failed halfway and poisoned the
 //     transaction), every caller in the batch gets that error and nothing of the batch is kept.

@@ -45,9 +45,10 @@ extension Database {
                 if !log.anchored { try anchorLogGeneration() }
                 // The page summary lets recovery after a process crash adopt this state
                 // instead of re-executing the record (Adoption.swift).
+                let allocated = tx.allocatedPages
                 let summary = PageSummary(
                     catalogRoot: prepared.catalogRoot, nextTableId: tx.nextTableId, pageCount: allocator.pageCount,
-                    origin: sessionOrigin, allocated: tx.allocatedPages, freed: tx.freed)
+                    origin: sessionOrigin, allocated: allocated, freed: tx.freed, pageDigest: tx.pageDigest(of: allocated))
                 try log.append(
                     tx.log.seal(
                         generation: log.generation, salt: log.salt, txid: txid,

@@ -214,9 +214,7 @@ public final class Database: @unchecked Sendable {
             try recover(logHeader: opened.logHeader)
             if options.durability == .relaxed {
                 reclaimedThrough = latest.txid
-                pageWriter = PageWriter(pager: pager, snapshots: snapshots, txid: latest.txid) { [weak self] error in
-                    self?.poison(error)
-                }
+                pageWriter = PageWriter(pager: pager, snapshots: snapshots, txid: latest.txid)
                 startFlusher()
             }
         } catch {
@@ -443,6 +441,7 @@ public final class Database: @unchecked Sendable {
     func checkWritable() throws {
         if snapshots.isClosed || closeRequester.load(ordering: .relaxed) != 0 { throw StoreError.closed }
         if let cause = poison.withLock({ $0 }) { throw StoreError.needsReopen(cause: cause) }
+        if let failure = pageWriter?.writeFailure { throw StoreError.needsReopen(cause: "\(failure)") }
     }
 
     /// Refuses all further writes: after a failed write or sync the state on disk is unknown.
@@ -477,5 +476,5 @@ public final class Database: @unchecked Sendable {
     }
 
     /// The id of the last committed transaction.
-    public var lastTransactionId: UInt64 { snapshots.publishedTxid }
+    public var lastTransactionId: UInt64 { max(snapshots.publishedTxid, pageWriter?.lastHandedOver ?? 0) }
 }

@@ -13,15 +13,17 @@
 //     snapshot of the last commit handed over, so a read after a `write` returned sees it.
 // (2) Pages are written in commit order, one commit after the other, after the commit's log
 //     record. A process that dies meanwhile leaves written commits as a prefix and at most the
-//     last written one partly: adoption checks the pages of the log's last record and replays
-//     the log when one is missing (Adoption.swift), so nothing depends on an unwritten page.
+//     next one partly: adoption checks the pages of the log's last record against the record's
+//     page digest and replays the log when one is not the commit's (Adoption.swift), so nothing
+//     depends on an unwritten page.
 // (3) A page number is reused only once every commit up to the one that freed it is written
 //     and reclaimed (`Database.oldestSnapshot`), so an unwritten page is never overwritten.
 // (4) Whatever reads the file other than through a write transaction (checkpoint, verify,
 //     statistics, page map, shrink, `sync`, close) drains this thread first (`settle`), and so
 //     does any other writer of `DirtyPage`s (`Pager.write` shares one staging buffer).
-// (5) A failed write poisons the database (as a failed commit would): the commit is in the
-//     log, so reopening replays it. Readers waiting for it get the failure.
+// (5) A failed write refuses every later write and the reads that would need it
+//     (`Database.checkWritable`, `waitForHandedOver`), as a failed commit would: the commit is
+//     in the log, so reopening replays it.
 
 import CPrefetch
 import Foundation
@@ -37,7 +39,6 @@ final class PageWriter: @unchecked Sendable {
 
     private let pager: Pager
     private let snapshots: SnapshotRegistry
-    private let poison: @Sendable (Error) -> Void
     private let lock = ConditionLock()
     // Under `lock`:
     private var queue: [Job] = []
@@ -51,6 +52,8 @@ final class PageWriter: @unchecked Sendable {
     private var running = true
     /// The thread waits on `lock` for a job (a hand-over must wake it).
     private var sleeping = false
+    /// Set with `failure`.
+    private let hasFailed = Atomic<Bool>(false)
     /// Jobs queued, for the thread's polling outside the lock.
     private let queuedJobs = Atomic<Int>(0)
     /// The txid of the last commit handed over (set by the writer before `write` returns).
@@ -64,10 +67,9 @@ final class PageWriter: @unchecked Sendable {
     /// wake-up, ~9% of a relaxed checkout, and commits come every ~20 us when they come.
     static let pollSpins = 2048
 
-    init(pager: Pager, snapshots: SnapshotRegistry, txid: UInt64, poison: @escaping @Sendable (Error) -> Void) {
+    init(pager: Pager, snapshots: SnapshotRegistry, txid: UInt64) {
         self.pager = pager
         self.snapshots = snapshots
-        self.poison = poison
         writtenThrough = txid
         handedOver = Atomic(txid)
         let thread = Thread { [self] in run() }
@@ -118,6 +120,18 @@ final class PageWriter: @unchecked Sendable {
         while running { lock.wait() }
         lock.unlock()
     }
+
+    /// The failed write, if one failed: the database takes no more writes. (An atomic load
+    /// when none did: `checkWritable` asks at every write.)
+    var writeFailure: StoreError? {
+        if !hasFailed.load(ordering: .sequentiallyConsistent) { return nil }
+        lock.lock()
+        defer { lock.unlock() }
+        return failure
+    }
+
+    /// The txid of the last commit handed over.
+    var lastHandedOver: UInt64 { handedOver.load(ordering: .sequentiallyConsistent) }
 
     // MARK: - Readers
 
@@ -179,7 +193,7 @@ final class PageWriter: @unchecked Sendable {
             if let failed {
                 let error = (failed as? StoreError) ?? .needsReopen(cause: "\(failed)")
                 failure = error
-                poison(error)
+                hasFailed.store(true, ordering: .sequentiallyConsistent)
             }
             lock.broadcast()
             if failed != nil { break }

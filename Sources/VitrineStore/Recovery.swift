@@ -355,7 +355,8 @@ extension Database {
             return header.recordLimit
         }
         if scanLog, adoptable,
-            let adopted = try adoptCrashedSession(recordLimit: recordLimit(generation: meta.logGeneration, salt: meta.logSalt))
+            let adopted = try adoptCrashedSession(
+                recordLimit: recordLimit(generation: meta.logGeneration, salt: meta.logSalt), logVersion: logHeader?.version ?? 0)
         {
             // A process crash in this boot: the last record's state is in the file already.
             replayed = adopted.records

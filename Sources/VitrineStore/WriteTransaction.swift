@@ -51,13 +51,22 @@ public final class WriteTransaction: TreePages {
     /// Pages this transaction allocated and still uses (written by the commit): the log
     /// record's page summary.
     var allocatedPages: [PageNumber] { allocatedHere.members() }
+
+    /// The page digest of `pages` (its `allocatedPages`; Format/LogRecord.swift), once the dirty
+    /// pages are sealed: each is a dirty page or an overflow page this transaction wrote.
+    func pageDigest(of pages: [PageNumber]) -> UInt64 {
+        var digest: UInt64 = 0
+        for p in pages {
+            let checksum = dirty[p]?.view.storedChecksum ?? overflowChecksums[p] ?? 0
+            digest &+= PageSummary.digestTerm(page: p, checksum: checksum)
+        }
+        return digest
+    }
+
     /// Pages this transaction allocated and gave up again: reused first.
     @exclusivity(unchecked) private var recycledHere: [PageNumber] = []
-    /// Overflow pages this transaction wrote and gave up again: free only after the commit.
-    /// Reused here as tree pages, whose write the page writer may make after the log record,
-    /// such a number would hold one image of this txid in the file and another in the commit:
-    /// adoption, which trusts a page carrying the last record's txid, could take the first.
-    @exclusivity(unchecked) private var writtenAndGivenUp: [PageNumber] = []
+    /// The stored checksum of each overflow page this transaction wrote (for the page digest).
+    @exclusivity(unchecked) private var overflowChecksums = PageNumberTable<UInt32>()
     /// The tree pages this transaction is changing, by their (new) page number.
     @exclusivity(unchecked) var dirty = PageNumberTable<DirtyPage>()
     /// Dirty pages given up again; kept until the transaction ends so that a cursor still
@@ -115,7 +124,7 @@ public final class WriteTransaction: TreePages {
             let r = try body()
             // The page summary counts too (8 bytes per page allocated or freed): dropping a
             // large table logs one operation but frees every page of it.
-            let summaryBytes = PageSummary.fixedSize + 8 * (freed.count + allocatedHere.count)
+            let summaryBytes = PageSummary.fixedSize + PageSummary.digestSize + 8 * (freed.count + allocatedHere.count)
             if !commitsByCheckpoint && log.byteCount + summaryBytes > min(database.options.largeTransactionBytes, 1 << 30) {
                 commitsByCheckpoint = true
                 log = LogRecordBuilder()
@@ -276,10 +285,10 @@ public final class WriteTransaction: TreePages {
 
     /// Gives up a page: one this transaction allocated is reusable at once (no snapshot can
     /// see it); one from the committed state is freed at commit.
-    func release(_ p: PageNumber, written: Bool = false) {
+    func release(_ p: PageNumber) {
         if let d = dirty.removeValue(forKey: p) { retired.append(d) }
         if allocatedHere.remove(p) {
-            if written { writtenAndGivenUp.append(p) } else { recycledHere.append(p) }
+            recycledHere.append(p)
         } else {
             freed.append(p)
         }
@@ -354,7 +363,9 @@ public final class WriteTransaction: TreePages {
             if start < end {
                 b.bytes.replaceSubrange(PageLayout.headerSize..<(PageLayout.headerSize + end - start), with: value[start..<end])
             }
-            images.append((pages[k], b.finish()))
+            let image = b.finish()
+            overflowChecksums[pages[k]] = image.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) }
+            images.append((pages[k], image))
             if images.count == 256 { try database.pager.write(images); images.removeAll(keepingCapacity: true) }
         }
         if !images.isEmpty { try database.pager.write(images) }
@@ -363,7 +374,7 @@ public final class WriteTransaction: TreePages {
 
     /// Gives up the pages of an overflow chain.
     func releaseOverflow(first: PageNumber, length: Int) throws {
-        for p in try reader.overflowPages(first: first, length: length) { release(p, written: true) }
+        for p in try reader.overflowPages(first: first, length: length) { release(p) }
     }
 
     /// Frees every page of a tree (dropping a table). A page reached twice is corruption: freeing
@@ -384,7 +395,7 @@ public final class WriteTransaction: TreePages {
                 for p in pages where !seen.insert(p).inserted {
                     throw StoreError.corruptPage(page: p, reason: "overflow page reached twice")
                 }
-                for p in pages { release(p, written: true) }
+                for p in pages { release(p) }
             }
         } else {
             for i in 0..<view.count { try freeTree(view.child(i), depth: depth + 1, seen: &seen) }
@@ -513,9 +524,7 @@ public final class WriteTransaction: TreePages {
     /// After commit: pages allocated and given up again in this transaction are free now.
     func returnRecycledPages() {
         database.allocator.reusable.append(contentsOf: recycledHere)
-        database.allocator.reusable.append(contentsOf: writtenAndGivenUp)
         recycledHere = []
-        writtenAndGivenUp = []
     }
 
     // MARK: - Replay

@@ -82,6 +82,74 @@ import Testing
         #expect(try contents(again) == expected)
     }
 
+    /// The log of `killed` with every record's page digest cut off (records as format 4 wrote
+    /// them), the header saying `version`.
+    static func withoutPageDigests(_ log: [UInt8], headerVersion version: UInt32) -> [UInt8] {
+        func u32(_ b: [UInt8], _ o: Int) -> Int {
+            Int(UInt32(littleEndian: b.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: o, as: UInt32.self) }))
+        }
+        func put32(_ b: inout [UInt8], _ o: Int, _ v: UInt32) {
+            b.withUnsafeMutableBytes { $0.storeBytes(of: v.littleEndian, toByteOffset: o, as: UInt32.self) }
+        }
+        var header = Array(log[0..<Int(LogFormat.firstRecordOffset)])
+        put32(&header, 8, version)
+        put32(&header, LogFormat.version4HeaderSize, CRC32C.checksum(Array(header[0..<LogFormat.version4HeaderSize])))
+        var out = header
+        var offset = Int(LogFormat.firstRecordOffset)
+        while offset + LogFormat.recordHeaderSize <= log.count {
+            let length = u32(log, offset + 4)
+            let end = offset + LogFormat.recordHeaderSize + length
+            guard length > 0, end <= log.count,
+                u32(log, offset) == Int(CRC32C.checksum(Array(log[(offset + 4)..<end])))
+            else { break }
+            var record = Array(log[offset..<(end - PageSummary.digestSize)])
+            put32(&record, 4, UInt32(length - PageSummary.digestSize))
+            put32(&record, 0, CRC32C.checksum(Array(record[4...])))
+            out += record
+            offset = end
+        }
+        return out
+    }
+
+    /// Logs of format 4 (written before the page digest, when every commit wrote its pages
+    /// before its record) are still adopted; a format-5 log whose last record has no digest is
+    /// not (its pages might be a page writer's that never came): it is replayed, and both give
+    /// the acknowledged contents.
+    @Test func aFormat4LogIsAdoptedAndADigestlessFormat5LogReplayed() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let path = dir.file("db")
+        let killed = try Self.killedSession(path: path, seed: 5, transactions: 30)
+        for (version, method) in [(UInt32(4), RecoveryReport.Method.adopted), (5, .replayed)] {
+            Self.putBack((killed.data, Self.withoutPageDigests(killed.log, headerVersion: version), killed.model), at: path)
+            try Self.recover(path, expecting: method, model: killed.model)
+        }
+        // And as written (format 5, with digests): adopted.
+        Self.putBack(killed, at: path)
+        try Self.recover(path, expecting: .adopted, model: killed.model)
+    }
+
+    /// The page summary with and without its digest: the length tells them apart; any other
+    /// length is refused.
+    @Test func pageSummariesCarryTheirDigest() {
+        let summary = PageSummary(catalogRoot: 9, nextTableId: 3, pageCount: 40, origin: nil, allocated: [5, 7, 30], freed: [2, 11])
+        for digest in [nil, UInt64(0xFEED_FACE_CAFE_BEEF)] {
+            var with = summary
+            with.pageDigest = digest
+            var bytes: [UInt8] = []
+            with.encode(into: &bytes)
+            #expect(bytes.count == PageSummary.fixedSize + 8 * 5 + (digest == nil ? 0 : PageSummary.digestSize))
+            let decoded = PageSummary.decode(bytes[...])
+            #expect(decoded?.pageDigest == digest)
+            #expect(decoded?.allocated == [5, 7, 30] && decoded?.freed == [2, 11])
+            #expect(PageSummary.decode((bytes + [0, 0, 0, 0])[...]) == nil)
+        }
+        // The digest depends on each page's number and checksum, not on their order.
+        let a = PageSummary.digestTerm(page: 5, checksum: 1) &+ PageSummary.digestTerm(page: 7, checksum: 2)
+        let b = PageSummary.digestTerm(page: 7, checksum: 2) &+ PageSummary.digestTerm(page: 5, checksum: 1)
+        #expect(a == b)
+        #expect(a != PageSummary.digestTerm(page: 5, checksum: 2) &+ PageSummary.digestTerm(page: 7, checksum: 1))
+    }
+
     @Test func aKilledSessionIsAdoptedAndACopyReplayed() throws {
         let dir = TempDir(); defer { dir.remove() }
         let path = dir.file("db")

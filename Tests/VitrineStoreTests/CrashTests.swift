@@ -194,7 +194,7 @@ import Testing
         guard log.count >= 60, Array(log[0..<8]) == LogFormat.magic else { return nil }
         func u32(_ o: Int) -> UInt32 { log.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: o, as: UInt32.self)) } }
         func u64(_ o: Int) -> UInt64 { log.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: o, as: UInt64.self)) } }
-        guard u32(8) == 4, u32(56) == CRC32C.checksum(Array(log[0..<56])), u64(48) != 0 else { return nil }
+        guard u32(8) >= 4, u32(56) == CRC32C.checksum(Array(log[0..<56])), u64(48) != 0 else { return nil }
         let limit = Int(u64(48))
         // A record's generation and salt (16 bytes at +8) as the header has them.
         let needle = Array(log[16..<24]) + Array(log[40..<48])

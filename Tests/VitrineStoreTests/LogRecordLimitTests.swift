@@ -50,7 +50,7 @@ import Testing
             let file = try PosixFileSystem().open(path: dir.file() + "-wal", create: false)
             defer { file.close() }
             let header = try #require(try WriteAheadLog.readHeader(file))
-            #expect(header.version == 4)
+            #expect(header.version == LogFormat.version)
             if durability == .relaxed {
                 // No limit in .relaxed: raising one would sync in the commit path.
                 #expect(header.recordLimit == nil)
@@ -58,7 +58,7 @@ import Testing
             }
             let limit = try #require(header.recordLimit)
             let end = db.log.writeOffset
-            #expect(header.version == 4)
+            #expect(header.version == LogFormat.version)
             #expect(limit >= end, "record \(i) ends at \(end), past the limit \(limit) on disk")
             #expect(limit <= end + Self.step, "the limit \(limit) is more than a step past the last record's end \(end)")
             if limit != last { raises += 1 }

@@ -131,4 +131,75 @@ import Testing
         #expect(try reopened.read { tx in try tx.table("t")?.get(bytes("refused")) } == nil)
         #expect(try reopened.verify().isClean)
     }
+
+    /// A rolled-back transaction wrote overflow pages carrying txid N; the next transaction,
+    /// also txid N, reuses their numbers for its tree pages, and the process is killed after its
+    /// record and before the page writer wrote them. The stale images pass every check but the
+    /// record's page digest: recovery must replay, keep the acknowledged commit, and leave a
+    /// clean file. (Found by review: without the digest, adoption took the overflow images.)
+    /// Variants: the body throws; a savepoint throws and nothing is left to commit; a batch
+    /// whose only closure throws.
+    @Test(arguments: [0, 1, 2]) func aRolledBackTransactionsPagesAreNeverAdopted(variant: Int) throws {
+        struct Refused: Error {}
+        let dir = TempDir(); defer { dir.remove() }
+        let path = dir.file("work.db")
+        do { let db = try Database(path: path); db.close() }
+        let base = [readFile(path), readFile(path + "-wal"), []]
+        let trace = IOTrace()
+        trace.register(path)
+        trace.register(path + "-wal")
+        var options = DatabaseOptions(durability: .relaxed)
+        options.relaxedSyncIntervalMilliseconds = 3_600_000
+        options.fileSystem = RecordingFileSystem(trace: trace)
+        options.minimumMapBytes = 64 << 10
+        options.logGrowthBytes = 64 << 10
+        let db = try Database(path: path, options: options)
+        try db.write { tx in
+            let t = try tx.createTable("t")
+            for i in 0..<10 { try t.put(bytes("key\(i)"), bytes("value\(i)")) }
+        }
+        try db.sync()
+        let big = [UInt8](repeating: 0xAB, count: 64 << 10)
+        switch variant {
+        case 0:
+            _ = try? db.write { tx in
+                try tx.table("t")!.put(bytes("big"), big)
+                throw Refused()
+            }
+        case 1:
+            try db.write { tx in
+                try? tx.savepoint {
+                    try tx.table("t")!.put(bytes("big"), big)
+                    throw Refused()
+                }
+            }
+        default:
+            _ = try? db.batchWrite { tx in
+                try tx.table("t")!.put(bytes("big"), big)
+                throw Refused()
+            }
+        }
+        try db.write { tx in try tx.table("t")!.put(bytes("k"), bytes("v")) }
+        let acknowledgedAt = trace.count
+        db.close()
+        let events = trace.events
+        // The kill: right after the last log write before the acknowledgement (the last record).
+        var cut = 0
+        for (i, e) in events.enumerated() where i < acknowledgedAt {
+            if case .write(1, _, _) = e { cut = i + 1 }
+        }
+        var files = base
+        for e in events[..<cut] { DiskImage.apply(e, to: &files) }
+        let crashed = dir.file("crashed.db")
+        writeFile(crashed, files[0])
+        writeFile(crashed + "-wal", files[1])
+        var reopen = DatabaseOptions(durability: .relaxed)
+        reopen.pageCacheTrust = .ignoringOrigin // as after a kill: the page cache kept every write
+        let recovered = try Database(path: crashed, options: reopen)
+        defer { recovered.close() }
+        let report = try recovered.verify()
+        #expect(report.isClean, "\(report)")
+        #expect(try recovered.read { tx in try tx.table("t")?.get(bytes("k")) } == bytes("v"))
+        #expect(try recovered.read { tx in try tx.table("t")?.count } == 11)
+    }
 }

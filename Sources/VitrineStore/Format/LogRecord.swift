@@ -4,7 +4,7 @@
 //
 // Log header, at offset 0 (the rest of the first 4096 bytes is zero):
 //    0   8  magic "VITRWAL\0"
-//    8   4  format version (4; versions 1 to 3 are still read, see below)
+//    8   4  format version (5; versions 1 to 4 are still read, see below)
 //   12   4  flags (version 3 on; zero before): bit 0 set once a replay wrote pages for this
 //           generation's records (their page summaries then no longer describe the data file,
 //           and recovery never adopts them); other bits zero
@@ -50,13 +50,17 @@
 //            64   4  A: pages the commit allocated and wrote (new tree and overflow pages)
 //            68   4  F: pages of the previous state the commit stopped using
 //            72  8A  the A page numbers, then 8F: the F page numbers
+//            ..   8  (version 5) the page digest: the wrapping sum over the A pages of
+//                    `PageSummary.digestTerm(page, its stored CRC-32C)`; a summary's length says
+//                    whether it has one
 //           A reader finds the summary where the operations end; a version-2 record has none.
 //
 // A record counts only if its checksum, generation, salt, database tag and txid all check out;
 // the first one that does not ends the log (a torn tail, or older records from before the last
 // reset) unless a later intact record of the generation vouches for it (damage: an error).
 //
-// Version 3 (read): a 48-byte header without the record limit (CRC at 48); records as now.
+// Version 4 (read): as version 5, but page summaries without the page digest.
+// Version 3 (read): a 48-byte header without the record limit (CRC at 48); records as version 4.
 // Version 2 (read): that header; records without the page summary; recovery re-executes them.
 // Version 1 (read, for logs written by earlier builds, then replaced by a version-2 generation
 // at the checkpoint that follows the replay): a 40-byte header without the salt (CRC at 40) and
@@ -65,7 +69,7 @@
 
 enum LogFormat {
     static let magic: [UInt8] = Array("VITRWAL".utf8) + [0]
-    static let version: UInt32 = 4
+    static let version: UInt32 = 5
     /// Header flag (offset 12): a replay wrote pages for this generation's records.
     static let replayedPagesFlag: UInt32 = 1
     /// Bytes of header fields the header's checksum covers (the checksum follows them), in
@@ -97,8 +101,24 @@ struct PageSummary {
     var origin: PageCacheOrigin?
     var allocated: [PageNumber]
     var freed: [PageNumber]
+    /// The page digest of `allocated` (format 5 on; nil in older records): what the commit's
+    /// pages hold, so that adoption can tell them from other images of the same page numbers
+    /// and txid (a rolled-back transaction's overflow pages, say).
+    var pageDigest: UInt64? = nil
 
     static let fixedSize = 72
+    /// Bytes the page digest adds at the end of a summary.
+    static let digestSize = 8
+
+    /// One page's term of the page digest: the digest is the wrapping sum of the terms of the
+    /// allocated pages (so their order does not matter). `checksum` is the page's stored CRC-32C
+    /// (its bytes 0 - 3). The mix is SplitMix64's finalizer.
+    static func digestTerm(page: PageNumber, checksum: UInt32) -> UInt64 {
+        var h = (page &* 0x9E37_79B9_7F4A_7C15) ^ UInt64(checksum)
+        h = (h ^ (h >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        h = (h ^ (h >> 27)) &* 0x94D0_49BB_1331_11EB
+        return h ^ (h >> 31)
+    }
 
     func encode(into bytes: inout [UInt8]) {
         bytes.reserveCapacity(bytes.count + Self.fixedSize + 8 * (allocated.count + freed.count))
@@ -114,16 +134,19 @@ struct PageSummary {
         for list in [allocated, freed] {
             for p in list { withUnsafeBytes(of: p.littleEndian) { bytes.append(contentsOf: $0) } }
         }
+        if let pageDigest { withUnsafeBytes(of: pageDigest.littleEndian) { bytes.append(contentsOf: $0) } }
     }
 
-    /// Decodes a summary that fills `bytes` exactly, or nil.
+    /// Decodes a summary that fills `bytes` exactly (with a page digest or without: the length
+    /// tells), or nil.
     static func decode(_ bytes: ArraySlice<UInt8>) -> PageSummary? {
         guard bytes.count >= fixedSize else { return nil }
         return bytes.withUnsafeBytes { raw -> PageSummary? in
             func u64(_ o: Int) -> UInt64 { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt64.self)) }
             func u32(_ o: Int) -> Int { Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt32.self))) }
             let a = u32(64), f = u32(68)
-            guard raw.count == fixedSize + 8 * (a + f) else { return nil }
+            let lists = fixedSize + 8 * (a + f)
+            guard raw.count == lists || raw.count == lists + digestSize else { return nil }
             let origin = PageCacheOrigin(bootHigh: u64(24), bootLow: u64(32), device: u64(40), inode: u64(48), birthNanoseconds: u64(56))
             let zero = PageCacheOrigin(bootHigh: 0, bootLow: 0, device: 0, inode: 0, birthNanoseconds: 0)
             var allocated = [PageNumber](repeating: 0, count: a)
@@ -132,7 +155,7 @@ struct PageSummary {
             for k in 0..<f { freed[k] = u64(fixedSize + 8 * (a + k)) }
             return PageSummary(
                 catalogRoot: u64(0), nextTableId: u64(8), pageCount: u64(16), origin: origin == zero ? nil : origin,
-                allocated: allocated, freed: freed)
+                allocated: allocated, freed: freed, pageDigest: raw.count == lists ? nil : u64(lists))
         }
     }
 }
