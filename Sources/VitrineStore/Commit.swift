@@ -74,9 +74,9 @@ extension Database {
             writtenSnapshot = snapshot
             commitLock.unlock()
             if handingOver, let pageWriter {
-                unwrittenPages.add(prepared.pages)
+                unwrittenPages.add(prepared.pages, txid: txid)
                 tx.pagesHandedOver = true
-                pageWriter.handOver(prepared.pages, publishing: snapshot)
+                pageWriter.handOver(prepared.pages.map(\.image), publishing: snapshot)
             } else {
                 publish(snapshot)
             }

@@ -360,13 +360,11 @@ public final class Database: @unchecked Sendable {
     /// buffers return to the pool (writer lock held, or no writer left).
     func reclaimWrittenPages() {
         guard let pageWriter else { return }
-        let (jobs, through) = pageWriter.takeWritten()
-        for job in jobs {
-            unwrittenPages.remove(job.pages)
-            let keep = max(0, 256 - sparePages.count)
-            sparePages.append(contentsOf: job.pages.prefix(keep))
-        }
-        reclaimedThrough = max(reclaimedThrough, through)
+        let through = pageWriter.writtenTxid
+        if through <= reclaimedThrough { return }
+        let written = unwrittenPages.removeCommits(through: through)
+        sparePages.append(contentsOf: written.prefix(max(0, 256 - sparePages.count)))
+        reclaimedThrough = through
     }
 
     /// Waits until the page writer has written every commit handed over and takes the pages

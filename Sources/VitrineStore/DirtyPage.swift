@@ -83,6 +83,12 @@ enum LeafValue {
     }
 }
 
+/// A sealed page's number and bytes, as handed to a write (`DirtyPage.image`).
+struct PageImage: @unchecked Sendable {
+    let number: PageNumber
+    let bytes: UnsafeRawPointer
+}
+
 final class DirtyPage {
     private(set) var number: PageNumber = 0
     let base: UnsafeMutableRawPointer
@@ -116,6 +122,10 @@ final class DirtyPage {
     deinit { base.deallocate() }
 
     var view: PageView { PageView(base: UnsafeRawPointer(base)) }
+    /// The page's bytes and number for a write, without the object: the page writer's thread
+    /// touches no page object (PageWriter.swift). Valid while the page is neither reused nor
+    /// freed.
+    var image: PageImage { PageImage(number: number, bytes: UnsafeRawPointer(base)) }
     var isLeaf: Bool { view.isLeaf }
     var count: Int { view.count }
     var isUnderfull: Bool { used < PageLayout.capacity / 4 || (!isLeaf && count < 2) }

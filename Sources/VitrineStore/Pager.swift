@@ -208,14 +208,17 @@ final class Pager: @unchecked Sendable {
 
     /// Writes a transaction's sealed dirty pages, one pwrite per run of consecutive page
     /// numbers, at most `writeRunPages` long (gathered in a staging buffer; writer only).
-    func write(_ pages: [DirtyPage]) throws {
-        let sorted = pages.sorted { $0.number < $1.number }
+    func write(_ pages: [DirtyPage]) throws { try write(pages.map(\.image)) }
+
+    /// `write(_:)` of pages as images (the page writer's thread: it touches no page object).
+    func write(_ images: [PageImage]) throws {
+        let sorted = images.sorted { $0.number < $1.number }
         try forEachRun(sorted.map(\.number)) { range, offset in
             if range.count == 1 {
-                try file.write(UnsafeRawPointer(sorted[range.lowerBound].base), count: PageLayout.size, at: offset)
+                try file.write(sorted[range.lowerBound].bytes, count: PageLayout.size, at: offset)
             } else {
                 for k in range {
-                    memcpy(staging + (k - range.lowerBound) * PageLayout.size, sorted[k].base, PageLayout.size)
+                    memcpy(staging + (k - range.lowerBound) * PageLayout.size, sorted[k].bytes, PageLayout.size)
                 }
                 try file.write(UnsafeRawPointer(staging), count: range.count * PageLayout.size, at: offset)
             }
