@@ -3,7 +3,8 @@
 // Concurrency: one writer at a time (the writer lock, held for the whole `write` closure and its
 // commit); any number of readers, each on a published snapshot, registered only for the moment
 // it takes to copy the snapshot and to say it is done. Readers never wait for the writer (in
-// .relaxed a read may wait a few microseconds for the page writer to publish the last commit).
+// .relaxed a read waits for the page writer to write what is queued, usually the last commit's
+// pages, at most `PageWriter.queueLimitPages`, and to publish it).
 //
 // Commit, in order (Commit.swift): dirty pages -> their new page numbers (pwrite into the data file, not
 // synced; they are unreachable until published; in .relaxed after the record, below), the

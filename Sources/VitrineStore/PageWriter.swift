@@ -61,8 +61,9 @@ final class PageWriter: @unchecked Sendable {
     private let handedOver: Atomic<UInt64>
 
     /// Jobs beyond this many queued pages make the writer wait: memory stays bounded when the
-    /// disk is slower than the commits.
-    static let queueLimitPages = 4096
+    /// disk is slower than the commits, and so does what a read may wait for (4 MiB of page
+    /// writes; more when the kernel throttles dirty pages).
+    static let queueLimitPages = 1024
     /// How long the thread polls for the next job before it sleeps, in spin-wait hints
     /// (~50 - 150 us). Waking a sleeping thread cost the committer a futex call and a
     /// wake-up, ~9% of a relaxed checkout, and commits come every ~20 us when they come.

@@ -121,7 +121,7 @@ struct PageSummary {
     }
 
     func encode(into bytes: inout [UInt8]) {
-        bytes.reserveCapacity(bytes.count + Self.fixedSize + 8 * (allocated.count + freed.count))
+        bytes.reserveCapacity(bytes.count + Self.fixedSize + 8 * (allocated.count + freed.count) + Self.digestSize)
         for v in [catalogRoot, nextTableId, pageCount] { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
         if let origin {
             origin.encode(into: &bytes)
