@@ -21,8 +21,9 @@ extension Database {
             txid: txid, catalogRoot: prepared.catalogRoot, pageCount: allocator.pageCount,
             nextTableId: tx.nextTableId, mapping: writerMapping)
         var committedByCheckpoint = false
-        // `.relaxed`: the page writer writes the pages after the log record (PageWriter.swift).
-        let handingOver = pageWriter != nil && !replaying && !tx.commitsByCheckpoint
+        // `.relaxed`: the page writer writes the pages after the log record (PageWriter.swift),
+        // unless reads have been waiting for it.
+        let handingOver = pageWriter != nil && !replaying && !tx.commitsByCheckpoint && !readsWaitForPageWriter()
         do {
             try ensureWriterMapping()
             snapshot.mapping = writerMapping
@@ -101,6 +102,20 @@ extension Database {
             do { try checkpointLocked() } catch { poison(error) }
         }
         return waitFor
+    }
+
+    /// Whether this commit writes its own pages because a read had to wait for the page writer
+    /// lately (rule 5 of PageWriter.swift). Writer lock held.
+    func readsWaitForPageWriter() -> Bool {
+        guard let pageWriter else { return false }
+        let waits = pageWriter.readerWaits.load(ordering: .relaxed)
+        if waits != readerWaitsSeen {
+            readerWaitsSeen = waits
+            inlineCommitsLeft = PageWriter.inlineCommitsAfterAWait
+        }
+        guard inlineCommitsLeft > 0 else { return false }
+        inlineCommitsLeft -= 1
+        return true
     }
 
     /// Every record up to this txid is on stable storage (or in the checkpoint).

@@ -4,7 +4,8 @@
 // commit); any number of readers, each on a published snapshot, registered only for the moment
 // it takes to copy the snapshot and to say it is done. Readers never wait for the writer (in
 // .relaxed a read waits for the page writer to write what is queued, usually the last commit's
-// pages, at most `PageWriter.queueLimitPages`, and to publish it).
+// pages, at most `PageWriter.queueLimitPages`, and to publish it; after such a wait the next
+// commits write their own pages for a while: PageWriter.swift, rule 5).
 //
 // Commit, in order (Commit.swift): dirty pages -> their new page numbers (pwrite into the data file, not
 // synced; they are unreachable until published; in .relaxed after the record, below), the
@@ -151,6 +152,10 @@ public final class Database: @unchecked Sendable {
     let unwrittenPages = UnwrittenPages()
     /// Every commit up to this txid is written and its pages left `unwrittenPages` (writer only).
     var reclaimedThrough: UInt64 = 0
+    /// Commits left that write their pages themselves because a read waited, and the reads
+    /// that had waited when that was decided (rule 5 of PageWriter.swift; writer only).
+    var inlineCommitsLeft = 0
+    var readerWaitsSeen = 0
     var replaying = false
     /// Where this session's page writes go (System/PageCacheOrigin.swift), stamped on every
     /// log record; computed at the first commit.

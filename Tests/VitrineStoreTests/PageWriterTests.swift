@@ -100,6 +100,31 @@ import Testing
         #expect(try db.verify().isClean)
     }
 
+    /// Once a read has waited for the page writer, the next `inlineCommitsAfterAWait` commits
+    /// write their own pages and are published at once (so reads stop waiting); then commits
+    /// are handed over again.
+    @Test func aReadThatWaitedMakesCommitsWriteTheirOwnPages() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let db = try Database(path: dir.file(), options: DatabaseOptions(durability: .relaxed))
+        defer { db.close() }
+        let pageWriter = try #require(db.pageWriter)
+        func put(_ i: Int) throws { try db.write { tx in try tx.createTable("t").put(Self.key(i), bytes("v")) } }
+        try put(0)
+        #expect(pageWriter.lastHandedOver == db.lastTransactionId, "a commit with no read waiting is handed over")
+        let handedOver = pageWriter.lastHandedOver
+        pageWriter.readerWaits.add(1, ordering: .relaxed) // as a read that found a commit queued
+        for i in 1...PageWriter.inlineCommitsAfterAWait {
+            try put(i)
+            // Published when `write` returns: nothing for a read to wait for.
+            #expect(db.snapshots.publishedTxid == db.lastTransactionId)
+        }
+        #expect(pageWriter.lastHandedOver == handedOver, "a commit was handed over while reads were waiting")
+        try put(PageWriter.inlineCommitsAfterAWait + 1)
+        #expect(pageWriter.lastHandedOver == db.lastTransactionId, "commits were not handed over again")
+        #expect(try db.read { tx in try tx.table("t")!.count } == PageWriter.inlineCommitsAfterAWait + 2)
+        #expect(try db.verify().isClean)
+    }
+
     /// A page write that fails after its commit was acknowledged: the database refuses reads of
     /// that commit and every later write (`needsReopen`); the commit is in the log, so reopening
     /// finds it.
@@ -111,7 +136,7 @@ import Testing
         options.fileSystem = RecordingFileSystem(trace: trace)
         let db = try Database(path: path, options: options)
         try db.write { tx in try tx.createTable("t").put(bytes("before"), bytes("1")) }
-        #expect(try db.read { tx in try tx.table("t")?.get(bytes("before")) } == bytes("1"))
+        // (No read here: one that waited would make the next commits write their own pages.)
         // The next write to the data file is the page writer's.
         trace.failEvent(at: trace.count, errno: EIO, kinds: ["write"], file: trace.index(of: path))
         try db.write { tx in try tx.table("t")!.put(bytes("acknowledged"), bytes("2")) }
@@ -127,6 +152,7 @@ import Testing
 
         let reopened = try Database(path: path)
         defer { reopened.close() }
+        #expect(try reopened.read { tx in try tx.table("t")?.get(bytes("before")) } == bytes("1"))
         #expect(try reopened.read { tx in try tx.table("t")?.get(bytes("acknowledged")) } == bytes("2"))
         #expect(try reopened.read { tx in try tx.table("t")?.get(bytes("refused")) } == nil)
         #expect(try reopened.verify().isClean)
