@@ -10,6 +10,48 @@ import Testing
 @Suite struct PageWriterTests {
     static func key(_ i: Int) -> [UInt8] { bytes("k\(String(i, radix: 16))") }
 
+    /// A `.relaxed` database at `path` whose writes are recorded (no flusher sync meanwhile),
+    /// holding a table "t" of 10 rows; with the files as they were before it opened.
+    static func recordedSession(_ path: String) throws -> (db: Database, trace: IOTrace, base: [[UInt8]]) {
+        do { let db = try Database(path: path); db.close() }
+        let base = [readFile(path), readFile(path + "-wal"), []]
+        let trace = IOTrace()
+        trace.register(path)
+        trace.register(path + "-wal")
+        var options = DatabaseOptions(durability: .relaxed)
+        options.relaxedSyncIntervalMilliseconds = 3_600_000
+        options.fileSystem = RecordingFileSystem(trace: trace)
+        options.minimumMapBytes = 64 << 10
+        options.logGrowthBytes = 64 << 10
+        let db = try Database(path: path, options: options)
+        try db.write { tx in
+            let t = try tx.createTable("t")
+            for i in 0..<10 { try t.put(bytes("key\(i)"), bytes("value\(i)")) }
+        }
+        return (db, trace, base)
+    }
+
+    /// The event count just after the last log write (file 1) before `acknowledgedAt`.
+    static func afterLastRecord(_ events: [IOEvent], before acknowledgedAt: Int) -> Int {
+        var cut = 0
+        for (i, e) in events.enumerated() where i < acknowledgedAt {
+            if case .write(1, _, _) = e { cut = i + 1 }
+        }
+        return cut
+    }
+
+    /// Opens, at `path`, the files `events` leave on top of `base`, as after a kill (the page
+    /// cache kept every write, so recovery may adopt).
+    static func killed(_ base: [[UInt8]], _ events: ArraySlice<IOEvent>, at path: String) throws -> Database {
+        var files = base
+        for e in events { DiskImage.apply(e, to: &files) }
+        writeFile(path, files[0])
+        writeFile(path + "-wal", files[1])
+        var reopen = DatabaseOptions(durability: .relaxed)
+        reopen.pageCacheTrust = .ignoringOrigin
+        return try Database(path: path, options: reopen)
+    }
+
     /// A `write` that returned is seen by every read that starts after it: by the same thread
     /// at once, and by another thread that learned of it (through an atomic). Values are big
     /// enough to split leaves, so most commits write several pages.
@@ -168,22 +210,7 @@ import Testing
     @Test(arguments: [0, 1, 2]) func aRolledBackTransactionsPagesAreNeverAdopted(variant: Int) throws {
         struct Refused: Error {}
         let dir = TempDir(); defer { dir.remove() }
-        let path = dir.file("work.db")
-        do { let db = try Database(path: path); db.close() }
-        let base = [readFile(path), readFile(path + "-wal"), []]
-        let trace = IOTrace()
-        trace.register(path)
-        trace.register(path + "-wal")
-        var options = DatabaseOptions(durability: .relaxed)
-        options.relaxedSyncIntervalMilliseconds = 3_600_000
-        options.fileSystem = RecordingFileSystem(trace: trace)
-        options.minimumMapBytes = 64 << 10
-        options.logGrowthBytes = 64 << 10
-        let db = try Database(path: path, options: options)
-        try db.write { tx in
-            let t = try tx.createTable("t")
-            for i in 0..<10 { try t.put(bytes("key\(i)"), bytes("value\(i)")) }
-        }
+        let (db, trace, base) = try Self.recordedSession(dir.file("work.db"))
         try db.sync()
         let big = [UInt8](repeating: 0xAB, count: 64 << 10)
         switch variant {
@@ -210,18 +237,7 @@ import Testing
         db.close()
         let events = trace.events
         // The kill: right after the last log write before the acknowledgement (the last record).
-        var cut = 0
-        for (i, e) in events.enumerated() where i < acknowledgedAt {
-            if case .write(1, _, _) = e { cut = i + 1 }
-        }
-        var files = base
-        for e in events[..<cut] { DiskImage.apply(e, to: &files) }
-        let crashed = dir.file("crashed.db")
-        writeFile(crashed, files[0])
-        writeFile(crashed + "-wal", files[1])
-        var reopen = DatabaseOptions(durability: .relaxed)
-        reopen.pageCacheTrust = .ignoringOrigin // as after a kill: the page cache kept every write
-        let recovered = try Database(path: crashed, options: reopen)
+        let recovered = try Self.killed(base, events[..<Self.afterLastRecord(events, before: acknowledgedAt)], at: dir.file("crashed.db"))
         defer { recovered.close() }
         let report = try recovered.verify()
         #expect(report.isClean, "\(report)")
@@ -239,22 +255,7 @@ import Testing
     /// replayed, and once written whole it is adopted. (Found by the second review.)
     @Test(arguments: [0, 1]) func overflowPagesReusedAsTreePagesInOneTransaction(variant: Int) throws {
         let dir = TempDir(); defer { dir.remove() }
-        let path = dir.file("work.db")
-        do { let db = try Database(path: path); db.close() }
-        let base = [readFile(path), readFile(path + "-wal"), []]
-        let trace = IOTrace()
-        trace.register(path)
-        trace.register(path + "-wal")
-        var options = DatabaseOptions(durability: .relaxed)
-        options.relaxedSyncIntervalMilliseconds = 3_600_000
-        options.fileSystem = RecordingFileSystem(trace: trace)
-        options.minimumMapBytes = 64 << 10
-        options.logGrowthBytes = 64 << 10
-        let db = try Database(path: path, options: options)
-        try db.write { tx in
-            let t = try tx.createTable("t")
-            for i in 0..<10 { try t.put(bytes("key\(i)"), bytes("value\(i)")) }
-        }
+        let (db, trace, base) = try Self.recordedSession(dir.file("work.db"))
         // 40 free pages, for the next transaction's overflow value and tree pages.
         try db.write { tx in try tx.table("t")!.put(bytes("x"), [UInt8](repeating: 0xCD, count: 160 << 10)) }
         try db.write { tx in _ = try tx.table("t")!.delete(bytes("x")) }
@@ -268,10 +269,7 @@ import Testing
         let acknowledgedAt = trace.count
         db.close()
         let events = trace.events
-        var logCut = 0
-        for (i, e) in events.enumerated() where i < acknowledgedAt {
-            if case .write(1, _, _) = e { logCut = i + 1 }
-        }
+        let logCut = Self.afterLastRecord(events, before: acknowledgedAt)
         var cuts = [logCut]
         var i = logCut
         while i < events.count, case .write(0, _, _) = events[i] {
@@ -281,15 +279,8 @@ import Testing
         #expect(cuts.count >= 3, "the last commit's pages took \(cuts.count - 1) writes")
         var methods: [RecoveryReport.Method] = []
         for cut in cuts {
-            var files = base
-            for e in events[..<cut] { DiskImage.apply(e, to: &files) }
-            let crashed = dir.file("crashed\(cut).db")
-            writeFile(crashed, files[0])
-            writeFile(crashed + "-wal", files[1])
-            var reopen = DatabaseOptions(durability: .relaxed)
-            reopen.pageCacheTrust = .ignoringOrigin
             do {
-                let recovered = try Database(path: crashed, options: reopen)
+                let recovered = try Self.killed(base, events[..<cut], at: dir.file("crashed\(cut).db"))
                 defer { recovered.close() }
                 let report = try recovered.verify()
                 #expect(report.isClean, "cut \(cut - logCut): \(report)")
