@@ -4,7 +4,8 @@
 // Every commit writes its pages into the data file (to pages the checkpoint does not use), and a
 // written page stays in the kernel's page cache until the machine stops, whatever happens to
 // the process. `.full` and `.grouped` write them before the record; `.relaxed` leaves them to the
-// page writer, after the record, but commit after commit (PageWriter.swift), so the commits
+// page writer, after the record (or, while reads wait for it, writes them before once the
+// queue is empty), but commit after commit (PageWriter.swift), so the commits
 // whose pages are in the file are the log's first ones, the next at most partly, and step 2
 // below finds whether the last one is whole. So if every record of the log was written in this
 // boot, to this very file (System/PageCacheOrigin.swift),

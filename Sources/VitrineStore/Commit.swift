@@ -80,6 +80,8 @@ extension Database {
                 pageWriter.handOver(prepared.pages.map(\.image), publishing: snapshot)
             } else {
                 publish(snapshot)
+                // Nothing is queued (settlePages) and this commit's pages are written.
+                if pageWriter != nil { reclaimedThrough = txid }
             }
         case .grouped, .full:
             commitLock.lock()
@@ -111,7 +113,7 @@ extension Database {
         let waits = pageWriter.readerWaits.load(ordering: .relaxed)
         if waits != readerWaitsSeen {
             readerWaitsSeen = waits
-            inlineCommitsLeft = PageWriter.inlineCommitsAfterAWait
+            inlineCommitsLeft = PageWriter.inlineCommits
         }
         guard inlineCommitsLeft > 0 else { return false }
         inlineCommitsLeft -= 1

@@ -12,22 +12,26 @@
 //     commit's snapshot only once its pages are written. `Database.read` waits for the
 //     snapshot of the last commit handed over, so a read after a `write` returned sees it.
 // (2) Pages are written in commit order, one commit after the other, after the commit's log
-//     record. A process that dies meanwhile leaves written commits as a prefix and at most the
+//     record (an inline commit of rule 5 writes its own, before its record, once the queue is
+//     empty). A process that dies meanwhile leaves written commits as a prefix and at most the
 //     next one partly: adoption checks the pages of the log's last record against the record's
 //     page digest and replays the log when one is not the commit's (Adoption.swift), so nothing
 //     depends on an unwritten page.
 // (3) A page number is reused only once every commit up to the one that freed it is written
 //     and reclaimed (`Database.oldestSnapshot`), so an unwritten page is never overwritten.
 // (4) Whatever reads the file other than through a write transaction (checkpoint, verify,
-//     statistics, page map, shrink, `sync`, close) drains this thread first (`settle`), and so
+//     statistics, page map, shrink, `sync`, close) drains this thread first (`settlePages`), and so
 //     does any other writer of `DirtyPage`s (`Pager.write` shares one staging buffer).
 // (5) Only while no reader waits. A read that starts while a commit is queued waits for it, and
 //     where reads follow writes (a cart listed after a line is added, showcase readers beside
 //     a price updater) that wait cost more than the commit saved: at the bench, cart churn
 //     120 k -> 85 k ops/s and showcase reads beside updates 76 k -> 43 k pages/s. So a wait
-//     makes the writer write its next `inlineCommitsAfterAWait` commits' pages itself, as in
-//     the other modes, and publish at once; then it hands over again, and goes on doing so
-//     while no read waits.
+//     makes the writer write its next `inlineCommits` commits' pages itself (before their
+//     records, once the queue is empty, as in the other modes) and publish at once; then it
+//     hands over again. The price, found by review: a reader that polls now and then (100
+//     reads a second) keeps most commits inline (87%, -10% of their rate). Waiting for 4 waits
+//     in 64 hand-overs instead cost the showcase readers beside a price updater 10% (58 - 63 k
+//     against 67 - 69 k pages/s, alternating runs): not kept.
 // (6) A failed write refuses every later write and the reads that would need it
 //     (`Database.checkWritable`, `waitForHandedOver`), as a failed commit would: the commit is
 //     in the log, so reopening replays it.
@@ -72,7 +76,7 @@ final class PageWriter: @unchecked Sendable {
     /// writes; more when the kernel throttles dirty pages).
     static let queueLimitPages = 1024
     /// Commits whose pages the writer writes itself after a read had to wait (rule 5).
-    static let inlineCommitsAfterAWait = 4096
+    static let inlineCommits = 4096
     /// Reads that found a commit not yet published and waited (rule 5).
     let readerWaits = Atomic<Int>(0)
 
@@ -114,6 +118,9 @@ final class PageWriter: @unchecked Sendable {
         defer { lock.unlock() }
         while (!queue.isEmpty || writing) && failure == nil && running { lock.wait() }
         if let failure { throw failure }
+        // Stopped with pages queued: never, as nothing commits once `close()` began; but then
+        // the data file would lack committed pages, and the caller must not go on as if not.
+        if !queue.isEmpty { throw StoreError.closed }
     }
 
     /// Every commit handed over up to this txid is written (its pages may be reused).
@@ -153,7 +160,7 @@ final class PageWriter: @unchecked Sendable {
     func waitForHandedOver() throws {
         let target = handedOver.load(ordering: .sequentiallyConsistent)
         if snapshots.publishedTxid >= target { return }
-        readerWaits.add(1, ordering: .relaxed)
+        readerWaits.wrappingAdd(1, ordering: .relaxed)
         lock.lock()
         defer { lock.unlock() }
         while writtenThrough < target && failure == nil && running { lock.wait() }

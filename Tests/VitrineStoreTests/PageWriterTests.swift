@@ -142,7 +142,7 @@ import Testing
         #expect(try db.verify().isClean)
     }
 
-    /// Once a read has waited for the page writer, the next `inlineCommitsAfterAWait` commits
+    /// Once a read has waited for the page writer, the next `PageWriter.inlineCommits` commits
     /// write their own pages and are published at once (so reads stop waiting); then commits
     /// are handed over again.
     @Test func aReadThatWaitedMakesCommitsWriteTheirOwnPages() throws {
@@ -154,16 +154,16 @@ import Testing
         try put(0)
         #expect(pageWriter.lastHandedOver == db.lastTransactionId, "a commit with no read waiting is handed over")
         let handedOver = pageWriter.lastHandedOver
-        pageWriter.readerWaits.add(1, ordering: .relaxed) // as a read that found a commit queued
-        for i in 1...PageWriter.inlineCommitsAfterAWait {
+        pageWriter.readerWaits.wrappingAdd(1, ordering: .relaxed) // as a read that found a commit queued
+        for i in 1...PageWriter.inlineCommits {
             try put(i)
             // Published when `write` returns: nothing for a read to wait for.
             #expect(db.snapshots.publishedTxid == db.lastTransactionId)
         }
         #expect(pageWriter.lastHandedOver == handedOver, "a commit was handed over while reads were waiting")
-        try put(PageWriter.inlineCommitsAfterAWait + 1)
+        try put(PageWriter.inlineCommits + 1)
         #expect(pageWriter.lastHandedOver == db.lastTransactionId, "commits were not handed over again")
-        #expect(try db.read { tx in try tx.table("t")!.count } == PageWriter.inlineCommitsAfterAWait + 2)
+        #expect(try db.read { tx in try tx.table("t")!.count } == PageWriter.inlineCommits + 2)
         #expect(try db.verify().isClean)
     }
 
