@@ -23,7 +23,7 @@ extension Database {
         var committedByCheckpoint = false
         // `.relaxed`: the page writer writes the pages after the log record (PageWriter.swift),
         // unless reads have been waiting for it.
-        let handingOver = pageWriter != nil && !replaying && !tx.commitsByCheckpoint && !readsWaitForPageWriter()
+        let handingOver = !replaying && !tx.commitsByCheckpoint && pageWriter?.takesNextCommit() == true
         do {
             try ensureWriterMapping()
             snapshot.mapping = writerMapping
@@ -104,20 +104,6 @@ extension Database {
             do { try checkpointLocked() } catch { poison(error) }
         }
         return waitFor
-    }
-
-    /// Whether this commit writes its own pages because a read had to wait for the page writer
-    /// lately (rule 5 of PageWriter.swift). Writer lock held.
-    func readsWaitForPageWriter() -> Bool {
-        guard let pageWriter else { return false }
-        let waits = pageWriter.readerWaits.load(ordering: .relaxed)
-        if waits != readerWaitsSeen {
-            readerWaitsSeen = waits
-            inlineCommitsLeft = PageWriter.inlineCommits
-        }
-        guard inlineCommitsLeft > 0 else { return false }
-        inlineCommitsLeft -= 1
-        return true
     }
 
     /// Every record up to this txid is on stable storage (or in the checkpoint).

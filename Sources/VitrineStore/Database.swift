@@ -152,10 +152,6 @@ public final class Database: @unchecked Sendable {
     let unwrittenPages = UnwrittenPages()
     /// Every commit up to this txid is written and its pages left `unwrittenPages` (writer only).
     var reclaimedThrough: UInt64 = 0
-    /// Commits left that write their pages themselves because a read waited, and the reads
-    /// that had waited when that was decided (rule 5 of PageWriter.swift; writer only).
-    var inlineCommitsLeft = 0
-    var readerWaitsSeen = 0
     var replaying = false
     /// Where this session's page writes go (System/PageCacheOrigin.swift), stamped on every
     /// log record; computed at the first commit.

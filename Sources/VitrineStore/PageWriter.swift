@@ -97,6 +97,24 @@ final class PageWriter: @unchecked Sendable {
 
     // MARK: - The writer's side (writer lock held)
 
+    /// Rule 5: commits left that write their own pages, and the reads that had waited when
+    /// that was decided (touched only by the committer, under the writer lock).
+    private var inlineCommitsLeft = 0
+    private var readerWaitsSeen = 0
+
+    /// Whether the next commit hands its pages over, or writes them itself because a read has
+    /// waited lately (rule 5). Counts the commit.
+    func takesNextCommit() -> Bool {
+        let waits = readerWaits.load(ordering: .relaxed)
+        if waits != readerWaitsSeen {
+            readerWaitsSeen = waits
+            inlineCommitsLeft = Self.inlineCommits
+        }
+        guard inlineCommitsLeft > 0 else { return true }
+        inlineCommitsLeft -= 1
+        return false
+    }
+
     /// Queues a committed transaction's sealed pages; `snapshot` is published once they are
     /// written. The caller keeps the pages unchanged until `writtenTxid` reaches the snapshot's.
     /// Waits while the queue is full.

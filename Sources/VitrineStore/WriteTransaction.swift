@@ -363,9 +363,8 @@ public final class WriteTransaction: TreePages {
             if start < end {
                 b.bytes.replaceSubrange(PageLayout.headerSize..<(PageLayout.headerSize + end - start), with: value[start..<end])
             }
-            let image = b.finish()
-            overflowChecksums[pages[k]] = image.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) }
-            images.append((pages[k], image))
+            images.append((pages[k], b.finish()))
+            overflowChecksums[pages[k]] = b.checksum
             if images.count == 256 { try database.pager.write(images); images.removeAll(keepingCapacity: true) }
         }
         if !images.isEmpty { try database.pager.write(images) }

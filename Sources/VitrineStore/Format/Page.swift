@@ -273,11 +273,14 @@ struct PageBuilder {
         }
     }
 
+    /// The page's checksum, as `finish` stored it at offset 0.
+    private(set) var checksum: UInt32 = 0
+
     mutating func finish() -> [UInt8] {
-        let crc = bytes.withUnsafeBytes { raw in
+        checksum = bytes.withUnsafeBytes { raw in
             CRC32C.checksum(raw.baseAddress.unsafelyUnwrapped + 4, count: PageLayout.size - 4)
         }
-        setU32(crc, at: 0)
+        setU32(checksum, at: 0)
         return bytes
     }
 }
