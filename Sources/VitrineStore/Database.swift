@@ -365,7 +365,7 @@ public final class Database: @unchecked Sendable {
         let through = pageWriter.writtenTxid
         if through <= reclaimedThrough { return }
         let written = unwrittenPages.removeCommits(through: through)
-        sparePages.append(contentsOf: written.prefix(max(0, 256 - sparePages.count)))
+        sparePages.append(contentsOf: written.prefix(max(0, WriteTransaction.sparePagesKept - sparePages.count)))
         reclaimedThrough = through
     }
 
