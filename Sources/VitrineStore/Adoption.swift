@@ -25,7 +25,9 @@
 //      since the checkpoint that were allocated after it are reusable at once; freed checkpoint
 //      pages stay frozen until the next checkpoint, rule 1 of PageAllocator.swift), and takes
 //      the last record's catalog root, next table id and page count as the current state.
-// Any check that fails, a record without a summary (version 2) or from another origin: nothing
+// Any check that fails, a record without a summary (version 2) or from another origin, or an
+// intact record of the generation past the last valid one (after damage: its commit may have
+// reused a page of the last valid state, which that state's digest does not cover): nothing
 // is changed, and the log is re-executed as before (Recovery.swift). Either way the generation
 // then continues (WriteAheadLog.resume) and the session's first write checkpoints.
 //
@@ -36,8 +38,12 @@ extension Database {
     /// Adopts the crashed session's state if its records allow it (see the top of the file).
     /// Returns the number of records adopted and the offset after the last, or nil (nothing
     /// changed; replay the log). Writer lock held; called only when the log's header is the
-    /// version-3 (or later) generation the meta page names; `recordLimit` is its record limit.
-    func adoptCrashedSession(recordLimit: Int64?, logVersion: UInt32) throws -> (records: Int, end: Int64)? {
+    /// version-3 (or later) generation the meta page names (or one chained to it), `generation`
+    /// and `salt`, whose records after the checkpoint begin at `start`; `recordLimit` is its
+    /// record limit.
+    func adoptCrashedSession(generation: UInt64, salt: UInt64, from start: Int64, recordLimit: Int64?, logVersion: UInt32)
+        throws -> (records: Int, end: Int64)?
+    {
         if options.pageCacheTrust == .never { return nil }
         // This process's origin, asked once there is a record (a clean open pays nothing).
         var here: PageCacheOrigin? = nil
@@ -53,9 +59,9 @@ extension Database {
         var summaries: [PageSummary] = []
         var lastTxid: UInt64 = 0
         var adoptable = true
-        let end = try WriteAheadLog.scan(
-            log.file, generation: meta.logGeneration, minimumGeneration: meta.logGeneration,
-            salt: meta.logSalt, firstTxid: meta.txid + 1, databaseId: meta.databaseId, recordLimit: recordLimit
+        let (end, laterRecords) = try WriteAheadLog.scanReportingLaterRecords(
+            log.file, generation: generation, minimumGeneration: meta.logGeneration,
+            salt: salt, firstTxid: meta.txid + 1, databaseId: meta.databaseId, recordLimit: recordLimit, from: start
         ) { record in
             guard let summary = record.summary, trusted(summary) else {
                 adoptable = false
@@ -65,7 +71,11 @@ extension Database {
             lastTxid = record.txid
             return true
         }
-        guard adoptable, let final = summaries.last else { return nil }
+        // Intact records past a torn one (damage, or a power cut's disorder): their commits may
+        // have written pages over the last valid record's state (a page it uses, freed and
+        // reused by a later commit), which its own pages' digest cannot show. Only a replay,
+        // which writes its own pages, is sound then.
+        guard adoptable, !laterRecords, let final = summaries.last else { return nil }
         // From format 5 on, commits may write their pages after their record (.relaxed): the
         // last record's pages must be its own images, which only the digest tells.
         if logVersion >= 5 && final.pageDigest == nil { return nil }

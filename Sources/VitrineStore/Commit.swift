@@ -94,14 +94,24 @@ extension Database {
         // (Checkpointing also when freed pages reach a fraction of a small file kept it smaller
         // after random-order bursts, but cost durable commits two data-file syncs every few
         // dozen transactions: 1.17x -> 0.72x SQLite. Not worth it.)
-        // Not during a bulk load (BulkLoad.swift): it checkpoints once, at its end.
-        if bulkLoadDepth == 0
-            && (log.logBytes >= Int64(options.checkpointLogBytes)
+        // Not during a bulk load (BulkLoad.swift): it checkpoints once, at its end. In
+        // `.relaxed`, in the background (Checkpoint.swift); one in flight is finished once its
+        // meta page is durable, or waited for when the log has grown to 4 thresholds meanwhile.
+        // This commit is already in the log; a failed checkpoint poisons the database for
+        // later writes but does not un-acknowledge it (a grouped waiter still needs its sync).
+        let logSinceCheckpoint = log.writeOffset - checkpointLogStart
+        if checkpointInFlight != nil {
+            let waiting = logSinceCheckpoint >= 4 * Int64(options.checkpointLogBytes)
+            if waiting || commitsFinishBackgroundCheckpoints {
+                do { try finishBackgroundCheckpoint(waiting: waiting) } catch {} // poisons
+            }
+        } else if bulkLoadDepth == 0
+            && (logSinceCheckpoint >= Int64(options.checkpointLogBytes)
                 || allocator.frozen.count + allocator.allocatedSinceCheckpoint.count >= options.checkpointPages)
         {
-            // This commit is already in the log; a failed checkpoint poisons the database for
-            // later writes but does not un-acknowledge it (a grouped waiter still needs its sync).
-            do { try checkpointLocked() } catch { poison(error) }
+            do {
+                if checkpointsInBackground && log.logBytes > 0 { try startBackgroundCheckpoint() } else { try checkpointLocked() }
+            } catch { poison(error) }
         }
         return waitFor
     }

@@ -140,6 +140,14 @@ public final class Database: @unchecked Sendable {
     /// The txid of the state whose page count dropped last: a reader on it or an older one may
     /// hold a longer page count, so the file is cut only once every reader is past it.
     var fileTailCutTxid: UInt64 = 0
+    /// A background checkpoint whose meta page is being made durable (Checkpoint.swift).
+    var checkpointInFlight: CheckpointInFlight?
+    /// The thread that makes background checkpoints durable; made at the first one.
+    var checkpointer: Checkpointer?
+    /// Where the log's records after the last durable checkpoint begin (for the checkpoint
+    /// threshold): the generation's first record, or a background checkpoint's log start when
+    /// its restart did not fit.
+    var checkpointLogStart = LogFormat.firstRecordOffset
     /// Open `bulkLoad` calls: while above 0, commits trigger no checkpoint (BulkLoad.swift).
     var bulkLoadDepth = 0
     @exclusivity(unchecked) var latest: Snapshot
@@ -184,6 +192,11 @@ public final class Database: @unchecked Sendable {
     // Batch commit (Batch.swift).
     let batch: BatchCommitter
     let writersInFlight = Atomic<Int>(0)
+
+    /// Test hook: false leaves a background checkpoint in flight unfinished by the commits that
+    /// follow (until the log reaches 4 thresholds), so a test can kill the process between its
+    /// meta page and the log's restart with records after the checkpoint.
+    var commitsFinishBackgroundCheckpoints = true
 
     /// Test hook: runs on a committer's thread after it released the writer lock and before it
     /// waits for its commit to become durable (the window in which `close()` can begin).
@@ -268,6 +281,10 @@ public final class Database: @unchecked Sendable {
             // the log and gets written.
             pageWriter?.stop()
             reclaimWrittenPages()
+            // A background checkpoint in flight is finished (or its failure poisons), and its
+            // thread ends: nothing may write the data file once it is released.
+            try? finishBackgroundCheckpoint(waiting: true)
+            checkpointer?.stop()
             if poison.withLock({ $0 }) == nil {
                 if log.logBytes > 0 || latest.txid != meta.txid { try? checkpointLocked() }
             }

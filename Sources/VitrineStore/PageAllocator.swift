@@ -103,6 +103,27 @@ struct PageAllocator {
         allocatedSinceCheckpoint.removeAll()
     }
 
+    /// A background checkpoint of the current state began (Checkpoint.swift). From now on its
+    /// tree is the one rule 1 protects, as well as the last durable checkpoint's until its meta
+    /// page is durable: a page freed from now on is frozen unless it was allocated after this
+    /// point (rule 3 counts from here). Returns the pages frozen so far (the last checkpoint's,
+    /// freed before this one), which `finishCheckpoint` releases.
+    mutating func beginCheckpoint() -> [PageNumber] {
+        let before = frozen
+        frozen = []
+        allocatedSinceCheckpoint.removeAll()
+        return before
+    }
+
+    /// The background checkpoint at `txid` is durable: the previous checkpoint's pages freed
+    /// before it began are released under rule (2) only, and the previous chain becomes free.
+    /// Pages frozen since it began stay frozen: they belong to its tree.
+    mutating func finishCheckpoint(at txid: UInt64, frozenBefore: [PageNumber], newChain: [PageNumber]) {
+        if !frozenBefore.isEmpty { pending.append((txid, frozenBefore)) }
+        reusable.append(contentsOf: checkpointChain)
+        checkpointChain = newChain
+    }
+
     /// Gives up the free pages at the end of the file: the longest run of `reusable` pages that
     /// ends at `pageCount`, when it holds at least `minimumPages` (a shorter one is left, so a
     /// file that merely breathes is not cut and regrown). Returns how many pages it cut.

@@ -94,6 +94,8 @@ extension Database {
         defer { writer.unlock() }
         if snapshots.isClosed { throw StoreError.closed }
         try loadFreeListIfNeeded()
+        // Which pages are free or frozen is whole once no checkpoint is in flight.
+        do { try finishBackgroundCheckpoint(waiting: true) } catch { throw StoreError.needsReopen(cause: "\(error)") }
         try settlePages() // it reads the file itself
         let limit = allocator.pageCount
         var walker = TreeWalker(pager: pager, mapping: writerMapping, limit: limit, freshChecks: false)

@@ -293,14 +293,36 @@ extension Database {
         var replaySalt: UInt64? = salted ? meta.logSalt : nil
         var scanLog = true
         var highestGeneration = meta.logGeneration
-        // The log's header is intact and is the very generation the meta page names: after a
-        // replay the generation can simply continue (no checkpoint needed).
+        // The log's header is intact and is the very generation the meta page names (or the one
+        // a background checkpoint's restart chained to it): after a replay the generation can
+        // simply continue (no checkpoint needed).
         var headerNamedByMeta = false
+        // Where the records after the checkpoint begin: the meta page's log start (a background
+        // checkpoint's, in its generation), or the first record of a chained generation.
+        var scanStart = meta.firstRecordOffset
         if let header = logHeader {
             if header.databaseId != meta.databaseId {
                 // A header from another database (a stale log at this path, or damage): only
                 // records tagged with our id (and salt) are replayed, as for a damaged header.
                 highestGeneration = max(highestGeneration, header.generation)
+            } else if salted && header.version >= 6 && header.previousSalt != 0 && header.previousSalt == meta.logSalt
+                && header.generation == meta.logGeneration + 1 && header.baseTxid == meta.txid
+            {
+                // A background checkpoint's restart (Checkpoint.swift): the generation after the
+                // one the meta page names, vouched for by the meta page's salt, holds every
+                // record after the checkpoint, from its first record.
+                headerNamedByMeta = true
+                replayGeneration = header.generation
+                replaySalt = header.salt
+                scanStart = LogFormat.firstRecordOffset
+                highestGeneration = header.generation
+            } else if meta.logStart != 0 && header.version >= 2 && header.generation == meta.logGeneration
+                && header.salt == meta.logSalt && header.baseTxid <= meta.txid
+            {
+                // A background checkpoint taken while this generation went on: its records after
+                // the checkpoint begin at the meta page's log start.
+                headerNamedByMeta = true
+                highestGeneration = header.generation
             } else if header.baseTxid > meta.txid {
                 throw StoreError.corruptLog(
                     offset: 0,
@@ -354,9 +376,14 @@ extension Database {
             else { return nil }
             return header.recordLimit
         }
+        // The generation and salt of the records after the checkpoint, when the header names
+        // them (the meta page's, or a chained generation's).
+        let continuedGeneration = replayGeneration ?? meta.logGeneration
+        let continuedSalt = replaySalt ?? meta.logSalt
         if scanLog, adoptable,
             let adopted = try adoptCrashedSession(
-                recordLimit: recordLimit(generation: meta.logGeneration, salt: meta.logSalt), logVersion: logHeader?.version ?? 0)
+                generation: continuedGeneration, salt: continuedSalt, from: scanStart,
+                recordLimit: recordLimit(generation: continuedGeneration, salt: continuedSalt), logVersion: logHeader?.version ?? 0)
         {
             // A process crash in this boot: the last record's state is in the file already.
             replayed = adopted.records
@@ -384,7 +411,7 @@ extension Database {
             replayedEnd = try WriteAheadLog.scan(
                 log.file, generation: generation, minimumGeneration: meta.logGeneration,
                 salt: salt, firstTxid: meta.txid + 1, databaseId: meta.databaseId,
-                recordLimit: recordLimit(generation: generation, salt: salt)
+                recordLimit: recordLimit(generation: generation, salt: salt), from: scanStart
             ) { record in
                 highestGeneration = max(highestGeneration, record.generation)
                 if markReplay, let header = logHeader {
@@ -419,10 +446,10 @@ extension Database {
         // record is ever appended to it, see there), and the replayed pages stay in the data file unsynced, as any
         // commit's do, until the next checkpoint; a crash before it replays the same records
         // again from the same base. No checkpoint, so recovery costs no data-file sync.
-        if replayed > 0 && headerNamedByMeta && highestGeneration == meta.logGeneration {
+        if replayed > 0 && headerNamedByMeta && highestGeneration == continuedGeneration {
             do {
                 try syncDirectoryOnce()
-                try log.resume(generation: meta.logGeneration, salt: meta.logSalt, baseTxid: meta.txid, at: replayedEnd)
+                try log.resume(generation: continuedGeneration, salt: continuedSalt, baseTxid: meta.txid, at: replayedEnd)
             } catch { poison(error); throw error }
             commitLock.lock()
             writtenTxid = latest.txid

@@ -63,6 +63,7 @@ extension Database {
     /// `shrink` with the writer lock held.
     func shrinkLocked() throws -> (pagesBefore: UInt64, pagesAfter: UInt64) {
         try loadFreeListIfNeeded()
+        try finishBackgroundCheckpoint(waiting: true)
         try settlePages() // the move reads the file through the map
         let before = allocator.pageCount
         // Pages of the last checkpoint freed since become reusable only through another one.

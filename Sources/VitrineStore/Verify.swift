@@ -351,6 +351,8 @@ extension Database {
         writer.lock()
         defer { writer.unlock() }
         if snapshots.isClosed { throw StoreError.closed }
+        // The free pages it checks are the writer's, whole once no checkpoint is in flight.
+        do { try finishBackgroundCheckpoint(waiting: true) } catch { throw StoreError.needsReopen(cause: "\(error)") }
         try settlePages() // it reads the file itself
         let state = latest
         var walker = TreeWalker(pager: pager, mapping: writerMapping, limit: allocator.pageCount)
@@ -403,7 +405,8 @@ extension Database {
         }
         let counters = (
             pageCount: allocator.pageCount, logBytes: log.logBytes,
-            freePages: allocator.freeCount + allocator.checkpointChain.count,
+            freePages: allocator.freeCount + allocator.checkpointChain.count
+                + (checkpointInFlight.map { $0.frozenBefore.count + $0.chain.count } ?? 0),
             checkpointSequence: meta.checkpointSequence
         )
         writer.unlock()

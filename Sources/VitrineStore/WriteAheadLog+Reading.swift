@@ -17,6 +17,9 @@ extension WriteAheadLog {
         var replayedPages = false
         /// Version 4: no record of this generation ends past this offset; nil when unknown.
         var recordLimit: Int64? = nil
+        /// Version 6: the salt of the generation a background checkpoint's restart continued
+        /// (0: none; the generation is then named by a meta page of its own).
+        var previousSalt: UInt64 = 0
     }
 
     /// The header, or nil when the file is empty or its header is not valid (a log that was
@@ -24,25 +27,26 @@ extension WriteAheadLog {
     static func readHeader(_ file: StorageFile) throws -> Header? {
         // A version-1 log may be only 44 bytes long: read what there is of the 60.
         let size = try file.size()
-        let wanted = Int(min(size, Int64(LogFormat.version4HeaderSize + 4)))
+        let wanted = Int(min(size, Int64(LogFormat.version6HeaderSize + 4)))
         guard wanted >= LogFormat.version1HeaderSize + 4, let h = try file.readBytes(count: wanted, at: 0) else { return nil }
         guard Array(h[0..<8]) == LogFormat.magic else { return nil }
         func u32(_ o: Int) -> UInt32 { h.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: o, as: UInt32.self)) } }
         func u64(_ o: Int) -> UInt64 { h.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: o, as: UInt64.self)) } }
         // The version decides where the checksum is; it is believed only once the checksum
         // agrees, so a flipped version bit reads as a damaged header, not as a newer format.
-        // Versions 2 and 3 have 48 bytes of fields, version 4 56 (the record limit at 48); a
-        // later version is assumed to keep version 4's first 60 bytes.
+        // Versions 2 and 3 have 48 bytes of fields, versions 4 and 5 56 (the record limit at
+        // 48), version 6 64 (the previous salt at 56); a later version is assumed to keep
+        // version 6's first 68 bytes.
         let version = u32(8)
-        let fields =
-            version <= 1 ? LogFormat.version1HeaderSize : version <= 3 ? LogFormat.headerSize : LogFormat.version4HeaderSize
+        let fields = LogFormat.headerFields(version: version)
         guard h.count >= fields + 4, u32(fields) == CRC32C.checksum(Array(h[0..<fields])) else { return nil }
         if version > LogFormat.version { throw StoreError.unsupportedFormatVersion(found: version, supported: LogFormat.version) }
         let header = Header(
             generation: u64(16), baseTxid: u64(24), databaseId: u64(32),
             salt: version <= 1 ? 0 : u64(40), version: max(version, 1),
             replayedPages: version >= 3 && u32(12) & LogFormat.replayedPagesFlag != 0,
-            recordLimit: version >= 4 && u64(48) != 0 ? Int64(clamping: u64(48)) : nil)
+            recordLimit: version >= 4 && u64(48) != 0 ? Int64(clamping: u64(48)) : nil,
+            previousSalt: version >= 6 ? u64(56) : 0)
         // A header that checks out but counts beyond what any writer reaches is hostile (crafted,
         // or from a buggy copy), not torn: refused, so recovery never adds to such a value.
         for (name, value) in [("generation", header.generation), ("base txid", header.baseTxid)] where value >= MetaPage.counterLimit {
@@ -161,7 +165,9 @@ extension WriteAheadLog {
     /// `salt` nil: version-1 records (no salt); with `generation` nil (version 1, the header is
     /// unusable), the first record's generation is taken if it is at least `minimumGeneration`.
     /// `recordLimit`: the header's record limit, when the header is this generation's (format
-    /// 4): the search for damage past the last valid record stops there.
+    /// 4): the search for damage past the last valid record stops there. `start`: where the
+    /// record with txid `firstTxid` begins (a meta page's log start; the first record offset
+    /// otherwise).
     /// - Throws: `.corruptLog` for a record that passed its checksum but does not parse, a
     ///   record of this generation and txid with another salt (a log of a diverged copy), and
     ///   damage in the middle of the log: a version-2 record that ends the log although a later
@@ -170,19 +176,34 @@ extension WriteAheadLog {
     static func scan(
         _ file: StorageFile, generation wanted: UInt64?, minimumGeneration: UInt64 = 0,
         salt: UInt64?, firstTxid: UInt64, databaseId: UInt64, recordLimit: Int64? = nil,
-        _ body: (Record) throws -> Bool
+        from start: Int64 = LogFormat.firstRecordOffset, _ body: (Record) throws -> Bool
     ) throws -> Int64 {
+        try scanReportingLaterRecords(
+            file, generation: wanted, minimumGeneration: minimumGeneration, salt: salt, firstTxid: firstTxid,
+            databaseId: databaseId, recordLimit: recordLimit, from: start, body
+        ).end
+    }
+
+    /// `scan`, also telling whether an intact record of the generation lies past the last valid
+    /// one (after a torn or missing record; only looked for when `salt` is given and the scan
+    /// ran to the end of the valid records): the valid records are then not all the log holds,
+    /// and the commits of the later ones may have written pages (Adoption.swift).
+    static func scanReportingLaterRecords(
+        _ file: StorageFile, generation wanted: UInt64?, minimumGeneration: UInt64 = 0,
+        salt: UInt64?, firstTxid: UInt64, databaseId: UInt64, recordLimit: Int64? = nil,
+        from start: Int64 = LogFormat.firstRecordOffset, _ body: (Record) throws -> Bool
+    ) throws -> (end: Int64, laterRecords: Bool) {
         let fileSize = try file.size()
         let headerSize = salt == nil ? LogFormat.version1RecordHeaderSize : LogFormat.recordHeaderSize
         var generation = wanted ?? 0
-        var offset = LogFormat.firstRecordOffset
+        var offset = max(start, LogFormat.firstRecordOffset)
         var expected = firstTxid
         var reader = WindowReader(file: file, fileSize: fileSize)
         while offset + Int64(headerSize) <= fileSize {
             // The header's slice ends here, before the record's read may refill the buffer.
             guard let header = try reader.bytes(at: offset, count: headerSize).map({ RecordHeader($0, salted: salt != nil) }) else { break }
             if header.tag != UInt32(truncatingIfNeeded: databaseId) { break }
-            if wanted == nil && offset == LogFormat.firstRecordOffset && header.generation >= minimumGeneration
+            if wanted == nil && offset == start && header.generation >= minimumGeneration
                 && header.generation < MetaPage.counterLimit
             {
                 generation = header.generation
@@ -222,40 +243,43 @@ extension WriteAheadLog {
                     operationCount: header.operationCount, operationsStart: operationsStart, summary: summary))
             offset += total
             expected += 1
-            if !keepGoing { return offset }
+            if !keepGoing { return (offset, false) }
         }
         // No record of the generation ends past its header's record limit: a vouching record
         // is looked for up to there (the rest of a reused file is older generations' records).
         let searchEnd = min(fileSize, recordLimit ?? fileSize)
-        if let salt, offset < searchEnd,
-            let (at, txid) = try vouchingRecord(
-                &reader, from: offset, fileSize: searchEnd, generation: generation, salt: salt,
-                missingTxid: expected, databaseId: databaseId)
-        {
+        guard let salt, offset < searchEnd else { return (offset, false) }
+        let found = try vouchingRecord(
+            &reader, from: offset, fileSize: searchEnd, generation: generation, salt: salt,
+            missingTxid: expected, databaseId: databaseId)
+        if let (at, txid) = found.vouching {
             throw StoreError.corruptLog(
                 offset: offset,
                 reason:
                     "damaged record for txid \(expected) at offset \(offset): the intact record for txid \(txid) at offset \(at), written after it, says it was durable; the log is damaged in the middle, not torn (formats/write-ahead-log.md section 6 says what to do)"
             )
         }
-        return offset
+        return (offset, found.laterRecords)
     }
 
     /// Damage or a torn tail? Looks in [`from`, `fileSize`) (from where the valid prefix ends
     /// to the end of the file or the header's record limit) for an intact record of this generation and salt whose durable txid reaches `missingTxid`: it was
     /// sealed after the missing record was on stable storage, so no crash can have taken that
-    /// record back. Returns its offset and txid. Records are not aligned, so every byte offset
+    /// record back. Returns its offset and txid, and whether any intact record of the
+    /// generation was met (`laterRecords`: the whole range is searched when none vouches).
+    /// Records are not aligned, so every byte offset
     /// is a candidate; `memchr` for a byte of the salt skips the zeros of growth quickly, and
     /// the full generation and salt (random, 64 bits) must match before a checksum is computed.
     private static func vouchingRecord(
         _ reader: inout WindowReader, from: Int64, fileSize: Int64, generation: UInt64, salt: UInt64,
         missingTxid: UInt64, databaseId: UInt64
-    ) throws -> (Int64, UInt64)? {
+    ) throws -> (vouching: (Int64, UInt64)?, laterRecords: Bool) {
+        var laterRecords = false
         let saltOffset = 16, headerSize = LogFormat.recordHeaderSize
         // The salt is never 0: search for its first non-zero byte.
         var saltBytes = [UInt8](repeating: 0, count: 8)
         for k in 0..<8 { saltBytes[k] = UInt8(truncatingIfNeeded: salt >> (8 * UInt64(k))) }
-        guard let pick = saltBytes.firstIndex(where: { $0 != 0 }) else { return nil }
+        guard let pick = saltBytes.firstIndex(where: { $0 != 0 }) else { return (nil, false) }
         // Read through the scan's window (one buffer for the whole search: most of what follows
         // the last record is the zeros of growth, and fresh buffers per MiB cost more in page
         // faults and zeroing than the copy itself).
@@ -263,7 +287,7 @@ extension WriteAheadLog {
         var start = from // first record start not yet examined
         while start + Int64(headerSize) <= fileSize {
             let count = Int(min(Int64(chunk), fileSize - start))
-            guard let bytes = try reader.bytes(at: start, count: count) else { return nil }
+            guard let bytes = try reader.bytes(at: start, count: count) else { return (nil, laterRecords) }
             let lastStart = count - headerSize // last record start whose header is in `bytes`
             var hits: [Int] = []
             bytes.withUnsafeBytes { raw in
@@ -284,16 +308,17 @@ extension WriteAheadLog {
             let headers = hits.map { RecordHeader(bytes[(bytes.startIndex + $0)..<(bytes.startIndex + $0 + headerSize)], salted: true) }
             for (r, header) in zip(hits, headers) {
                 let at = start + Int64(r)
-                guard header.tag == UInt32(truncatingIfNeeded: databaseId), header.durableTxid >= missingTxid,
-                    header.durableTxid < header.txid, at + Int64(headerSize) + header.length <= fileSize,
+                guard header.tag == UInt32(truncatingIfNeeded: databaseId), header.txid >= missingTxid,
+                    at + Int64(headerSize) + header.length <= fileSize,
                     let record = try reader.bytes(at: at, count: headerSize + Int(header.length)),
                     checksumAgrees(record, header.checksum)
                 else { continue }
-                return (at, header.txid)
+                laterRecords = true
+                if header.durableTxid >= missingTxid && header.durableTxid < header.txid { return ((at, header.txid), true) }
             }
             start += Int64(lastStart + 1)
         }
-        return nil
+        return (nil, laterRecords)
     }
 }
 

@@ -40,6 +40,9 @@ final class WriteAheadLog: @unchecked Sendable {
     private(set) var baseTxid: UInt64
     /// The current generation's salt (random, never 0), in its header and every record.
     private(set) var salt: UInt64
+    /// The salt of the generation before, for one a background checkpoint's `restart` began
+    /// (its header names it); 0 for one a meta page names.
+    private(set) var previousSalt: UInt64 = 0
     /// Whether a durable meta page names the current generation and salt. Records (and the
     /// header) of a generation are written only once it is: the commit anchors the generation
     /// first (`Database.anchorLogGeneration`), so recovery can tie the log to the data file.
@@ -146,11 +149,13 @@ final class WriteAheadLog: @unchecked Sendable {
         return salt
     }
 
-    /// `flags`: bit 0, `LogFormat.replayedPagesFlag`. `recordLimit` 0: unknown.
+    /// `flags`: bit 0, `LogFormat.replayedPagesFlag`. `recordLimit` 0: unknown. `previousSalt`:
+    /// 0, or the salt of the generation a background checkpoint's restart continues.
     static func encodeHeader(
-        generation: UInt64, baseTxid: UInt64, databaseId: UInt64, salt: UInt64, flags: UInt32 = 0, recordLimit: Int64
+        generation: UInt64, baseTxid: UInt64, databaseId: UInt64, salt: UInt64, flags: UInt32 = 0, recordLimit: Int64,
+        previousSalt: UInt64 = 0
     ) -> [UInt8] {
-        var h = [UInt8](repeating: 0, count: LogFormat.version4HeaderSize + 4)
+        var h = [UInt8](repeating: 0, count: LogFormat.version6HeaderSize + 4)
         h.replaceSubrange(0..<8, with: LogFormat.magic)
         h.withUnsafeMutableBytes { raw in
             raw.storeBytes(of: LogFormat.version.littleEndian, toByteOffset: 8, as: UInt32.self)
@@ -160,9 +165,10 @@ final class WriteAheadLog: @unchecked Sendable {
             raw.storeBytes(of: databaseId.littleEndian, toByteOffset: 32, as: UInt64.self)
             raw.storeBytes(of: salt.littleEndian, toByteOffset: 40, as: UInt64.self)
             raw.storeBytes(of: UInt64(max(0, recordLimit)).littleEndian, toByteOffset: 48, as: UInt64.self)
+            raw.storeBytes(of: previousSalt.littleEndian, toByteOffset: 56, as: UInt64.self)
         }
-        let crc = CRC32C.checksum(Array(h[0..<LogFormat.version4HeaderSize]))
-        h.withUnsafeMutableBytes { $0.storeBytes(of: crc.littleEndian, toByteOffset: LogFormat.version4HeaderSize, as: UInt32.self) }
+        let crc = CRC32C.checksum(Array(h[0..<LogFormat.version6HeaderSize]))
+        h.withUnsafeMutableBytes { $0.storeBytes(of: crc.littleEndian, toByteOffset: LogFormat.version6HeaderSize, as: UInt32.self) }
         return h
     }
 
@@ -183,6 +189,7 @@ final class WriteAheadLog: @unchecked Sendable {
         recordLimit = initialLimit
         headerIssued = false
         resumed = false
+        previousSalt = 0
         memset(tail, 0, Int(writeOffset - tailStart))
         writeOffset = LogFormat.firstRecordOffset
         tailStart = writeOffset
@@ -235,7 +242,7 @@ final class WriteAheadLog: @unchecked Sendable {
         try writeHeader(
             Self.encodeHeader(
                 generation: header.generation, baseTxid: header.baseTxid, databaseId: header.databaseId, salt: header.salt,
-                flags: LogFormat.replayedPagesFlag, recordLimit: header.recordLimit ?? 0))
+                flags: LogFormat.replayedPagesFlag, recordLimit: header.recordLimit ?? 0, previousSalt: header.previousSalt))
     }
 
     /// Writes the header block (header, then zeros up to the first record).
@@ -249,7 +256,106 @@ final class WriteAheadLog: @unchecked Sendable {
     }
 
     private var currentHeader: [UInt8] {
-        Self.encodeHeader(generation: generation, baseTxid: baseTxid, databaseId: databaseId, salt: salt, recordLimit: recordLimit)
+        Self.encodeHeader(
+            generation: generation, baseTxid: baseTxid, databaseId: databaseId, salt: salt, recordLimit: recordLimit,
+            previousSalt: previousSalt)
+    }
+
+    /// A background checkpoint's restart of the log (Checkpoint.swift; writer lock held, appends
+    /// written at once: `.relaxed`). Once a meta page names the checkpoint at `baseTxid` and its
+    /// log start `start` (the offset of record `baseTxid + 1` in the current generation) is
+    /// durable, the records from `start` to the write position are copied, re-sealed with
+    /// `generation` and `salt`, to the start of the file, and the generation's header follows,
+    /// naming the current salt as its previous salt: recovery takes a generation whose previous
+    /// salt, number and base are the meta page's salt, generation + 1 and txid for the one that
+    /// continues it. In this order, so that whatever a crash leaves, one of the two holds
+    /// every record after the checkpoint:
+    ///   1. the copies, from offset 4096, only where they end before the block holding `start`
+    ///      (the originals stay intact; otherwise nothing happens and false is returned);
+    ///   2. fdatasync: the copies are durable before any header names them;
+    ///   3. the header; fdatasync: it is durable before a new record can overwrite an original.
+    /// Before 3, the old header leads recovery to the originals, from the meta page's log start.
+    /// - Throws: `.io`, or `.corruptLog` when a record to copy does not check out (the caller
+    ///   poisons the database).
+    func restart(generation newGeneration: UInt64, salt newSalt: UInt64, baseTxid newBase: UInt64, carryingFrom start: Int64) throws
+        -> Bool
+    {
+        let block = Int64(Self.block)
+        let end = writeOffset
+        guard !defersWrites, !resumed, !headerPending, start >= LogFormat.firstRecordOffset, start <= end,
+            (LogFormat.firstRecordOffset + end - start + block - 1) / block * block <= start / block * block
+        else { return false }
+        var carried = try file.readBytes(count: Int(end - start), at: start) ?? []
+        guard carried.count == Int(end - start) else { return false }
+        // Re-seal each record for the new generation; each must be ours and intact.
+        var k = 0
+        var expected = newBase + 1
+        while k < carried.count {
+            guard carried.count - k >= LogFormat.recordHeaderSize else {
+                throw StoreError.corruptLog(offset: start + Int64(k), reason: "record to carry over is cut short")
+            }
+            try carried.withUnsafeMutableBytes { raw in
+                let r = raw.baseAddress.unsafelyUnwrapped + k
+                let length = Int(UInt32(littleEndian: r.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
+                let total = LogFormat.recordHeaderSize + length
+                let oldGeneration = UInt64(littleEndian: r.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+                let oldSalt = UInt64(littleEndian: r.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
+                let txid = UInt64(littleEndian: r.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
+                let durable = UInt64(littleEndian: r.loadUnaligned(fromByteOffset: 32, as: UInt64.self))
+                let stored = UInt32(littleEndian: r.loadUnaligned(as: UInt32.self))
+                guard total <= raw.count - k, oldGeneration == generation, oldSalt == salt, txid == expected,
+                    CRC32C.checksum(UnsafeRawPointer(r + 4), count: total - 4) == stored
+                else {
+                    throw StoreError.corruptLog(
+                        offset: start + Int64(k), reason: "record to carry over for txid \(expected) does not check out")
+                }
+                r.storeBytes(of: newGeneration.littleEndian, toByteOffset: 8, as: UInt64.self)
+                r.storeBytes(of: newSalt.littleEndian, toByteOffset: 16, as: UInt64.self)
+                r.storeBytes(of: max(durable, newBase).littleEndian, toByteOffset: 32, as: UInt64.self)
+                let crc = CRC32C.checksum(UnsafeRawPointer(r + 4), count: total - 4)
+                r.storeBytes(of: crc.littleEndian, as: UInt32.self)
+                k += total
+            }
+            expected += 1
+        }
+        flushLock.lock()
+        defer { flushLock.unlock() }
+        bufferLock.lock()
+        defer { bufferLock.unlock() }
+        let previous = salt
+        generation = newGeneration
+        salt = newSalt
+        baseTxid = newBase
+        previousSalt = previous
+        anchored = true
+        headerRevision &+= 1
+        recordLimit = initialLimit
+        memset(tail, 0, Int(writeOffset - tailStart))
+        writeOffset = LogFormat.firstRecordOffset
+        tailStart = writeOffset
+        flushedOffset = writeOffset
+        epoch &+= 1
+        // 1. The copies (no header: `headerPending` is false).
+        headerPending = false
+        try carried.withUnsafeBytes { raw in
+            guard let source = raw.baseAddress else { return }
+            var done = 0
+            while done < raw.count {
+                let fill = makeRoom()
+                let n = min(Self.tailCapacity - fill, raw.count - done)
+                memcpy(tail + fill, source + done, n)
+                writeOffset += Int64(n)
+                done += n
+                try writePending()
+            }
+        }
+        // 2.
+        try file.sync()
+        // 3.
+        headerIssued = true
+        try writeHeader(currentHeader)
+        try file.sync()
+        return true
     }
 
     /// The meta page now durably names the current generation and salt (writer lock held).

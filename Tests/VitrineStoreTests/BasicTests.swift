@@ -183,7 +183,7 @@ import Testing
             for i in 0..<4 { data[o + MetaPage.checksumOffset + i] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i))) }
         }
         try Data(data).write(to: URL(fileURLWithPath: path))
-        #expect(throws: StoreError.unsupportedFormatVersion(found: 99, supported: 2)) { _ = try Database(path: path) }
+        #expect(throws: StoreError.unsupportedFormatVersion(found: 99, supported: MetaPage.formatVersion)) { _ = try Database(path: path) }
     }
 
     @Test func secondOpenIsLocked() throws {

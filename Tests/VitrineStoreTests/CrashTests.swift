@@ -191,10 +191,11 @@ import Testing
     /// no intact record of the header's generation ends past the header's record limit. Returns
     /// a description of one that does, or nil.
     static func recordBeyondLimit(_ log: [UInt8]) -> String? {
-        guard log.count >= 60, Array(log[0..<8]) == LogFormat.magic else { return nil }
+        guard log.count >= 68, Array(log[0..<8]) == LogFormat.magic else { return nil }
         func u32(_ o: Int) -> UInt32 { log.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: o, as: UInt32.self)) } }
         func u64(_ o: Int) -> UInt64 { log.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: o, as: UInt64.self)) } }
-        guard u32(8) >= 4, u32(56) == CRC32C.checksum(Array(log[0..<56])), u64(48) != 0 else { return nil }
+        let fields = LogFormat.headerFields(version: u32(8))
+        guard u32(8) >= 4, u32(fields) == CRC32C.checksum(Array(log[0..<fields])), u64(48) != 0 else { return nil }
         let limit = Int(u64(48))
         // A record's generation and salt (16 bytes at +8) as the header has them.
         let needle = Array(log[16..<24]) + Array(log[40..<48])
@@ -375,9 +376,20 @@ import Testing
         // committed state; a killed process loses none (its log records are in the page cache,
         // whether or not the page writer had written their pages: PageWriter.swift).
         let outcome = try Self.check(rec, strict: false, dir: dir, rng: &rng)
+        // The states cover background checkpoints (Checkpoint.swift): meta pages naming a log
+        // start, and log restarts in a chained generation.
+        var backgroundMetas = 0, restarts = 0
+        for case .write(let file, let offset, let bytes) in rec.events where bytes.count >= 100 {
+            func u64(_ o: Int) -> UInt64 { bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: o, as: UInt64.self)) } }
+            if file == 0 && (offset == 0 || offset == Int64(PageLayout.size)) && Array(bytes[0..<8]) == MetaPage.magic && u64(96) != 0 {
+                backgroundMetas += 1
+            }
+            if file == 1 && offset == 0 && Array(bytes[0..<8]) == LogFormat.magic && u64(56) != 0 { restarts += 1 }
+        }
         print(
-            "crash(relaxed): \(outcome.states) states, \(outcome.adopted) recovered by adoption, \(outcome.lostByKill) lost by a kill, \(outcome.corrupt) corrupt (seed \(seed))"
+            "crash(relaxed): \(outcome.states) states, \(backgroundMetas) background checkpoints, \(restarts) log restarts, \(outcome.adopted) recovered by adoption, \(outcome.lostByKill) lost by a kill, \(outcome.corrupt) corrupt (seed \(seed))"
         )
+        #expect(backgroundMetas > 0 && restarts > 0, "no background checkpoint or no log restart was recorded")
         #expect(outcome.corrupt == 0, "\(outcome.failures.prefix(5))")
         #expect(outcome.lostByKill == 0, "\(outcome.failures.prefix(5))")
         #expect(outcome.adopted > 0, "process-kill states were not recovered by adoption")

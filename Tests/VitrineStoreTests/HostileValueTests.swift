@@ -140,7 +140,7 @@ import Testing
         let meta = try Self.newestMeta(path)
         var log = try readAll(path + "-wal")
         log.replaceSubrange(
-            0..<(LogFormat.version4HeaderSize + 4),
+            0..<(LogFormat.version6HeaderSize + 4),
             with: WriteAheadLog.encodeHeader(
                 generation: UInt64.max, baseTxid: meta.txid, databaseId: meta.databaseId, salt: meta.logSalt, recordLimit: 0))
         try writeAll(path + "-wal", log)
@@ -157,7 +157,7 @@ import Testing
         let path = try Self.makeDatabase(dir)
         var log = try readAll(path + "-wal")
         log.replaceSubrange(
-            0..<(LogFormat.version4HeaderSize + 4),
+            0..<(LogFormat.version6HeaderSize + 4),
             with: WriteAheadLog.encodeHeader(generation: UInt64.max - 1, baseTxid: UInt64.max, databaseId: 42, salt: 7, recordLimit: 0))
         try writeAll(path + "-wal", log)
         let error = Self.exercise(path)

@@ -179,8 +179,9 @@ extension LogRecordLimitTests {
         func withLimit(_ log: [UInt8]) -> [UInt8] {
             var log = log
             log.withUnsafeMutableBytes { $0.storeBytes(of: limit.littleEndian, toByteOffset: 48, as: UInt64.self) }
-            let crc = CRC32C.checksum(Array(log[0..<56]))
-            log.withUnsafeMutableBytes { $0.storeBytes(of: crc.littleEndian, toByteOffset: 56, as: UInt32.self) }
+            let fields = LogFormat.headerFields(version: LogFormat.version)
+            let crc = CRC32C.checksum(Array(log[0..<fields]))
+            log.withUnsafeMutableBytes { $0.storeBytes(of: crc.littleEndian, toByteOffset: fields, as: UInt32.self) }
             return log
         }
         try Self.putBack(killed.data, log: withLimit(killed.log), at: path)

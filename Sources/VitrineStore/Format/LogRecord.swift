@@ -4,7 +4,7 @@
 //
 // Log header, at offset 0 (the rest of the first 4096 bytes is zero):
 //    0   8  magic "VITRWAL\0"
-//    8   4  format version (5; versions 1 to 4 are still read, see below)
+//    8   4  format version (6; versions 1 to 5 are still read, see below)
 //   12   4  flags (version 3 on; zero before): bit 0 set once a replay wrote pages for this
 //           generation's records (their page summaries then no longer describe the data file,
 //           and recovery never adopts them); other bits zero
@@ -19,7 +19,13 @@
 //           stable storage before any byte past the old limit is written, so recovery's search
 //           for damage past the last valid record stops here. 0: unknown (the end of the file);
 //           `.relaxed` always writes 0
-//   56   4  CRC-32C of bytes [0, 56)
+//   56   8  previous salt (version 6): 0, or, for a generation a background checkpoint
+//           started (Checkpoint.swift), the salt of the generation before it, which the meta page
+//           names: such a generation is named by no meta page of its own until the next
+//           checkpoint, and continues the meta page's checkpoint when its number is the meta
+//           page's generation + 1, this field the meta page's salt and its base txid the meta
+//           page's txid
+//   64   4  CRC-32C of bytes [0, 64)
 //
 // Records, back to back from offset 4096:
 //    0   4  CRC-32C of bytes [4, 48 + payload length): header rest and payload
@@ -59,6 +65,7 @@
 // the first one that does not ends the log (a torn tail, or older records from before the last
 // reset) unless a later intact record of the generation vouches for it (damage: an error).
 //
+// Version 5 (read): as version 6 without the previous salt: a 56-byte header (CRC at 56).
 // Version 4 (read): as version 5, but page summaries without the page digest.
 // Version 3 (read): a 48-byte header without the record limit (CRC at 48); records as version 4.
 // Version 2 (read): that header; records without the page summary; recovery re-executes them.
@@ -69,7 +76,7 @@
 
 enum LogFormat {
     static let magic: [UInt8] = Array("VITRWAL".utf8) + [0]
-    static let version: UInt32 = 5
+    static let version: UInt32 = 6
     /// Header flag (offset 12): a replay wrote pages for this generation's records.
     static let replayedPagesFlag: UInt32 = 1
     /// Bytes of header fields the header's checksum covers (the checksum follows them), in
@@ -77,6 +84,12 @@ enum LogFormat {
     static let headerSize = 48
     /// Version 4 adds the record limit (u64 at 48): 56 bytes of fields.
     static let version4HeaderSize = 56
+    /// Version 6 adds the previous salt (u64 at 56): 64 bytes of fields.
+    static let version6HeaderSize = 64
+    /// Bytes of header fields in `version` (the checksum follows them).
+    static func headerFields(version: UInt32) -> Int {
+        version <= 1 ? version1HeaderSize : version <= 3 ? headerSize : version <= 5 ? version4HeaderSize : version6HeaderSize
+    }
     static let firstRecordOffset: Int64 = 4096
     static let recordHeaderSize = 48
     /// Version 1 (no salt): header fields and record header sizes.

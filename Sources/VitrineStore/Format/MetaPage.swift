@@ -4,8 +4,9 @@
 //
 //   offset size  field
 //    0      8    magic "VITRINE\0"   (56 49 54 52 49 4E 45 00)
-//    8      4    format version (2; version 1 files are read, and rewritten as 2 by the next
-//                meta write)
+//    8      4    format version (3 when the log start at 96 is set, 2 otherwise, so that builds
+//                before version 3 still open files no background checkpoint wrote; version 1
+//                files are read, and rewritten as 2 or 3 by the next meta write)
 //   12      4    page size (4096)
 //   16      8    checkpoint sequence (1, 2, 3, ...; slot = sequence % 2)
 //   24      8    txid: the last transaction contained in this checkpoint
@@ -21,18 +22,29 @@
 //                version-1 page, whose log records carry no salt). Every record that continues
 //                this checkpoint carries it, so a log from a diverged copy of the database
 //                (same id, generation and txids) is told apart and never replayed
-//   96   3996    zero
+//   96      8    log start (version 3): the file offset of the first log record that continues
+//                this checkpoint, when it is not the generation's first record (a background
+//                checkpoint, taken while the generation went on: Checkpoint.swift); 0 means
+//                the generation's first record (offset 4096). Versions 1 and 2: 0
+//  104   3988    zero
 // 4092      4    CRC-32C of bytes [0, 4092)
 //
 // Range checks at decode, after the checksum (a page that passes them may be hostile, crafted or
 // written by a buggy copy, so nothing is used before it is bounded): checkpoint sequence, txid
 // and log generation below 2^62 (`counterLimit`), so that adding to them never overflows;
 // page count in [2, 2^40]; catalog root and free-list head 0 or in [2, page count); free page
-// count at most the page count; next table id in [1, 2^32]. A slot that fails them is damaged.
+// count at most the page count; next table id in [1, 2^32]; log start 0 or in [4096, 2^40). A
+// slot that fails them is damaged.
 
 enum MetaPage {
     static let magic: [UInt8] = [0x56, 0x49, 0x54, 0x52, 0x49, 0x4E, 0x45, 0x00]
-    static let formatVersion: UInt32 = 2
+    /// The newest version written and read. Version 3 adds the log start (offset 96); a page
+    /// whose log start is 0 is still written as version 2.
+    static let formatVersion: UInt32 = 3
+    /// The version of a page without a log start.
+    static let versionWithoutLogStart: UInt32 = 2
+    /// The largest log start (1 TiB of log: far beyond any generation).
+    static let maxLogStart: Int64 = 1 << 40
     /// The oldest version still read: version 1 has no log salt (offset 88 is zero).
     static let oldestReadableVersion: UInt32 = 1
     static let checksumOffset = PageLayout.size - 4
@@ -59,6 +71,13 @@ struct Meta: Equatable, Sendable {
     var databaseId: UInt64
     /// The salt of log generation `logGeneration` (0: none named; version-1 page, or a new file).
     var logSalt: UInt64 = 0
+    /// Where the records that continue this checkpoint begin in generation `logGeneration`:
+    /// 0 for its first record (`LogFormat.firstRecordOffset`), otherwise the offset of the
+    /// record with txid `txid + 1` (a background checkpoint; version 3).
+    var logStart: Int64 = 0
+
+    /// The offset of the first record that continues this checkpoint.
+    var firstRecordOffset: Int64 { logStart == 0 ? LogFormat.firstRecordOffset : logStart }
 
     static func initial(databaseId: UInt64) -> Meta {
         Meta(
@@ -72,7 +91,7 @@ struct Meta: Equatable, Sendable {
         var b = PageBuilder(kind: .meta, pageNumber: 0, txid: 0)
         b.bytes = [UInt8](repeating: 0, count: PageLayout.size)
         b.setBytes(MetaPage.magic, at: 0)
-        b.setU32(MetaPage.formatVersion, at: 8)
+        b.setU32(logStart == 0 ? MetaPage.versionWithoutLogStart : MetaPage.formatVersion, at: 8)
         b.setU32(UInt32(PageLayout.size), at: 12)
         b.setU64(checkpointSequence, at: 16)
         b.setU64(txid, at: 24)
@@ -84,6 +103,7 @@ struct Meta: Equatable, Sendable {
         b.setU64(nextTableId, at: 72)
         b.setU64(databaseId, at: 80)
         b.setU64(logSalt, at: 88)
+        b.setU64(UInt64(max(0, logStart)), at: 96)
         let crc = CRC32C.checksum(Array(b.bytes[0..<MetaPage.checksumOffset]))
         b.setU32(crc, at: MetaPage.checksumOffset)
         return b.bytes
@@ -117,7 +137,8 @@ struct Meta: Equatable, Sendable {
         let meta = Meta(
             checkpointSequence: u64(16), txid: u64(24), pageCount: u64(32), catalogRoot: u64(40),
             freeListHead: u64(48), freeCount: u64(56), logGeneration: u64(64), nextTableId: u64(72),
-            databaseId: u64(80), logSalt: version >= 2 ? u64(88) : 0)
+            databaseId: u64(80), logSalt: version >= 2 ? u64(88) : 0,
+            logStart: version >= 3 ? Int64(clamping: u64(96)) : 0)
         if let reason = meta.rangeProblem { return .damaged(reason) }
         return .valid(meta)
     }
@@ -137,6 +158,9 @@ struct Meta: Equatable, Sendable {
         }
         if freeCount > pageCount { return "free page count \(freeCount) exceeds the page count \(pageCount)" }
         if nextTableId == 0 || nextTableId > MetaPage.maxNextTableId { return "next table id \(nextTableId) out of range" }
+        if logStart != 0 && (logStart < LogFormat.firstRecordOffset || logStart >= MetaPage.maxLogStart) {
+            return "log start \(logStart) out of range"
+        }
         return nil
     }
 }
