@@ -13,6 +13,9 @@
 // and the old log generation, which recovery replays. A crash after 3 leaves the new meta; its
 // log generation has no records yet, or records from after the checkpoint.
 //
+// In `.relaxed`, steps 2-3 run on a thread of their own while commits go on, and the log is
+// restarted afterwards instead of reset (background checkpoints, below).
+//
 // Readers are unaffected: no page any snapshot can reach is moved or overwritten. A long reader
 // therefore never blocks a checkpoint and the log stays bounded; what a long reader does hold
 // back is the reuse of pages freed after its snapshot (the file may grow while it runs).

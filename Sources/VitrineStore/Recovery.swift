@@ -19,7 +19,10 @@
 //      same checkpoint with a generation or salt the file never named is the log of a diverged
 //      copy: an error, since replaying it grafts foreign commits on and dropping it destroys
 //      them. A damaged header does not hide records: the log is then scanned with the meta's
-//      generation and salt.) If it does, re-execute each valid record in txid order from
+//      generation and salt.) A background checkpoint's meta page names a log start: its
+//      generation's records after it begin there; and a log restarted after one is the next
+//      generation, whose header names the meta page's salt as its previous salt (Checkpoint.swift).
+//      If it does, re-execute each valid record in txid order from
 //      meta.txid + 1, stopping at the first torn or stale one (the tail), unless a later intact
 //      record says it was durable: damage in the middle of the log, an error naming its offset,
 //      with nothing written. Format-1 files (no salt) follow the older rules.

@@ -380,7 +380,9 @@ import Testing
         // start, and log restarts in a chained generation.
         var backgroundMetas = 0, restarts = 0
         for case .write(let file, let offset, let bytes) in rec.events where bytes.count >= 100 {
-            func u64(_ o: Int) -> UInt64 { bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: o, as: UInt64.self)) } }
+            func u64(_ o: Int) -> UInt64 {
+                bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: o, as: UInt64.self)) }
+            }
             if file == 0 && (offset == 0 || offset == Int64(PageLayout.size)) && Array(bytes[0..<8]) == MetaPage.magic && u64(96) != 0 {
                 backgroundMetas += 1
             }
