@@ -197,10 +197,16 @@ extension Database {
         try syncDirectoryOnce()
         try loadFreeListIfNeeded()
         allocator.release(upTo: oldestSnapshot())
+        // A free tail leaves the allocator now and the file once the meta page is durable, as
+        // in steps 0 and 6 (the commits meanwhile allocate from the lower page count; the cut
+        // is to the page count then).
+        if allocator.trimReusableTail(minimumPages: tailCutMinimum()) > 0 {
+            fileTailMayBeCut = true
+            fileTailCutTxid = latest.txid
+        }
         let state = latest
         let (chain, freeCount) = try writeFreeList(txid: state.txid)
-        // No tail is cut: commits keep allocating meanwhile (an inline checkpoint cuts it).
-        try extendFileToPageCount(mayCut: false)
+        try extendFileToPageCount(mayCut: true)
         let next = Meta(
             checkpointSequence: meta.checkpointSequence + 1, txid: state.txid,
             pageCount: allocator.pageCount, catalogRoot: state.catalogRoot,
@@ -239,6 +245,7 @@ extension Database {
                 generation: flight.meta.logGeneration + 1, salt: WriteAheadLog.newSalt(), baseTxid: flight.state.txid,
                 carryingFrom: flight.meta.logStart)
             checkpointLogStart = restarted ? LogFormat.firstRecordOffset : flight.meta.logStart
+            try cutFileTailIfUnread()
         } catch {
             poison(error)
             throw error

@@ -196,4 +196,37 @@ import Testing
         #expect(try reopened.verify().isClean)
         #expect(try CrashTests.contents(reopened) == expected)
     }
+
+    /// A free tail leaves the file at a background checkpoint too: cut once its meta page is
+    /// durable, while commits went on allocating.
+    @Test func aFreeTailIsCutByBackgroundCheckpoints() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let path = dir.file()
+        // A threshold above the big table's record: it is made and dropped between checkpoints,
+        // so its pages are reusable at once, and the copies of "t" take the lowest of them.
+        let db = try Database(path: path, options: DatabaseOptions(durability: .relaxed, checkpointLogBytes: 2 << 20, checkpointPages: 1 << 20))
+        defer { db.close() }
+        // "t" first, in the file's first pages; then "big" after it, deleted again.
+        try db.write { tx in
+            let t = try tx.createTable("t")
+            for k in 0..<50 { try t.put(bytes("k\(k)"), Self.value(k)) }
+        }
+        try db.write { tx in
+            let t = try tx.createTable("big")
+            for k in 0..<400 { try t.put(bytes("b\(k)"), [UInt8](repeating: 7, count: 3000)) }
+        }
+        try db.write { tx in try tx.dropTable("big") }
+        let grown = try db.statistics().fileBytes
+        let sequence = try db.statistics().checkpointSequence
+        // Small commits on "t" until two background checkpoints have finished.
+        var i = 0
+        while try db.statistics().checkpointSequence < sequence + 2 && i < 50_000 {
+            try db.write { try $0.createTable("t").put(bytes("k\(i % 50)"), Self.value(i)) }
+            i += 1
+        }
+        let after = try db.statistics()
+        #expect(after.checkpointSequence >= sequence + 2, "\(i) commits")
+        #expect(after.fileBytes < grown / 2, "file \(after.fileBytes) bytes, \(grown) before")
+        #expect(try db.verify().isClean)
+    }
 }
