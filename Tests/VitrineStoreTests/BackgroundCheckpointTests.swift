@@ -204,7 +204,8 @@ import Testing
         let path = dir.file()
         // A threshold above the big table's record: it is made and dropped between checkpoints,
         // so its pages are reusable at once, and the copies of "t" take the lowest of them.
-        let db = try Database(path: path, options: DatabaseOptions(durability: .relaxed, checkpointLogBytes: 2 << 20, checkpointPages: 1 << 20))
+        let db = try Database(
+            path: path, options: DatabaseOptions(durability: .relaxed, checkpointLogBytes: 2 << 20, checkpointPages: 1 << 20))
         defer { db.close() }
         // "t" first, in the file's first pages; then "big" after it, deleted again.
         try db.write { tx in
