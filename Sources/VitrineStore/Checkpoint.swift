@@ -65,11 +65,14 @@ extension Database {
         try pager.sync()
         // 3.
         let salt = WriteAheadLog.newSalt()
+        // After a background checkpoint's meta page, its generation + 1 may be in the log file
+        // (a restart's copies whose header was lost): a number is never given out twice.
+        let usedGeneration = max(meta.logStart != 0 ? meta.logGeneration + 1 : meta.logGeneration, log.generation)
         let next = Meta(
             checkpointSequence: meta.checkpointSequence + 1, txid: state.txid,
             pageCount: allocator.pageCount, catalogRoot: state.catalogRoot,
             freeListHead: chain.first ?? 0, freeCount: UInt64(freeCount),
-            logGeneration: max(meta.logGeneration, log.generation) + 1, nextTableId: state.nextTableId,
+            logGeneration: usedGeneration + 1, nextTableId: state.nextTableId,
             databaseId: meta.databaseId, logSalt: salt)
         // The counters are bounded at open (MetaPage.counterLimit) and grow by one per
         // checkpoint or commit, so this cannot fail in practice; if it ever did, the meta page

@@ -346,6 +346,7 @@ extension Database {
                     // checkpoint (same txid), so the log still continues it.
                     replayGeneration = header.generation
                     replaySalt = header.salt
+                    scanStart = LogFormat.firstRecordOffset
                 } else {
                     // Same database, same checkpoint, but a generation or salt this file never
                     // named: the log of a diverged copy (files copied, then both written). Its
@@ -365,6 +366,22 @@ extension Database {
                 highestGeneration = max(highestGeneration, header.generation)
             }
         }
+        // A damaged header after a background checkpoint's restart: the records after the
+        // checkpoint are in the next generation, whose salt only that header named. Its first
+        // record (txid meta.txid + 1, this database's, intact) names it too.
+        if logHeader == nil && salted && meta.logStart != 0,
+            let first = try WriteAheadLog.recordIdentity(
+                log.file, at: LogFormat.firstRecordOffset, txid: meta.txid + 1, databaseId: meta.databaseId),
+            first.generation == meta.logGeneration + 1
+        {
+            replayGeneration = first.generation
+            replaySalt = first.salt
+            scanStart = LogFormat.firstRecordOffset
+            highestGeneration = first.generation
+        }
+        // After a background checkpoint's meta page, the next generation number may be in the
+        // file already (a restart's copies, its header lost): never given to another.
+        let generationFloor = meta.logStart != 0 ? meta.logGeneration + 1 : meta.logGeneration
         var replayed = 0
         var replayedEnd = LogFormat.firstRecordOffset
         // Adoption needs page summaries (version 3) that still describe the file: not after a
@@ -465,10 +482,13 @@ extension Database {
         // replay names its own; without a replay the first commit anchors it
         // (anchorLogGeneration), and until then nothing of it, not even its header, is written.
         if replayed > 0 {
-            log.reset(generation: highestGeneration, salt: WriteAheadLog.newSalt(), baseTxid: meta.txid, anchored: false)
+            log.reset(
+                generation: max(highestGeneration, generationFloor), salt: WriteAheadLog.newSalt(), baseTxid: meta.txid, anchored: false)
             try checkpointLocked()
         } else {
-            log.reset(generation: highestGeneration + 1, salt: WriteAheadLog.newSalt(), baseTxid: meta.txid, anchored: false)
+            log.reset(
+                generation: max(highestGeneration, generationFloor) + 1, salt: WriteAheadLog.newSalt(), baseTxid: meta.txid,
+                anchored: false)
         }
         // After an unclean stop the log may still hold records nobody replayed (a torn tail, or
         // records after one whose header never reached the disk). Cut them off, durably, so no

@@ -154,6 +154,23 @@ extension WriteAheadLog {
         }
     }
 
+    /// The generation and salt of the intact record with txid `txid` of database `databaseId`
+    /// at `offset`, if one is there (a salted record, checksum verified); nil otherwise.
+    static func recordIdentity(_ file: StorageFile, at offset: Int64, txid: UInt64, databaseId: UInt64) throws -> (
+        generation: UInt64, salt: UInt64
+    )? {
+        let fileSize = try file.size()
+        var reader = WindowReader(file: file, fileSize: fileSize)
+        let headerSize = LogFormat.recordHeaderSize
+        guard let header = try reader.bytes(at: offset, count: headerSize).map({ RecordHeader($0, salted: true) }),
+            header.tag == UInt32(truncatingIfNeeded: databaseId), header.txid == txid, header.salt != 0,
+            header.generation < MetaPage.counterLimit, offset + Int64(headerSize) + header.length <= fileSize,
+            let record = try reader.bytes(at: offset, count: headerSize + Int(header.length)),
+            checksumAgrees(record, header.checksum)
+        else { return nil }
+        return (header.generation, header.salt)
+    }
+
     private static func checksumAgrees(_ record: ArraySlice<UInt8>, _ checksum: UInt32) -> Bool {
         record.withUnsafeBytes { CRC32C.checksum($0.baseAddress.unsafelyUnwrapped + 4, count: $0.count - 4) } == checksum
     }

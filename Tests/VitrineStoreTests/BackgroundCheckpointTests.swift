@@ -205,7 +205,7 @@ import Testing
         // A threshold above the big table's record: it is made and dropped between checkpoints,
         // so its pages are reusable at once, and the copies of "t" take the lowest of them.
         let db = try Database(
-            path: path, options: DatabaseOptions(durability: .relaxed, checkpointLogBytes: 2 << 20, checkpointPages: 1 << 20))
+            path: path, options: DatabaseOptions(durability: .relaxed, checkpointLogBytes: 3 << 19, checkpointPages: 1 << 20))
         defer { db.close() }
         // "t" first, in the file's first pages; then "big" after it, deleted again.
         try db.write { tx in
@@ -219,15 +219,113 @@ import Testing
         try db.write { tx in try tx.dropTable("big") }
         let grown = try db.statistics().fileBytes
         let sequence = try db.statistics().checkpointSequence
-        // Small commits on "t" until two background checkpoints have finished.
+        // Small commits on "t" until the file is cut, or five background checkpoints have
+        // finished (how soon the dropped pages are reusable depends on the page writer).
         var i = 0
-        while try db.statistics().checkpointSequence < sequence + 2 && i < 50_000 {
+        while try db.statistics().checkpointSequence < sequence + 5 && db.statistics().fileBytes >= grown / 2 && i < 50_000 {
             try db.write { try $0.createTable("t").put(bytes("k\(i % 50)"), Self.value(i)) }
             i += 1
         }
         let after = try db.statistics()
-        #expect(after.checkpointSequence >= sequence + 2, "\(i) commits")
+        #expect(after.checkpointSequence > sequence, "\(i) commits")
         #expect(after.fileBytes < grown / 2, "file \(after.fileBytes) bytes, \(grown) before")
         #expect(try db.verify().isClean)
+    }
+
+    /// The keys `k0 ..< commits` that `db` does not hold as committed.
+    static func missing(_ db: Database, commits: Int) throws -> [Int] {
+        try db.read { tx in
+            let t = try #require(try tx.table("t"))
+            return try (0..<commits).filter { try t.get(bytes("k\($0)")) != value($0) }
+        }
+    }
+
+    /// A damaged log header after a restart (media damage: a crash never tears it, section 3 of
+    /// the log's format) does not hide the chained generation's records: its first record names
+    /// its salt. (Found by review: recovery replayed the originals only and cut the log.)
+    @Test func aDamagedHeaderAfterARestartHidesNoCommit() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let path = dir.file()
+        let (_, after) = try Self.killedAroundACheckpoint(path)
+        // More commits in the chained generation, synced, then the header damaged.
+        let db = try Self.reopen(after, at: dir.file("continued.db"))
+        db.close()
+        let source = dir.file("chained.db")
+        let session = try Database(path: source, options: Self.options)
+        var commits = 0
+        while session.checkpointInFlight == nil || commits < 100 {
+            if session.checkpointInFlight != nil { try session.finishBackgroundCheckpoint(waiting: true) }
+            try session.write { try $0.createTable("t").put(bytes("k\(commits)"), Self.value(commits)) }
+            commits += 1
+        }
+        try session.finishBackgroundCheckpoint(waiting: true) // restarts the log
+        for _ in 0..<15 {
+            try session.write { try $0.createTable("t").put(bytes("k\(commits)"), Self.value(commits)) }
+            commits += 1
+        }
+        #expect(session.checkpointInFlight == nil)
+        try session.sync()
+        var log = readFile(source + "-wal")
+        let data = readFile(source)
+        #expect(try Self.header(log, at: dir.file("h")).previousSalt != 0)
+        session.close()
+        log[20] ^= 0x01 // the header's checksum fails
+        let damaged = dir.file("damaged.db")
+        writeFile(damaged, data)
+        writeFile(damaged + "-wal", log)
+        var options = Self.options
+        options.pageCacheTrust = .never
+        let reopened = try Database(path: damaged, options: options)
+        defer { reopened.close() }
+        #expect(try Self.missing(reopened, commits: commits).isEmpty)
+        #expect(try reopened.verify().isClean)
+    }
+
+    /// The newest meta slot (an anchor of a later generation) damaged, the slot it falls back
+    /// to a background checkpoint's: the later generation is scanned from its first record,
+    /// not from the older slot's log start. (Found by review.)
+    @Test func aFallbackToABackgroundCheckpointsSlotScansTheLaterGenerationFromItsStart() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let path = dir.file()
+        var commits = 0
+        do {
+            let db = try Database(path: path, options: Self.options)
+            while db.checkpointInFlight == nil || commits < 100 {
+                if db.checkpointInFlight != nil { try db.finishBackgroundCheckpoint(waiting: true) }
+                try db.write { try $0.createTable("t").put(bytes("k\(commits)"), Self.value(commits)) }
+                commits += 1
+            }
+            // Finished with no record after it (verify waits for it): an empty chained generation.
+            #expect(try db.verify().isClean)
+            let data = readFile(path), log = readFile(path + "-wal")
+            db.close()
+            writeFile(path, data)
+            writeFile(path + "-wal", log) // as a kill left them
+        }
+        #expect(try Self.newestMeta(readFile(path)).logStart != 0)
+        let copy = dir.file("second.db")
+        do {
+            // The next session anchors a generation of its own in the other slot.
+            let db = try Database(path: path, options: Self.options)
+            for _ in 0..<3 {
+                try db.write { try $0.createTable("t").put(bytes("k\(commits)"), Self.value(commits)) }
+                commits += 1
+            }
+            try db.sync()
+            var data = readFile(path)
+            let log = readFile(path + "-wal")
+            let anchor = try Self.newestMeta(data)
+            #expect(anchor.logStart == 0)
+            db.close()
+            data[Int(anchor.slot) * PageLayout.size + 200] ^= 0x01 // the anchor's slot damaged
+            writeFile(copy, data)
+            writeFile(copy + "-wal", log)
+        }
+        var options = Self.options
+        options.pageCacheTrust = .never
+        let reopened = try Database(path: copy, options: options)
+        defer { reopened.close() }
+        #expect(try Self.missing(reopened, commits: commits).isEmpty)
+        #expect(try reopened.verify().isClean)
     }
 }
