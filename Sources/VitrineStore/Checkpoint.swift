@@ -171,8 +171,9 @@ extension Database {
 //     the start of the file, whose header names the old generation's salt
 //     (WriteAheadLog.restart), so the log does not grow without bound.
 // Until then nothing that the meta page's slot, the allocator's frozen pages or the log's
-// generation concern may change: an inline checkpoint, `verify`, `shrink`, `pageMap`,
-// statistics and close first wait for it (`finishBackgroundCheckpoint(waiting: true)`).
+// generation concern may change: an inline checkpoint, `verify`, `shrink`, `pageMap` and close
+// first wait for it (`finishBackgroundCheckpoint(waiting: true)`); statistics count the pages it
+// holds as free.
 
 /// A checkpoint whose meta page is being made durable by the `Checkpointer`.
 struct CheckpointInFlight {
