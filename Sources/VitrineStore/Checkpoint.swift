@@ -189,7 +189,8 @@ extension Database {
     /// Whether commits crossing the checkpoint threshold leave the checkpoint to the
     /// `Checkpointer` (writer lock held).
     var checkpointsInBackground: Bool {
-        options.durability == .relaxed && pageWriter != nil && !replaying && bulkLoadDepth == 0
+        options.checkpointsInBackground && options.durability == .relaxed && pageWriter != nil && !replaying
+            && bulkLoadDepth == 0
     }
 
     /// Steps 0-1 of a checkpoint of the latest state, the rest handed to the checkpointer thread

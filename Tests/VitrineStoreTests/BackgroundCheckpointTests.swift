@@ -8,7 +8,11 @@ import Testing
 /// log start of the records after it, then the log restarts in a generation chained to it.
 /// Whatever a kill leaves at either step, every acknowledged commit is recovered.
 @Suite struct BackgroundCheckpointTests {
-    static let options = DatabaseOptions(durability: .relaxed, checkpointLogBytes: 16 << 10, checkpointPages: 1 << 20)
+    static let options = {
+        var o = DatabaseOptions(durability: .relaxed, checkpointLogBytes: 16 << 10, checkpointPages: 1 << 20)
+        o.checkpointsInBackground = true // whatever the machine's cores
+        return o
+    }()
 
     static func value(_ i: Int) -> [UInt8] { [UInt8](repeating: UInt8(i % 251), count: 300) }
 
@@ -205,7 +209,12 @@ import Testing
         // A threshold above the big table's record: it is made and dropped between checkpoints,
         // so its pages are reusable at once, and the copies of "t" take the lowest of them.
         let db = try Database(
-            path: path, options: DatabaseOptions(durability: .relaxed, checkpointLogBytes: 3 << 19, checkpointPages: 1 << 20))
+            path: path,
+            options: {
+                var o = Self.options
+                o.checkpointLogBytes = 3 << 19
+                return o
+            }())
         defer { db.close() }
         // "t" first, in the file's first pages; then "big" after it, deleted again.
         try db.write { tx in

@@ -24,7 +24,9 @@ import Testing
         var durableAt: [(trace: Int, state: Int)] = []
     }
 
-    static func record(seed: UInt64, transactions: Int, durability: Durability, dir: TempDir) throws -> Recording {
+    static func record(
+        seed: UInt64, transactions: Int, durability: Durability, dir: TempDir, checkpointsInBackground: Bool = false
+    ) throws -> Recording {
         let path = dir.file("work.db")
         do { let db = try Database(path: path); db.close() }
         let base = [
@@ -41,6 +43,7 @@ import Testing
         options.minimumMapBytes = 64 << 10
         options.logGrowthBytes = 64 << 10
         options.logLimitStep = 8 << 10 // the header's record limit is raised many times
+        options.checkpointsInBackground = checkpointsInBackground
         var rng = SeededRandom(seed: seed)
         var model: Model = [:]
         var states: [Model] = [model]
@@ -370,11 +373,14 @@ import Testing
         #expect(outcome.states > 100)
     }
 
-    @Test func relaxedNeverCorrupts() throws {
+    /// With checkpoints in the commit and in the background (Checkpoint.swift).
+    @Test(arguments: [false, true])
+    func relaxedNeverCorrupts(checkpointsInBackground: Bool) throws {
         let dir = TempDir(); defer { dir.remove() }
         let seed = envSeed(default: 7)
         let transactions = envInt("VITRINE_CRASH_TRANSACTIONS", default: 16)
-        let rec = try Self.record(seed: seed, transactions: transactions, durability: .relaxed, dir: dir)
+        let rec = try Self.record(
+            seed: seed, transactions: transactions, durability: .relaxed, dir: dir, checkpointsInBackground: checkpointsInBackground)
         var rng = SeededRandom(seed: seed)
         // Relaxed may lose recent commits to a power cut, but what it recovers is always one
         // committed state; a killed process loses none (its log records are in the page cache,
@@ -393,9 +399,11 @@ import Testing
             if file == 1 && offset == 0 && Array(bytes[0..<8]) == LogFormat.magic && u64(56) != 0 { restarts += 1 }
         }
         print(
-            "crash(relaxed): \(outcome.states) states, \(backgroundMetas) background checkpoints, \(restarts) log restarts, \(outcome.adopted) recovered by adoption, \(outcome.lostByKill) lost by a kill, \(outcome.corrupt) corrupt (seed \(seed))"
+            "crash(relaxed\(checkpointsInBackground ? ", background checkpoints" : "")): \(outcome.states) states, \(backgroundMetas) background checkpoints, \(restarts) log restarts, \(outcome.adopted) recovered by adoption, \(outcome.lostByKill) lost by a kill, \(outcome.corrupt) corrupt (seed \(seed))"
         )
-        #expect(backgroundMetas > 0 && restarts > 0, "no background checkpoint or no log restart was recorded")
+        #expect(
+            checkpointsInBackground == (backgroundMetas > 0 && restarts > 0),
+            "\(backgroundMetas) background checkpoints, \(restarts) log restarts")
         #expect(outcome.corrupt == 0, "\(outcome.failures.prefix(5))")
         #expect(outcome.lostByKill == 0, "\(outcome.failures.prefix(5))")
         #expect(outcome.adopted > 0, "process-kill states were not recovered by adoption")

@@ -22,6 +22,7 @@ import Testing
             durability: .relaxed, checkpointLogBytes: 24 << 10, checkpointPages: 64,
             largeTransactionBytes: 48 << 10)
         options.relaxedSyncIntervalMilliseconds = flushMs
+        options.checkpointsInBackground = true
         options.fileSystem = RecordingFileSystem(trace: trace)
         options.minimumMapBytes = 64 << 10
         options.logGrowthBytes = 64 << 10
