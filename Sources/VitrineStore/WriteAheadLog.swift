@@ -337,18 +337,7 @@ final class WriteAheadLog: @unchecked Sendable {
         epoch &+= 1
         // 1. The copies (no header: `headerPending` is false).
         headerPending = false
-        try carried.withUnsafeBytes { raw in
-            guard let source = raw.baseAddress else { return }
-            var done = 0
-            while done < raw.count {
-                let fill = makeRoom()
-                let n = min(Self.tailCapacity - fill, raw.count - done)
-                memcpy(tail + fill, source + done, n)
-                writeOffset += Int64(n)
-                done += n
-                try writePending()
-            }
-        }
+        try carried.withUnsafeBytes { try writeThroughTail($0) }
         // 2.
         try file.sync()
         // 3.
@@ -390,17 +379,21 @@ final class WriteAheadLog: @unchecked Sendable {
         bufferLock.lock()
         defer { bufferLock.unlock() }
         try writePending()
-        try record.withUnsafeBytes { raw in
-            guard let source = raw.baseAddress else { return }
-            var done = 0
-            while done < raw.count {
-                let fill = makeRoom()
-                let n = min(Self.tailCapacity - fill, raw.count - done)
-                memcpy(tail + fill, source + done, n)
-                writeOffset += Int64(n)
-                done += n
-                try writePending()
-            }
+        try record.withUnsafeBytes { try writeThroughTail($0) }
+    }
+
+    /// Copies `bytes` after the write position through the tail buffer, writing each stretch of
+    /// whole blocks as it fills. flushLock and bufferLock held.
+    private func writeThroughTail(_ bytes: UnsafeRawBufferPointer) throws {
+        guard let source = bytes.baseAddress else { return }
+        var done = 0
+        while done < bytes.count {
+            let fill = makeRoom()
+            let n = min(Self.tailCapacity - fill, bytes.count - done)
+            memcpy(tail + fill, source + done, n)
+            writeOffset += Int64(n)
+            done += n
+            try writePending()
         }
     }
 

@@ -43,6 +43,17 @@ import Testing
         return try #require(try WriteAheadLog.readHeader(file))
     }
 
+    /// Commits `k<commits>` (counting) until past the first checkpoints (a generation with
+    /// records before the log start) a background checkpoint is in flight.
+    static func commitUntilACheckpointIsInFlight(_ db: Database, commits: inout Int) throws {
+        while db.checkpointInFlight == nil || commits < 100 {
+            if db.checkpointInFlight != nil { try db.finishBackgroundCheckpoint(waiting: true) }
+            let i = commits
+            try db.write { try $0.createTable("t").put(bytes("k\(i)"), value(i)) }
+            commits += 1
+        }
+    }
+
     /// Commits until a background checkpoint is in flight, commits 5 more while it is left
     /// unfinished, lets its meta page become durable (the state killed first: records after the
     /// checkpoint, the log not restarted yet), then commits once more, which restarts the log
@@ -55,19 +66,19 @@ import Testing
             try db.write { try $0.createTable("t").put(bytes("k\(commits)"), value(commits)) }
             commits += 1
         }
-        // Past the first checkpoints: a generation with records before the log start.
-        while db.checkpointInFlight == nil || commits < 100 {
-            if db.checkpointInFlight != nil { try db.finishBackgroundCheckpoint(waiting: true) }
-            try commit()
-        }
+        try commitUntilACheckpointIsInFlight(db, commits: &commits)
         db.commitsFinishBackgroundCheckpoints = false
         for _ in 0..<5 { try commit() }
         #expect(db.checkpointInFlight != nil)
         while !(db.checkpointer?.isFinished ?? true) { usleep(200) }
+        // The files are taken once the page writer has written every commit (a read waits for
+        // it), so that adopting the last record's pages is possible.
+        try db.read { _ in }
         let before = Killed(data: readFile(path), log: readFile(path + "-wal"), commits: commits)
         db.commitsFinishBackgroundCheckpoints = true
         try commit()
         #expect(db.checkpointInFlight == nil)
+        try db.read { _ in }
         let after = Killed(data: readFile(path), log: readFile(path + "-wal"), commits: commits)
         return (before, after)
     }
@@ -241,6 +252,17 @@ import Testing
         #expect(try db.verify().isClean)
     }
 
+    /// Opens `path` as after a power cut (records re-executed) and expects every one of the
+    /// `commits` there, and a clean verify.
+    static func expectEveryCommit(at path: String, commits: Int) throws {
+        var options = Self.options
+        options.pageCacheTrust = .never
+        let reopened = try Database(path: path, options: options)
+        defer { reopened.close() }
+        #expect(try Self.missing(reopened, commits: commits).isEmpty)
+        #expect(try reopened.verify().isClean)
+    }
+
     /// The keys `k0 ..< commits` that `db` does not hold as committed.
     static func missing(_ db: Database, commits: Int) throws -> [Int] {
         try db.read { tx in
@@ -262,11 +284,7 @@ import Testing
         let source = dir.file("chained.db")
         let session = try Database(path: source, options: Self.options)
         var commits = 0
-        while session.checkpointInFlight == nil || commits < 100 {
-            if session.checkpointInFlight != nil { try session.finishBackgroundCheckpoint(waiting: true) }
-            try session.write { try $0.createTable("t").put(bytes("k\(commits)"), Self.value(commits)) }
-            commits += 1
-        }
+        try Self.commitUntilACheckpointIsInFlight(session, commits: &commits)
         try session.finishBackgroundCheckpoint(waiting: true) // restarts the log
         for _ in 0..<15 {
             try session.write { try $0.createTable("t").put(bytes("k\(commits)"), Self.value(commits)) }
@@ -282,12 +300,7 @@ import Testing
         let damaged = dir.file("damaged.db")
         writeFile(damaged, data)
         writeFile(damaged + "-wal", log)
-        var options = Self.options
-        options.pageCacheTrust = .never
-        let reopened = try Database(path: damaged, options: options)
-        defer { reopened.close() }
-        #expect(try Self.missing(reopened, commits: commits).isEmpty)
-        #expect(try reopened.verify().isClean)
+        try Self.expectEveryCommit(at: damaged, commits: commits)
     }
 
     /// The newest meta slot (an anchor of a later generation) damaged, the slot it falls back
@@ -299,11 +312,7 @@ import Testing
         var commits = 0
         do {
             let db = try Database(path: path, options: Self.options)
-            while db.checkpointInFlight == nil || commits < 100 {
-                if db.checkpointInFlight != nil { try db.finishBackgroundCheckpoint(waiting: true) }
-                try db.write { try $0.createTable("t").put(bytes("k\(commits)"), Self.value(commits)) }
-                commits += 1
-            }
+            try Self.commitUntilACheckpointIsInFlight(db, commits: &commits)
             // Finished with no record after it (verify waits for it): an empty chained generation.
             #expect(try db.verify().isClean)
             let data = readFile(path), log = readFile(path + "-wal")
@@ -330,11 +339,6 @@ import Testing
             writeFile(copy, data)
             writeFile(copy + "-wal", log)
         }
-        var options = Self.options
-        options.pageCacheTrust = .never
-        let reopened = try Database(path: copy, options: options)
-        defer { reopened.close() }
-        #expect(try Self.missing(reopened, commits: commits).isEmpty)
-        #expect(try reopened.verify().isClean)
+        try Self.expectEveryCommit(at: copy, commits: commits)
     }
 }

@@ -193,6 +193,21 @@ import Testing
         var failures: [String] = []
     }
 
+    /// How many meta pages naming a log start (background checkpoints, Checkpoint.swift) and
+    /// log headers naming a previous salt (restarts) a recording wrote.
+    static func backgroundCheckpointWrites(_ rec: Recording) -> (metas: Int, restarts: Int) {
+        var metas = 0, restarts = 0
+        for case .write(let file, let offset, let bytes) in rec.events where bytes.count >= 100 {
+            func u64(_ o: Int) -> UInt64 {
+                bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: o, as: UInt64.self)) }
+            }
+            let metaSlot = offset == 0 || offset == Int64(PageLayout.size)
+            if file == 0 && metaSlot && Array(bytes[0..<8]) == MetaPage.magic && u64(96) != 0 { metas += 1 }
+            if file == 1 && offset == 0 && Array(bytes[0..<8]) == LogFormat.magic && u64(56) != 0 { restarts += 1 }
+        }
+        return (metas, restarts)
+    }
+
     /// The invariant recovery's damage search relies on (formats/write-ahead-log.md section 3):
     /// no intact record of the header's generation ends past the header's record limit. Returns
     /// a description of one that does, or nil.
@@ -388,16 +403,7 @@ import Testing
         let outcome = try Self.check(rec, strict: false, dir: dir, rng: &rng)
         // The states cover background checkpoints (Checkpoint.swift): meta pages naming a log
         // start, and log restarts in a chained generation.
-        var backgroundMetas = 0, restarts = 0
-        for case .write(let file, let offset, let bytes) in rec.events where bytes.count >= 100 {
-            func u64(_ o: Int) -> UInt64 {
-                bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: o, as: UInt64.self)) }
-            }
-            if file == 0 && (offset == 0 || offset == Int64(PageLayout.size)) && Array(bytes[0..<8]) == MetaPage.magic && u64(96) != 0 {
-                backgroundMetas += 1
-            }
-            if file == 1 && offset == 0 && Array(bytes[0..<8]) == LogFormat.magic && u64(56) != 0 { restarts += 1 }
-        }
+        let (backgroundMetas, restarts) = Self.backgroundCheckpointWrites(rec)
         print(
             "crash(relaxed\(checkpointsInBackground ? ", background checkpoints" : "")): \(outcome.states) states, \(backgroundMetas) background checkpoints, \(restarts) log restarts, \(outcome.adopted) recovered by adoption, \(outcome.lostByKill) lost by a kill, \(outcome.corrupt) corrupt (seed \(seed))"
         )

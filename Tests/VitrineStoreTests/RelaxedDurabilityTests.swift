@@ -59,16 +59,7 @@ import Testing
         let rec = try Self.record(seed: seed, transactions: transactions, dir: dir, syncEvery: syncEvery, flushMs: flushMs)
         var rng = SeededRandom(seed: seed)
         let outcome = try CrashTests.check(rec, strict: false, dir: dir, rng: &rng)
-        var backgroundMetas = 0, restarts = 0
-        for case .write(let file, let offset, let bytes) in rec.events where bytes.count >= 100 {
-            func u64(_ o: Int) -> UInt64 {
-                bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: o, as: UInt64.self)) }
-            }
-            if file == 0 && (offset == 0 || offset == Int64(PageLayout.size)) && Array(bytes[0..<8]) == MetaPage.magic && u64(96) != 0 {
-                backgroundMetas += 1
-            }
-            if file == 1 && offset == 0 && Array(bytes[0..<8]) == LogFormat.magic && u64(56) != 0 { restarts += 1 }
-        }
+        let (backgroundMetas, restarts) = CrashTests.backgroundCheckpointWrites(rec)
         print(
             "relaxed durability(seed \(seed) sync \(syncEvery)): \(outcome.states) states, bg \(backgroundMetas), restarts \(restarts), lost \(outcome.lost), corrupt \(outcome.corrupt), durable points \(rec.durableAt.last.map { "\($0)" } ?? "-")"
         )

@@ -84,16 +84,34 @@ final class Sandbox {
     func run(_ args: [String], timeout: Double = 60) throws -> Run {
         let id = UUID().uuidString
         let process = try start(args, stdout: "\(id).out", stderr: "\(id).err")
+        // Reaped here with waitpid, not by `waitUntilExit()`: that waits on a run loop for
+        // Foundation's termination notice, and once (the full suite on 2 busy cores) it never
+        // came for a child that had exited (a zombie), which hung the whole test run.
+        // (EtcdCluster.swift met the same.)
         let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(5_000) }
-        if process.isRunning {
+        var reaped: (status: Int32, signaled: Bool)? = nil
+        func reap() {
+            var raw: Int32 = 0
+            if reaped == nil && waitpid(process.processIdentifier, &raw, WNOHANG) == process.processIdentifier {
+                let signal = raw & 0x7f
+                reaped = signal == 0 ? ((raw >> 8) & 0xff, false) : (signal, true)
+            }
+        }
+        while process.isRunning && reaped == nil && Date() < deadline {
+            reap()
+            usleep(5_000)
+        }
+        if process.isRunning && reaped == nil {
             kill(process.processIdentifier, SIGKILL)
             Issue.record("vitrine \(args.joined(separator: " ")) did not finish in \(timeout) s")
+            while process.isRunning && reaped == nil {
+                reap()
+                usleep(5_000)
+            }
         }
-        process.waitUntilExit()
-        let run = Run(
-            status: process.terminationStatus, stdout: try read("\(id).out"), stderr: try read("\(id).err"),
-            killedBySignal: process.terminationReason == .uncaughtSignal)
+        let status = reaped?.status ?? process.terminationStatus
+        let signaled = reaped?.signaled ?? (process.terminationReason == .uncaughtSignal)
+        let run = Run(status: status, stdout: try read("\(id).out"), stderr: try read("\(id).err"), killedBySignal: signaled)
         try? FileManager.default.removeItem(atPath: path("\(id).out"))
         try? FileManager.default.removeItem(atPath: path("\(id).err"))
         return run
