@@ -13,8 +13,9 @@
 // and the old log generation, which recovery replays. A crash after 3 leaves the new meta; its
 // log generation has no records yet, or records from after the checkpoint.
 //
-// In `.relaxed`, steps 2-3 run on a thread of their own while commits go on, and the log is
-// restarted afterwards instead of reset (background checkpoints, below).
+// In `.relaxed` with `checkpointsInBackground` (on with 4+ cores), steps 2-3 of the automatic
+// checkpoints run on a thread of their own while commits go on, and the log is restarted
+// afterwards instead of reset (background checkpoints, below).
 //
 // Readers are unaffected: no page any snapshot can reach is moved or overwritten. A long reader
 // therefore never blocks a checkpoint and the log stays bounded; what a long reader does hold
@@ -152,11 +153,15 @@ extension Database {
     }
 }
 
-// Background checkpoints (`.relaxed`): the same checkpoint without stopping the commits.
+// Background checkpoints (`.relaxed`, `DatabaseOptions.checkpointsInBackground`): the same
+// checkpoint without stopping the commits.
 //
 // Why: a relaxed commit syncs nothing, so the checkpoint's two fdatasyncs, which write out every
 // page dirtied since the last one, were the one wait in its path: 13% of a relaxed checkout's
-// committing thread in `perf` (every 8 MiB of log, ~40 ms).
+// committing thread in `perf` (every 8 MiB of log, ~40 ms). That sync is also ~40 ms of the
+// kernel's CPU, which on a 2-core machine busy with the committer and the page writer preempts
+// the committer in many pieces instead (p99 36 -> 113-158 us at the same throughput): hence
+// the option, on by default only with 4+ cores (Benchmarks/README.md, session 11).
 //
 // How: the commit that crosses the threshold runs steps 0-1 (the free list of its state,
 // written) and leaves 2-3 (fdatasync, the meta page, fdatasync) to a thread of its own
