@@ -54,8 +54,9 @@ import Testing
     @Test(arguments: [(UInt64(7), 1, 100_000), (UInt64(8), 3, 100_000), (UInt64(9), 0, 1), (UInt64(10), 2, 1)])
     func relaxedNeverLosesSyncedCommits(seed: UInt64, syncEvery: Int, flushMs: Int) throws {
         let dir = TempDir(); defer { dir.remove() }
-        let seed = UInt64(ProcessInfo.processInfo.environment["VITRINE_RELAXED_SEED"].flatMap(UInt64.init) ?? seed)
-        let transactions = Int(ProcessInfo.processInfo.environment["VITRINE_CRASH_TRANSACTIONS"] ?? "") ?? 40
+        // `VITRINE_SEED` (a number, or `random`) replaces the configuration's seed.
+        let seed = envSeed(default: seed)
+        let transactions = envInt("VITRINE_CRASH_TRANSACTIONS", default: 40)
         let rec = try Self.record(seed: seed, transactions: transactions, dir: dir, syncEvery: syncEvery, flushMs: flushMs)
         var rng = SeededRandom(seed: seed)
         let outcome = try CrashTests.check(rec, strict: false, dir: dir, rng: &rng)
