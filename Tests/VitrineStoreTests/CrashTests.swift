@@ -24,9 +24,12 @@ import Testing
         var durableAt: [(trace: Int, state: Int)] = []
     }
 
-    static func record(
-        seed: UInt64, transactions: Int, durability: Durability, dir: TempDir, checkpointsInBackground: Bool = false
-    ) throws -> Recording {
+    /// A new database in `dir` whose writes are recorded (file 0 the data file, file 1 the log),
+    /// with the files as they were before, and options that checkpoint, grow and raise the
+    /// log's record limit often.
+    static func recordedSetup(dir: TempDir, durability: Durability, checkpointsInBackground: Bool) throws -> (
+        path: String, base: [[UInt8]], trace: IOTrace, options: DatabaseOptions
+    ) {
         let path = dir.file("work.db")
         do { let db = try Database(path: path); db.close() }
         let base = [
@@ -44,6 +47,14 @@ import Testing
         options.logGrowthBytes = 64 << 10
         options.logLimitStep = 8 << 10 // the header's record limit is raised many times
         options.checkpointsInBackground = checkpointsInBackground
+        return (path, base, trace, options)
+    }
+
+    static func record(
+        seed: UInt64, transactions: Int, durability: Durability, dir: TempDir, checkpointsInBackground: Bool = false
+    ) throws -> Recording {
+        let (path, base, trace, options) = try recordedSetup(
+            dir: dir, durability: durability, checkpointsInBackground: checkpointsInBackground)
         var rng = SeededRandom(seed: seed)
         var model: Model = [:]
         var states: [Model] = [model]

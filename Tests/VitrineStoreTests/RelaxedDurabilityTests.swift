@@ -9,23 +9,10 @@ import Testing
 /// (Written by the review of the background checkpoints.)
 @Suite struct RelaxedDurabilityTests {
     static func record(seed: UInt64, transactions: Int, dir: TempDir, syncEvery: Int, flushMs: Int) throws -> CrashTests.Recording {
-        let path = dir.file("work.db")
-        do { let db = try Database(path: path); db.close() }
-        let base = [
-            try [UInt8](Data(contentsOf: URL(fileURLWithPath: path))),
-            (try? [UInt8](Data(contentsOf: URL(fileURLWithPath: path + "-wal")))) ?? [], [],
-        ]
-        let trace = IOTrace()
-        trace.register(path)
-        trace.register(path + "-wal")
-        var options = DatabaseOptions(
-            durability: .relaxed, checkpointLogBytes: 24 << 10, checkpointPages: 64,
-            largeTransactionBytes: 48 << 10)
+        let (path, base, trace, setupOptions) = try CrashTests.recordedSetup(
+            dir: dir, durability: .relaxed, checkpointsInBackground: true)
+        var options = setupOptions
         options.relaxedSyncIntervalMilliseconds = flushMs
-        options.checkpointsInBackground = true
-        options.fileSystem = RecordingFileSystem(trace: trace)
-        options.minimumMapBytes = 64 << 10
-        options.logGrowthBytes = 64 << 10
         var rng = SeededRandom(seed: seed)
         var model: CrashTests.Model = [:]
         var states: [CrashTests.Model] = [model]
