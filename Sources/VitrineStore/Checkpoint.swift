@@ -48,7 +48,7 @@ extension Database {
         try finishBackgroundCheckpoint(waiting: true)
         // Every committed page in the file before it is synced (PageWriter.swift).
         try settlePages()
-        try syncDirectoryOnce()
+        try ensureMetaPageDurable()
         try loadFreeListIfNeeded()
         // 0. A free tail leaves the file (PageAllocator rule 4); the file is cut after step 3.
         //    Pages no snapshot sees any more count too (readers may have left since the last
@@ -204,7 +204,7 @@ extension Database {
     func startBackgroundCheckpoint() throws {
         // The state's pages in the file before the thread syncs it (PageWriter.swift rule 4).
         try settlePages()
-        try syncDirectoryOnce()
+        try ensureMetaPageDurable()
         try loadFreeListIfNeeded()
         allocator.release(upTo: oldestSnapshot())
         // A free tail leaves the allocator now and the file once the meta page is durable, as
@@ -275,7 +275,7 @@ extension Database {
     /// fallback. Costs one page write and one data-file sync per session that commits.
     /// - Throws: `.io`; the caller poisons the database (the meta write's outcome is unknown).
     func anchorLogGeneration() throws {
-        try syncDirectoryOnce()
+        try ensureMetaPageDurable()
         var next = meta
         next.checkpointSequence = meta.checkpointSequence + 1
         next.logGeneration = log.generation

@@ -139,6 +139,9 @@ public final class Database: @unchecked Sendable {
     var freeListLoaded = false
     /// Whether this session synced the directory (Recovery.swift, step 1).
     var directorySynced = false
+    /// Whether the meta page this session works from is known to be on stable storage: synced
+    /// by this session, or proven so by the log at recovery (Recovery.swift, step 1).
+    var metaPageDurable = false
     /// Set by a recovery that continued the log's generation (Recovery.swift, step 5): the first
     /// write transaction checkpoints before it begins, so this session's records go to a
     /// generation with a salt of its own. Two copies of a crashed database (a VM snapshot, a
@@ -461,6 +464,7 @@ public final class Database: @unchecked Sendable {
     func beginWriteTransaction() throws -> WriteTransaction {
         try checkWritable()
         try loadFreeListIfNeeded()
+        try ensureMetaPageDurable()
         // After a recovery that continued the log: see `checkpointBeforeNextWrite`.
         if checkpointBeforeNextWrite { try checkpointLocked() }
         reclaimWrittenPages()

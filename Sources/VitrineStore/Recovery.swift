@@ -9,7 +9,15 @@
 //      session before anything is made durable through its entries (the first commit's anchor,
 //      a checkpoint, or a replay; Database.syncDirectoryOnce): the process that created the file
 //      or the log may have died before syncing their entries, and commits acknowledged through
-//      an entry a power cut can take away would be lost. A session that only reads syncs nothing.
+//      an entry a power cut can take away would be lost. Likewise the data file is synced once
+//      per session before its first write to it, and before recovery cuts the log
+//      (Database.ensureMetaPageDurable): a process killed between a meta page's write and its
+//      fdatasync leaves the newest meta page in the page cache only. This session reads it; its
+//      free list names pages of the older checkpoint's tree, its log makes the old log
+//      redundant, and the slot the next meta page goes to holds the only durable meta page.
+//      Writing any of those before the sync would leave a power cut nothing sound to fall
+//      back to. Unless the log proves the meta page durable (step 4: a header of the generation
+//      it names, written only after its sync). A session that only reads syncs nothing.
 //   2. Read both meta slots; keep the valid one with the higher checkpoint sequence. Neither
 //      has our magic: not a database. Magic but a newer version: unsupported.
 //   3. Check the file holds every page the meta counts; load the free-list chain.
@@ -284,6 +292,17 @@ extension Database {
         directorySynced = true
     }
 
+    /// Syncs the directory once per session, and the data file unless the meta page this
+    /// session works from is known durable, before this session's first write to the data file
+    /// and before recovery cuts the log (writer lock held): a meta page a killed process wrote
+    /// and never synced is durable before anything relies on it. See step 1 at the top.
+    func ensureMetaPageDurable() throws {
+        try syncDirectoryOnce()
+        if metaPageDurable { return }
+        try pager.sync()
+        metaPageDurable = true
+    }
+
     /// Replays the log if it continues the meta's checkpoint (see the steps at the top).
     func recover(logHeader: WriteAheadLog.Header?) throws {
         writer.lock()
@@ -319,6 +338,8 @@ extension Database {
                 replaySalt = header.salt
                 scanStart = LogFormat.firstRecordOffset
                 highestGeneration = header.generation
+                // The restart follows the meta page's sync.
+                metaPageDurable = true
             } else if meta.logStart != 0 && header.version >= 2 && header.generation == meta.logGeneration
                 && header.salt == meta.logSalt && header.baseTxid <= meta.txid
             {
@@ -336,8 +357,11 @@ extension Database {
                 if header.version == 1 && !salted {
                     replayGeneration = header.generation
                 } else if header.version >= 2 && header.generation == meta.logGeneration && header.salt == meta.logSalt {
-                    // The log this meta page names.
+                    // The log this meta page names. Its header was written after the meta page's
+                    // sync (a checkpoint's step 4, or an anchor), unless the meta page is a
+                    // background checkpoint's, which names a generation already written.
                     headerNamedByMeta = true
+                    if meta.logStart == 0 { metaPageDurable = true }
                 } else if header.version >= 2 && header.generation > meta.logGeneration
                     && !Recovery.otherMetaSlotIsValid(dataFile, meta: meta)
                 {
@@ -441,6 +465,7 @@ extension Database {
                     markReplay = false
                 }
                 try loadFreeListIfNeeded()
+                try ensureMetaPageDurable()
                 let tx = batch ?? WriteTransaction(database: self, base: latest)
                 batch = tx
                 guard record.txid == latest.txid + 1 + UInt64(tx.replayedRecords) else {
@@ -494,7 +519,10 @@ extension Database {
         // records after one whose header never reached the disk). Cut them off, durably, so no
         // later generation can ever meet them. A clean close leaves 4096 bytes: nothing to do.
         if try log.file.size() > LogFormat.firstRecordOffset {
-            do { try log.shrink() } catch { poison(error); throw error }
+            do {
+                try ensureMetaPageDurable()
+                try log.shrink()
+            } catch { poison(error); throw error }
         }
     }
 }

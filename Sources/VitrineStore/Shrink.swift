@@ -63,6 +63,7 @@ extension Database {
     /// `shrink` with the writer lock held.
     func shrinkLocked() throws -> (pagesBefore: UInt64, pagesAfter: UInt64) {
         try loadFreeListIfNeeded()
+        try ensureMetaPageDurable()
         try finishBackgroundCheckpoint(waiting: true)
         try settlePages() // the move reads the file through the map
         let before = allocator.pageCount

@@ -22,6 +22,9 @@ import Testing
         /// (trace length, state index): that state was durable (synced) by then, so no power
         /// cut after it may lose it (`.relaxed`'s promise for what a sync covered).
         var durableAt: [(trace: Int, state: Int)] = []
+        /// Writes a killed process made before `base` was taken that no sync covered: the
+        /// recorded session found them in the page cache; a power cut may drop any of them.
+        var inherited: [IOEvent] = []
     }
 
     /// A new database in `dir` whose writes are recorded (file 0 the data file, file 1 the log),
@@ -261,7 +264,7 @@ import Testing
 
     static func check(_ rec: Recording, strict: Bool, dir: TempDir, rng: inout SeededRandom) throws -> Outcome {
         var outcome = Outcome()
-        var disk = PowerCutState(base: rec.base)
+        var disk = PowerCutState(base: rec.base, inheriting: rec.inherited)
         let path = dir.file("crash.db")
         // `trust`: .sameOrigin for what a power cut leaves (the state is in a new file, so the
         // records' origin never matches and recovery re-executes them); .ignoringOrigin for
@@ -324,6 +327,13 @@ import Testing
                 var subset = durable
                 for e in volatile where Bool.random(using: &rng) { DiskImage.apply(e, to: &subset) }
                 tryState(subset, cut: cut, variant: "random subset")
+                if disk.inherited > 0 && volatile.count > disk.inherited {
+                    // The killed process's writes lost, this session's made: what this session
+                    // wrote before syncing must not have relied on the inherited ones.
+                    var own = durable
+                    for e in volatile[disk.inherited...] { DiskImage.apply(e, to: &own) }
+                    tryState(own, cut: cut, variant: "inherited writes dropped")
+                }
             }
             if cut == rec.events.count { break }
             disk.advance(past: rec.events[cut])

@@ -234,13 +234,21 @@ public enum DiskImage {
 public struct PowerCutState {
     public private(set) var durable: [[UInt8]]
     public private(set) var volatile: [IOEvent] = []
+    /// How many of `volatile`'s first writes were inherited: made by a process killed before the
+    /// recording began, which nothing synced (they sit in the page cache the recording starts from).
+    public private(set) var inherited = 0
 
-    public init(base: [[UInt8]]) { durable = base }
+    public init(base: [[UInt8]], inheriting unsynced: [IOEvent] = []) {
+        durable = base
+        volatile = unsynced
+        inherited = unsynced.count
+    }
 
-    /// Moves past `event`: a sync makes that file's volatile writes durable.
+    /// Moves past `event`: a sync makes that file's volatile writes durable, inherited ones included.
     public mutating func advance(past event: IOEvent) {
         if case .sync(let f) = event {
             for v in volatile where v.file == f { DiskImage.apply(v, to: &durable) }
+            inherited -= volatile[..<inherited].filter { $0.file == f }.count
             volatile.removeAll { $0.file == f }
         } else {
             volatile.append(event)
