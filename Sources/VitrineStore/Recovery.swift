@@ -16,8 +16,9 @@
 //      free list names pages of the older checkpoint's tree, its log makes the old log
 //      redundant, and the slot the next meta page goes to holds the only durable meta page.
 //      Writing any of those before the sync would leave a power cut nothing sound to fall
-//      back to. Unless the log proves the meta page durable (step 4: a header of the generation
-//      it names, written only after its sync). A session that only reads syncs nothing.
+//      back to. Unless the log proves the meta page durable (step 4): a header of the generation
+//      and salt a meta page with no log start names, or of a generation restarted after it, is
+//      written only after that meta page's sync. A session that only reads syncs nothing.
 //   2. Read both meta slots; keep the valid one with the higher checkpoint sequence. Neither
 //      has our magic: not a database. Magic but a newer version: unsupported.
 //   3. Check the file holds every page the meta counts; load the free-list chain.
@@ -296,10 +297,12 @@ extension Database {
     /// session works from is known durable, before this session's first write to the data file
     /// and before recovery cuts the log (writer lock held): a meta page a killed process wrote
     /// and never synced is durable before anything relies on it. See step 1 at the top.
+    /// - Throws: `.io`, and the database is poisoned: a failed fdatasync cannot be retried (the
+    ///   kernel may have dropped the pages), so nothing may go on as if the meta page were durable.
     func ensureMetaPageDurable() throws {
         try syncDirectoryOnce()
         if metaPageDurable { return }
-        try pager.sync()
+        do { try pager.sync() } catch { poison(error); throw error }
         metaPageDurable = true
     }
 
@@ -357,11 +360,11 @@ extension Database {
                 if header.version == 1 && !salted {
                     replayGeneration = header.generation
                 } else if header.version >= 2 && header.generation == meta.logGeneration && header.salt == meta.logSalt {
-                    // The log this meta page names. Its header was written after the meta page's
-                    // sync (a checkpoint's step 4, or an anchor), unless the meta page is a
-                    // background checkpoint's, which names a generation already written.
+                    // The log this meta page names (log start 0: a background checkpoint's is
+                    // taken above). Its header is written only after the meta page's sync (a
+                    // checkpoint's, or an anchor's), so the meta page is durable.
                     headerNamedByMeta = true
-                    if meta.logStart == 0 { metaPageDurable = true }
+                    metaPageDurable = true
                 } else if header.version >= 2 && header.generation > meta.logGeneration
                     && !Recovery.otherMetaSlotIsValid(dataFile, meta: meta)
                 {

@@ -468,7 +468,10 @@ final class WriteAheadLog: @unchecked Sendable {
         flushLock.lock()
         defer { flushLock.unlock() }
         bufferLock.lock()
-        let header = headerPending ? currentHeader : nil
+        // Not the header of a generation no meta page names yet (a `sync()` before the
+        // session's first commit): recovery would take it for a log of another copy, and for
+        // proof that the anchor's meta page is durable (Recovery.swift, step 1).
+        let header = headerPending && anchored ? currentHeader : nil
         let raise = header != nil && headerIssued
         let revision = headerRevision
         if header != nil { headerIssued = true }

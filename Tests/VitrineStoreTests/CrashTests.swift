@@ -328,11 +328,19 @@ import Testing
                 for e in volatile where Bool.random(using: &rng) { DiskImage.apply(e, to: &subset) }
                 tryState(subset, cut: cut, variant: "random subset")
                 if disk.inherited > 0 && volatile.count > disk.inherited {
-                    // The killed process's writes lost, this session's made: what this session
-                    // wrote before syncing must not have relied on the inherited ones.
+                    // The killed process's writes lost, this session's made (the last one also
+                    // torn): what this session wrote before syncing must not have relied on the
+                    // inherited ones.
                     var own = durable
                     for e in volatile[disk.inherited...] { DiskImage.apply(e, to: &own) }
                     tryState(own, cut: cut, variant: "inherited writes dropped")
+                    if case .write(_, _, let bytes) = volatile[volatile.count - 1], bytes.count > 512 {
+                        var ownTorn = durable
+                        for e in volatile[disk.inherited...].dropLast() { DiskImage.apply(e, to: &ownTorn) }
+                        let at = 512 * Int.random(in: 0..<(bytes.count / 512), using: &rng)
+                        DiskImage.apply(volatile[volatile.count - 1], to: &ownTorn, tornAt: at)
+                        tryState(ownTorn, cut: cut, variant: "inherited writes dropped, last write torn at \(at)")
+                    }
                 }
             }
             if cut == rec.events.count { break }
