@@ -54,6 +54,8 @@ extension Database {
         defer { writer.unlock() }
         bulkLoadDepth -= 1
         guard bulkLoadDepth == 0 else { return }
+        // The load's spare page buffers back to the usual few.
+        if sparePages.count > sparePagesKept { sparePages.removeLast(sparePages.count - sparePagesKept) }
         try checkWritable()
         guard log.logBytes > 0 else { return }
         // The last transactions' old copies are free pages scattered through the file (13% of

@@ -170,6 +170,10 @@ public final class Database: @unchecked Sendable {
     @exclusivity(unchecked) var writerMapping: Mapping
     /// Dirty-page buffers kept between write transactions (writer only).
     @exclusivity(unchecked) var sparePages: [DirtyPage] = []
+    /// How many `sparePages` may hold: more during a bulk load (WriteTransaction.sparePagesKept).
+    var sparePagesKept: Int {
+        bulkLoadDepth > 0 ? WriteTransaction.sparePagesKeptInBulkLoad : WriteTransaction.sparePagesKept
+    }
     /// `.relaxed`: the thread that writes committed pages (PageWriter.swift); set once, by `init`.
     private(set) var pageWriter: PageWriter?
     /// Pages of commits handed to `pageWriter` and not yet written (writer only).
@@ -398,7 +402,7 @@ public final class Database: @unchecked Sendable {
         let through = pageWriter.writtenTxid
         if through <= reclaimedThrough { return }
         let written = unwrittenPages.removeCommits(through: through)
-        sparePages.append(contentsOf: written.prefix(max(0, WriteTransaction.sparePagesKept - sparePages.count)))
+        sparePages.append(contentsOf: written.prefix(max(0, sparePagesKept - sparePages.count)))
         reclaimedThrough = through
     }
 
