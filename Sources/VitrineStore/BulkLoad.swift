@@ -56,6 +56,7 @@ extension Database {
         guard bulkLoadDepth == 0 else { return }
         // The load's spare page buffers back to the usual few.
         if sparePages.count > sparePagesKept { sparePages.removeLast(sparePages.count - sparePagesKept) }
+        if spareRecordBuffer.capacity > spareRecordBytesKept { spareRecordBuffer = [] }
         try checkWritable()
         guard log.logBytes > 0 else { return }
         // The last transactions' old copies are free pages scattered through the file (13% of

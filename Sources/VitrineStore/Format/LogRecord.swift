@@ -183,6 +183,21 @@ struct LogRecordBuilder {
         bytes.append(contentsOf: repeatElement(0, count: LogFormat.recordHeaderSize))
     }
 
+    /// A builder writing into `buffer`'s storage (emptied first), kept from an earlier record.
+    init(reusing buffer: [UInt8]) {
+        bytes = buffer
+        bytes.removeAll(keepingCapacity: true)
+        bytes.append(contentsOf: repeatElement(0, count: LogFormat.recordHeaderSize))
+    }
+
+    /// Hands the storage over for a later record; the builder is empty afterwards.
+    mutating func takeBuffer() -> [UInt8] {
+        var taken: [UInt8] = []
+        swap(&taken, &bytes)
+        operationCount = 0
+        return taken
+    }
+
     var isEmpty: Bool { operationCount == 0 }
     var byteCount: Int { bytes.count }
 
