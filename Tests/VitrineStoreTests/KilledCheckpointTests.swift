@@ -181,9 +181,10 @@ import Testing
         print(
             "killed background checkpoint: \(campaign.sessions) of \(campaign.killPoints) meta page writes killed (\(campaign.backgroundMetas) background), \(campaign.outcome.states) states, \(campaign.outcome.lost) lost, \(campaign.outcome.corrupt) corrupt (seed \(seed))"
         )
-        // Kills while a commit's record was not synced yet are skipped: with the default seed 7
-        // background meta pages are killed, with random ones 2 - 7 (8 seeds).
-        #expect(campaign.backgroundMetas >= (seed == 11 ? 5 : 1), "too few background checkpoints' meta pages killed")
+        // Kills while a commit's record was not synced yet are skipped, which depends on when the
+        // checkpointer thread ran: 5 - 9 background meta pages killed in 6 runs of the default
+        // seed, 2 - 7 with 8 other seeds.
+        #expect(campaign.backgroundMetas >= 1, "no background checkpoint's meta page was killed")
         #expect(campaign.outcome.failures.isEmpty, "\(campaign.outcome.failures.prefix(5))")
     }
 
