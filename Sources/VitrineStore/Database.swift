@@ -177,8 +177,8 @@ public final class Database: @unchecked Sendable {
     /// A log record's storage kept for the next write transaction's (writer only).
     @exclusivity(unchecked) var spareRecordBuffer: [UInt8] = []
     /// The largest `spareRecordBuffer` kept: a large transaction's record (up to
-    /// `largeTransactionBytes`) during a bulk load, 256 KiB otherwise.
-    var spareRecordBytesKept: Int { bulkLoadDepth > 0 ? options.largeTransactionBytes : 256 << 10 }
+    /// `largeTransactionBytes`, at most 64 MiB) during a bulk load, 256 KiB otherwise.
+    var spareRecordBytesKept: Int { bulkLoadDepth > 0 ? min(options.largeTransactionBytes, 64 << 20) : 256 << 10 }
     /// `.relaxed`: the thread that writes committed pages (PageWriter.swift); set once, by `init`.
     private(set) var pageWriter: PageWriter?
     /// Pages of commits handed to `pageWriter` and not yet written (writer only).
