@@ -39,16 +39,8 @@ import Testing
             try [UInt8](Data(contentsOf: URL(fileURLWithPath: path))),
             (try? [UInt8](Data(contentsOf: URL(fileURLWithPath: path + "-wal")))) ?? [], [],
         ]
-        let trace = IOTrace()
-        trace.register(path) // file 0: the data file
-        trace.register(path + "-wal") // file 1: the log
-        var options = DatabaseOptions(
-            durability: durability, checkpointLogBytes: 24 << 10, checkpointPages: 64,
-            largeTransactionBytes: 48 << 10)
-        options.fileSystem = RecordingFileSystem(trace: trace)
-        options.minimumMapBytes = 64 << 10
-        options.logGrowthBytes = 64 << 10
-        options.logLimitStep = 8 << 10 // the header's record limit is raised many times
+        var (trace, options) = recordingOptions(path: path, durability: durability)
+        options.largeTransactionBytes = 48 << 10
         options.checkpointsInBackground = checkpointsInBackground
         return (path, base, trace, options)
     }
@@ -88,6 +80,38 @@ import Testing
         }
         db.close()
         return Recording(base: base, events: trace.events, states: states, ackedAt: acked)
+    }
+
+    /// A trace with the database at `path` registered (file 0 the data file, file 1 the log),
+    /// and options in `durability` that record through it and checkpoint, grow and raise the
+    /// log's record limit often.
+    static func recordingOptions(path: String, durability: Durability) -> (trace: IOTrace, options: DatabaseOptions) {
+        let trace = IOTrace()
+        trace.register(path)
+        trace.register(path + "-wal")
+        var options = DatabaseOptions(durability: durability, checkpointLogBytes: 24 << 10, checkpointPages: 64)
+        options.fileSystem = RecordingFileSystem(trace: trace)
+        options.minimumMapBytes = 64 << 10
+        options.logGrowthBytes = 64 << 10
+        options.logLimitStep = 8 << 10 // the header's record limit is raised many times
+        return (trace, options)
+    }
+
+    /// Runs `count` random transactions on `db` from `model`, appending each state to `states`
+    /// and the trace's length when it was acknowledged to `acked` (after a `sync()` of its own
+    /// with `syncingEach`).
+    static func runRandomTransactions(
+        _ db: Database, count: Int, model: inout Model, rng: inout SeededRandom, trace: IOTrace, states: inout [Model],
+        acked: inout [Int], syncingEach: Bool = false
+    ) throws {
+        for _ in 0..<count {
+            var next = model
+            try db.write { tx in try randomTransaction(tx, model: &next, rng: &rng) }
+            if syncingEach { try db.sync() }
+            model = next
+            states.append(model)
+            acked.append(trace.count)
+        }
     }
 
     /// A few random puts (small to overflow-sized values), deletes and a range delete in table
@@ -154,14 +178,7 @@ import Testing
         let path = dir.file("work.db")
         writeFile(path, base[0])
         writeFile(path + "-wal", base[1])
-        let trace = IOTrace()
-        trace.register(path)
-        trace.register(path + "-wal")
-        var options = DatabaseOptions(durability: mode, checkpointLogBytes: 24 << 10, checkpointPages: 64)
-        options.fileSystem = RecordingFileSystem(trace: trace)
-        options.minimumMapBytes = 64 << 10
-        options.logGrowthBytes = 64 << 10
-        options.logLimitStep = 8 << 10
+        let (trace, options) = recordingOptions(path: path, durability: mode)
         let db = try Database(path: path, options: options)
         let openedAt = trace.count
         guard same(try contents(db), model) else {
@@ -169,13 +186,7 @@ import Testing
         }
         var states: [Model] = [model]
         var acked: [Int] = []
-        for _ in 0..<transactions {
-            var next = model
-            try db.write { tx in try randomTransaction(tx, model: &next, rng: &rng) }
-            model = next
-            states.append(model)
-            acked.append(trace.count)
-        }
+        try runRandomTransactions(db, count: transactions, model: &model, rng: &rng, trace: trace, states: &states, acked: &acked)
         db.close()
         return Recording(base: base, events: trace.events, states: states, ackedAt: acked, openedAt: openedAt)
     }

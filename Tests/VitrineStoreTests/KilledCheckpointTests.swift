@@ -53,14 +53,7 @@ import Testing
         for suffix in ["", "-wal"] { unlink(path + suffix) }
         writeFile(path, pageCache[0])
         writeFile(path + "-wal", pageCache[1])
-        let trace = IOTrace()
-        trace.register(path)
-        trace.register(path + "-wal")
-        var options = DatabaseOptions(durability: mode, checkpointLogBytes: 24 << 10, checkpointPages: 64)
-        options.fileSystem = RecordingFileSystem(trace: trace)
-        options.minimumMapBytes = 64 << 10
-        options.logGrowthBytes = 64 << 10
-        options.logLimitStep = 8 << 10
+        var (trace, options) = CrashTests.recordingOptions(path: path, durability: mode)
         options.relaxedSyncIntervalMilliseconds = 3_600_000 // relaxed syncs only at checkpoints
         var rng = SeededRandom(seed: seed)
         let db = try Database(path: path, options: options)
@@ -72,13 +65,8 @@ import Testing
         }
         var states = [model]
         var acked: [Int] = []
-        for _ in 0..<transactions {
-            var next = model
-            try db.write { tx in try CrashTests.randomTransaction(tx, model: &next, rng: &rng) }
-            model = next
-            states.append(model)
-            acked.append(trace.count)
-        }
+        try CrashTests.runRandomTransactions(
+            db, count: transactions, model: &model, rng: &rng, trace: trace, states: &states, acked: &acked)
         db.close()
         return CrashTests.Recording(
             base: durable, events: trace.events, states: states, ackedAt: acked, openedAt: openedAt, inherited: unsynced)
@@ -167,14 +155,8 @@ import Testing
         var states = [model]
         var acked: [Int] = []
         let db = try Database(path: path, options: options)
-        for _ in 0..<40 {
-            var next = model
-            try db.write { tx in try CrashTests.randomTransaction(tx, model: &next, rng: &rng) }
-            try db.sync()
-            model = next
-            states.append(model)
-            acked.append(trace.count)
-        }
+        try CrashTests.runRandomTransactions(
+            db, count: 40, model: &model, rng: &rng, trace: trace, states: &states, acked: &acked, syncingEach: true)
         db.close()
         let first = CrashTests.Recording(base: base, events: trace.events, states: states, ackedAt: acked)
         let campaign = try Self.killAtEveryMetaPageWrite(first, mode: .full, seed: seed, dir: dir)
@@ -201,13 +183,8 @@ import Testing
         var acked: [Int] = []
         do {
             let db = try Database(path: path, options: options)
-            for _ in 0..<12 {
-                var next = model
-                try db.write { tx in try CrashTests.randomTransaction(tx, model: &next, rng: &rng) }
-                model = next
-                states.append(model)
-                acked.append(trace.count)
-            }
+            try CrashTests.runRandomTransactions(
+                db, count: 12, model: &model, rng: &rng, trace: trace, states: &states, acked: &acked)
             db.close()
         }
         do {
