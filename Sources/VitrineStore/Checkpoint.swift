@@ -272,7 +272,8 @@ extension Database {
     ///
     /// The new meta page describes the same state as the current one (same txid, pages and free
     /// list) with the next checkpoint sequence, in the other slot, so either slot is a valid
-    /// fallback. Costs one page write and one data-file sync per session that commits.
+    /// fallback. Costs one page write and one data-file sync per session that commits (after
+    /// `ensureMetaPageDurable`'s, when the log does not vouch for the meta page it copies).
     /// - Throws: `.io`; the caller poisons the database (the meta write's outcome is unknown).
     func anchorLogGeneration() throws {
         try ensureMetaPageDurable()
