@@ -81,6 +81,11 @@ import Testing
         /// Of those, kills right after a background checkpoint's meta page (a log start).
         var backgroundMetas = 0
         var killPoints = 0
+
+        /// One line for the test's output.
+        func summary(_ label: String, seed: UInt64) -> String {
+            "\(label): \(sessions) of \(killPoints) meta page writes killed (\(backgroundMetas) background), \(outcome.states) states, \(outcome.lost) lost, \(outcome.corrupt) corrupt (seed \(seed))"
+        }
     }
 
     /// Kills `first` right after each of its meta page writes, records the next session in
@@ -134,9 +139,7 @@ import Testing
         let first = try CrashTests.record(
             seed: seed, transactions: envInt("VITRINE_CRASH_TRANSACTIONS", default: 24), durability: .full, dir: dir)
         let campaign = try Self.killAtEveryMetaPageWrite(first, mode: mode, seed: seed, dir: dir)
-        print(
-            "killed checkpoint (then \(mode)): \(campaign.sessions) of \(campaign.killPoints) meta page writes killed, \(campaign.outcome.states) states, \(campaign.outcome.lost) lost, \(campaign.outcome.corrupt) corrupt (seed \(seed))"
-        )
+        print(campaign.summary("killed checkpoint (then \(mode))", seed: seed))
         #expect(campaign.sessions >= 3)
         #expect(campaign.outcome.failures.isEmpty, "\(campaign.outcome.failures.prefix(5))")
     }
@@ -160,9 +163,7 @@ import Testing
         db.close()
         let first = CrashTests.Recording(base: base, events: trace.events, states: states, ackedAt: acked)
         let campaign = try Self.killAtEveryMetaPageWrite(first, mode: .full, seed: seed, dir: dir)
-        print(
-            "killed background checkpoint: \(campaign.sessions) of \(campaign.killPoints) meta page writes killed (\(campaign.backgroundMetas) background), \(campaign.outcome.states) states, \(campaign.outcome.lost) lost, \(campaign.outcome.corrupt) corrupt (seed \(seed))"
-        )
+        print(campaign.summary("killed background checkpoint", seed: seed))
         // Kills while a commit's record was not synced yet are skipped, which depends on when the
         // checkpointer thread ran: 5 - 9 background meta pages killed in 6 runs of the default
         // seed, 2 - 7 with 8 other seeds.
@@ -195,9 +196,7 @@ import Testing
         }
         let first = CrashTests.Recording(base: base, events: trace.events, states: states, ackedAt: acked)
         let campaign = try Self.killAtEveryMetaPageWrite(first, mode: .full, seed: seed, dir: dir)
-        print(
-            "killed checkpoint on an empty log: \(campaign.sessions) of \(campaign.killPoints) meta page writes killed, \(campaign.outcome.states) states, \(campaign.outcome.lost) lost, \(campaign.outcome.corrupt) corrupt (seed \(seed))"
-        )
+        print(campaign.summary("killed checkpoint on an empty log", seed: seed))
         #expect(campaign.sessions >= 3)
         #expect(campaign.outcome.failures.isEmpty, "\(campaign.outcome.failures.prefix(5))")
     }
