@@ -113,7 +113,8 @@ final class BatchRequest: @unchecked Sendable {
 /// The queue, the batch thread and the sync thread of one database.
 final class BatchCommitter: @unchecked Sendable {
     let limits: BatchLimits
-    weak var database: Database?
+    /// The database, lent for each batch and each sync (LentReference.swift).
+    let link: LentReference<Database>
     private let lock = ConditionLock()
     // Guarded by `lock`.
     private var pending: [BatchRequest] = []
@@ -128,15 +129,21 @@ final class BatchCommitter: @unchecked Sendable {
     /// The batch thread's id (0 before it starts), and the transaction it is running closures
     /// in; `current` is touched only on the batch thread.
     private let executorThread = Atomic<UInt>(0)
+    private let syncThread = Atomic<UInt>(0)
     var current: WriteTransaction?
 
-    init(limits: BatchLimits) {
+    init(limits: BatchLimits, link: LentReference<Database>) {
+        self.link = link
         self.limits = BatchLimits(
             maxCount: max(1, limits.maxCount), maxLogBytes: max(1, limits.maxLogBytes),
             maxDelayMicroseconds: max(0, min(limits.maxDelayMicroseconds, 1_000_000)))
     }
 
     var isBatchThread: Bool { executorThread.load(ordering: .relaxed) == UInt(pthread_self()) }
+
+    /// Whether this is the sync thread, where a close cannot wait for the threads to end: the
+    /// database's deinit runs there when the sync thread's loan held its last reference.
+    var isSyncThread: Bool { syncThread.load(ordering: .relaxed) == UInt(pthread_self()) }
 
     /// Callers queued and not yet taken into a batch: read on every contended-path decision, so
     /// kept beside `pending` in an atomic rather than read under the lock.
@@ -172,8 +179,9 @@ final class BatchCommitter: @unchecked Sendable {
         syncer.start()
     }
 
-    /// `stop()` for a `close()` running on the batch thread itself (its database's last reference
-    /// dropped there, say): the threads are told to end, and end once this batch is over.
+    /// `stop()` for a `close()` running on the batch thread or the sync thread itself (its
+    /// database's last reference dropped there, say): the threads are told to end, and end once
+    /// this batch (or this sync) is over.
     func requestStop() {
         lock.lock()
         stopping = true
@@ -224,8 +232,8 @@ final class BatchCommitter: @unchecked Sendable {
             queuedCount.store(pending.count, ordering: .relaxed)
             lock.unlock()
             let leftover: ArraySlice<BatchRequest>
-            if let db = database {
-                leftover = db.runBatch(batch, committer: self)
+            if let rest = link.lend({ db in db.runBatch(batch, committer: self) }) {
+                leftover = rest
             } else {
                 for r in batch { r.finish(StoreError.closed) }
                 leftover = []
@@ -254,6 +262,7 @@ final class BatchCommitter: @unchecked Sendable {
     }
 
     private func syncerLoop() {
+        syncThread.store(UInt(pthread_self()), ordering: .relaxed)
         lock.lock()
         while true {
             while committed.isEmpty && !(stopping && executorDone) { lock.wait() }
@@ -264,14 +273,13 @@ final class BatchCommitter: @unchecked Sendable {
             var syncFailure: Error? = nil
             var durableBefore: UInt64 = 0
             if let target = items.compactMap({ $0.failure == nil ? $0.waitFor : nil }).max() {
-                if let db = database {
+                let lent: Void? = link.lend { db in
                     do { try db.waitUntilDurable(target) } catch { syncFailure = error }
                     // A sync that failed may come after another committer's sync that did cover
                     // the earlier batches of this group: those are durable, and succeed.
                     if syncFailure != nil { durableBefore = db.durableTransactionId() }
-                } else {
-                    syncFailure = StoreError.closed
                 }
+                if lent == nil { syncFailure = StoreError.closed }
             }
             for item in items {
                 let durable = item.waitFor.map { $0 <= durableBefore } ?? true

@@ -216,6 +216,8 @@ public final class Database: @unchecked Sendable {
 
     // Batch commit (Batch.swift).
     let batch: BatchCommitter
+    /// How the background threads reach this database (LentReference.swift).
+    let link: LentReference<Database>
     let writersInFlight = Atomic<Int>(0)
 
     /// Test hook: false leaves a background checkpoint in flight unfinished by the commits that
@@ -234,7 +236,9 @@ public final class Database: @unchecked Sendable {
     public init(path: String, options: DatabaseOptions = DatabaseOptions()) throws {
         self.path = path
         self.options = options
-        batch = BatchCommitter(limits: options.batch)
+        let link = LentReference<Database>()
+        self.link = link
+        batch = BatchCommitter(limits: options.batch, link: link)
         let opened = try Recovery.openFiles(path: path, options: options)
         dataFile = opened.dataFile
         pager = opened.pager
@@ -250,7 +254,7 @@ public final class Database: @unchecked Sendable {
         durableTxid = meta.txid
         writtenTxid = meta.txid
         do {
-            batch.database = self
+            link.attach(self)
             try recover(logHeader: opened.logHeader)
             if options.durability == .relaxed {
                 reclaimedThrough = latest.txid
@@ -272,7 +276,11 @@ public final class Database: @unchecked Sendable {
         }
     }
 
-    deinit { close() }
+    deinit {
+        // First: a background thread borrowing the database finishes before anything closes.
+        link.sever()
+        close()
+    }
 
     /// Checkpoints (so the next open has no log to replay) and releases the map, the files and
     /// the lock. New transactions and calls throw `.closed` from the moment it begins.
@@ -298,7 +306,7 @@ public final class Database: @unchecked Sendable {
             return
         }
         // Before the writer lock: a running batch holds it, and must finish and become durable.
-        if batch.isBatchThread { batch.requestStop() } else { batch.stop() }
+        if batch.isBatchThread || batch.isSyncThread { batch.requestStop() } else { batch.stop() }
         writer.lock()
         if !snapshots.markClosed() {
             stopFlusher()
@@ -320,10 +328,11 @@ public final class Database: @unchecked Sendable {
         }
         writer.unlock()
         // A reader on this thread cannot leave while we wait: the end of its read releases. Nor
-        // on the batch thread: a reader may be waiting for a batch the executor can only refuse
-        // once this returns; without readers, release now.
+        // on the batch thread or the sync thread: a reader may be waiting for a batch the
+        // executor can only refuse, or the sync thread complete, once this returns; without
+        // readers, release now.
         if snapshots.isHeldByCurrentThread { return }
-        if batch.isBatchThread {
+        if batch.isBatchThread || batch.isSyncThread {
             releaseIfUnused()
             return
         }
@@ -380,13 +389,14 @@ public final class Database: @unchecked Sendable {
     }
 
     /// `.relaxed` mode's background thread: syncs the log every `relaxedSyncInterval`, so a
-    /// crash loses at most that window of commits. Holds the database only weakly.
+    /// crash loses at most that window of commits. Does not keep the database alive.
     private func startFlusher() {
         let interval = UInt32(options.clampedRelaxedSyncIntervalMilliseconds) * 1000
-        let thread = Thread { [weak self] in
+        let link = self.link
+        let thread = Thread {
             while true {
                 usleep(interval)
-                guard let db = self, db.flushWrittenRecords() else { return }
+                guard link.lend({ $0.flushWrittenRecords() }) == true else { return }
             }
         }
         thread.name = "vitrine-flusher"

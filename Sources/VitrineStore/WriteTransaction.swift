@@ -74,8 +74,8 @@ public final class WriteTransaction: TreePages {
     @exclusivity(unchecked) private var retired: [DirtyPage] = []
     /// Dirty-page buffers to reuse: the database's pool, held by the transaction while it runs
     /// (`recyclePages` returns it). Popped from here rather than through `database`: each
-    /// access through it retained the database (side-table reference counting, as it is
-    /// weakly referenced), ~5% of a relaxed commit's thread in `perf`.
+    /// access through it retains and releases the database (when it still had a side table,
+    /// LentReference.swift, ~5% of a relaxed commit's thread in `perf`).
     @exclusivity(unchecked) private var sparePages: [DirtyPage]
     /// Reused by every change for its path from the root (TreeEdit.swift).
     @exclusivity(unchecked) var pathBuffer: [PathStep] = []

@@ -1,0 +1,177 @@
+import Foundation
+import Synchronization
+import Testing
+@_spi(Testing) import VitrineTestSupport
+
+@testable import VitrineStore
+
+/// How a database's background threads reach it (LentReference.swift): a loan in flight holds
+/// the deinit back, a loan that held the last reference runs the deinit on its own thread, and
+/// no later loan is given. Then the same through `Database`: dropped without `close()` while its
+/// batch threads and flusher run, it closes with everything acknowledged kept, and it has no
+/// side table (what the link is for). Each step waits for an observable state, never a sleep; a
+/// hang is caught by `runBounded`.
+@Suite struct LentReferenceTests {
+    /// An owner as `Database` is one: it severs its link first thing in its deinit.
+    final class Owner: @unchecked Sendable {
+        let link = LentReference<Owner>()
+        let events: Events
+        let payload = [UInt8](repeating: 7, count: 64)
+        var beforeSever: (@Sendable () -> Void)?
+        init(events: Events) {
+            self.events = events
+            link.attach(self)
+        }
+        deinit {
+            beforeSever?()
+            link.sever()
+            events.append("deinit done")
+        }
+    }
+
+    final class Events: Sendable {
+        private let list = Mutex<[String]>([])
+        func append(_ s: String) { list.withLock { $0.append(s) } }
+        var all: [String] { list.withLock { $0 } }
+    }
+
+    final class Box: @unchecked Sendable {
+        var owner: Owner?
+        init(_ owner: Owner) { self.owner = owner }
+    }
+
+    /// A loan taken after the last release, before the deinit severs the link (the window a
+    /// `weak` load would refuse): the deinit waits for it, the borrower sees the object whole,
+    /// its balanced retain and release do not run the deinit twice, and no loan comes after.
+    @Test func aLoanTakenAsTheDeinitBeginsHoldsItBack() throws {
+        let events = Events()
+        let box = Box(Owner(events: events))
+        let link = try #require(box.owner).link
+        let deinitBegun = DispatchSemaphore(value: 0)
+        let loanTaken = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        box.owner?.beforeSever = {
+            deinitBegun.signal()
+            loanTaken.wait()
+        }
+        let dropperDone = DispatchSemaphore(value: 0)
+        Thread {
+            box.owner = nil
+            dropperDone.signal()
+        }.start()
+        #expect(deinitBegun.wait(timeout: .now() + 60) == .success)
+        let seen = Mutex<Int>(0)
+        let borrowerDone = DispatchSemaphore(value: 0)
+        Thread {
+            let lent: Void? = link.lend { o in
+                loanTaken.signal()
+                release.wait()
+                seen.withLock { $0 = o.payload.reduce(0) { $0 + Int($1) } }
+            }
+            if lent == nil { seen.withLock { $0 = -1 } }
+            borrowerDone.signal()
+        }.start()
+        let severed = runBounded(seconds: 60) { () -> Bool in
+            while !link.isSevered { sched_yield() }
+            return true
+        }
+        #expect(severed == true, "the deinit never reached sever")
+        #expect(events.all.isEmpty, "the deinit finished while a loan was in flight")
+        release.signal()
+        #expect(borrowerDone.wait(timeout: .now() + 60) == .success)
+        #expect(dropperDone.wait(timeout: .now() + 60) == .success)
+        #expect(seen.withLock { $0 } == 7 * 64)
+        #expect(events.all == ["deinit done"])
+        #expect(link.lend { _ in 1 } == nil)
+    }
+
+    /// The loan held the last reference: the deinit runs on the borrowing thread when the loan
+    /// ends, without waiting for itself.
+    @Test func aLoanHoldingTheLastReferenceRunsTheDeinitOnItsThread() throws {
+        let events = Events()
+        let box = Box(Owner(events: events))
+        let link = try #require(box.owner).link
+        let borrowing = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let done = runBounded(seconds: 60) { () -> Bool in
+            let finished = DispatchSemaphore(value: 0)
+            Thread {
+                _ = link.lend { _ in
+                    borrowing.signal()
+                    release.wait()
+                }
+                events.append("loan over")
+                finished.signal()
+            }.start()
+            borrowing.wait()
+            box.owner = nil  // the loan's retain is now the only one
+            release.signal()
+            finished.wait()
+            return true
+        }
+        #expect(done == true, "the deinit on the borrowing thread deadlocked")
+        #expect(events.all == ["deinit done", "loan over"])
+        #expect(link.isSevered)
+        #expect(link.lend { _ in 1 } == nil)
+    }
+
+    /// Databases dropped without `close()` in each mode, right after callers' batches and with
+    /// the relaxed flusher running: each closes by its deinit, whichever thread holds the last
+    /// reference, and a reopen finds every acknowledged write.
+    @Test(arguments: [Durability.full, .grouped, .relaxed])
+    func databasesDroppedWithoutCloseKeepWhatTheyAcknowledged(durability: Durability) throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let rounds = 12
+        let callers = 4
+        let finished = runBounded(seconds: 300) { () -> Bool in
+            for round in 0..<rounds {
+                do {
+                    var options = DatabaseOptions(durability: durability)
+                    options.relaxedSyncIntervalMilliseconds = 1
+                    let group = DispatchGroup()
+                    // Each caller and each caller's closure holds the database, and nothing
+                    // else once this scope ends: the last reference may go on the batch
+                    // thread, the sync thread, the flusher or a caller.
+                    do {
+                        let db = try Database(path: dir.file(), options: options)
+                        for c in 0..<callers {
+                            group.enter()
+                            Thread {
+                                defer { group.leave() }
+                                _ = try? db.batchWrite { tx in
+                                    _ = db
+                                    try tx.createTable("t").put(bytes("r\(round)c\(c)"), bytes("v"))
+                                }
+                            }.start()
+                        }
+                    }
+                    group.wait()
+                } catch {
+                    return false
+                }
+            }
+            return true
+        }
+        #expect(finished == true, "a database dropped without close() hung or failed to open")
+        let reopened = try Database(path: dir.file())
+        defer { reopened.close() }
+        let count = try reopened.read { tx in try tx.table("t")?.range(from: [], to: [0xFF]).count ?? 0 }
+        #expect(count == rounds * callers)
+    }
+
+    /// What the link is for: nothing takes a weak reference to a database, so its reference
+    /// count stays inline (a side table sends every retain and release down the runtime's slow
+    /// path). On 64-bit platforms the inline count's top bit (UseSlowRC) is set exactly when the
+    /// object has a side table (or is immortal, which a heap object is not).
+    @Test(arguments: [Durability.full, .grouped, .relaxed])
+    func aDatabaseHasNoSideTable(durability: Durability) throws {
+        guard MemoryLayout<Int>.size == 8 else { return }
+        let dir = TempDir(); defer { dir.remove() }
+        let db = try Database(path: dir.file(), options: DatabaseOptions(durability: durability))
+        defer { db.close() }
+        try db.batchWrite { tx in try tx.createTable("t").put(bytes("k"), bytes("v")) }
+        try db.write { tx in try tx.createTable("t").put(bytes("k2"), bytes("v")) }
+        let bits = Unmanaged.passUnretained(db).toOpaque().load(fromByteOffset: 8, as: UInt64.self)
+        #expect(bits >> 63 == 0, "the database has a side table: refcount bits \(String(bits, radix: 16))")
+    }
+}
