@@ -104,7 +104,7 @@ import Testing
                 finished.signal()
             }.start()
             borrowing.wait()
-            box.owner = nil  // the loan's retain is now the only one
+            box.owner = nil // the loan's retain is now the only one
             release.signal()
             finished.wait()
             return true
