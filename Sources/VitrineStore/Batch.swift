@@ -245,6 +245,8 @@ final class BatchCommitter: @unchecked Sendable {
             }
         }
         executorDone = true
+        // A later thread may get this id: it must not pass for the batch thread.
+        executorThread.store(0, ordering: .relaxed)
         lock.broadcast()
         lock.unlock()
     }
@@ -288,6 +290,7 @@ final class BatchCommitter: @unchecked Sendable {
             lock.lock()
         }
         syncerDone = true
+        syncThread.store(0, ordering: .relaxed)
         lock.broadcast()
         lock.unlock()
     }

@@ -11,17 +11,21 @@
 // The link gives weak's guarantee by hand:
 //   - `lend` hands the database to a thread for the length of a closure, with a retain taken
 //     under the link's lock, or gives nil once `sever` has run;
-//   - `sever` is the first thing the database's deinit does (Database.swift). It waits until no
-//     loan is in flight, so the deinit goes on (closing files, freeing memory) only after every
-//     borrower is done. A loan taken between the last release and `sever` borrows an object
-//     whose deinit is waiting for it: its fields are all intact, and its balanced retain and
-//     release cannot start a second deinit (the runtime counts a deiniting object's retains
-//     without deiniting it again);
-//   - a loan's retain is given back after the loan is counted off: when it was the database's
-//     last reference, the deinit runs on the borrowing thread right there, with no loan of that
-//     thread outstanding, so `sever` does not wait for itself. `close()` then must not wait for
-//     that thread either (it checks `isBatchThread` / `isSyncThread`, Database.swift), and the
-//     thread must not touch the database after the loan (it cannot: it only had the closure's).
+//   - `sever` is the first thing the database's deinit does (Database.swift). It waits until
+//     every other thread's loan is over, its retain given back included, so the deinit goes on
+//     (closing files, freeing memory) only after every borrower is done with the object. A loan
+//     taken between the last release and `sever` borrows an object whose deinit is waiting for
+//     it: its fields are all intact, and its balanced retain and release cannot start a second
+//     deinit (the runtime counts a deiniting object's retains without deiniting it again). Its
+//     release must come before `sever` returns: after the deinit, it would reach freed memory
+//     (found by review: the first version counted the loan off first);
+//   - a loan's release may be the database's last: the deinit then runs on the borrowing thread,
+//     inside `lend` but after the closure, and `sever` does not wait for that thread's own loan.
+//     `close()` then must not wait for that thread either (it checks `isBatchThread` /
+//     `isSyncThread`, Database.swift), and the thread must not touch the database after the
+//     loan (it cannot: it only had the closure's).
+
+import Glibc
 
 /// An object as the background threads it owns see it: lent to them, never kept alive by them
 /// (see the top of the file). `Database` is the one user; generic so that a test can drive it.
@@ -29,8 +33,12 @@ final class LentReference<Target: AnyObject>: @unchecked Sendable {
     private let lock = ConditionLock()
     // Guarded by `lock`.
     private var target: Unmanaged<Target>?
-    private var loans = 0
+    /// The thread of each loan in flight (one entry per loan).
+    private var borrowers: [pthread_t] = []
     private var severed = false
+
+    /// Test hook: runs in `lend` just before the loan's retain is given back.
+    var beforeLoanRelease: (@Sendable () -> Void)?
 
     /// Called once, at the end of the target's initializer.
     func attach(_ object: Target) {
@@ -47,26 +55,31 @@ final class LentReference<Target: AnyObject>: @unchecked Sendable {
             return nil
         }
         _ = target.retain()
-        loans += 1
+        let me = pthread_self()
+        borrowers.append(me)
         lock.unlock()
         defer {
-            lock.lock()
-            loans -= 1
-            if loans == 0 { lock.broadcast() }
-            lock.unlock()
-            // Last: if this was the database's last reference, its deinit runs here.
+            beforeLoanRelease?()
+            // First: if this was the target's last reference, its deinit runs here (and its
+            // `sever` does not wait for this loan).
             target.release()
+            lock.lock()
+            if let i = borrowers.firstIndex(where: { pthread_equal($0, me) != 0 }) { borrowers.remove(at: i) }
+            lock.broadcast()
+            lock.unlock()
         }
         return try body(target.takeUnretainedValue())
     }
 
-    /// Refuses every later loan and waits for those in flight (the target's deinit).
+    /// Refuses every later loan and waits for those of other threads in flight (the target's
+    /// deinit).
     func sever() {
         lock.lock()
         target = nil
         severed = true
         lock.broadcast()
-        while loans > 0 { lock.wait() }
+        let me = pthread_self()
+        while borrowers.contains(where: { pthread_equal($0, me) == 0 }) { lock.wait() }
         lock.unlock()
     }
 

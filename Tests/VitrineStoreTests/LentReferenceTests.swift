@@ -18,6 +18,9 @@ import Testing
         let events: Events
         let payload = [UInt8](repeating: 7, count: 64)
         var beforeSever: (@Sendable () -> Void)?
+        /// Runs right after `sever` returns, with the strong count the runtime then holds for
+        /// the object beyond its own (a loan's retain not yet given back shows here).
+        var afterSever: (@Sendable (_ extraRetains: UInt64) -> Void)?
         init(events: Events) {
             self.events = events
             link.attach(self)
@@ -25,6 +28,11 @@ import Testing
         deinit {
             beforeSever?()
             link.sever()
+            if let afterSever {
+                // The inline count's strong extra field (bits 33 - 62 on 64-bit platforms).
+                let bits = Unmanaged.passUnretained(self).toOpaque().load(fromByteOffset: 8, as: UInt64.self)
+                afterSever(bits >> 33 & (1 << 30 - 1))
+            }
             events.append("deinit done")
         }
     }
@@ -41,9 +49,12 @@ import Testing
     }
 
     /// A loan taken after the last release, before the deinit severs the link (the window a
-    /// `weak` load would refuse): the deinit waits for it, the borrower sees the object whole,
-    /// its balanced retain and release do not run the deinit twice, and no loan comes after.
+    /// `weak` load would refuse): the deinit waits for it, its retain given back included (the
+    /// first version counted the loan off first, so the release could reach freed memory), the
+    /// borrower sees the object whole, its balanced retain and release do not run the deinit
+    /// twice, and no loan comes after.
     @Test func aLoanTakenAsTheDeinitBeginsHoldsItBack() throws {
+        guard MemoryLayout<Int>.size == 8 else { return }
         let events = Events()
         let box = Box(Owner(events: events))
         let link = try #require(box.owner).link
@@ -53,6 +64,18 @@ import Testing
         box.owner?.beforeSever = {
             deinitBegun.signal()
             loanTaken.wait()
+        }
+        // Gives `sever` every chance to return before the loan's release: the release waits
+        // (bounded) for the deinit to be past `sever`, which a correct link never lets happen.
+        let severReturned = DispatchSemaphore(value: 0)
+        let released = DispatchSemaphore(value: 0)
+        link.beforeLoanRelease = { _ = severReturned.wait(timeout: .now() + 0.2) }
+        let extraRetains = Mutex<UInt64?>(nil)
+        box.owner?.afterSever = { extra in
+            extraRetains.withLock { $0 = extra }
+            severReturned.signal()
+            // A wrong link: the deinit must not free the object before the release lands.
+            _ = released.wait(timeout: .now() + 60)
         }
         let dropperDone = DispatchSemaphore(value: 0)
         Thread {
@@ -69,6 +92,7 @@ import Testing
                 seen.withLock { $0 = o.payload.reduce(0) { $0 + Int($1) } }
             }
             if lent == nil { seen.withLock { $0 = -1 } }
+            released.signal()
             borrowerDone.signal()
         }.start()
         let severed = runBounded(seconds: 60) { () -> Bool in
@@ -81,6 +105,7 @@ import Testing
         #expect(borrowerDone.wait(timeout: .now() + 60) == .success)
         #expect(dropperDone.wait(timeout: .now() + 60) == .success)
         #expect(seen.withLock { $0 } == 7 * 64)
+        #expect(extraRetains.withLock { $0 } == 0, "sever returned before the loan gave its retain back")
         #expect(events.all == ["deinit done"])
         #expect(link.lend { _ in 1 } == nil)
     }
@@ -133,7 +158,7 @@ import Testing
                     // else once this scope ends: the last reference may go on the batch
                     // thread, the sync thread, the flusher or a caller.
                     do {
-                        let db = try Database(path: dir.file(), options: options)
+                        let db = try Self.openOnceFree(dir.file(), options)
                         for c in 0..<callers {
                             group.enter()
                             Thread {
@@ -153,10 +178,24 @@ import Testing
             return true
         }
         #expect(finished == true, "a database dropped without close() hung or failed to open")
-        let reopened = try Database(path: dir.file())
+        let reopened = try Self.openOnceFree(dir.file(), DatabaseOptions())
         defer { reopened.close() }
         let count = try reopened.read { tx in try tx.table("t")?.range(from: [], to: [0xFF]).count ?? 0 }
         #expect(count == rounds * callers)
+    }
+
+    /// Opens the database once the previous round's last reference is gone: the callers'
+    /// threads let go of it after they signal the group, and its deinit then closes it (its
+    /// checkpoint's sync may outlast the open's wait for the lock).
+    static func openOnceFree(_ path: String, _ options: DatabaseOptions) throws -> Database {
+        var tries = 0
+        while true {
+            do {
+                return try Database(path: path, options: options)
+            } catch StoreError.databaseLocked where tries < 240 {
+                tries += 1
+            }
+        }
     }
 
     /// What the link is for: nothing takes a weak reference to a database, so its reference
@@ -171,6 +210,10 @@ import Testing
         defer { db.close() }
         try db.batchWrite { tx in try tx.createTable("t").put(bytes("k"), bytes("v")) }
         try db.write { tx in try tx.createTable("t").put(bytes("k2"), bytes("v")) }
+        try db.bulkLoad { try db.write { tx in try tx.createTable("t").put(bytes("k3"), bytes("v")) } }
+        #expect(try db.read { try $0.table("t")?.get(bytes("k3")) } == bytes("v"))
+        try db.sync()
+        try db.checkpoint()
         let bits = Unmanaged.passUnretained(db).toOpaque().load(fromByteOffset: 8, as: UInt64.self)
         #expect(bits >> 63 == 0, "the database has a side table: refcount bits \(String(bits, radix: 16))")
     }
