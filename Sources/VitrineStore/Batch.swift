@@ -438,6 +438,7 @@ extension Database {
         // database after its batchWrite returns finds it unlocked.
         closeIfRequested()
         committer.handOff(requests[..<ran], waitFor: waitFor, failure: failure)
+        afterBatchHandOff?()
         return requests[ran...]
     }
 }

@@ -229,6 +229,12 @@ public final class Database: @unchecked Sendable {
     /// waits for its commit to become durable (the window in which `close()` can begin).
     var afterCommitBeforeDurableWait: (@Sendable () -> Void)?
 
+    /// Test hooks: the first runs first in the deinit, before the background threads' link is
+    /// severed; the second on the batch thread once a batch is handed to the sync thread, while
+    /// the batch thread still borrows the database (LentReference.swift).
+    var beforeDeinitSeversLink: (@Sendable () -> Void)?
+    var afterBatchHandOff: (@Sendable () -> Void)?
+
     /// Opens (creating if missing) the database at `path`, recovering from the log if the last
     /// process stopped without a clean close.
     /// - Throws: `.notADatabase`, `.unsupportedFormatVersion`, `.databaseLocked`, `.truncatedFile`,
@@ -277,6 +283,7 @@ public final class Database: @unchecked Sendable {
     }
 
     deinit {
+        beforeDeinitSeversLink?()
         // First: a background thread borrowing the database finishes before anything closes.
         link.sever()
         close()

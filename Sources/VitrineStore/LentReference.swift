@@ -37,7 +37,9 @@ final class LentReference<Target: AnyObject>: @unchecked Sendable {
     private var borrowers: [pthread_t] = []
     private var severed = false
 
-    /// Test hook: runs in `lend` just before the loan's retain is given back.
+    /// Test hooks: run in `lend` once the loan is taken, and just before its retain is given
+    /// back.
+    var afterLoanTaken: (@Sendable () -> Void)?
     var beforeLoanRelease: (@Sendable () -> Void)?
 
     /// Called once, at the end of the target's initializer.
@@ -58,6 +60,7 @@ final class LentReference<Target: AnyObject>: @unchecked Sendable {
         let me = pthread_self()
         borrowers.append(me)
         lock.unlock()
+        afterLoanTaken?()
         defer {
             beforeLoanRelease?()
             // First: if this was the target's last reference, its deinit runs here (and its

@@ -184,6 +184,93 @@ import Testing
         #expect(count == rounds * callers)
     }
 
+    /// The relaxed flusher borrows the database in the window between its last release and
+    /// `sever`: the deinit waits for that loan (its log sync runs on a database whose fields are
+    /// whole), then closes, and a reopen finds the write.
+    @Test func theFlushersLoanAsTheDeinitBeginsIsWaitedFor() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        var options = DatabaseOptions(durability: .relaxed)
+        options.relaxedSyncIntervalMilliseconds = 1
+        let deinitBegun = Atomic<Bool>(false)
+        let windowLoan = DispatchSemaphore(value: 0)
+        let waitedForLoan = Atomic<Bool>(false)
+        do {
+            let db = try Database(path: dir.file(), options: options)
+            try db.write { tx in try tx.createTable("t").put(bytes("k"), bytes("v")) }
+            db.link.afterLoanTaken = {
+                if deinitBegun.load(ordering: .sequentiallyConsistent) { windowLoan.signal() }
+            }
+            db.beforeDeinitSeversLink = {
+                deinitBegun.store(true, ordering: .sequentiallyConsistent)
+                // The flusher lends every millisecond; one of its loans lands in the window.
+                if windowLoan.wait(timeout: .now() + 60) == .success {
+                    waitedForLoan.store(true, ordering: .sequentiallyConsistent)
+                }
+            }
+        }
+        let waited = waitedForLoan.load(ordering: .sequentiallyConsistent)
+        #expect(waited, "no flusher loan between the last release and sever")
+        let reopened = try Self.openOnceFree(dir.file(), DatabaseOptions())
+        defer { reopened.close() }
+        #expect(try reopened.read { try $0.table("t")?.get(bytes("k")) } == bytes("v"))
+    }
+
+    /// The batch thread's loan holds the last reference: its caller was answered and let go
+    /// while the batch thread was still inside the batch. The deinit runs on the batch thread,
+    /// closes without waiting for that thread itself, and a reopen finds the batch's write.
+    @Test func theBatchThreadsLoanHoldingTheLastReferenceRunsTheDeinitThere() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let callerLetGo = DispatchSemaphore(value: 0)
+        let deinitThread = Mutex<UInt?>(nil)
+        let batchThread = Mutex<UInt?>(nil)
+        let box = DatabaseBox(try Database(path: dir.file(), options: DatabaseOptions(durability: .relaxed)))
+        box.with { db in
+            db.afterBatchHandOff = {
+                batchThread.withLock { $0 = UInt(pthread_self()) }
+                _ = callerLetGo.wait(timeout: .now() + 60)
+            }
+            db.beforeDeinitSeversLink = { deinitThread.withLock { $0 = UInt(pthread_self()) } }
+        }
+        let finished = runBounded(seconds: 120) { () -> Bool in
+            let done = DispatchSemaphore(value: 0)
+            Thread {
+                // In `.relaxed` the sync thread answers the caller at once, while the batch
+                // thread waits in the hook, still borrowing the database.
+                let wrote = box.with { db in
+                    (try? db.batchWrite { tx in try tx.createTable("t").put(bytes("k"), bytes("v")) }) != nil
+                }
+                box.drop()
+                callerLetGo.signal()
+                if wrote == true { done.signal() }
+            }.start()
+            return done.wait(timeout: .now() + 60) == .success
+        }
+        #expect(finished == true, "the batch did not complete")
+        let closedThere = runBounded(seconds: 60) { () -> Bool in
+            while deinitThread.withLock({ $0 }) == nil { sched_yield() }
+            return true
+        }
+        #expect(closedThere == true, "the database was never deinitialized")
+        let ranOn = deinitThread.withLock { $0 }
+        #expect(ranOn != nil && ranOn == batchThread.withLock { $0 }, "the deinit ran elsewhere than on the batch thread")
+        let reopened = try Self.openOnceFree(dir.file(), DatabaseOptions())
+        defer { reopened.close() }
+        #expect(try reopened.read { try $0.table("t")?.get(bytes("k")) } == bytes("v"))
+    }
+
+    /// The test's one strong reference to a database, handed over to another thread's use.
+    final class DatabaseBox: @unchecked Sendable {
+        private let value: Mutex<Database?>
+        init(_ db: Database) { value = Mutex(db) }
+        func with<T>(_ body: (Database) throws -> T) rethrows -> T? {
+            guard let db = value.withLock({ $0 }) else { return nil }
+            return try body(db)
+        }
+        func drop() { value.withLock { $0 = nil } }
+    }
+
     /// Opens the database once the previous round's last reference is gone: the callers'
     /// threads let go of it after they signal the group, and its deinit then closes it (its
     /// checkpoint's sync may outlast the open's wait for the lock).
