@@ -138,15 +138,27 @@ struct PageNumberTable<Value> {
     }
 
     private mutating func grow() {
-        let oldKeys = keys
-        let oldValues = values
+        var oldKeys: [PageNumber] = []
+        var oldValues: [Value?] = []
+        swap(&oldKeys, &keys)
+        swap(&oldValues, &values)
         let slots = 2 * oldKeys.count
         keys = [PageNumber](repeating: Self.empty, count: slots)
         values = [Value?](repeating: nil, count: slots)
         shift = UInt64(64 - slots.trailingZeroBitCount)
-        count = 0
-        for i in 0..<oldKeys.count where oldKeys[i] != Self.empty {
-            if let v = oldValues[i] { updateValue(v, forKey: oldKeys[i]) }
+        let mask = slots - 1
+        for j in 0..<oldKeys.count where oldKeys[j] != Self.empty {
+            // Moved, not copied: a copy retained each value here and released it again when
+            // the old storage went (a dirty-page table grows to ~9,000 pages in a random-order
+            // load's transaction: 2% of its samples).
+            guard let v = oldValues[j].take() else {
+                count -= 1
+                continue
+            }
+            var i = home(oldKeys[j])
+            while keys[i] != Self.empty { i = (i + 1) & mask }
+            keys[i] = oldKeys[j]
+            values[i] = consume v
         }
     }
 }

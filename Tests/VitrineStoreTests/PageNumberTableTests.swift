@@ -41,4 +41,32 @@ import Testing
         // A page number read from a damaged page may be anything, the free-slot marker included.
         #expect(table[.max] == nil && !set.contains(.max) && table.removeValue(forKey: .max) == nil)
     }
+
+    final class Page {}
+
+    /// Growth moves the values instead of copying them: every value stays alive exactly as long
+    /// as the table holds it (an extra release would free one early, a missing one leak it).
+    @Test func growthKeepsEachValueAliveExactlyWhileHeld() {
+        var weakPages: [Weak] = []
+        var table: PageNumberTable<Page>? = PageNumberTable()
+        for p in 0..<5_000 {
+            let page = Page()
+            weakPages.append(Weak(page))
+            table?[PageNumber(p) * 7 + 2] = page
+        }
+        for p in stride(from: 0, to: 5_000, by: 3) { table?.removeValue(forKey: PageNumber(p) * 7 + 2) }
+        #expect(table?.count == 5_000 - 1_667)
+        for (p, w) in weakPages.enumerated() {
+            let held = p % 3 != 0
+            #expect((w.page != nil) == held, "page \(p)")
+            if held { #expect(table?[PageNumber(p) * 7 + 2] === w.page) }
+        }
+        table = nil
+        #expect(weakPages.allSatisfy { $0.page == nil })
+    }
+
+    struct Weak {
+        weak var page: Page?
+        init(_ page: Page) { self.page = page }
+    }
 }
