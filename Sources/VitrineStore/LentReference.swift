@@ -5,8 +5,8 @@
 // every retain and release of that object takes the runtime's slow path (an indirection to the
 // side table's count). A `Database` is retained and released inside every put (the write
 // transaction's accesses to its allocator and options) and every read transaction, so its side
-// table cost a 1,000,000-product random-order bulk load ~15% and an in-order one ~5% (bench,
-// alternating runs: 229 -> 285 k and 995 k -> 1.07 M products/s, medians of 3).
+// table cost a 1,000,000-product bulk load ~12% (load harness, alternating runs: random-order
+// 236 -> 269 k/s, in-order 1.87 -> 2.10 M/s; bench: random-order 0.75x -> 0.85x LMDB).
 //
 // The link gives weak's guarantee by hand:
 //   - `lend` hands the database to a thread for the length of a closure, with a retain taken
@@ -36,11 +36,15 @@ final class LentReference<Target: AnyObject>: @unchecked Sendable {
     /// The thread of each loan in flight (one entry per loan).
     private var borrowers: [pthread_t] = []
     private var severed = false
+    private var hooks: (afterLoanTaken: (@Sendable () -> Void)?, beforeLoanRelease: (@Sendable () -> Void)?)
 
     /// Test hooks: run in `lend` once the loan is taken, and just before its retain is given
-    /// back.
-    var afterLoanTaken: (@Sendable () -> Void)?
-    var beforeLoanRelease: (@Sendable () -> Void)?
+    /// back. Set under the lock, since a background thread may be lending meanwhile.
+    func setHooks(afterLoanTaken: (@Sendable () -> Void)? = nil, beforeLoanRelease: (@Sendable () -> Void)? = nil) {
+        lock.lock()
+        hooks = (afterLoanTaken, beforeLoanRelease)
+        lock.unlock()
+    }
 
     /// Called once, at the end of the target's initializer.
     func attach(_ object: Target) {
@@ -59,10 +63,11 @@ final class LentReference<Target: AnyObject>: @unchecked Sendable {
         _ = target.retain()
         let me = pthread_self()
         borrowers.append(me)
+        let hooks = self.hooks
         lock.unlock()
-        afterLoanTaken?()
+        hooks.afterLoanTaken?()
         defer {
-            beforeLoanRelease?()
+            hooks.beforeLoanRelease?()
             // First: if this was the target's last reference, its deinit runs here (and its
             // `sever` does not wait for this loan).
             target.release()

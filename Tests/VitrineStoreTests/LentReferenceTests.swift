@@ -69,7 +69,7 @@ import Testing
         // (bounded) for the deinit to be past `sever`, which a correct link never lets happen.
         let severReturned = DispatchSemaphore(value: 0)
         let released = DispatchSemaphore(value: 0)
-        link.beforeLoanRelease = { _ = severReturned.wait(timeout: .now() + 0.2) }
+        link.setHooks(beforeLoanRelease: { _ = severReturned.wait(timeout: .now() + 0.2) })
         let extraRetains = Mutex<UInt64?>(nil)
         box.owner?.afterSever = { extra in
             extraRetains.withLock { $0 = extra }
@@ -198,9 +198,9 @@ import Testing
         do {
             let db = try Database(path: dir.file(), options: options)
             try db.write { tx in try tx.createTable("t").put(bytes("k"), bytes("v")) }
-            db.link.afterLoanTaken = {
+            db.link.setHooks(afterLoanTaken: {
                 if deinitBegun.load(ordering: .sequentiallyConsistent) { windowLoan.signal() }
-            }
+            })
             db.beforeDeinitSeversLink = {
                 deinitBegun.store(true, ordering: .sequentiallyConsistent)
                 // The flusher lends every millisecond; one of its loans lands in the window.
