@@ -236,6 +236,23 @@ import Testing
         }
     }
 
+    /// The shifts of the hardware path: x^-1 is the inverse of x, and the carry-less multiply
+    /// (where this machine has it) times x^-33 is the bit-by-bit multiply, for any operands.
+    @Test func carrylessMultiplyMatchesTheBitByBitOne() {
+        let one: UInt32 = 1 << 31
+        #expect(CRC32C.multiply(CRC32C.xInverse, 1 << 30) == one)
+        var inverse33 = one
+        for _ in 0..<33 { inverse33 = CRC32C.multiply(inverse33, CRC32C.xInverse) }
+        guard CRC32C.usesCarrylessMultiply else { return }
+        var generator = SeededRandom(seed: 13)
+        for _ in 0..<2_000 {
+            let a = UInt32(truncatingIfNeeded: generator.next())
+            let b = UInt32(truncatingIfNeeded: generator.next())
+            #expect(vitrine_crc32c_multiply_x33(CRC32C.multiply(a, inverse33), b) == CRC32C.multiply(a, b))
+        }
+        #expect(vitrine_crc32c_multiply_x33(inverse33, 0xDEAD_BEEF) == 0xDEAD_BEEF)
+    }
+
     /// The gap-skipping page checksum equals the plain CRC when the gap is zero, for gaps at
     /// every kind of position and length.
     @Test func gapSkippingChecksumMatchesPlainCRC() {

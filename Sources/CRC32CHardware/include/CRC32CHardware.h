@@ -22,4 +22,13 @@ uint32_t vitrine_crc32c_hardware_update(uint32_t reg, const void *bytes, size_t 
 /// one), and the caller combines them by shifting (CRC32C.swift). Only call it when available.
 void vitrine_crc32c_hardware_update3(uint32_t registers[3], const void *bytes, size_t segment);
 
+/// 1 when this CPU also has a carry-less multiply (x86-64 PCLMULQDQ) beside the CRC-32C
+/// instruction, else 0 (asked of the CPU once per call: cache it).
+int vitrine_crc32c_multiply_available(void);
+
+/// a * b * x^33 mod P for reflected polynomials (x^0 = 1 << 31): one carry-less multiply and one
+/// CRC-32C instruction, where the bit-by-bit multiply takes ~100 steps. Only call it when
+/// `vitrine_crc32c_multiply_available()` returned 1.
+uint32_t vitrine_crc32c_multiply_x33(uint32_t a, uint32_t b);
+
 #endif
