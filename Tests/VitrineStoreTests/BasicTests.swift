@@ -236,14 +236,24 @@ import Testing
         }
     }
 
-    /// The shifts of the hardware path: x^-1 is the inverse of x, and the carry-less multiply
-    /// (where this machine has it) times x^-33 is the bit-by-bit multiply, for any operands.
+    /// The shifts of the hardware path: x^-1 is the inverse of x, the written-out x^-33 is its
+    /// 33rd power, and the carry-less multiply (where this machine has it) times x^-33 is the
+    /// bit-by-bit multiply, for any operands and for every shift of the table.
     @Test func carrylessMultiplyMatchesTheBitByBitOne() {
         let one: UInt32 = 1 << 31
         #expect(CRC32C.multiply(CRC32C.xInverse, 1 << 30) == one)
         var inverse33 = one
         for _ in 0..<33 { inverse33 = CRC32C.multiply(inverse33, CRC32C.xInverse) }
-        guard CRC32C.usesCarrylessMultiply else { return }
+        #expect(inverse33 == CRC32C.xInverse33)
+        guard CRC32C.usesCarrylessMultiply else {
+            print("carry-less multiply: not on this CPU; the bit-by-bit one is in use")
+            return
+        }
+        for register: UInt32 in [0, 1, 1 << 31, 0x7FFF_FFFF, 0xFFFF_FFFF, 0xDEAD_BEEF] {
+            for n in 0...4096 where CRC32C.advanceOverZeros(register, n) != CRC32C.advanceOverZerosBitByBit(register, n) {
+                Issue.record("shift over \(n) zero bytes of \(String(register, radix: 16)) differs")
+            }
+        }
         var generator = SeededRandom(seed: 13)
         for _ in 0..<2_000 {
             let a = UInt32(truncatingIfNeeded: generator.next())
