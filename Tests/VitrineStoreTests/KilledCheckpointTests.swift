@@ -152,16 +152,8 @@ import Testing
     @Test func powerLossAfterAKillBetweenABackgroundCheckpointsMetaPageAndItsSync() throws {
         let dir = TempDir(); defer { dir.remove() }
         let seed = envSeed(default: 11)
-        let (path, base, trace, options) = try CrashTests.recordedSetup(dir: dir, durability: .relaxed, checkpointsInBackground: true)
-        var rng = SeededRandom(seed: seed)
-        var model: CrashTests.Model = [:]
-        var states = [model]
-        var acked: [Int] = []
-        let db = try Database(path: path, options: options)
-        try CrashTests.runRandomTransactions(
-            db, count: 40, model: &model, rng: &rng, trace: trace, states: &states, acked: &acked, syncingEach: true)
-        db.close()
-        let first = CrashTests.Recording(base: base, events: trace.events, states: states, ackedAt: acked)
+        let first = try Self.recordRandomTransactions(
+            dir: dir, seed: seed, durability: .relaxed, checkpointsInBackground: true, count: 40, syncingEach: true)
         let campaign = try Self.killAtEveryMetaPageWrite(first, mode: .full, seed: seed, dir: dir)
         print(campaign.summary("killed background checkpoint", seed: seed))
         // Kills while a commit's record was not synced yet are skipped, which depends on when the
@@ -177,7 +169,26 @@ import Testing
     @Test func powerLossAfterAKilledCheckpointOnAnEmptyLog() throws {
         let dir = TempDir(); defer { dir.remove() }
         let seed = envSeed(default: 11)
-        let (path, base, trace, options) = try CrashTests.recordedSetup(dir: dir, durability: .full, checkpointsInBackground: false)
+        let first = try Self.recordRandomTransactions(
+            dir: dir, seed: seed, durability: .full, checkpointsInBackground: false, count: 12
+        ) { db in
+            try db.checkpoint()
+            try db.checkpoint()
+        }
+        let campaign = try Self.killAtEveryMetaPageWrite(first, mode: .full, seed: seed, dir: dir)
+        print(campaign.summary("killed checkpoint on an empty log", seed: seed))
+        #expect(campaign.sessions >= 3)
+        #expect(campaign.outcome.failures.isEmpty, "\(campaign.outcome.failures.prefix(5))")
+    }
+
+    /// A recorded session of `count` random transactions on a fresh file (each synced when
+    /// `syncingEach`), then, if given, `nextSession` on the file opened again, recorded too.
+    static func recordRandomTransactions(
+        dir: TempDir, seed: UInt64, durability: Durability, checkpointsInBackground: Bool, count: Int,
+        syncingEach: Bool = false, nextSession: ((Database) throws -> Void)? = nil
+    ) throws -> CrashTests.Recording {
+        let (path, base, trace, options) = try CrashTests.recordedSetup(
+            dir: dir, durability: durability, checkpointsInBackground: checkpointsInBackground)
         var rng = SeededRandom(seed: seed)
         var model: CrashTests.Model = [:]
         var states = [model]
@@ -185,20 +196,16 @@ import Testing
         do {
             let db = try Database(path: path, options: options)
             try CrashTests.runRandomTransactions(
-                db, count: 12, model: &model, rng: &rng, trace: trace, states: &states, acked: &acked)
+                db, count: count, model: &model, rng: &rng, trace: trace, states: &states, acked: &acked,
+                syncingEach: syncingEach)
             db.close()
         }
-        do {
+        if let nextSession {
             let db = try Database(path: path, options: options)
-            try db.checkpoint()
-            try db.checkpoint()
+            try nextSession(db)
             db.close()
         }
-        let first = CrashTests.Recording(base: base, events: trace.events, states: states, ackedAt: acked)
-        let campaign = try Self.killAtEveryMetaPageWrite(first, mode: .full, seed: seed, dir: dir)
-        print(campaign.summary("killed checkpoint on an empty log", seed: seed))
-        #expect(campaign.sessions >= 3)
-        #expect(campaign.outcome.failures.isEmpty, "\(campaign.outcome.failures.prefix(5))")
+        return CrashTests.Recording(base: base, events: trace.events, states: states, ackedAt: acked)
     }
 
     /// `.grouped`: `sync()` before the session's first commit flushed the header of the log
