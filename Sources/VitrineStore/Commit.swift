@@ -21,9 +21,12 @@ extension Database {
             txid: txid, catalogRoot: prepared.catalogRoot, pageCount: allocator.pageCount,
             nextTableId: tx.nextTableId, mapping: writerMapping)
         var committedByCheckpoint = false
+        // Inside `bulkLoad(.unlogged)` (BulkLoad.swift) there is no record: a commit that must
+        // be durable now is made so by a checkpoint, a relaxed one at the load's end.
+        let checkpointsNow = tx.commitsByCheckpoint || (tx.unlogged && options.durability != .relaxed)
         // `.relaxed`: the page writer writes the pages after the log record (PageWriter.swift),
         // unless reads have been waiting for it.
-        let handingOver = !replaying && !tx.commitsByCheckpoint && pageWriter?.takesNextCommit() == true
+        let handingOver = !replaying && !checkpointsNow && pageWriter?.takesNextCommit() == true
         do {
             try ensureWriterMapping()
             snapshot.mapping = writerMapping
@@ -36,13 +39,13 @@ extension Database {
                 allocator.free(tx.freed, by: txid)
                 return nil
             }
-            if tx.commitsByCheckpoint {
+            if checkpointsNow {
                 // Cheaper to make the pages themselves durable than to log every byte twice.
                 latest = snapshot
                 allocator.free(tx.freed, by: txid)
                 try checkpointLocked()
                 committedByCheckpoint = true
-            } else {
+            } else if !tx.unlogged {
                 if !log.anchored { try anchorLogGeneration() }
                 // The page summary lets recovery after a process crash adopt this state
                 // instead of re-executing the record (Adoption.swift).
@@ -69,11 +72,14 @@ extension Database {
             do { try log.sync() } catch { poison(error); throw error }
             markDurable(snapshot)
         case .relaxed:
-            // The flusher thread syncs what is written every relaxedSyncInterval.
-            commitLock.lock()
-            writtenTxid = txid
-            writtenSnapshot = snapshot
-            commitLock.unlock()
+            // The flusher thread syncs what is written every relaxedSyncInterval; an unlogged
+            // commit has nothing in the log for it to sync.
+            if !tx.unlogged {
+                commitLock.lock()
+                writtenTxid = txid
+                writtenSnapshot = snapshot
+                commitLock.unlock()
+            }
             if handingOver, let pageWriter {
                 unwrittenPages.add(prepared.pages, txid: txid)
                 tx.pagesHandedOver = true

@@ -166,6 +166,8 @@ public final class Database: @unchecked Sendable {
     var checkpointLogStart = LogFormat.firstRecordOffset
     /// Open `bulkLoad` calls: while above 0, commits trigger no checkpoint (BulkLoad.swift).
     var bulkLoadDepth = 0
+    /// Open `bulkLoad(.unlogged)` calls: while above 0, write transactions log nothing.
+    var unloggedLoadDepth = 0
     @exclusivity(unchecked) var latest: Snapshot
     @exclusivity(unchecked) var writerMapping: Mapping
     /// Dirty-page buffers kept between write transactions (writer only).
@@ -525,11 +527,16 @@ public final class Database: @unchecked Sendable {
     }
 
     /// Forces the log to stable storage (useful in `.relaxed` mode before a planned stop).
+    /// Inside `bulkLoad(.unlogged)`, checkpoints instead: its commits are in no log.
     public func sync() throws {
         if writer.isHeldByCurrentThread { throw StoreError.nestedWriteTransaction }
         writer.lock()
         defer { writer.unlock() }
         try checkWritable()
+        if hasUnloggedCommits {
+            try checkpointLocked()
+            return
+        }
         try settlePages()
         do { try log.sync() } catch { poison(error); throw error }
         markDurable(latest)

@@ -88,6 +88,8 @@ public final class WriteTransaction: TreePages {
     /// Set once the log record passes `largeTransactionBytes`: the record is dropped and the
     /// transaction commits by checkpoint, so huge transactions never sit twice in memory.
     private(set) var commitsByCheckpoint = false
+    /// Begun inside `bulkLoad(.unlogged)`: builds no log record (BulkLoad.swift).
+    let unlogged: Bool
     /// Set by a commit that handed its dirty pages to the page writer: they are not reused.
     var pagesHandedOver = false
     let savepoint: PageAllocator.Savepoint
@@ -106,6 +108,7 @@ public final class WriteTransaction: TreePages {
             id: 0, name: "", root: base.catalogRoot,
             count: 0, existedBefore: true)
         self.savepoint = database.allocator.savepoint()
+        self.unlogged = database.unloggedLoadDepth > 0
         self.sparePages = []
         swap(&sparePages, &database.sparePages)
         if database.spareRecordBuffer.capacity > 0 {
@@ -123,8 +126,9 @@ public final class WriteTransaction: TreePages {
 
     var hasChanges: Bool {
         // After savepoints that all rolled back, pages were touched (catalog.dirty) but the
-        // logical contents are the base's again: only the log record tells.
-        usedSavepoints ? hasLoggedChanges : (!log.isEmpty || catalog.dirty || commitsByCheckpoint)
+        // logical contents are the base's again: only the log record tells. Unlogged, no record
+        // tells: such a transaction commits the same contents again.
+        usedSavepoints && !unlogged ? hasLoggedChanges : (!log.isEmpty || catalog.dirty || commitsByCheckpoint)
     }
 
     /// Whether the transaction's log record holds a change (or it commits by checkpoint).
@@ -137,7 +141,7 @@ public final class WriteTransaction: TreePages {
             // The page summary counts too (8 bytes per page allocated or freed): dropping a
             // large table logs one operation but frees every page of it.
             let summaryBytes = PageSummary.fixedSize + PageSummary.digestSize + 8 * (freed.count + allocatedHere.count)
-            if !commitsByCheckpoint && log.byteCount + summaryBytes > min(database.options.largeTransactionBytes, 1 << 30) {
+            if logging && log.byteCount + summaryBytes > min(database.options.largeTransactionBytes, 1 << 30) {
                 commitsByCheckpoint = true
                 log = LogRecordBuilder()
             }
@@ -148,7 +152,7 @@ public final class WriteTransaction: TreePages {
         }
     }
 
-    private var logging: Bool { !commitsByCheckpoint }
+    private var logging: Bool { !commitsByCheckpoint && !unlogged }
 
     /// Commits this transaction by checkpoint, with no log record: for a change of pages only,
     /// with nothing to re-execute (moving pages: Shrink.swift).

@@ -25,6 +25,9 @@ import Testing
         /// Writes a killed process made before `base` was taken that no sync covered: the
         /// recorded session found them in the page cache; a power cut may drop any of them.
         var inherited: [IOEvent] = []
+        /// Trace ranges inside `bulkLoad(.unlogged)`: a kill there may lose what was acknowledged
+        /// since the load began (BulkLoad.swift), back to what was durable.
+        var unloggedSpans: [Range<Int>] = []
     }
 
     /// A new database in `dir` whose writes are recorded (file 0 the data file, file 1 the log),
@@ -80,6 +83,35 @@ import Testing
         }
         db.close()
         return Recording(base: base, events: trace.events, states: states, ackedAt: acked)
+    }
+
+    /// Relaxed random transactions before, inside and after a `bulkLoad(.unlogged)`. What was
+    /// durable when the load began (its first checkpoint) and when it returned (its last) is
+    /// recorded as such; inside it a kill may lose the load's commits.
+    static func recordUnloggedLoad(seed: UInt64, transactions: Int, dir: TempDir) throws -> Recording {
+        let (path, base, trace, options) = try recordedSetup(dir: dir, durability: .relaxed, checkpointsInBackground: false)
+        var rng = SeededRandom(seed: seed)
+        var model: Model = [:]
+        var states: [Model] = [model]
+        var acked: [Int] = []
+        var durableAt: [(trace: Int, state: Int)] = []
+        let db = try Database(path: path, options: options)
+        let third = max(transactions / 3, 1)
+        try runRandomTransactions(db, count: third, model: &model, rng: &rng, trace: trace, states: &states, acked: &acked)
+        var start = 0
+        try db.bulkLoad(.unlogged) {
+            start = trace.count
+            durableAt.append((start, states.count - 1))
+            try runRandomTransactions(db, count: third, model: &model, rng: &rng, trace: trace, states: &states, acked: &acked)
+        }
+        durableAt.append((trace.count, states.count - 1))
+        let span = start..<trace.count
+        try runRandomTransactions(db, count: third, model: &model, rng: &rng, trace: trace, states: &states, acked: &acked)
+        db.close()
+        var rec = Recording(base: base, events: trace.events, states: states, ackedAt: acked)
+        rec.durableAt = durableAt
+        rec.unloggedSpans = [span]
+        return rec
     }
 
     /// A trace with the database at `path` registered (file 0 the data file, file 1 the log),
@@ -305,7 +337,8 @@ import Testing
                 let got = try contents(db)
                 let killed = trust == .ignoringOrigin
                 let durableLow = rec.durableAt.filter { $0.trace <= cut }.map(\.state).max() ?? 0
-                let low = strict || killed ? acked : durableLow
+                let unlogged = rec.unloggedSpans.contains { $0.contains(cut) }
+                let low = (strict || killed) && !unlogged ? acked : durableLow
                 let high = min(acked + 1, rec.states.count - 1)
                 if !(low...high).contains(where: { same(rec.states[$0], got) }) {
                     outcome.lost += 1
@@ -426,6 +459,25 @@ import Testing
         )
         #expect(outcome.failures.isEmpty, "\(outcome.failures.prefix(5))")
         #expect(outcome.states > 100)
+    }
+
+    /// A power cut or a kill anywhere around an unlogged load (BulkLoad.swift): never a torn
+    /// tree, never less than what was durable (the load's start inside it, all of it after it),
+    /// and outside the load a kill loses nothing.
+    @Test func powerLossAroundAnUnloggedLoad() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let seed = envSeed(default: 11)
+        let transactions = envInt("VITRINE_CRASH_TRANSACTIONS", default: 24)
+        let rec = try Self.recordUnloggedLoad(seed: seed, transactions: transactions, dir: dir)
+        var rng = SeededRandom(seed: seed)
+        let outcome = try Self.check(rec, strict: false, dir: dir, rng: &rng)
+        let inside = rec.unloggedSpans.map(\.count).reduce(0, +)
+        print(
+            "crash(unlogged load): \(outcome.states) states from \(rec.events.count) events (\(inside) inside the load), \(outcome.adopted) recovered by adoption, \(outcome.lost) lost, \(outcome.corrupt) corrupt (seed \(seed))"
+        )
+        #expect(outcome.failures.isEmpty, "\(outcome.failures.prefix(5))")
+        #expect(inside > 10, "the load wrote almost nothing")
+        #expect(outcome.adopted > 0, "process-kill states were not recovered by adoption")
     }
 
     /// With checkpoints in the commit and in the background (Checkpoint.swift).

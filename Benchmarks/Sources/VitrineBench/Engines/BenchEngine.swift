@@ -71,7 +71,7 @@ protocol BenchEngine: AnyObject, Sendable {
     func checkpoint() throws
 
     /// Runs a bulk load (workload 1's transactions) in the engine's bulk mode, where it has one:
-    /// Vitrine's `bulkLoad` (no checkpoint until the end). The default just runs `body`: LMDB
+    /// Vitrine's `bulkLoad(.unlogged)` (no log record, no checkpoint until the end). The default just runs `body`: LMDB
     /// never checkpoints, and SQLite loads with its usual checkpoints (with
     /// `wal_autocheckpoint=0` until the end, its random-order load fell from ~60 k to ~43 k/s:
     /// a large WAL slows its reads of the tree).

@@ -5,8 +5,9 @@
 // covers the loading and that final flush, not the open. The size is the disk space (allocated
 // blocks) of every file of the database after close. In-order loads pass the `appending` hint (LMDB: `MDB_APPEND`).
 // Each engine loads in its bulk mode where it has one (`BenchEngine.bulkLoad`): Vitrine's
-// `bulkLoad` checkpoints once, at the end; LMDB never checkpoints; SQLite keeps its checkpoints
-// (its faster way).
+// `bulkLoad(.unlogged)` logs nothing and checkpoints once, at the end (a crash before that takes
+// the load back to its start; LMDB's `MDB_NOSYNC` load syncs nothing before the end either);
+// LMDB never checkpoints; SQLite keeps its checkpoints (its faster way).
 
 struct BulkLoad: Workload {
     let id = "1"
