@@ -35,9 +35,10 @@
 //      when its record is lost.
 //   3. No logged record may follow an unlogged commit in one generation: a replay would
 //      re-execute it over a state without the unlogged commits. Every write transaction begun
-//      while an unlogged load runs (on any thread) is unlogged, and the load ends with a
-//      checkpoint before the next one is logged. If that checkpoint fails the database is
-//      poisoned, so no record follows.
+//      while an unlogged load runs (on any thread) is unlogged; every load that ends (of either
+//      mode: loads on other threads may overlap) checkpoints if a commit since the last
+//      checkpoint was unlogged, and so does the beginning of a logged transaction, whatever
+//      path led there. If that checkpoint fails the database is poisoned, so no record follows.
 //   4. A commit that must be durable when it returns (`.full`, `.grouped`, `sync()`) becomes so
 //      by a checkpoint, as a large transaction does (Commit.swift); a `.relaxed` one waits for
 //      the load's end. A relaxed commit is therefore not durable "within about the sync
@@ -68,9 +69,10 @@ extension Database {
     ///   after a crash in the middle goes through all of it.
     /// - `.unlogged`: nothing is logged, by any thread, until the load ends; its values are
     ///   written once. A crash before it returns takes the database back to its state when the
-    ///   load began (a checkpoint first makes that state durable). For an import that can be run
-    ///   again; in `.relaxed` mode only, since in `.full` and `.grouped` every commit inside it
-    ///   pays a checkpoint.
+    ///   load began (a checkpoint first makes that state durable), or to a later checkpoint
+    ///   inside it (`sync()`, `checkpoint()`, a `.full` commit, the end of a load overlapping it
+    ///   on another thread, `close()`). For an import that can be run again; in `.relaxed` mode
+    ///   only, since in `.full` and `.grouped` every commit inside it pays a checkpoint.
     /// - Throws: what `body` throws (its committed transactions stay committed; the final
     ///   checkpoint is still attempted); `.nestedWriteTransaction` inside a write transaction;
     ///   `.closed`; `.needsReopen`; `.io` from the first or the final checkpoint.
@@ -108,30 +110,36 @@ extension Database {
         }
     }
 
-    /// Whether commits since the last checkpoint were not logged: only a checkpoint makes them
-    /// durable (writer lock held).
-    var hasUnloggedCommits: Bool { unloggedLoadDepth > 0 && latest.txid != meta.txid }
-
-    /// The end of a `bulkLoad`: the outermost one checkpoints, then shrinks the log; the end of
-    /// the outermost unlogged one checkpoints (rule 3 above) even inside a logged one.
+    /// The end of a `bulkLoad` (any mode, any thread): commits left unlogged are checkpointed
+    /// before it returns, even while other loads go on (a load on another thread, unlogged or
+    /// not, may have overlapped this one); the outermost load also checkpoints and shrinks the
+    /// log. A failure that leaves unlogged commits unchecked poisons the database (rule 3).
     private func finishBulkLoad(_ mode: BulkLoadMode) throws {
         writer.lock()
         defer { writer.unlock() }
         bulkLoadDepth -= 1
-        if mode == .unlogged {
-            let unlogged = hasUnloggedCommits
-            unloggedLoadDepth -= 1
-            if unloggedLoadDepth == 0 && unlogged && bulkLoadDepth > 0 {
+        if mode == .unlogged { unloggedLoadDepth -= 1 }
+        do {
+            if bulkLoadDepth == 0 {
+                try finishOutermostBulkLoad()
+            } else if unloggedSinceCheckpoint {
                 try checkWritable()
                 try checkpointLocked()
             }
+        } catch {
+            if unloggedSinceCheckpoint { poison(error) }
+            throw error
         }
-        guard bulkLoadDepth == 0 else { return }
+    }
+
+    /// The end of the outermost `bulkLoad` (writer lock held): a checkpoint, after moving pages
+    /// when the load left many free; the log's space given back.
+    private func finishOutermostBulkLoad() throws {
         // The load's spare page buffers back to the usual few.
         if sparePages.count > sparePagesKept { sparePages.removeLast(sparePages.count - sparePagesKept) }
         if spareRecordBuffer.capacity > spareRecordBytesKept { spareRecordBuffer = [] }
         try checkWritable()
-        guard log.logBytes > 0 || latest.txid != meta.txid else { return }
+        guard log.logBytes > 0 || unloggedSinceCheckpoint || latest.txid != meta.txid else { return }
         // The last transactions' old copies are free pages scattered through the file (13% of
         // it after 1,000,000 random-order products); a load is the one time worth moving pages
         // to give them back (Shrink.swift).

@@ -84,6 +84,7 @@ extension Database {
         try dataFile.write(next.encode(), at: Int64(next.slot) * Int64(PageLayout.size))
         try pager.sync()
         meta = next
+        unloggedSinceCheckpoint = false
         // 4.
         log.reset(generation: next.logGeneration, salt: salt, baseTxid: state.txid, anchored: true)
         checkpointLogStart = LogFormat.firstRecordOffset

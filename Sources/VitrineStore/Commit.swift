@@ -45,7 +45,9 @@ extension Database {
                 allocator.free(tx.freed, by: txid)
                 try checkpointLocked()
                 committedByCheckpoint = true
-            } else if !tx.unlogged {
+            } else if tx.unlogged {
+                unloggedSinceCheckpoint = true
+            } else {
                 if !log.anchored { try anchorLogGeneration() }
                 // The page summary lets recovery after a process crash adopt this state
                 // instead of re-executing the record (Adoption.swift).

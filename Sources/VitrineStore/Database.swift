@@ -168,6 +168,9 @@ public final class Database: @unchecked Sendable {
     var bulkLoadDepth = 0
     /// Open `bulkLoad(.unlogged)` calls: while above 0, write transactions log nothing.
     var unloggedLoadDepth = 0
+    /// A commit since the last checkpoint was unlogged: only a checkpoint makes it durable, and
+    /// no logged transaction may begin before one (BulkLoad.swift rule 3).
+    var unloggedSinceCheckpoint = false
     @exclusivity(unchecked) var latest: Snapshot
     @exclusivity(unchecked) var writerMapping: Mapping
     /// Dirty-page buffers kept between write transactions (writer only).
@@ -493,8 +496,10 @@ public final class Database: @unchecked Sendable {
         try checkWritable()
         try loadFreeListIfNeeded()
         try ensureMetaPageDurable()
-        // After a recovery that continued the log: see `checkpointBeforeNextWrite`.
-        if checkpointBeforeNextWrite { try checkpointLocked() }
+        // After a recovery that continued the log: see `checkpointBeforeNextWrite`. After
+        // unlogged commits, before a logged one (BulkLoad.swift rule 3; the loads' ends already
+        // checkpoint, this holds whatever path is missed).
+        if checkpointBeforeNextWrite || (unloggedSinceCheckpoint && unloggedLoadDepth == 0) { try checkpointLocked() }
         reclaimWrittenPages()
         allocator.release(upTo: oldestSnapshot())
         return WriteTransaction(database: self, base: latest)
@@ -533,7 +538,7 @@ public final class Database: @unchecked Sendable {
         writer.lock()
         defer { writer.unlock() }
         try checkWritable()
-        if hasUnloggedCommits {
+        if unloggedSinceCheckpoint {
             try checkpointLocked()
             return
         }

@@ -152,6 +152,50 @@ import Testing
         #expect(try Self.count(db) == 1000)
     }
 
+    /// Loads on two threads overlap (neither nested in the other): the one that ends first,
+    /// unlogged or logged, returns with its commits durable although the other goes on; a
+    /// crash then loses only what the other committed since (found by the change's review).
+    @Test(arguments: [BulkLoadMode.unlogged, .logged])
+    func overlappingLoadsEachReturnDurable(firstMode: BulkLoadMode) throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let path = dir.file("db")
+        var options = Self.options(.relaxed)
+        options.relaxedSyncIntervalMilliseconds = 3_600_000
+        let db = try Database(path: path, options: options)
+        defer { db.close() }
+        let otherStarted = DispatchSemaphore(value: 0)
+        let firstReturned = DispatchSemaphore(value: 0)
+        let otherDone = DispatchSemaphore(value: 0)
+        // Written by the thread before `otherDone` is signalled, read after it is waited for.
+        final class Failure: @unchecked Sendable { var message: String? }
+        let failure = Failure()
+        Thread.detachNewThread {
+            do {
+                try db.bulkLoad(.unlogged) {
+                    try Self.load(db, batches: 1, from: 100_000)
+                    otherStarted.signal()
+                    firstReturned.wait()
+                    try Self.load(db, batches: 1, from: 200_000)
+                }
+            } catch {
+                failure.message = "\(error)"
+            }
+            otherDone.signal()
+        }
+        otherStarted.wait()
+        try db.bulkLoad(firstMode) { try Self.load(db, batches: 3) }
+        let returned = Self.killed(path)
+        firstReturned.signal()
+        otherDone.wait()
+        #expect(failure.message == nil)
+        let recovered = try Self.recovered(returned, at: dir.file("copy"), killed: false)
+        defer { recovered.close() }
+        // This load's 600 and the other's first 200, checkpointed together.
+        #expect(try Self.count(recovered) == 800)
+        #expect(try recovered.verify().isClean)
+        #expect(try Self.count(db) == 1000)
+    }
+
     /// The body throws: its commits stay and are checkpointed; a close inside the load makes
     /// them durable too; a write transaction cannot start one.
     @Test func finishedWhenTheBodyThrowsOrTheDatabaseCloses() throws {
