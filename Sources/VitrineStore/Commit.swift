@@ -115,7 +115,7 @@ extension Database {
             }
         } else if bulkLoadDepth == 0
             && (logSinceCheckpoint >= Int64(options.checkpointLogBytes)
-                || allocator.frozen.count + allocator.allocatedSinceCheckpoint.count >= options.checkpointPages)
+                || allocator.frozen.count + allocator.allocatedSinceCheckpoint.count >= checkpointPageThreshold)
         {
             do {
                 if checkpointsInBackground && log.logBytes > 0 { try startBackgroundCheckpoint() } else { try checkpointLocked() }
@@ -123,6 +123,31 @@ extension Database {
         }
         return waitFor
     }
+
+    /// Pages written since the last checkpoint after which a commit checkpoints: the option when
+    /// set; otherwise 16,384, and in `.full` and `.grouped` a sixteenth of the file when that is
+    /// fewer (never under `minimumCheckpointPages`).
+    ///
+    /// Why: copy-on-write cannot reuse a page of the last checkpoint's tree until the next
+    /// checkpoint (PageAllocator rule 1), so the file grows by up to this many pages between
+    /// checkpoints, and the log to be read at recovery grows with them. A fixed 16,384 pages
+    /// (64 MiB) was half again the size of a 68 MiB database at the bench's crash (files at
+    /// crash 1.63x SQLite's, whose WAL checkpoints every 1,000 pages). In the durable modes every
+    /// commit syncs anyway; what a checkpoint adds beyond the pages' own write-back (which every
+    /// page written pays once per interval whatever its length) is two syncs and the free list.
+    /// In `.relaxed` its syncs are the only ones, and a relaxed cart churn on a 60 MiB file lost
+    /// 40% of its rate with the smaller interval (Benchmarks/README.md, session 14).
+    var checkpointPageThreshold: Int {
+        if let pages = options.checkpointPages { return pages }
+        guard options.durability != .relaxed else { return Self.defaultCheckpointPages }
+        return min(Self.defaultCheckpointPages, max(Self.minimumCheckpointPages, Int(allocator.pageCount / 16)))
+    }
+
+    /// `checkpointPageThreshold` without the option: 64 MiB of pages.
+    static let defaultCheckpointPages = 16_384
+
+    /// The floor of `checkpointPageThreshold` (4 MiB of pages, SQLite's default WAL size).
+    static let minimumCheckpointPages = 1024
 
     /// Every record up to this txid is on stable storage (or in the checkpoint).
     func durableTxidNow() -> UInt64 {

@@ -57,8 +57,11 @@ public struct DatabaseOptions: Sendable {
     /// per transaction); 32 MiB took ~170 ms. Small commits still checkpoint rarely (8 MiB holds
     /// ~40,000 checkouts).
     public var checkpointLogBytes: Int
-    /// ... or once this many pages were written since the last checkpoint.
-    public var checkpointPages: Int
+    /// ... or once this many pages were written since the last checkpoint. The file grows by
+    /// about that much between checkpoints, since the last checkpoint's pages are not reused
+    /// until the next. nil (the default): 16,384, and in `.full` and `.grouped` a sixteenth of
+    /// the file's pages when that is fewer, but at least 1,024.
+    public var checkpointPages: Int?
     /// A transaction whose log record would exceed this many bytes commits by checkpoint
     /// instead (its pages are written once, not also to the log). Not lower: a checkpoint syncs
     /// every page written since the last one, so at 1 MiB a load of 1,000,000 products in
@@ -107,9 +110,10 @@ public struct DatabaseOptions: Sendable {
     /// (tests fix it, so that what they check does not depend on the machine).
     var readAheadBytes: Int? = nil
 
-    /// Options; the defaults: full durability, a checkpoint at 8 MiB of log or 16,384 dirty pages.
+    /// Options; the defaults: full durability, a checkpoint at 8 MiB of log or 16,384 dirty pages
+    /// (fewer in a small file in the durable modes: `checkpointPages`).
     public init(
-        durability: Durability = .full, checkpointLogBytes: Int = 8 << 20, checkpointPages: Int = 16_384,
+        durability: Durability = .full, checkpointLogBytes: Int = 8 << 20, checkpointPages: Int? = nil,
         largeTransactionBytes: Int = 16 << 20, relaxedSyncIntervalMilliseconds: Int = 100
     ) {
         self.durability = durability
