@@ -125,8 +125,8 @@ extension Database {
     }
 
     /// Pages written since the last checkpoint after which a commit checkpoints: the option when
-    /// set; otherwise 16,384, and in `.full` and `.grouped` a sixteenth of the file when that is
-    /// fewer (never under `minimumCheckpointPages`).
+    /// set; otherwise 16,384, and in `.full` a sixteenth of the file when that is fewer (never
+    /// under `minimumCheckpointPages`).
     ///
     /// Why: copy-on-write cannot reuse a page of the last checkpoint's tree until the next
     /// checkpoint (PageAllocator rule 1), so the file grows by up to this many pages between
@@ -136,10 +136,13 @@ extension Database {
     /// commit syncs anyway; what a checkpoint adds beyond the pages' own write-back (which every
     /// page written pays once per interval whatever its length) is two syncs and the free list.
     /// In `.relaxed` its syncs are the only ones, and a relaxed cart churn on a 60 MiB file lost
-    /// 40% of its rate with the smaller interval (Benchmarks/README.md, session 14).
+    /// 40% of its rate with the smaller interval. In `.grouped` a checkpoint stalls a whole
+    /// batch of callers: the full run with it there had 8-thread checkout 23.6 -> 18.0 k/s and
+    /// the 256-caller flash sale 90.6 -> 49.2 k units/s, p99 32 ms (Benchmarks/README.md,
+    /// session 14).
     var checkpointPageThreshold: Int {
         if let pages = options.checkpointPages { return pages }
-        guard options.durability != .relaxed else { return Self.defaultCheckpointPages }
+        guard options.durability == .full else { return Self.defaultCheckpointPages }
         return min(Self.defaultCheckpointPages, max(Self.minimumCheckpointPages, Int(allocator.pageCount / 16)))
     }
 

@@ -59,8 +59,8 @@ public struct DatabaseOptions: Sendable {
     public var checkpointLogBytes: Int
     /// ... or once this many pages were written since the last checkpoint. The file grows by
     /// about that much between checkpoints, since the last checkpoint's pages are not reused
-    /// until the next. nil (the default): 16,384, and in `.full` and `.grouped` a sixteenth of
-    /// the file's pages when that is fewer, but at least 1,024.
+    /// until the next. nil (the default): 16,384, and in `.full` a sixteenth of the file's pages
+    /// when that is fewer, but at least 1,024.
     public var checkpointPages: Int?
     /// A transaction whose log record would exceed this many bytes commits by checkpoint
     /// instead (its pages are written once, not also to the log). Not lower: a checkpoint syncs
@@ -111,7 +111,7 @@ public struct DatabaseOptions: Sendable {
     var readAheadBytes: Int? = nil
 
     /// Options; the defaults: full durability, a checkpoint at 8 MiB of log or 16,384 dirty pages
-    /// (fewer in a small file in the durable modes: `checkpointPages`).
+    /// (fewer in a small file in `.full`: `checkpointPages`).
     public init(
         durability: Durability = .full, checkpointLogBytes: Int = 8 << 20, checkpointPages: Int? = nil,
         largeTransactionBytes: Int = 16 << 20, relaxedSyncIntervalMilliseconds: Int = 100
