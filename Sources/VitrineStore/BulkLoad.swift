@@ -103,7 +103,7 @@ extension Database {
     /// Rule 1 above (writer lock held): the log empty and the state durable before the first
     /// unlogged commit.
     private func beginUnloggedLoad() throws {
-        if log.logBytes > 0 || latest.txid != meta.txid || checkpointInFlight != nil {
+        if hasCommitsSinceCheckpoint || checkpointInFlight != nil {
             try checkpointLocked()
         } else {
             try ensureMetaPageDurable()
@@ -139,7 +139,7 @@ extension Database {
         if sparePages.count > sparePagesKept { sparePages.removeLast(sparePages.count - sparePagesKept) }
         if spareRecordBuffer.capacity > spareRecordBytesKept { spareRecordBuffer = [] }
         try checkWritable()
-        guard log.logBytes > 0 || unloggedSinceCheckpoint || latest.txid != meta.txid else { return }
+        guard hasCommitsSinceCheckpoint else { return }
         // The last transactions' old copies are free pages scattered through the file (13% of
         // it after 1,000,000 random-order products); a load is the one time worth moving pages
         // to give them back (Shrink.swift).

@@ -32,6 +32,10 @@ extension Database {
         try checkpointLocked()
     }
 
+    /// Whether the latest state is not the durable meta page's (writer lock held): records in the
+    /// log, or commits with none (unlogged ones, BulkLoad.swift, advance `latest` alone).
+    var hasCommitsSinceCheckpoint: Bool { log.logBytes > 0 || latest.txid != meta.txid }
+
     /// Checkpoint with the writer lock held. Poisons the database on failure. A free tail of at
     /// least `tailCutMinimum` pages is cut off (nil: `tailCutMinimum()`; Shrink.swift).
     func checkpointLocked(tailCutMinimum: Int? = nil) throws {

@@ -335,7 +335,7 @@ public final class Database: @unchecked Sendable {
             try? finishBackgroundCheckpoint(waiting: true)
             checkpointer?.stop()
             if poison.withLock({ $0 }) == nil {
-                if log.logBytes > 0 || latest.txid != meta.txid { try? checkpointLocked() }
+                if hasCommitsSinceCheckpoint { try? checkpointLocked() }
             }
             // Even when poisoned (no checkpoint): no group-commit leader may start after this.
             finishDurabilityWaits()
