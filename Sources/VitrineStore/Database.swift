@@ -94,11 +94,12 @@ public struct DatabaseOptions: Sendable {
     /// `.grouped` the file is zero-filled ahead of the records so that a commit's synchronous write
     /// never has to allocate blocks; `.relaxed` only extends the file (its syncs run in the background).
     public var logGrowthBytes: Int64 = 4 << 20
-    /// The step of the log header's record limit (formats/write-ahead-log.md section 3): how far
-    /// past the last record recovery's damage search may have to read, against one header
-    /// rewrite per step of records (tests lower it; clamped to [4 KiB, 64 MiB]). The durable
-    /// modes only: `.relaxed` keeps no limit.
-    var logLimitStep: Int64 = 512 << 10
+    /// The least room a raise of the log header's record limit leaves past the record that
+    /// crossed it (formats/write-ahead-log.md section 3; the room is a quarter of the generation's
+    /// records when that is more): how far past the last record recovery's damage search may
+    /// have to read, against one synchronous header rewrite per raise (tests lower it; clamped
+    /// to [4 KiB, 64 MiB]). The durable modes only: `.relaxed` keeps no limit.
+    var logLimitStep: Int64 = 128 << 10
 
     var minimumMapBytes: Int = 1 << 30
     /// When recovery may adopt a crashed session's pages instead of re-executing its log

@@ -97,9 +97,16 @@ extension WriteAheadLog {
         var windowStart: Int64 = 0
         static let chunk = 1 << 20
 
-        init(file: StorageFile, fileSize: Int64) {
+        /// Where a refill stops unless the bytes asked for go past it: the header's record limit,
+        /// when known. After a crash the log comes from the device (it is written `O_DIRECT`),
+        /// and reading a whole chunk of the zeros of growth past the limit cost more than the
+        /// records (1 MiB: 0.9 - 2.5 ms here, 128 KiB: 0.17 ms).
+        let readEnd: Int64
+
+        init(file: StorageFile, fileSize: Int64, readEnd: Int64? = nil) {
             self.file = file
             self.fileSize = fileSize
+            self.readEnd = min(fileSize, readEnd ?? fileSize)
         }
 
         /// The bytes [offset, offset + count) of the file, or nil past its end. The slice is
@@ -107,7 +114,8 @@ extension WriteAheadLog {
         mutating func bytes(at offset: Int64, count: Int) throws -> ArraySlice<UInt8>? {
             guard count >= 0, offset >= 0, offset <= fileSize - Int64(count) else { return nil }
             if offset < windowStart || offset + Int64(count) > windowStart + Int64(valid) {
-                let wanted = Int(min(Int64(max(Self.chunk, count)), fileSize - offset))
+                let end = offset + Int64(count) <= readEnd ? readEnd : fileSize
+                let wanted = Int(min(Int64(max(Self.chunk, count)), end - offset))
                 // Not zero-filled first: `pread` overwrites it, and only the `valid` bytes it
                 // read are ever looked at (a megabyte of memset was a sixth of a recovery).
                 if window.count < wanted { window = [UInt8](unsafeUninitializedCapacity: wanted) { _, n in n = wanted } }
@@ -215,7 +223,7 @@ extension WriteAheadLog {
         var generation = wanted ?? 0
         var offset = max(start, LogFormat.firstRecordOffset)
         var expected = firstTxid
-        var reader = WindowReader(file: file, fileSize: fileSize)
+        var reader = WindowReader(file: file, fileSize: fileSize, readEnd: recordLimit)
         while offset + Int64(headerSize) <= fileSize {
             // The header's slice ends here, before the record's read may refill the buffer.
             guard let header = try reader.bytes(at: offset, count: headerSize).map({ RecordHeader($0, salted: salt != nil) }) else { break }

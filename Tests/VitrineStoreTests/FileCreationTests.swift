@@ -195,4 +195,44 @@ import Testing
         #expect(fs.syncs.n.load(ordering: .sequentiallyConsistent) == 1)
         #expect(try db.read { try $0.table("t")?.get(bytes("k")) } == bytes("v"))
     }
+
+    /// A file system whose directory syncs fail with EIO.
+    struct FailingDirectorySyncs: StorageFileSystem {
+        let posix = PosixFileSystem()
+        func open(path: String, create: Bool) throws -> StorageFile { try posix.open(path: path, create: create) }
+        func createNew(path: String) throws -> StorageFile { try posix.createNew(path: path) }
+        func fileExists(path: String) -> Bool { posix.fileExists(path: path) }
+        func syncDirectory(of path: String) throws { throw StoreError.io(operation: "fsync", path: path, errno: EIO) }
+    }
+
+    /// A recovering open whose directory sync fails fails, with the sync's own error, before
+    /// the recovered commits are made durable or readable; a later open with a sound directory
+    /// recovers them.
+    @Test func aRecoveringOpenWhoseDirectorySyncFailsFails() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let path = dir.file()
+        let killed = try Database(path: path)
+        try killed.write { tx in try tx.createTable("t").put(bytes("k"), bytes("v")) }
+        let files = [readFile(path), readFile(path + "-wal")]
+        killed.close()
+        writeFile(path, files[0])
+        writeFile(path + "-wal", files[1])
+        var options = DatabaseOptions()
+        options.fileSystem = FailingDirectorySyncs()
+        var failure: StoreError? = nil
+        do {
+            let db = try Database(path: path, options: options)
+            db.close()
+        } catch let error as StoreError {
+            failure = error
+        }
+        guard case .io(let operation, _, let code) = failure else {
+            Issue.record("the open did not fail with the directory sync's error: \(String(describing: failure))")
+            return
+        }
+        #expect(operation == "fsync" && code == EIO)
+        let db = try Database(path: path)
+        defer { db.close() }
+        #expect(try db.read { try $0.table("t")?.get(bytes("k")) } == bytes("v"))
+    }
 }
