@@ -85,10 +85,11 @@ extension Database {
         let mapping = try pager.ensureMapped(pageCount: final.pageCount)
         var digest: UInt64 = 0
         for p in final.allocated {
-            guard let view = try? pager.page(p, in: mapping, limit: final.pageCount), view.pageNumber == p,
-                view.txid == lastTxid
+            // Read, not touched through the map: see Pager.readHeader.
+            guard let header = try? pager.readHeader(of: p, limit: final.pageCount), header.pageNumber == p,
+                header.txid == lastTxid
             else { return nil }
-            digest &+= PageSummary.digestTerm(page: p, checksum: view.storedChecksum)
+            digest &+= PageSummary.digestTerm(page: p, checksum: header.storedChecksum)
         }
         if let expected = final.pageDigest, digest != expected { return nil }
         // 3.

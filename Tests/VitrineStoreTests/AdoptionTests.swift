@@ -256,6 +256,26 @@ import Testing
         try Self.recover(path, expecting: .replayed, model: killed.model)
     }
 
+    /// The same, with the page's header intact (number, txid and stored checksum all the
+    /// record's) and one byte of its cells changed: the check reads each page whole and tests
+    /// its checksum (Pager.readHeader), so the damage sends recovery to the replay, which
+    /// writes the page again, rather than into the adopted tree.
+    @Test func aNewestPageWhoseContentDoesNotMatchItsChecksumIsReplayed() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let path = dir.file("db")
+        let killed = try Self.killedSession(path: path, seed: 8, transactions: 30)
+        let offsets = LogIdentityTests.recordOffsets(killed.log)
+        let last = try #require(offsets.last)
+        let start = Self.summaryStart(killed.log, record: last).start
+        #expect(Self.u64(killed.log, start + 64) & 0xffff_ffff > 0)
+        var data = killed.data
+        let page = Int(Self.u64(killed.log, start + 72))
+        data[page * PageLayout.size + PageLayout.size - 1] ^= 0x5a // the cells end at the page's end
+        writeFile(path, data)
+        writeFile(path + "-wal", killed.log)
+        try Self.recover(path, expecting: .replayed, model: killed.model)
+    }
+
     /// A process killed while a replay was writing pages for the records (here the replay is
     /// forced, as after a reboot): the records' page summaries no longer describe the file, and
     /// a recovery in the same boot on the same file must replay again, never adopt. Every
