@@ -20,7 +20,9 @@
 // kernel's read-around on a page fault (up to the device's `read_ahead_kb`, 8 MiB on this
 // machine), which the map turns off (`MADV_RANDOM`), and large writes (a write's length sets the
 // size of the folios it creates), which `write` splits into pwrites of at most `writeRunPages`
-// pages. (The few `pread`s of the meta pages at open still read ahead a little.)
+// pages. (The few `pread`s of the meta pages at open still read ahead a little, and so may an
+// adopting recovery's `pread`s of the crashed session's last pages, `readHeader`, if they have
+// left the page cache: rare, since they were written just before the crash.)
 //
 // What read-around gave cold readers, the pager gives back with small folios, and only to cold
 // readers: ReadAhead.swift. The first touch of each page in this process is timed (a one-byte
@@ -139,7 +141,7 @@ final class Pager: @unchecked Sendable {
     /// first touch of each through the map (a fault, and the page tables it needs) cost 4 - 6
     /// us a page: 0.6 - 0.9 ms, the largest share of that recovery. A `pread` costs a copy.
     func readHeader(of page: PageNumber, limit: UInt64) throws -> (pageNumber: UInt64, txid: UInt64, storedChecksum: UInt32)? {
-        guard page >= 2, page < limit, page < verified.capacity else { return nil }
+        guard page >= 2, page < limit else { return nil }
         return try withUnsafeTemporaryAllocation(byteCount: PageLayout.size, alignment: 16) { buffer in
             guard let base = buffer.baseAddress,
                 try file.read(into: base, count: PageLayout.size, at: Int64(page) * Int64(PageLayout.size)) == PageLayout.size,

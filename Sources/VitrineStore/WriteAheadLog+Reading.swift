@@ -114,7 +114,8 @@ extension WriteAheadLog {
         mutating func bytes(at offset: Int64, count: Int) throws -> ArraySlice<UInt8>? {
             guard count >= 0, offset >= 0, offset <= fileSize - Int64(count) else { return nil }
             if offset < windowStart || offset + Int64(count) > windowStart + Int64(valid) {
-                let end = offset + Int64(count) <= readEnd ? readEnd : fileSize
+                // Past the limit (bytes that straddle it): only what was asked for.
+                let end = offset + Int64(count) <= readEnd ? readEnd : offset + Int64(count)
                 let wanted = Int(min(Int64(max(Self.chunk, count)), end - offset))
                 // Not zero-filled first: `pread` overwrites it, and only the `valid` bytes it
                 // read are ever looked at (a megabyte of memset was a sixth of a recovery).
