@@ -341,6 +341,7 @@ public final class Database: @unchecked Sendable {
             // Even when poisoned (no checkpoint): no group-commit leader may start after this.
             finishDurabilityWaits()
             if poison.withLock({ $0 }) == nil { try? log.shrink() }
+            log.askForHeaderBeforeNextOpen()
             closeStage.store(2, ordering: .sequentiallyConsistent)
         }
         writer.unlock()

@@ -512,6 +512,17 @@ final class WriteAheadLog: @unchecked Sendable {
         try file.sync()
     }
 
+    /// At close: asks the kernel to read the header's block back into the page cache, in the
+    /// background (a hint; nothing waits for it). Why: the durable modes write the log
+    /// `O_DIRECT`, which leaves none of it cached, so the next open's first read of the header
+    /// went to the device (0.25 ms in a trace here, where a cached one takes 0.01). The read
+    /// now happens after this session rather than inside the next one's open. After a session
+    /// that only read, the header is cached already and the call finds it so.
+    func askForHeaderBeforeNextOpen() {
+        guard file.usesDirectWrites else { return }
+        Syscalls.adviseWillNeed(file.descriptor, offset: 0, length: Int(LogFormat.firstRecordOffset))
+    }
+
     /// Gives back the file's space when it holds no records (after the checkpoint at close).
     func shrink() throws {
         flushLock.lock()
