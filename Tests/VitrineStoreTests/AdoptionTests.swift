@@ -237,23 +237,29 @@ import Testing
         }
     }
 
+    /// A killed session (seed 8, 30 transactions) with the first page its last record allocated
+    /// changed by `damage` in its data file; recovery must replay the log, not adopt it.
+    static func damageTheNewestPage(_ damage: (inout ArraySlice<UInt8>) -> Void) throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let path = dir.file("db")
+        let killed = try killedSession(path: path, seed: 8, transactions: 30)
+        let last = try #require(LogIdentityTests.recordOffsets(killed.log).last)
+        let start = summaryStart(killed.log, record: last).start
+        #expect(u64(killed.log, start + 64) & 0xffff_ffff > 0, "the last record allocated pages")
+        var data = killed.data
+        let page = Int(u64(killed.log, start + 72))
+        damage(&data[(page * PageLayout.size)..<((page + 1) * PageLayout.size)])
+        writeFile(path, data)
+        writeFile(path + "-wal", killed.log)
+        try recover(path, expecting: .replayed, model: killed.model)
+    }
+
     /// A data file that lost the newest pages but kept its identity (an older copy of itself
     /// written over it in place): the last record's pages are checked, and the log is replayed.
     @Test func aDataFileWithoutTheNewestPagesIsReplayed() throws {
-        let dir = TempDir(); defer { dir.remove() }
-        let path = dir.file("db")
-        let killed = try Self.killedSession(path: path, seed: 8, transactions: 30)
-        let offsets = LogIdentityTests.recordOffsets(killed.log)
-        let last = try #require(offsets.last)
-        let start = Self.summaryStart(killed.log, record: last).start
-        let allocated = Int(Self.u64(killed.log, start + 64) & 0xffff_ffff)
-        #expect(allocated > 0)
-        var data = killed.data
-        let page = Int(Self.u64(killed.log, start + 72))
-        for i in (page * PageLayout.size)..<((page + 1) * PageLayout.size) { data[i] = 0 }
-        writeFile(path, data)
-        writeFile(path + "-wal", killed.log)
-        try Self.recover(path, expecting: .replayed, model: killed.model)
+        try Self.damageTheNewestPage { page in
+            for i in page.indices { page[i] = 0 }
+        }
     }
 
     /// The same, with the page's header intact (number, txid and stored checksum all the
@@ -261,19 +267,9 @@ import Testing
     /// its checksum (Pager.readHeader), so the damage sends recovery to the replay, which
     /// writes the page again, rather than into the adopted tree.
     @Test func aNewestPageWhoseContentDoesNotMatchItsChecksumIsReplayed() throws {
-        let dir = TempDir(); defer { dir.remove() }
-        let path = dir.file("db")
-        let killed = try Self.killedSession(path: path, seed: 8, transactions: 30)
-        let offsets = LogIdentityTests.recordOffsets(killed.log)
-        let last = try #require(offsets.last)
-        let start = Self.summaryStart(killed.log, record: last).start
-        #expect(Self.u64(killed.log, start + 64) & 0xffff_ffff > 0)
-        var data = killed.data
-        let page = Int(Self.u64(killed.log, start + 72))
-        data[page * PageLayout.size + PageLayout.size - 1] ^= 0x5a // the cells end at the page's end
-        writeFile(path, data)
-        writeFile(path + "-wal", killed.log)
-        try Self.recover(path, expecting: .replayed, model: killed.model)
+        try Self.damageTheNewestPage { page in
+            page[page.endIndex - 1] ^= 0x5a // the cells end at the page's end
+        }
     }
 
     /// A process killed while a replay was writing pages for the records (here the replay is
