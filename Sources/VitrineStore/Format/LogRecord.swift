@@ -15,7 +15,9 @@
 //           generation's first record is written, so a log of a diverged copy of the database
 //           (same id, generation and txids) is recognised and never replayed
 //   48   8  record limit (version 4): every record of this generation ends at or before this
-//           offset. Raised in steps before a record would cross it, and the raised header is on
+//           offset. Raised before a record would cross it, leaving room past that record for
+//           128 KiB or a quarter of the generation's records (formats/write-ahead-log.md
+//           section 3; readers need only that no record ends past it), and the raised header is on
 //           stable storage before any byte past the old limit is written, so recovery's search
 //           for damage past the last valid record stops here. 0: unknown (the end of the file);
 //           `.relaxed` always writes 0
