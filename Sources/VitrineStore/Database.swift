@@ -455,39 +455,46 @@ public final class Database: @unchecked Sendable {
     // MARK: - Writing
 
     /// Runs `body` as the only writer; commits when it returns, rolls back when it throws.
-    /// Returns once the commit is durable under the database's durability mode.
+    /// Returns once the commit is durable under the database's durability mode. A `body` that
+    /// changed nothing, or threw, returns (or rethrows) once the state it read is durable: it
+    /// may hold another caller's commit still waiting for its sync, and what `body` concluded
+    /// from it ("sold out", say) must not reach the caller before that commit can no longer be
+    /// lost (as in a batch, Batch.swift).
     /// - Throws: what `body` throws (nothing is kept); `.nestedWriteTransaction`; `.closed`;
-    ///   `.needsReopen` after an earlier I/O failure; `.io` when the commit could not be made
-    ///   durable (the transaction is then not acknowledged).
+    ///   `.needsReopen` after an earlier I/O failure; `.io` when the commit, or the state the
+    ///   body read, could not be made durable (the transaction is then not acknowledged).
     public func write<T>(_ body: (WriteTransaction) throws -> T) throws -> T {
         if writer.isHeldByCurrentThread || batch.isBatchThread { throw StoreError.nestedWriteTransaction }
         defer { closeIfRequested() }
         writer.lock()
         var waitFor: UInt64? = nil
-        let result: T
+        var committed = false
+        let outcome: Result<T, Error>
         do {
             defer { writer.unlock() }
             let tx = try beginWriteTransaction()
             defer { tx.recyclePages() }
             do {
-                result = try body(tx)
+                outcome = .success(try body(tx))
             } catch {
-                tx.close()
-                tx.rollback()
-                throw error
+                outcome = .failure(error)
             }
             tx.close()
-            if tx.hasChanges {
+            if case .success = outcome, tx.hasChanges {
                 waitFor = try commit(tx)
+                committed = true
             } else {
                 tx.rollback()
+                // What the body read may be an earlier commit that is not durable yet
+                // (`.grouped`, or a batch in `.full`; `.relaxed` promises nothing of the kind).
+                if options.durability != .relaxed { waitFor = tx.txid - 1 }
             }
         }
         if let txid = waitFor {
-            afterCommitBeforeDurableWait?()
+            if committed { afterCommitBeforeDurableWait?() }
             try waitUntilDurable(txid)
         }
-        return result
+        return try outcome.get()
     }
 
     /// Runs a `close()` that was called inside a write transaction's closure, once that

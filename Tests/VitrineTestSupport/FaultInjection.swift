@@ -195,6 +195,98 @@ public final class DirectWriteRefusals: Sendable {
     public func syncDirectory(of path: String) throws { try posix.syncDirectory(of: path) }
 }
 
+/// Holds one write of a log record until released, so that a test can run a second group's log
+/// write while the first is still in flight (WriteAheadLog.swift: up to `writesInFlight` at once)
+/// and see what the engine does meanwhile. Only writes to a `-wal` file at or past the first
+/// record (offset 4096) that are not all zeros (growth) are held or counted.
+public final class LogWriteGate: Sendable {
+    private struct State {
+        var armed = false
+        var holding = false
+        var released = false
+        var passedWhileHolding = 0
+    }
+    private let state = Mutex(State())
+
+    public init() {}
+
+    /// The next record write is held until `release()`.
+    public func arm() { state.withLock { $0 = State(armed: true) } }
+    /// Takes back an `arm()` no write met.
+    public func disarm() { state.withLock { $0.armed = false } }
+    /// Whether a write is being held.
+    public var isHolding: Bool { state.withLock { $0.holding } }
+    /// Record writes that went through (returned) while one was held.
+    public var writesPassedWhileHolding: Int { state.withLock { $0.passedWhileHolding } }
+    /// Lets the held write go on.
+    public func release() { state.withLock { $0.released = true } }
+
+    func write(offset: Int64, buffer: UnsafeRawPointer, count: Int, _ body: () throws -> Void) throws {
+        guard offset >= 4096, UnsafeRawBufferPointer(start: buffer, count: count).contains(where: { $0 != 0 }) else {
+            return try body()
+        }
+        let hold = state.withLock { s in
+            guard s.armed else { return false }
+            s.armed = false
+            s.holding = true
+            return true
+        }
+        if hold {
+            while !state.withLock({ $0.released }) { usleep(50) }
+            defer { state.withLock { $0.holding = false } }
+            return try body()
+        }
+        try body()
+        state.withLock { s in if s.holding { s.passedWhileHolding += 1 } }
+    }
+}
+
+/// `inner`'s files, the log's record writes passing through `gate`.
+@_spi(Testing) public struct LogWriteHoldingFileSystem: StorageFileSystem {
+    public let inner: any StorageFileSystem
+    public let gate: LogWriteGate
+
+    public init(inner: any StorageFileSystem, gate: LogWriteGate) {
+        self.inner = inner
+        self.gate = gate
+    }
+
+    public func open(path: String, create: Bool) throws -> StorageFile { wrap(try inner.open(path: path, create: create)) }
+    public func createNew(path: String) throws -> StorageFile { wrap(try inner.createNew(path: path)) }
+    public func fileExists(path: String) -> Bool { inner.fileExists(path: path) }
+    public func syncDirectory(of path: String) throws { try inner.syncDirectory(of: path) }
+
+    private func wrap(_ file: StorageFile) -> StorageFile {
+        file.path.hasSuffix("-wal") ? HeldLogFile(inner: file, gate: gate) : file
+    }
+}
+
+final class HeldLogFile: StorageFile, @unchecked Sendable {
+    let inner: StorageFile
+    let gate: LogWriteGate
+    var path: String { inner.path }
+    var descriptor: Int32 { inner.descriptor }
+
+    init(inner: StorageFile, gate: LogWriteGate) {
+        self.inner = inner
+        self.gate = gate
+    }
+
+    func read(into buffer: UnsafeMutableRawPointer, count: Int, at offset: Int64) throws -> Int {
+        try inner.read(into: buffer, count: count, at: offset)
+    }
+    func write(_ buffer: UnsafeRawPointer, count: Int, at offset: Int64) throws {
+        try gate.write(offset: offset, buffer: buffer, count: count) { try inner.write(buffer, count: count, at: offset) }
+    }
+    func sync() throws { try inner.sync() }
+    func size() throws -> Int64 { try inner.size() }
+    func truncate(to length: Int64) throws { try inner.truncate(to: length) }
+    func close() { inner.close() }
+    func useDirectWrites() { inner.useDirectWrites() }
+    var usesDirectWrites: Bool { inner.usesDirectWrites }
+    var directWritesRefused: Bool { inner.directWritesRefused }
+}
+
 /// Disk images: what a power cut leaves is built by applying a prefix of the recorded events,
 /// some of the unsynced ones, or a torn last write, to the images of the files before recording.
 public enum DiskImage {
