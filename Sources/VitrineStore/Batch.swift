@@ -77,8 +77,9 @@ public enum Batching: Sendable {
     case never
     /// Always the batch path (`batchWrite`).
     case always
-    /// The batch path while another caller is writing (or queued), else the plain one: a lone
-    /// caller pays no hand-off to the batch thread.
+    /// The batch path while at least two other callers are writing (or any is queued), else the
+    /// plain one: a lone caller pays no hand-off to the batch thread, and two share a sync
+    /// through the plain path's group commit (`Database.contendedBatchThreshold` says why).
     case whenContended
 }
 
@@ -377,9 +378,19 @@ extension Database {
         case .whenContended:
             let before = writersInFlight.add(1, ordering: .relaxed).oldValue
             defer { writersInFlight.subtract(1, ordering: .relaxed) }
-            return before == 0 && batch.queued == 0 ? try write(body) : try batchWrite(body)
+            return before < Self.contendedBatchThreshold && batch.queued == 0 ? try write(body) : try batchWrite(body)
         }
     }
+
+    /// `.whenContended` takes the batch path once this many other callers are writing. Why 2,
+    /// not 1: the batch path hands each caller to the batch thread and back from the sync
+    /// thread, two wake-ups that each wait for a core when the CPU is busy, while two writers
+    /// on the plain path already share a sync (group commit, formats/write-ahead-log.md 8.3;
+    /// in `.full` one writes while the other runs its closure). With 1, eight showcase readers
+    /// beside two durable checkout writers on 2 cores (bench workload 9b) had the checkouts at
+    /// 0.86 – 1.14 k/s; with 2, 1.63 – 3.27 k/s, and eight writers (6b, 7) batch as before
+    /// (Benchmarks/README.md, session 16).
+    static let contendedBatchThreshold = 2
 
     /// The batch transaction that the calling code runs inside: non-nil only on the batch
     /// thread while a `batchWrite` closure runs. The domain layer uses it so that an operation

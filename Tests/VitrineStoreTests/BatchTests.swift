@@ -262,4 +262,33 @@ import Testing
         group.join()
         #expect(outcome.withLock { $0 } == "\(StoreError.closed)")
     }
+
+    /// `write(batching: .whenContended)`: a lone writer and a second one take the plain path (two
+    /// share a sync through group commit); a third, while two are writing, joins a batch
+    /// (`Database.contendedBatchThreshold`). The first writer's closure holds the writer lock
+    /// until the other two have arrived.
+    @Test func whenContendedBatchesFromTheThirdConcurrentWriter() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let db = try Database(path: dir.file(), options: DatabaseOptions(durability: .grouped))
+        defer { db.close() }
+        try Self.setUp(db, stock: 10)
+        let release = Mutex(false)
+        let group = ThreadGroup()
+        group.spawn(1) { _ in
+            _ = try? db.write(batching: .whenContended) { tx in
+                while !release.withLock({ $0 }) { usleep(200) }
+                return try Self.buy(tx, buyer: "first")
+            }
+        }
+        while db.writersInFlight.load(ordering: .relaxed) < 1 { usleep(200) }
+        group.spawn(1) { _ in _ = try? db.write(batching: .whenContended) { tx in try Self.buy(tx, buyer: "second") } }
+        while db.writersInFlight.load(ordering: .relaxed) < 2 { usleep(200) }
+        group.spawn(1) { _ in _ = try? db.write(batching: .whenContended) { tx in try Self.buy(tx, buyer: "third") } }
+        while db.writersInFlight.load(ordering: .relaxed) < 3 { usleep(200) }
+        release.withLock { $0 = true }
+        group.join()
+        #expect(try Self.orders(db) == (7, 3))
+        let batches = db.batchStatistics()
+        #expect(batches.closures == 1, "\(batches)")
+    }
 }

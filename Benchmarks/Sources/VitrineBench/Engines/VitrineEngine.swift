@@ -4,7 +4,7 @@
 // (concurrent committers share one sync, each still returns only once durable), `.relaxed` ->
 // `.relaxed`. Values are read zero-copy through `withValue(forKey:)`.
 //
-// Writes take the batch path when other callers are writing (`write(batching: .whenContended)`,
+// Writes take the batch path when two or more other callers are writing (`write(batching: .whenContended)`,
 // what the domain layer does): concurrent callers' transactions then share one commit, each in
 // its own savepoint. The flash-sale crowd runs as Swift tasks on `batchWrite`'s async form.
 
