@@ -109,22 +109,22 @@ extension Database {
     private func writeFreeList(txid: UInt64) throws -> (chain: [PageNumber], entries: Int) {
         let free = allocator.allFree() + allocator.checkpointChain
         var chain: [PageNumber] = []
-        var chainSet = Set<PageNumber>()
         // Chain pages come out of `free` when reusable pages exist and from the end of the file
         // otherwise (those do not shorten the list), so grow the chain until it holds whatever
         // is left.
-        var takenFromFree = 0
-        while chain.count * PageLayout.freeListEntries < free.count - takenFromFree {
+        var takenFromFree: [PageNumber] = []
+        while chain.count * PageLayout.freeListEntries < free.count - takenFromFree.count {
             let end = allocator.pageCount
             let p = allocator.allocate()
             chain.append(p)
-            chainSet.insert(p)
             // Below the old end it came from `reusable`, which is part of `free`.
-            if p < end { takenFromFree += 1 }
+            if p < end { takenFromFree.append(p) }
         }
         // Ascending: the open that loads it sorts it descending (lowest page reused first),
-        // which on a sorted list is one reversed run, O(n).
-        let entries = (chainSet.isEmpty ? free : free.filter { !chainSet.contains($0) }).sorted()
+        // which on a sorted list is one reversed run.
+        var sorted = free
+        PageNumberSort.sort(&sorted)
+        let entries = PageNumberSort.removing(takenFromFree, from: sorted)
         guard entries.count <= chain.count * PageLayout.freeListEntries else {
             throw StoreError.corruptPage(page: 0, reason: "internal error: free-list chain too short")
         }

@@ -36,7 +36,9 @@ struct PageAllocator {
 
     init(pageCount: UInt64, free: [PageNumber], chain: [PageNumber]) {
         self.pageCount = pageCount
-        self.reusable = free.sorted(by: >)
+        var reusable = free
+        PageNumberSort.sort(&reusable, descending: true)
+        self.reusable = reusable
         self.checkpointChain = chain
     }
 
@@ -57,7 +59,7 @@ struct PageAllocator {
         // its commit writes with few pwrites (`Pager.writeRunPages` pages each), and low pages
         // are reused first. Small releases (the few pages of each small commit) keep LIFO
         // order: hot pages come back.
-        if released >= 256 { reusable.sort(by: >) }
+        if released >= 256 { PageNumberSort.sort(&reusable, descending: true) }
         if pendingHead > 64 && pendingHead * 2 > pending.count {
             pending.removeFirst(pendingHead)
             pendingHead = 0
