@@ -66,7 +66,8 @@ import Testing
         second.start()
         // Long enough for a second caller that does not wait to have returned many times over.
         usleep(50_000)
-        #expect(finished.withLock { !$0.second }, "the second caller heard \(finished.withLock { $0.heard }) before the purchase was durable")
+        #expect(
+            finished.withLock { !$0.second }, "the second caller heard \(finished.withLock { $0.heard }) before the purchase was durable")
         #expect(finished.withLock { !$0.purchase })
         gate.release()
         #expect(Self.waitFor { finished.withLock { $0.purchase && $0.second } })

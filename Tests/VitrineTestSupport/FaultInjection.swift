@@ -195,16 +195,15 @@ public final class DirectWriteRefusals: Sendable {
     public func syncDirectory(of path: String) throws { try posix.syncDirectory(of: path) }
 }
 
-/// Holds one write of a log record until released, so that a test can run a second group's log
-/// write while the first is still in flight (WriteAheadLog.swift: up to `writesInFlight` at once)
-/// and see what the engine does meanwhile. Only writes to a `-wal` file at or past the first
-/// record (offset 4096) that are not all zeros (growth) are held or counted.
+/// Holds one write of a log record until released: a commit is then committed and not yet
+/// durable for as long as a test needs to see what other callers get meanwhile (a `.grouped`
+/// leader's write, or a `.full` commit's). Only writes to a `-wal` file at or past the first
+/// record (offset 4096) that are not all zeros (growth) are held.
 public final class LogWriteGate: Sendable {
     private struct State {
         var armed = false
         var holding = false
         var released = false
-        var passedWhileHolding = 0
     }
     private let state = Mutex(State())
 
@@ -212,12 +211,8 @@ public final class LogWriteGate: Sendable {
 
     /// The next record write is held until `release()`.
     public func arm() { state.withLock { $0 = State(armed: true) } }
-    /// Takes back an `arm()` no write met.
-    public func disarm() { state.withLock { $0.armed = false } }
     /// Whether a write is being held.
     public var isHolding: Bool { state.withLock { $0.holding } }
-    /// Record writes that went through (returned) while one was held.
-    public var writesPassedWhileHolding: Int { state.withLock { $0.passedWhileHolding } }
     /// Lets the held write go on.
     public func release() { state.withLock { $0.released = true } }
 
@@ -237,7 +232,6 @@ public final class LogWriteGate: Sendable {
             return try body()
         }
         try body()
-        state.withLock { s in if s.holding { s.passedWhileHolding += 1 } }
     }
 }
 
