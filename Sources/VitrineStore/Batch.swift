@@ -78,8 +78,8 @@ public enum Batching: Sendable {
     /// Always the batch path (`batchWrite`).
     case always
     /// The batch path while at least two other callers are writing (or any is queued), else the
-    /// plain one: a lone caller pays no hand-off to the batch thread, and two share a sync
-    /// through the plain path's group commit (`Database.contendedBatchThreshold` says why).
+    /// plain one: a lone caller pays no hand-off to the batch thread, and two take turns at the
+    /// writer lock (`Database.contendedBatchThreshold` says why).
     case whenContended
 }
 
@@ -384,9 +384,9 @@ extension Database {
 
     /// `.whenContended` takes the batch path once this many other callers are writing. Why 2,
     /// not 1: the batch path hands each caller to the batch thread and back from the sync
-    /// thread, two wake-ups that each wait for a core when the CPU is busy, while two writers
-    /// on the plain path already share a sync (group commit, formats/write-ahead-log.md 8.3;
-    /// in `.full` one writes while the other runs its closure). With 1, eight showcase readers
+    /// thread, two wake-ups that each wait for a core when the CPU is busy, and for two callers
+    /// it saves at most one log write (in `.grouped` not even that: two plain commits share a
+    /// sync, formats/write-ahead-log.md 8.3). With 1, eight showcase readers
     /// beside two durable checkout writers on 2 cores (bench workload 9b) had the checkouts at
     /// 0.86 – 1.14 k/s; with 2, 1.63 – 3.27 k/s, and eight writers (6b, 7) batch as before
     /// (Benchmarks/README.md, session 16).
