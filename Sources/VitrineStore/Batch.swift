@@ -438,8 +438,7 @@ extension Database {
                 waitFor = try commit(tx, deferringSync: true)
             } else {
                 tx.rollback()
-                // What the closures read may be an earlier batch's commit that is not durable yet.
-                waitFor = options.durability == .relaxed ? nil : tx.txid - 1
+                waitFor = stateRead(by: tx)
             }
         } catch {
             failure = error

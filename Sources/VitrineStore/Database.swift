@@ -485,9 +485,7 @@ public final class Database: @unchecked Sendable {
                 committed = true
             } else {
                 tx.rollback()
-                // What the body read may be an earlier commit that is not durable yet
-                // (`.grouped`, or a batch in `.full`; `.relaxed` promises nothing of the kind).
-                if options.durability != .relaxed { waitFor = tx.txid - 1 }
+                waitFor = stateRead(by: tx)
             }
         }
         if let txid = waitFor {
@@ -495,6 +493,14 @@ public final class Database: @unchecked Sendable {
             try waitUntilDurable(txid)
         }
         return try outcome.get()
+    }
+
+    /// The txid a write transaction that commits nothing waits for before its caller hears what
+    /// it read: the state it began on, which may hold an earlier commit not durable yet
+    /// (`.grouped`, or a batch in `.full`); nil in `.relaxed`, which promises nothing of the kind.
+    /// Used by `write` and by a batch that changed nothing.
+    func stateRead(by tx: WriteTransaction) -> UInt64? {
+        options.durability == .relaxed ? nil : tx.txid - 1
     }
 
     /// Runs a `close()` that was called inside a write transaction's closure, once that

@@ -140,7 +140,9 @@ final class Pager: @unchecked Sendable {
     /// (Adoption.swift, step 2), 160 of them after the bench's crash, and a fresh process's
     /// first touch of each through the map (a fault, and the page tables it needs) cost 4 - 6
     /// us a page: 0.6 - 0.9 ms, the largest share of that recovery. A `pread` costs a copy.
-    func readHeader(of page: PageNumber, limit: UInt64) throws -> (pageNumber: UInt64, txid: UInt64, storedChecksum: UInt32)? {
+    /// (`validate` checks that the page records its own number, so only its txid and stored
+    /// checksum are returned.)
+    func readHeader(of page: PageNumber, limit: UInt64) throws -> (txid: UInt64, storedChecksum: UInt32)? {
         guard page >= 2, page < limit else { return nil }
         return try withUnsafeTemporaryAllocation(byteCount: PageLayout.size, alignment: 16) { buffer in
             guard let base = buffer.baseAddress,
@@ -149,7 +151,7 @@ final class Pager: @unchecked Sendable {
             else { return nil }
             markVerified(page)
             let view = PageView(base: UnsafeRawPointer(base))
-            return (view.pageNumber, view.txid, view.storedChecksum)
+            return (view.txid, view.storedChecksum)
         }
     }
 
