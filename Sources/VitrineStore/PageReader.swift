@@ -85,25 +85,30 @@ struct PageReader: TreePages {
     /// Reads a value stored on an overflow chain.
     func readOverflow(first: PageNumber, length: Int) throws -> [UInt8] {
         try checkChainFits(first: first, length: length)
-        var out = [UInt8](repeating: 0, count: length)
-        try out.withUnsafeMutableBytes { dst in
+        // Uninitialized, not zeroed: every byte is copied from the chain, and a chain that
+        // ends early throws (the array is dropped with what was copied). Zeroing first was
+        // ~3% of a 16 KiB value's read (bench workload 14).
+        return try [UInt8](unsafeUninitializedCapacity: length) { dst, initialized in
             var p = first
-            var done = 0
             for _ in 0..<PageLayout.overflowPageCount(valueLength: length) {
                 let view = try page(p)
                 guard view.kindByte == PageKind.overflow.rawValue else {
                     throw StoreError.corruptPage(page: p, reason: "expected an overflow page, found kind \(view.kindByte)")
                 }
-                let n = min(PageLayout.overflowPayload, length - done)
-                if n > 0, let d = dst.baseAddress { (d + done).copyMemory(from: view.base + PageLayout.headerSize, byteCount: n) }
-                done += n
+                let n = min(PageLayout.overflowPayload, length - initialized)
+                if n > 0, let d = dst.baseAddress {
+                    UnsafeMutableRawPointer(d + initialized).copyMemory(from: view.base + PageLayout.headerSize, byteCount: n)
+                }
+                initialized += n
                 p = view.next
-                if done < length && p == 0 {
+                if initialized < length && p == 0 {
                     throw StoreError.corruptPage(page: view.pageNumber, reason: "overflow chain ends early")
                 }
             }
+            guard initialized == length else {
+                throw StoreError.corruptPage(page: first, reason: "overflow chain holds \(initialized) of \(length) bytes")
+            }
         }
-        return out
     }
 
     /// A value longer than the file's pages could hold is refused before its buffer is
