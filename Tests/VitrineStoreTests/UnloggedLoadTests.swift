@@ -196,6 +196,88 @@ import Testing
         #expect(try Self.count(db) == 1000)
     }
 
+    /// A relaxed `batchWrite` inside the load: the batch thread's transaction, begun while the
+    /// load runs, is unlogged too (rule 3), checkpoints nothing (rule 4: a relaxed commit waits
+    /// for the load's end), and is seen at once; a crash before the load returns loses it with
+    /// the load, and its end keeps it. (The `.relaxed` case of `whatMustBeDurableIsCheckpointed`
+    /// syncs after its batch, which would hide a logged record: the sync checkpoints.)
+    @Test func aRelaxedBatchInsideIsUnloggedUntilTheLoadEnds() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let path = dir.file("db")
+        var options = Self.options(.relaxed)
+        options.relaxedSyncIntervalMilliseconds = 3_600_000 // nothing synced but by the load
+        let db = try Database(path: path, options: options)
+        defer { db.close() }
+        try Self.load(db, batches: 1)
+        var inside: (data: [UInt8], log: [UInt8]) = ([], [])
+        try db.bulkLoad(.unlogged) {
+            let sequence = try db.statistics().checkpointSequence
+            let key = Array("batched".utf8)
+            for batching in [Batching.always, .whenContended] {
+                try db.write(batching: batching) { tx in
+                    try tx.createTable("products").put(key + [batching == .always ? 1 : 2], [1, 2, 3])
+                }
+            }
+            let stats = try db.statistics()
+            #expect(stats.logBytes == 0, "a batch inside an unlogged load wrote a log record")
+            #expect(stats.checkpointSequence == sequence, "a relaxed batch inside the load checkpointed")
+            #expect(db.batchStatistics().closures == 1)
+            #expect(try Self.count(db) == 202)
+            inside = Self.killed(path)
+        }
+        let after = Self.killed(path)
+        for (n, (files, expected)) in [(inside, 200), (after, 202)].enumerated() {
+            let recovered = try Self.recovered(files, at: dir.file("copy\(n)"), killed: true)
+            #expect(try Self.count(recovered) == expected, "state \(n)")
+            #expect(try recovered.verify().isClean, "state \(n)")
+            recovered.close()
+        }
+    }
+
+    /// A background checkpoint in flight when the load begins (its meta page not yet
+    /// finished, with or without commits after it): the load's first checkpoint finishes it
+    /// first (rule 1), so a crash inside the load returns to the load's start with every commit
+    /// before it, and the log the load leaves behind is the new generation's.
+    @Test(arguments: [0, 5])
+    func aBackgroundCheckpointInFlightWhenItBegins(commitsAfter: Int) throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let path = dir.file("db")
+        let db = try Database(path: path, options: BackgroundCheckpointTests.options)
+        defer { db.close() }
+        var commits = 0
+        try BackgroundCheckpointTests.commitUntilACheckpointIsInFlight(db, commits: &commits)
+        db.commitsFinishBackgroundCheckpoints = false
+        for _ in 0..<commitsAfter {
+            let i = commits
+            try db.write { try $0.createTable("t").put(bytes("k\(i)"), BackgroundCheckpointTests.value(i)) }
+            commits += 1
+        }
+        #expect(db.checkpointInFlight != nil)
+        let sequence = try db.statistics().checkpointSequence
+        var inside: (data: [UInt8], log: [UInt8]) = ([], [])
+        try db.bulkLoad(.unlogged) {
+            #expect(db.checkpointInFlight == nil, "the load began with a background checkpoint in flight")
+            #expect(try db.statistics().checkpointSequence >= sequence + 2, "the one in flight, then the load's own")
+            #expect(try db.statistics().logBytes == 0)
+            try Self.load(db, batches: 3)
+            inside = Self.killed(path)
+        }
+        db.commitsFinishBackgroundCheckpoints = true
+        let after = Self.killed(path)
+        for (n, (files, loaded)) in [(inside, 0), (after, 600)].enumerated() {
+            let recovered = try Self.recovered(files, at: dir.file("copy\(n)"), killed: true)
+            defer { recovered.close() }
+            #expect(try recovered.verify().isClean, "state \(n)")
+            #expect(try Self.count(recovered) == loaded, "state \(n)")
+            try recovered.read { tx in
+                let t = try #require(try tx.table("t"))
+                for i in 0..<commits {
+                    #expect(try t.get(bytes("k\(i)")) == BackgroundCheckpointTests.value(i), "state \(n), k\(i)")
+                }
+            }
+        }
+    }
+
     /// The body throws: its commits stay and are checkpointed; a close inside the load makes
     /// them durable too; a write transaction cannot start one.
     @Test func finishedWhenTheBodyThrowsOrTheDatabaseCloses() throws {
