@@ -77,9 +77,9 @@ public enum Batching: Sendable {
     case never
     /// Always the batch path (`batchWrite`).
     case always
-    /// The batch path while at least two other callers are writing (or any is queued), else the
-    /// plain one: a lone caller pays no hand-off to the batch thread, and two take turns at the
-    /// writer lock (`Database.contendedBatchThreshold` says why).
+    /// The batch path while at least two other `.whenContended` callers are in flight (or any
+    /// caller is queued), else the plain one: a lone caller pays no hand-off to the batch thread,
+    /// and two take turns at the writer lock (`Database.contendedBatchThreshold` says why).
     case whenContended
 }
 
@@ -382,11 +382,12 @@ extension Database {
         }
     }
 
-    /// `.whenContended` takes the batch path once this many other callers are writing. Why 2,
-    /// not 1: the batch path hands each caller to the batch thread and back from the sync
-    /// thread, two wake-ups that each wait for a core when the CPU is busy, and for two callers
-    /// it saves at most one log write (in `.grouped` not even that: two plain commits share a
-    /// sync, formats/write-ahead-log.md 8.3). With 1, eight showcase readers
+    /// `.whenContended` takes the batch path once this many other `.whenContended` callers are
+    /// in flight (`writersInFlight`). Why 2, not 1: the batch path hands each caller to the batch
+    /// thread and back from the sync thread, two wake-ups that each wait for a core when the CPU
+    /// is busy, and for two callers it saves at most one log write (in `.grouped` often not even
+    /// that: two plain commits share a sync when the second record is in before the leader's
+    /// write, formats/write-ahead-log.md 8.3). With 1, eight showcase readers
     /// beside two durable checkout writers on 2 cores (bench workload 9b) had the checkouts at
     /// 0.86 – 1.14 k/s; with 2, 1.63 – 3.27 k/s, and eight writers (6b, 7) batch as before
     /// (Benchmarks/README.md, session 16).

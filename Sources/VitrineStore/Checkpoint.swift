@@ -120,8 +120,8 @@ extension Database {
             // Below the old end it came from `reusable`, which is part of `free`.
             if p < end { takenFromFree.append(p) }
         }
-        // Ascending: the open that loads it sorts it descending (lowest page reused first),
-        // which on a sorted list is one reversed run.
+        // Ascending, the order a reader of the format expects; the open that loads it sorts it
+        // descending (lowest page reused first).
         var sorted = free
         PageNumberSort.sort(&sorted)
         let entries = PageNumberSort.removing(takenFromFree, from: sorted)

@@ -26,7 +26,7 @@
 // every queued caller's closure in one transaction, each in its own savepoint, commits them with
 // one log record, and completes each caller once that record is durable under the mode (in
 // .full too, with one sync per batch). `write(batching: .whenContended)` takes that path only
-// while two or more others are writing. formats/write-ahead-log.md 8.5b has the promises and the bounds.
+// while two or more other `.whenContended` callers are in flight. formats/write-ahead-log.md 8.5b has the promises and the bounds.
 
 import Foundation
 import Glibc
@@ -228,6 +228,8 @@ public final class Database: @unchecked Sendable {
     let batch: BatchCommitter
     /// How the background threads reach this database (LentReference.swift).
     let link: LentReference<Database>
+    /// `write(batching: .whenContended)` callers from their choice of path to their return
+    /// (Batch.swift, `contendedBatchThreshold`).
     let writersInFlight = Atomic<Int>(0)
 
     /// Test hook: false leaves a background checkpoint in flight unfinished by the commits that

@@ -28,7 +28,10 @@ enum PageNumberSort {
         let buckets = 1 << digitBits
         let mask = PageNumber(buckets - 1)
         var source = pages
-        var target = [PageNumber](repeating: 0, count: pages.count)
+        // `source` alone holds the storage, so the passes write it in place: while `pages`
+        // shared it, the second pass's write copied the whole array (found by review).
+        pages = []
+        var target = [PageNumber](repeating: 0, count: source.count)
         var next = [Int](repeating: 0, count: buckets)
         for pass in 0..<passes {
             let shift = PageNumber(pass * digitBits)

@@ -273,14 +273,19 @@ import Testing
         defer { db.close() }
         try Self.setUp(db, stock: 10)
         let release = Mutex(false)
+        // Set inside the first closure: the writer lock is held, so the second writer cannot
+        // commit and leave before the third arrives (waiting for the counter alone could see the
+        // first writer counted but not yet at the lock, found by review).
+        let holding = Mutex(false)
         let group = ThreadGroup()
         group.spawn(1) { _ in
             _ = try? db.write(batching: .whenContended) { tx in
+                holding.withLock { $0 = true }
                 while !release.withLock({ $0 }) { usleep(200) }
                 return try Self.buy(tx, buyer: "first")
             }
         }
-        while db.writersInFlight.load(ordering: .relaxed) < 1 { usleep(200) }
+        while !holding.withLock({ $0 }) { usleep(200) }
         group.spawn(1) { _ in _ = try? db.write(batching: .whenContended) { tx in try Self.buy(tx, buyer: "second") } }
         while db.writersInFlight.load(ordering: .relaxed) < 2 { usleep(200) }
         group.spawn(1) { _ in _ = try? db.write(batching: .whenContended) { tx in try Self.buy(tx, buyer: "third") } }

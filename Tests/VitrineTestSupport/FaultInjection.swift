@@ -195,10 +195,12 @@ public final class DirectWriteRefusals: Sendable {
     public func syncDirectory(of path: String) throws { try posix.syncDirectory(of: path) }
 }
 
-/// Holds one write of a log record until released: a commit is then committed and not yet
-/// durable for as long as a test needs to see what other callers get meanwhile (a `.grouped`
-/// leader's write, or a `.full` commit's). Only writes to a `-wal` file at or past the first
-/// record (offset 4096) that are not all zeros (growth) are held.
+/// Holds one write of a log record until released: in `.grouped`, whose leader writes records
+/// outside the writer lock, a commit is then committed (visible to the next writer) and not yet
+/// durable for as long as a test needs to see what other callers get meanwhile. (A `.full`
+/// commit writes its record under the writer lock, before its state is visible: holding that
+/// write holds the writer, and nothing is committed meanwhile.) Only writes to a `-wal` file at
+/// or past the first record (offset 4096) that are not all zeros (growth) are held.
 public final class LogWriteGate: Sendable {
     private struct State {
         var armed = false
