@@ -25,8 +25,12 @@ import Testing
         return true
     }
 
-    @Test(arguments: [false, true])
-    func waitsUntilTheCommitItReadIsDurable(bodyThrows: Bool) throws {
+    /// The purchase's log write is held until the second caller's body has run and returned
+    /// (or thrown) "sold out"; the second caller must still be waiting then. With
+    /// `syncFails`, the held write then fails: the second caller gets that failure, not the
+    /// "sold out" that rested on a purchase never made durable (8.1 step 2).
+    @Test(arguments: [(false, false), (true, false), (false, true), (true, true)])
+    func waitsUntilTheCommitItReadIsDurable(bodyThrows: Bool, syncFails: Bool) throws {
         let dir = TempDir(); defer { dir.remove() }
         let gate = LogWriteGate()
         var options = DatabaseOptions(durability: .grouped)
@@ -55,6 +59,8 @@ import Testing
                 }
             } catch is SoldOut {
                 heard = "sold out (thrown)"
+            } catch let error as StoreError {
+                heard = "store error: \(error)"
             } catch {
                 heard = "\(error)"
             }
@@ -69,8 +75,13 @@ import Testing
         #expect(
             finished.withLock { !$0.second }, "the second caller heard \(finished.withLock { $0.heard }) before the purchase was durable")
         #expect(finished.withLock { !$0.purchase })
-        gate.release()
+        gate.release(failingWith: syncFails ? EIO : nil)
         #expect(Self.waitFor { finished.withLock { $0.purchase && $0.second } })
-        #expect(finished.withLock { $0.heard } == (bodyThrows ? "sold out (thrown)" : "sold out"))
+        let heard = finished.withLock { $0.heard }
+        if syncFails {
+            #expect(heard.hasPrefix("store error: "), "the second caller heard \(heard) though the purchase it read was lost")
+        } else {
+            #expect(heard == (bodyThrows ? "sold out (thrown)" : "sold out"))
+        }
     }
 }

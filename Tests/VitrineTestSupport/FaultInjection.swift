@@ -206,6 +206,7 @@ public final class LogWriteGate: Sendable {
         var armed = false
         var holding = false
         var released = false
+        var failure: Int32? = nil
     }
     private let state = Mutex(State())
 
@@ -215,8 +216,14 @@ public final class LogWriteGate: Sendable {
     public func arm() { state.withLock { $0 = State(armed: true) } }
     /// Whether a write is being held.
     public var isHolding: Bool { state.withLock { $0.holding } }
-    /// Lets the held write go on.
-    public func release() { state.withLock { $0.released = true } }
+    /// Lets the held write go on; with `failingWith`, it fails with that errno instead of
+    /// writing (a device error on the log, as the leader's sync would see it).
+    public func release(failingWith errno: Int32? = nil) {
+        state.withLock {
+            $0.failure = errno
+            $0.released = true
+        }
+    }
 
     func write(offset: Int64, buffer: UnsafeRawPointer, count: Int, _ body: () throws -> Void) throws {
         guard offset >= 4096, UnsafeRawBufferPointer(start: buffer, count: count).contains(where: { $0 != 0 }) else {
@@ -231,6 +238,9 @@ public final class LogWriteGate: Sendable {
         if hold {
             while !state.withLock({ $0.released }) { usleep(50) }
             defer { state.withLock { $0.holding = false } }
+            if let errno = state.withLock({ $0.failure }) {
+                throw StoreError.io(operation: "pwrite", path: "(the held log write)", errno: errno)
+            }
             return try body()
         }
         try body()
