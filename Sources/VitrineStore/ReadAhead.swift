@@ -99,6 +99,9 @@ final class ReadAhead: @unchecked Sendable {
     /// Pages in a window.
     var windowPages: UInt64 { sizes.windowPages }
 
+    /// Whether the device's limits have been looked up (at the first touch found cold).
+    var hasLearnedSizes: Bool { knownSizes.load(ordering: .acquiring) != Self.unknown }
+
     /// Pages at the start of a window whose first touch fires the window's trigger (a reader
     /// that skips all of them, reading other tables' pages there, breaks the chain, and starts
     /// again with a cold touch).
@@ -108,15 +111,26 @@ final class ReadAhead: @unchecked Sendable {
     /// waited for the device. `fileEnd`: the pages the file holds, as far as the pager knows.
     @inline(__always) func afterFirstTouch(of page: PageNumber, waited: Bool, in mapping: Mapping, fileEnd: UInt64) {
         if followOn(from: page, in: mapping, fileEnd: fileEnd) || !waited { return }
+        // Unless the pages just after this one are cached (the wait was something else: a
+        // fresh process's first faults in a new map, a preemption, a busy machine), start a
+        // range here. A few pages tell: a read from the device brought in this page's folio
+        // alone (the map is `MADV_RANDOM`), while a touch that only faulted finds its
+        // neighbours cached. Probing the whole window (512 pages on this machine's disk) cost
+        // a page-cache lookup per page, and a fresh process's first faults take over
+        // `coldReadNanoseconds`: opening a warm database and reading one key paid two such
+        // probes and the device's limits from sysfs, ~a fifth of its time (`perf`, session 17).
+        guard isCold(from: page + 1, Self.coldProbePages, in: mapping, fileEnd: fileEnd) else { return }
         let (windowPages, callPages) = sizes
         guard windowPages > 0 else { return }
         let first = page / windowPages
         // A wait inside a window asked for already was for the read in flight (the trigger
-        // keeps the device ahead); otherwise, unless the pages after this one are cached
-        // (the wait was something else: a preemption, a busy machine), start a range here.
-        guard !asked.contains(first), isCold(from: page + 1, windowPages, in: mapping, fileEnd: fileEnd) else { return }
+        // keeps the device ahead).
+        guard !asked.contains(first) else { return }
         if askForRange(from: first, windowPages, callPages) { coldRanges.add(1, ordering: .relaxed) }
     }
+
+    /// Pages after a slow first touch whose residence says whether the touch read the device.
+    static let coldProbePages: UInt64 = 32
 
     /// Fires the trigger of `page`'s window, if it has one and the page is at the window's
     /// start, whether or not the touch waited (like PG_readahead). Says whether it fired.
@@ -163,13 +177,13 @@ final class ReadAhead: @unchecked Sendable {
         return true
     }
 
-    /// Whether less than half of the pages of a window from `page` on (those within the file
-    /// and the map) are in the page cache: one `mincore`, on the cold paths only. Nothing to
-    /// read (at or past the end of the file) is not cold.
-    private func isCold(from page: PageNumber, _ windowPages: UInt64, in mapping: Mapping, fileEnd: UInt64) -> Bool {
+    /// Whether less than half of `count` pages from `page` on (those within the file and the
+    /// map) are in the page cache: one `mincore`, on the cold paths only. Nothing to read (at or
+    /// past the end of the file) is not cold.
+    private func isCold(from page: PageNumber, _ count: UInt64, in mapping: Mapping, fileEnd: UInt64) -> Bool {
         let end = min(fileEnd, mapping.pageCapacity)
         guard page < end else { return false }
-        let pages = min(windowPages, end - page)
+        let pages = min(count, end - page)
         let share = Syscalls.residentShare(mapping.base + Int(page) * PageLayout.size, length: Int(pages) * PageLayout.size)
         return (share ?? 0) < 0.5
     }

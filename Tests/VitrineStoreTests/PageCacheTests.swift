@@ -106,7 +106,8 @@ import Testing
 
     /// What an open and a first read cost on a warm page cache (the recovery after a process
     /// crash reads hundreds of pages scattered over the file): no read-ahead call, even when a
-    /// first touch was slow for another reason (the pages after it are in the page cache).
+    /// first touch was slow for another reason (the pages after it are in the page cache), and
+    /// not even a look at the device's limits (sysfs) for it.
     @Test func aWarmPageCacheAsksForNoReadAhead() throws {
         let dir = TempDir(); defer { dir.remove() }
         let path = dir.file()
@@ -123,6 +124,7 @@ import Testing
             db.pager.readAhead.afterFirstTouch(of: page, waited: true, in: db.writerMapping, fileEnd: end)
         }
         #expect(db.pager.readAhead.askedPages.load(ordering: .relaxed) == 0)
+        #expect(!db.pager.readAhead.hasLearnedSizes, "a slow first touch of a cached page read the device's limits")
     }
 
     @Test func aColdScanAsksForEachWindowOnce() throws {
