@@ -9,7 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/// 1 when this CPU has the instruction, else 0 (asked of the CPU once per call: cache it).
+/// 1 when this CPU has the instruction, else 0 (cache it: where glibc does not say, the CPU is
+/// asked at each call).
 int vitrine_crc32c_hardware_available(void);
 
 /// Advances the CRC-32C register `reg` over `count` bytes at `bytes`. Only call it when
@@ -23,12 +24,17 @@ uint32_t vitrine_crc32c_hardware_update(uint32_t reg, const void *bytes, size_t 
 void vitrine_crc32c_hardware_update3(uint32_t registers[3], const void *bytes, size_t segment);
 
 /// 1 when this CPU also has a carry-less multiply (x86-64 PCLMULQDQ) beside the CRC-32C
-/// instruction, else 0 (asked of the CPU once per call: cache it).
+/// instruction, else 0 (cache it, as above).
 int vitrine_crc32c_multiply_available(void);
 
 /// a * b * x^33 mod P for reflected polynomials (x^0 = 1 << 31): one carry-less multiply and one
 /// CRC-32C instruction, where the bit-by-bit multiply takes ~100 steps. Only call it when
 /// `vitrine_crc32c_multiply_available()` returned 1.
 uint32_t vitrine_crc32c_multiply_x33(uint32_t a, uint32_t b);
+
+/// Advances the register `reg` over `count` zero bytes (0...4096; larger counts are taken as
+/// 4096): `vitrine_crc32c_multiply_x33` by entry `count` of the zero-shift table (ZeroShift.c).
+/// Only call it when `vitrine_crc32c_multiply_available()` returned 1.
+uint32_t vitrine_crc32c_advance_zeros_x33(uint32_t reg, size_t count);
 
 #endif

@@ -106,31 +106,22 @@ enum CRC32C {
 
     /// x^-1 mod P, reflected: (P - 1) / x, since x * (P - 1) / x = P - 1 = 1 mod P.
     static let xInverse: UInt32 = (0x82F6_3B78 << 1) | 1
-    /// x^-33 mod P, reflected: `xInverse` to the 33rd power (a test checks it), written out so
-    /// that opening a database does not compute it.
+    /// x^-33 mod P, reflected: `xInverse` to the 33rd power (a test checks it); entry 0 of the
+    /// C module's zero-shift table (ZeroShift.c).
     static let xInverse33: UInt32 = 0xA9CD_DA0D
-
-    /// zeroShift[n] * x^-33 mod P: the carry-less multiply's result comes back times x^33
-    /// (CRC32CHardware.c), so with these it advances a register over n zero bytes. Built as
-    /// zeroShift is, from x^-33 instead of 1.
-    private static let zeroShiftOverX33: [UInt32] = {
-        var t = [UInt32](repeating: 0, count: 4097)
-        t[0] = xInverse33
-        for n in 1...4096 { t[n] = tables[Int(t[n - 1] & 0xFF)] ^ (t[n - 1] >> 8) }
-        return t
-    }()
 
     /// `advanceOverZeros` with the bit-by-bit multiply (tests compare the two).
     static func advanceOverZerosBitByBit(_ register: UInt32, _ count: Int) -> UInt32 {
         zeroShift.withUnsafeBufferPointer { multiply($0[count], register) }
     }
 
-    /// Advances `register` over `count` zero bytes (0...4096), on the hardware path.
+    /// Advances `register` over `count` zero bytes (0...4096), on the hardware path. With the
+    /// carry-less multiply, by the C module's table of zeroShift[n] * x^-33 mod P (ZeroShift.c,
+    /// written out by scripts/crc32c-zero-shift.py: built here on first use, it was ~25 us of
+    /// opening a database), since the multiply's result comes back times x^33.
     @inline(__always)
     static func advanceOverZeros(_ register: UInt32, _ count: Int) -> UInt32 {
-        if usesCarrylessMultiply {
-            return zeroShiftOverX33.withUnsafeBufferPointer { vitrine_crc32c_multiply_x33($0[count], register) }
-        }
+        if usesCarrylessMultiply { return vitrine_crc32c_advance_zeros_x33(register, count) }
         return zeroShift.withUnsafeBufferPointer { multiply($0[count], register) }
     }
 
