@@ -84,4 +84,28 @@ import Testing
             #expect(heard == (bodyThrows ? "sold out (thrown)" : "sold out"))
         }
     }
+
+    /// `.relaxed` promises nothing about the durability of what a write read, and keeps its
+    /// latency: a write that changes nothing, after a purchase its flusher has not synced yet
+    /// (the interval is an hour here), syncs nothing. (Waiting for that state would sync the
+    /// log: a waiter with no sync running leads one.)
+    @Test func aRelaxedWriteThatChangesNothingSyncsNothing() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let trace = IOTrace()
+        var options = DatabaseOptions(durability: .relaxed)
+        options.relaxedSyncIntervalMilliseconds = 3_600_000
+        options.fileSystem = RecordingFileSystem(trace: trace)
+        let path = dir.file()
+        let db = try Database(path: path, options: options)
+        defer { db.close() }
+        try db.write { tx in try tx.createTable("stock").put(bytes("p1"), [1]) }
+        try db.sync()
+        try db.write { tx in try tx.table("stock")?.put(bytes("p1"), [0]) }
+        let log = trace.index(of: path + "-wal")
+        let syncsBefore = trace.events.filter { $0.isSync && $0.file == log }.count
+        let heard = try db.write { tx in try tx.table("stock")?.get(bytes("p1")) == [0] ? "sold out" : "in stock" }
+        #expect(heard == "sold out")
+        #expect(
+            trace.events.filter { $0.isSync && $0.file == log }.count == syncsBefore, "a relaxed write that changed nothing synced the log")
+    }
 }
