@@ -26,7 +26,8 @@
 // every queued caller's closure in one transaction, each in its own savepoint, commits them with
 // one log record, and completes each caller once that record is durable under the mode (in
 // .full too, with one sync per batch). `write(batching: .whenContended)` takes that path only
-// while two or more other `.whenContended` callers are in flight. formats/write-ahead-log.md 8.5b has the promises and the bounds.
+// while two or more other `.whenContended` callers are in flight. formats/write-ahead-log.md
+// 8.5b has the promises and the bounds.
 
 import Foundation
 import Glibc
