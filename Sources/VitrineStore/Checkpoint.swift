@@ -107,7 +107,7 @@ extension Database {
     /// chain's own pages come from `reusable` or the end of the file, never from the previous
     /// checkpoint. Returns the chain and the number of entries it lists.
     private func writeFreeList(txid: UInt64) throws -> (chain: [PageNumber], entries: Int) {
-        let free = allocator.allFree() + allocator.checkpointChain
+        var free = allocator.allFree() + allocator.checkpointChain
         var chain: [PageNumber] = []
         // Chain pages come out of `free` when reusable pages exist and from the end of the file
         // otherwise (those do not shorten the list), so grow the chain until it holds whatever
@@ -121,10 +121,10 @@ extension Database {
             if p < end { takenFromFree.append(p) }
         }
         // Ascending, the order a reader of the format expects; the open that loads it sorts it
-        // descending (lowest page reused first).
-        var sorted = free
-        PageNumberSort.sort(&sorted)
-        let entries = PageNumberSort.removing(takenFromFree, from: sorted)
+        // descending (lowest page reused first). Sorted in place: a copy kept alive beside it
+        // would make the sort copy the whole list again (PageNumberSort).
+        PageNumberSort.sort(&free)
+        let entries = PageNumberSort.removing(takenFromFree, from: free)
         guard entries.count <= chain.count * PageLayout.freeListEntries else {
             throw StoreError.corruptPage(page: 0, reason: "internal error: free-list chain too short")
         }

@@ -34,11 +34,11 @@ struct PageAllocator {
     /// The free-list chain of the last checkpoint; freed once the next checkpoint is durable.
     var checkpointChain: [PageNumber]
 
-    init(pageCount: UInt64, free: [PageNumber], chain: [PageNumber]) {
+    /// `free` is taken (its callers are done with it), so the sort works on its storage.
+    init(pageCount: UInt64, free: consuming [PageNumber], chain: [PageNumber]) {
         self.pageCount = pageCount
-        var reusable = free
-        PageNumberSort.sort(&reusable, descending: true)
-        self.reusable = reusable
+        PageNumberSort.sort(&free, descending: true)
+        self.reusable = free
         self.checkpointChain = chain
     }
 

@@ -105,6 +105,8 @@ struct PageReader: TreePages {
                     throw StoreError.corruptPage(page: view.pageNumber, reason: "overflow chain ends early")
                 }
             }
+            // Never fails while every page copies min(payload, rest) over `overflowPageCount`
+            // pages; it is what keeps an uninitialized tail from ever being returned.
             guard initialized == length else {
                 throw StoreError.corruptPage(page: first, reason: "overflow chain holds \(initialized) of \(length) bytes")
             }
